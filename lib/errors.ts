@@ -1,0 +1,98 @@
+/**
+ * One error hierarchy for the whole product. Every error the engine or an adapter raises is a
+ * {@link BlockvaultError}; adapters translate SDK and OS errors at their boundary. `retryable`
+ * says whether repeating the same call may succeed (throttling, a 5xx, a lost connection), and
+ * is what the state machines' Retry clauses key on through the error `name`.
+ */
+export class BlockvaultError extends Error {
+  /** Whether the same call may succeed if repeated. */
+  readonly retryable: boolean;
+  /** Machine-readable code, stable across releases (also used as the CLI's exit reason). */
+  readonly code: string;
+
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean; code?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+    this.code = options.code ?? "BLOCKVAULT_ERROR";
+  }
+}
+
+type Opts = { cause?: unknown; retryable?: boolean };
+
+/** A named thing (object, recovery point, disk, vault, job) does not exist. */
+export class NotFoundError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "NOT_FOUND" });
+  }
+}
+
+/** A create-only write found the target already there. */
+export class AlreadyExistsError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "ALREADY_EXISTS" });
+  }
+}
+
+/** A conditional write lost a race (for example the parent point is no longer the latest). */
+export class ConflictError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "CONFLICT" });
+  }
+}
+
+/** Caller input is invalid: a bad flag, path, size or argument. Never retryable. */
+export class ValidationError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "INVALID_INPUT", retryable: false });
+  }
+}
+
+/** Stored data failed verification: a bad AEAD tag, a block ID mismatch, a truncated object. */
+export class IntegrityError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "INTEGRITY", retryable: false });
+  }
+}
+
+/** A key is missing, wrong, or refuses the operation (wrong keyring, wrong encryption context). */
+export class KeyError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "KEY" });
+  }
+}
+
+/** The caller may not perform the operation (IAM denied, missing role). */
+export class AccessDeniedError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "ACCESS_DENIED", retryable: false });
+  }
+}
+
+/** An object is in an archive tier and must be restored (rehydrated) before it can be read. */
+export class ArchivedObjectError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "ARCHIVED" });
+  }
+}
+
+/** A backing service failed in a way that may pass (throttling, 5xx, I/O hiccup). */
+export class TransientError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "TRANSIENT", retryable: opts.retryable ?? true });
+  }
+}
+
+/** The disk's geometry changed between recovery points, or the source is unusable. */
+export class SourceError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "SOURCE" });
+  }
+}
+
+/** Wraps anything thrown that is not already a BlockvaultError, keeping it as `cause`. */
+export function asBlockvaultError(err: unknown, context: string): BlockvaultError {
+  if (err instanceof BlockvaultError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new BlockvaultError(`${context}: ${message}`, { cause: err });
+}

@@ -1,0 +1,98 @@
+/**
+ * The vault's catalog model: what the catalog stores about vaults, protected disks, recovery
+ * points and jobs. Plain data, serialisable as JSON; timestamps are epoch milliseconds.
+ */
+
+/** Storage tier of a recovery point, in the order points move through them. */
+export const Tier = { Snapshot: "snapshot", Vault: "vault", Archive: "archive" } as const;
+export type Tier = (typeof Tier)[keyof typeof Tier];
+
+/** Lifecycle state of a recovery point. */
+export const PointState = {
+  Available: "available",
+  SoftDeleted: "soft-deleted",
+  Purged: "purged",
+} as const;
+export type PointState = (typeof PointState)[keyof typeof PointState];
+
+/** How consistent the captured image is (the terms Azure Backup uses). */
+export const Consistency = {
+  Crash: "crash-consistent",
+  FileSystem: "file-system-consistent",
+  Application: "application-consistent",
+} as const;
+export type Consistency = (typeof Consistency)[keyof typeof Consistency];
+
+export const JobType = { Backup: "backup", Restore: "restore", Purge: "purge", Tiering: "tiering" } as const;
+export type JobType = (typeof JobType)[keyof typeof JobType];
+
+export const JobStatus = {
+  Queued: "queued",
+  Running: "running",
+  Completed: "completed",
+  Failed: "failed",
+} as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+/** A vault: one dedup domain, one master key, one object-store prefix. */
+export interface VaultRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly created: number;
+  /** Block size in bytes every disk in this vault is cut into. */
+  readonly blockSize: number;
+}
+
+/** A protected item: one disk whose images are backed up under a stable name. */
+export interface DiskRecord {
+  readonly vaultId: string;
+  readonly name: string;
+  readonly created: number;
+  /** Logical size of the latest recovery point; a different size is refused. */
+  readonly size: number;
+  /** Where the disk was last read from, for the record (a path, an S3 URL). */
+  readonly source: string;
+  readonly policy?: string;
+}
+
+/** A recovery point: one committed, restorable image of a disk. */
+export interface RecoveryPointRecord {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly disk: string;
+  readonly created: number;
+  /** The point this one was diffed against, or null for a full backup. */
+  readonly parent: string | null;
+  readonly consistency: Consistency;
+  /** Logical size of the disk image in bytes. */
+  readonly logicalSize: number;
+  /** Bytes this point added to the vault (packs, index and manifests it wrote). */
+  readonly bytesStored: number;
+  /** Content address of the root manifest. */
+  readonly manifest: string;
+  readonly tier: Tier;
+  readonly state: PointState;
+  /** The source's own reference (an EBS snapshot id) for change tracking on the next run. */
+  readonly sourceRef?: string;
+  /** When a soft-deleted point becomes purgeable. */
+  readonly deleteAfter?: number;
+}
+
+/** A tracked unit of work: a backup, a restore, a purge. */
+export interface JobRecord {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly type: JobType;
+  readonly status: JobStatus;
+  readonly disk?: string;
+  readonly recoveryPoint?: string;
+  readonly started: number;
+  readonly ended?: number;
+  readonly bytesScanned: number;
+  readonly bytesChanged: number;
+  readonly bytesStored: number;
+  readonly attempts: number;
+  readonly error?: string;
+  /** Free-form details: the restore target, the slot a scheduled job was created for. */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}

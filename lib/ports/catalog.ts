@@ -1,0 +1,51 @@
+import type { DiskRecord, JobRecord, JobStatus, RecoveryPointRecord, VaultRecord } from "../model.ts";
+
+/** Which jobs to list; all fields optional and combined with AND. */
+export interface JobQuery {
+  readonly status?: JobStatus;
+  readonly disk?: string;
+  readonly limit?: number;
+}
+
+/**
+ * The catalog: the queryable record of vaults, disks, recovery points and jobs. The object store
+ * holds the data; the catalog says which of it is committed.
+ *
+ * Contract, checked by `test/contract/catalog.contract.ts`:
+ * - Every `create*` is conditional: an existing id rejects with `AlreadyExistsError` and changes
+ *   nothing.
+ * - `commitRecoveryPoint` is the commit of a backup and is atomic: it inserts the point and
+ *   updates the disk's size only if the disk's latest available point is still `expectedParent`
+ *   (null: the disk has no available point); otherwise it rejects with `ConflictError` and writes
+ *   nothing.
+ * - `get*` of a missing id rejects with `NotFoundError`.
+ * - `listRecoveryPoints` returns points of one disk (or all) newest first; `latestRecoveryPoint`
+ *   is the newest `available` point of a disk, or undefined.
+ * - `updateJob` / `updateRecoveryPoint` replace the named fields of an existing record, rejecting
+ *   with `NotFoundError` when there is none.
+ */
+export interface Catalog {
+  createVault(vault: VaultRecord): Promise<void>;
+  getVault(id: string): Promise<VaultRecord>;
+
+  putDisk(disk: DiskRecord): Promise<void>;
+  getDisk(vaultId: string, name: string): Promise<DiskRecord>;
+  listDisks(vaultId: string): Promise<DiskRecord[]>;
+
+  commitRecoveryPoint(point: RecoveryPointRecord, expectedParent: string | null): Promise<void>;
+  getRecoveryPoint(vaultId: string, id: string): Promise<RecoveryPointRecord>;
+  listRecoveryPoints(vaultId: string, disk?: string): Promise<RecoveryPointRecord[]>;
+  latestRecoveryPoint(vaultId: string, disk: string): Promise<RecoveryPointRecord | undefined>;
+  updateRecoveryPoint(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+  ): Promise<RecoveryPointRecord>;
+
+  createJob(job: JobRecord): Promise<void>;
+  getJob(vaultId: string, id: string): Promise<JobRecord>;
+  updateJob(vaultId: string, id: string, changes: Partial<Omit<JobRecord, "id" | "vaultId">>): Promise<JobRecord>;
+  listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]>;
+
+  close(): Promise<void>;
+}

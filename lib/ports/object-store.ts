@@ -1,0 +1,46 @@
+/** Metadata the store keeps about one object. */
+export interface ObjectInfo {
+  /** The object's key, relative to the store's root (for example `packs/ab/ab12…`). */
+  readonly key: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/** A byte range inside an object: `length` bytes starting at `offset`. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A flat, byte-oriented object store: the only place vault data lives. It knows nothing about
+ * encryption, packs or the catalog; those sit above it.
+ *
+ * Contract, kept by every adapter and checked by `test/contract/object-store.contract.ts`:
+ * - Keys are `/`-separated strings of `[A-Za-z0-9._/-]`, never starting with `/` and never
+ *   containing `..`; an adapter refuses any other key with a `ValidationError`.
+ * - `put` is **atomic** (a reader sees the whole object or nothing) and **create-only**: if the
+ *   key exists it rejects with `AlreadyExistsError` and leaves the existing object untouched.
+ *   Callers storing content-addressed objects treat that error as success.
+ * - `get` of a missing key rejects with `NotFoundError`; a range that reaches past the end rejects
+ *   with `IntegrityError` (a truncated object is corruption, never a short read). An object in an
+ *   archive tier rejects with `ArchivedObjectError`.
+ * - `head` rejects with `NotFoundError` for a missing key.
+ * - `list` yields every object whose key starts with `prefix`, in no particular order, once each.
+ * - `delete` is idempotent: deleting a missing key succeeds.
+ * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
+ */
+export interface ObjectStore {
+  put(key: string, data: Uint8Array): Promise<void>;
+  get(key: string, range?: ByteRange): Promise<Buffer>;
+  head(key: string): Promise<ObjectInfo>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** True when `key` obeys the {@link ObjectStore} key rules. */
+export function isValidObjectKey(key: string): boolean {
+  return KEY_PATTERN.test(key) && !key.split("/").some((part) => part === "." || part === "..");
+}

@@ -1,0 +1,34 @@
+/** A byte range of a volume that may have changed since the parent recovery point. */
+export interface ChangedRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A disk image being backed up: a raw file, a block device, a fixed VHD, an S3 object, an EBS
+ * snapshot.
+ *
+ * Contract:
+ * - `size` is the logical size of the disk in bytes (for a VHD, without its footer); it does not
+ *   change while the source is open.
+ * - `read(offset, length)` returns exactly `length` bytes (clipped at `size`), zeros for
+ *   unallocated regions; reading past `size` returns the bytes up to `size`.
+ * - `changedRanges`, when present, lists every range that may differ from the volume the parent
+ *   recovery point was taken from (`parentRef`); ranges not listed are promised unchanged. A
+ *   source without change tracking omits it and the engine reads everything.
+ * - `close` releases handles; it is safe to call twice.
+ * Unreadable or vanished sources reject with `SourceError` naming the source.
+ */
+export interface VolumeSource {
+  /** Human-readable description used in messages (a path, an S3 URL, a snapshot id). */
+  readonly description: string;
+  /** Logical size in bytes. */
+  readonly size: number;
+  /** Format detected, for the record: `raw`, `vhd-fixed`, `block-device`, `ebs-snapshot`, … */
+  readonly format: string;
+  /** A reference later runs can pass as `parentRef` for change tracking (EBS snapshot id). */
+  readonly sourceRef?: string;
+  read(offset: number, length: number): Promise<Buffer>;
+  changedRanges?(parentRef: string): Promise<ChangedRange[] | undefined>;
+  close(): Promise<void>;
+}
