@@ -12,17 +12,28 @@ export interface JobQuery {
  * holds the data; the catalog says which of it is committed.
  *
  * Contract, checked by `test/contract/catalog.contract.ts`:
- * - Every `create*` is conditional: an existing id rejects with `AlreadyExistsError` and changes
- *   nothing.
+ * - Ids of disks, recovery points and jobs are scoped to their vault: the same id may exist in
+ *   two vaults, and every lookup names the vault.
+ * - Every `create*` (and `commitRecoveryPoint`) is conditional: an existing id rejects with
+ *   `AlreadyExistsError` and changes nothing. `putDisk` is not: it creates or replaces.
  * - `commitRecoveryPoint` is the commit of a backup and is atomic: it inserts the point and
- *   updates the disk's size only if the disk's latest available point is still `expectedParent`
- *   (null: the disk has no available point); otherwise it rejects with `ConflictError` and writes
- *   nothing.
+ *   updates the disk's size (when the disk is registered; the point is committed either way) only
+ *   if the disk's latest available point is still `expectedParent` (null: the disk has no
+ *   available point); otherwise it rejects with `ConflictError` and writes nothing. The id check
+ *   comes first, so a retried commit that already landed reports `AlreadyExistsError`.
  * - `get*` of a missing id rejects with `NotFoundError`.
- * - `listRecoveryPoints` returns points of one disk (or all) newest first; `latestRecoveryPoint`
- *   is the newest `available` point of a disk, or undefined.
- * - `updateJob` / `updateRecoveryPoint` replace the named fields of an existing record, rejecting
- *   with `NotFoundError` when there is none.
+ * - "Newest" means greatest `created` (for jobs, `started`); records with equal timestamps order
+ *   by commit order, later first.
+ * - `listRecoveryPoints` returns points of one disk (or all) newest first, whatever their state;
+ *   `latestRecoveryPoint` is the newest `available` point of a disk, or undefined.
+ * - `listDisks` returns a vault's disks in no particular order.
+ * - `listJobs` returns a vault's jobs newest first, filtered by the query; `limit` (an integer
+ *   >= 0) keeps the first that many.
+ * - `updateJob` / `updateRecoveryPoint` replace the named fields of an existing record and return
+ *   the result, rejecting with `NotFoundError` when there is none. They merge like object spread:
+ *   an optional field given as `undefined` is cleared; a required one given as `undefined` is a
+ *   `ValidationError`.
+ * - Optional fields round-trip: a field absent when written is absent (not null) when read.
  */
 export interface Catalog {
   createVault(vault: VaultRecord): Promise<void>;
@@ -44,7 +55,11 @@ export interface Catalog {
 
   createJob(job: JobRecord): Promise<void>;
   getJob(vaultId: string, id: string): Promise<JobRecord>;
-  updateJob(vaultId: string, id: string, changes: Partial<Omit<JobRecord, "id" | "vaultId">>): Promise<JobRecord>;
+  updateJob(
+    vaultId: string,
+    id: string,
+    changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+  ): Promise<JobRecord>;
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]>;
 
   close(): Promise<void>;

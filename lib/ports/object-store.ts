@@ -6,7 +6,11 @@ export interface ObjectInfo {
   readonly size: number;
 }
 
-/** A byte range inside an object: `length` bytes starting at `offset`. */
+/**
+ * A byte range inside an object: `length` bytes starting at `offset`. Both are integers,
+ * `offset >= 0` and `length >= 1`; an adapter refuses any other range with a `ValidationError`
+ * (an empty range has no portable encoding, an S3 `Range` header cannot express it).
+ */
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
@@ -17,8 +21,10 @@ export interface ByteRange {
  * encryption, packs or the catalog; those sit above it.
  *
  * Contract, kept by every adapter and checked by `test/contract/object-store.contract.ts`:
- * - Keys are `/`-separated strings of `[A-Za-z0-9._/-]`, never starting with `/` and never
- *   containing `..`; an adapter refuses any other key with a `ValidationError`.
+ * - Keys are `/`-separated strings of `[A-Za-z0-9._/-]`, never starting or ending with `/`, with
+ *   no empty, `.` or `..` segment (exactly what {@link isValidObjectKey} accepts); an adapter
+ *   refuses any other key with a `ValidationError`. An adapter may reserve further names (the
+ *   filesystem store reserves a top-level `.tmp` segment) and refuses those the same way.
  * - `put` is **atomic** (a reader sees the whole object or nothing) and **create-only**: if the
  *   key exists it rejects with `AlreadyExistsError` and leaves the existing object untouched.
  *   Callers storing content-addressed objects treat that error as success.
@@ -26,7 +32,10 @@ export interface ByteRange {
  *   with `IntegrityError` (a truncated object is corruption, never a short read). An object in an
  *   archive tier rejects with `ArchivedObjectError`.
  * - `head` rejects with `NotFoundError` for a missing key.
- * - `list` yields every object whose key starts with `prefix`, in no particular order, once each.
+ * - `list` yields every object whose key starts with `prefix` (a plain string prefix, not a
+ *   directory: `packs/ab` matches `packs/ab/1` and `packs/abc`; `""` matches everything), in no
+ *   particular order, once each. A prefix no valid key can start with (`/a`, `a//`, `a/../`)
+ *   is a `ValidationError`.
  * - `delete` is idempotent: deleting a missing key succeeds.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */

@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import type { Dirent } from "node:fs";
+import { type FileHandle, link, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { AlreadyExistsError, IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
+import {
+  type ByteRange,
+  isValidObjectKey,
+  type ObjectInfo,
+  type ObjectStore,
+} from "../../ports/object-store.ts";
+import { errnoCode, translateFsError } from "./fs-errors.ts";
+import { isDirectory, readExactly, syncDirectory, writeDurably } from "./fs-io.ts";
+
+/** Top-level directory holding in-flight writes; reserved, never listed, never a key. */
+const TMP_DIR = ".tmp";
+
+/**
+ * An {@link ObjectStore} on a local (or mounted) filesystem: each object is a file under `root`
+ * at its key's path, so `packs/ab/12` lives at `<root>/packs/ab/12`.
+ *
+ * `put` writes the bytes to a uniquely named file in `<root>/.tmp/`, fsyncs it, then hard-links
+ * it into place. `link` fails atomically when the target exists, which gives create-only
+ * semantics without a lock, and a reader can only ever open a complete file. The filesystem must
+ * therefore support hard links, and `.tmp` must be on the same filesystem as the objects.
+ *
+ * Filesystem limits the contract does not impose on other stores:
+ * - a key cannot also be a "directory" of other keys (`a/b` and `a/b/c`); storing the second is
+ *   a `ValidationError`;
+ * - a top-level `.tmp` segment is reserved;
+ * - on a case-insensitive filesystem, keys differing only in case collide.
+ * A process killed mid-`put` can leave a file in `.tmp/`; it is never visible as an object and
+ * can be removed while no `put` is running.
+ */
+export class FsObjectStore implements ObjectStore {
+  /** Absolute path of the directory holding the objects. */
+  readonly root: string;
+
+  /** @param root directory holding the objects; created on first `put` if missing. */
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Stores `data` under `key`; see {@link ObjectStore} for the atomic, create-only contract. */
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const file = this.#pathOf(key);
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const tmp = path.join(tmpDir, `${randomUUID()}.tmp`);
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      await writeDurably(tmp, data);
+      await this.#makeParent(key, file);
+      try {
+        await link(tmp, file);
+      } catch (err) {
+        if (errnoCode(err) === "EEXIST") throw await existsError(key, file, err);
+        throw err;
+      }
+      // Why: without syncing the directory, a power loss may forget the new name even though
+      // the data blocks were flushed.
+      await syncDirectory(path.dirname(file));
+    } catch (err) {
+      throw translateFsError(err, `put object ${key}`);
+    } finally {
+      // The link (if made) holds the data; the temporary name is never needed after this call.
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Reads the whole object, or exactly `range` of it; see {@link ObjectStore}. */
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    const file = this.#pathOf(key);
+    if (range !== undefined) checkRange(range);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(file, "r");
+      const info = await handle.stat();
+      if (!info.isFile()) throw new NotFoundError(`get object ${key}: not found`);
+      if (range === undefined) return await handle.readFile();
+      const end = range.offset + range.length;
+      if (end > info.size) {
+        throw new IntegrityError(
+          `get object ${key}: range ${range.offset}+${range.length} (end ${end}) reaches past the end of the ${info.size}-byte object`,
+        );
+      }
+      return await readExactly(handle, key, range.offset, range.length);
+    } catch (err) {
+      throw translateFsError(err, `get object ${key}`);
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  /** The object's key and size; `NotFoundError` if it is missing. */
+  async head(key: string): Promise<ObjectInfo> {
+    const file = this.#pathOf(key);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new NotFoundError(`head object ${key}: not found`);
+      return { key, size: info.size };
+    } catch (err) {
+      throw translateFsError(err, `head object ${key}`);
+    }
+  }
+
+  /**
+   * Every object whose key starts with `prefix`, walking only the directories that can match.
+   * A prefix no valid key can start with (`/a`, `a//`, `a/../`) is a `ValidationError`.
+   */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    if (prefix !== "" && !isValidObjectKey(`${prefix}x`)) {
+      throw new ValidationError(`invalid object key prefix ${JSON.stringify(prefix)}`);
+    }
+    const slash = prefix.lastIndexOf("/");
+    yield* this.#walk(prefix.slice(0, Math.max(slash, 0)), prefix.slice(slash + 1));
+  }
+
+  /** Removes the object; a missing key is not an error. */
+  async delete(key: string): Promise<void> {
+    const file = this.#pathOf(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      // A directory at this path means objects live *under* the key, not at it: nothing to delete.
+      if ((code === "EISDIR" || code === "EPERM") && (await isDirectory(file))) return;
+      throw translateFsError(err, `delete object ${key}`);
+    }
+  }
+
+  /** Yields the objects in directory `dirKey` whose names start with `namePrefix`, recursively. */
+  async *#walk(dirKey: string, namePrefix: string): AsyncGenerator<ObjectInfo> {
+    const dir = path.join(this.root, ...dirKey.split("/"));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      // A directory that does not exist (or vanished mid-walk) holds no objects.
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw translateFsError(err, `list objects under ${dirKey || "the root"}`);
+    }
+    for (const entry of entries) {
+      if (!entry.name.startsWith(namePrefix)) continue;
+      if (dirKey === "" && entry.name === TMP_DIR) continue;
+      const key = dirKey === "" ? entry.name : `${dirKey}/${entry.name}`;
+      // Stray files whose names no key can have (an editor's backup, `lost+found`) are not objects.
+      if (!isValidObjectKey(key)) continue;
+      if (entry.isDirectory()) {
+        yield* this.#walk(key, "");
+      } else if (entry.isFile()) {
+        const info = await this.head(key).catch((err: unknown) => {
+          // Deleted between readdir and stat: it is simply no longer there to list.
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        });
+        if (info !== undefined) yield info;
+      }
+    }
+  }
+
+  /** Validates `key` and maps it to its file; the only way a key becomes a path. */
+  #pathOf(key: string): string {
+    if (!isValidObjectKey(key)) throw new ValidationError(`invalid object key ${JSON.stringify(key)}`);
+    const parts = key.split("/");
+    if (parts[0] === TMP_DIR) {
+      throw new ValidationError(`object key ${key} uses the reserved top-level name ${TMP_DIR}`);
+    }
+    return path.join(this.root, ...parts);
+  }
+
+  /** Creates the directories above `file`, refusing when one of them is already an object. */
+  async #makeParent(key: string, file: string): Promise<void> {
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "EEXIST" || code === "ENOTDIR") {
+        throw new ValidationError(
+          `object key ${key} cannot be stored: a prefix of it is an existing object, and the filesystem store cannot hold both`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+/** The error for a `link` that found its target taken: the object exists, or objects live under it. */
+async function existsError(key: string, file: string, cause: unknown): Promise<Error> {
+  if (await isDirectory(file)) {
+    return new ValidationError(
+      `object key ${key} cannot be stored: other objects live under ${key}/, and the filesystem store cannot hold both`,
+      { cause },
+    );
+  }
+  return new AlreadyExistsError(`object ${key} already exists`, { cause });
+}
+
+/** Refuses ranges the port does not allow: negative, fractional, empty or absurdly large. */
+function checkRange(range: ByteRange): void {
+  const { offset, length } = range;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
+    throw new ValidationError(`invalid byte range offset=${offset} length=${length}`);
+  }
+}

@@ -1,0 +1,76 @@
+import { mkdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { NotFoundError, ValidationError } from "../../errors.ts";
+import type { InitOptions } from "../../engine/vault-config.ts";
+import { type Clock, systemClock } from "../../ports/clock.ts";
+import { Vault } from "../../vault.ts";
+import { FsObjectStore } from "./fs-object-store.ts";
+import { createKeyring, loadKeyring } from "./keyring.ts";
+import { SqliteCatalog } from "./sqlite-catalog.ts";
+
+/** Where an embedded vault keeps its parts inside its directory. */
+export interface LocalVaultPaths {
+  readonly dir: string;
+  /** The object store: config, packs, index, manifests. */
+  readonly objects: string;
+  /** The SQLite catalog. */
+  readonly catalog: string;
+  /** The keyring holding the master key (mode 0600). Keep a copy somewhere else: without it the vault is unreadable. */
+  readonly keyring: string;
+}
+
+/** The layout of an embedded vault in `dir`; the keyring may live elsewhere. */
+export function localVaultPaths(dir: string, keyring?: string): LocalVaultPaths {
+  const root = resolve(dir);
+  return {
+    dir: root,
+    objects: join(root, "objects"),
+    catalog: join(root, "catalog.sqlite"),
+    keyring: keyring ? resolve(keyring) : join(root, "keyring.json"),
+  };
+}
+
+/** Options for the embedded vault helpers. */
+export interface LocalVaultOptions {
+  readonly keyring?: string;
+  readonly clock?: Clock;
+}
+
+/**
+ * Creates an embedded vault in `dir` (which must be absent or empty): a new keyring, the object
+ * store, the catalog and the vault's config.
+ */
+export async function initLocalVault(dir: string, init: InitOptions, options: LocalVaultOptions = {}): Promise<Vault> {
+  const paths = localVaultPaths(dir, options.keyring);
+  const existing = await stat(join(paths.objects, "config")).catch(() => undefined);
+  if (existing) throw new ValidationError(`${paths.dir} already holds a vault`);
+  await mkdir(paths.objects, { recursive: true });
+  const clock = options.clock ?? systemClock;
+  const keys = await createKeyring(paths.keyring, clock);
+  const catalog = new SqliteCatalog(paths.catalog);
+  const deps = { store: new FsObjectStore(paths.objects), catalog, keys, clock };
+  try {
+    return await Vault.init(deps, init, () => catalog.close());
+  } catch (err) {
+    await catalog.close();
+    throw err;
+  }
+}
+
+/** Opens the embedded vault in `dir`, with a clear error when it is not one. */
+export async function openLocalVault(dir: string, options: LocalVaultOptions = {}): Promise<Vault> {
+  const paths = localVaultPaths(dir, options.keyring);
+  const config = await stat(join(paths.objects, "config")).catch(() => undefined);
+  if (!config) {
+    throw new NotFoundError(`${paths.dir} is not a blockvault vault (run "blockvault init --vault ${dir}" first)`);
+  }
+  const { keyService } = await loadKeyring(paths.keyring);
+  const catalog = new SqliteCatalog(paths.catalog);
+  const deps = { store: new FsObjectStore(paths.objects), catalog, keys: keyService, clock: options.clock ?? systemClock };
+  try {
+    return await Vault.open(deps, () => catalog.close());
+  } catch (err) {
+    await catalog.close();
+    throw err;
+  }
+}

@@ -1,0 +1,129 @@
+import type { DatabaseSync } from "node:sqlite";
+import { BlockvaultError } from "../../errors.ts";
+
+/**
+ * The SQLite catalog's schema. Version 1 is the first; a later version adds a migration step
+ * keyed on `PRAGMA user_version` rather than editing these statements.
+ *
+ * Design notes:
+ * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
+ * - Disks, recovery points and jobs belong to a vault (foreign key): a record naming a vault that
+ *   was never created is refused instead of becoming an orphan no listing would show.
+ * - Recovery points and jobs carry an AUTOINCREMENT `seq`: it records commit order, which breaks
+ *   ties between records created in the same millisecond ("newest first" must stay exact even on
+ *   a fast machine), and AUTOINCREMENT never reuses a value.
+ * - Recovery points deliberately do not reference `disks`: the port lets a point be committed for
+ *   a disk that has no record.
+ */
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = 1;
+
+/** Statements creating schema version {@link SCHEMA_VERSION} in an empty database. */
+export const SCHEMA_V1 = `
+CREATE TABLE vaults (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  block_size INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE disks (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  policy TEXT,
+  PRIMARY KEY (vault_id, name)
+) STRICT;
+
+CREATE TABLE recovery_points (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  disk TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  parent TEXT,
+  consistency TEXT NOT NULL,
+  logical_size INTEGER NOT NULL,
+  bytes_stored INTEGER NOT NULL,
+  manifest TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  state TEXT NOT NULL,
+  source_ref TEXT,
+  delete_after INTEGER,
+  UNIQUE (vault_id, id)
+) STRICT;
+
+CREATE INDEX recovery_points_by_disk
+  ON recovery_points (vault_id, disk, created DESC, seq DESC);
+CREATE INDEX recovery_points_by_vault
+  ON recovery_points (vault_id, created DESC, seq DESC);
+
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  disk TEXT,
+  recovery_point TEXT,
+  started INTEGER NOT NULL,
+  ended INTEGER,
+  bytes_scanned INTEGER NOT NULL,
+  bytes_changed INTEGER NOT NULL,
+  bytes_stored INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  detail TEXT,
+  UNIQUE (vault_id, id)
+) STRICT;
+
+CREATE INDEX jobs_by_status ON jobs (vault_id, status, started DESC, seq DESC);
+CREATE INDEX jobs_by_vault ON jobs (vault_id, started DESC, seq DESC);
+`;
+
+/** The statements the catalog runs that are more than a one-line lookup. */
+export const SQL = {
+  upsertDisk: `INSERT INTO disks VALUES ($vault_id, $name, $created, $size, $source, $policy)
+    ON CONFLICT (vault_id, name) DO UPDATE SET created = excluded.created, size = excluded.size,
+    source = excluded.source, policy = excluded.policy`,
+  /** The disk's newest available point: the one a new commit must name as its expected parent. */
+  newestAvailablePoint: `SELECT * FROM recovery_points WHERE vault_id = $vault_id AND disk = $disk
+    AND state = 'available' ORDER BY created DESC, seq DESC LIMIT 1`,
+  /** `seq` is NULL so SQLite assigns the next commit-order number. */
+  insertPoint: `INSERT INTO recovery_points VALUES (NULL, $vault_id, $id, $disk, $created, $parent,
+    $consistency, $logical_size, $bytes_stored, $manifest, $tier, $state, $source_ref, $delete_after)`,
+  /** Rewrites a whole point from its merged record (only tier, state and deleteAfter differ). */
+  updatePoint: `UPDATE recovery_points SET disk = $disk, created = $created, parent = $parent,
+    consistency = $consistency, logical_size = $logical_size, bytes_stored = $bytes_stored,
+    manifest = $manifest, tier = $tier, state = $state, source_ref = $source_ref,
+    delete_after = $delete_after WHERE vault_id = $vault_id AND id = $id`,
+  insertJob: `INSERT INTO jobs VALUES (NULL, $vault_id, $id, $type, $status, $disk, $recovery_point,
+    $started, $ended, $bytes_scanned, $bytes_changed, $bytes_stored, $attempts, $error, $detail)`,
+  updateJob: `UPDATE jobs SET type = $type, status = $status, disk = $disk, recovery_point = $recovery_point,
+    started = $started, ended = $ended, bytes_scanned = $bytes_scanned, bytes_changed = $bytes_changed,
+    bytes_stored = $bytes_stored, attempts = $attempts, error = $error, detail = $detail
+    WHERE vault_id = $vault_id AND id = $id`,
+} as const;
+
+/** Brings an empty database to the current schema, and refuses one from a newer release. */
+export function migrate(db: DatabaseSync, path: string): void {
+  // IMMEDIATE: two processes creating the same fresh catalog must not both run the DDL.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const version = (db.prepare("PRAGMA user_version").get()?.user_version as number | undefined) ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new BlockvaultError(
+        `catalog ${path} has schema version ${version}; this blockvault understands up to ${SCHEMA_VERSION}`,
+        { code: "CATALOG_TOO_NEW" },
+      );
+    }
+    if (version === 0) db.exec(`${SCHEMA_V1}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+import { openFileSource } from "../../sources/file-source.ts";
+import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
+import { formatBytes, formatRate } from "../format.ts";
+import { progressBar } from "../progress.ts";
+
+/** `blockvault backup IMAGE --disk NAME`: backs up an image as a new recovery point. */
+export async function backupCommand(ctx: CommandContext): Promise<void> {
+  const image = onePositional(ctx, "IMAGE (the disk image or block device to back up)");
+  const disk = requiredOption(ctx, "disk");
+  await withVault(ctx.global, async (vault) => {
+    const source = await openFileSource(image);
+    const bar = progressBar(`backup ${disk}`);
+    try {
+      const r = await vault.backup(source, { disk, onProgress: bar.update });
+      bar.done();
+      const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+      ctx.print({ ...r, format: source.format, peakRssBytes }, [
+        `Recovery point ${r.recoveryPointId} of disk "${disk}" (${r.parent ? `incremental on ${r.parent}` : "full"})`,
+        `  scanned ${formatBytes(r.bytesScanned)} in ${(r.durationMs / 1000).toFixed(1)} s (${formatRate(r.bytesScanned, r.durationMs)})`,
+        `  changed ${formatBytes(r.bytesChanged)}, stored ${formatBytes(r.bytesStored)} (${r.blocksNew} new blocks)`,
+      ].join("\n"));
+    } finally {
+      bar.done();
+      await source.close();
+    }
+  });
+}

@@ -1,0 +1,29 @@
+import { basename, resolve } from "node:path";
+import { initLocalVault, localVaultPaths } from "../../adapters/local/local-vault.ts";
+import { type CommandContext, integerOption } from "../context.ts";
+import { formatBytes } from "../format.ts";
+
+/** `blockvault init [--name N] [--block-size B]`: creates an embedded vault. */
+export async function initCommand(ctx: CommandContext): Promise<void> {
+  const name = typeof ctx.values.name === "string" ? ctx.values.name : basename(resolve(ctx.global.vault));
+  const blockSize = integerOption(ctx, "block-size");
+  const vault = await initLocalVault(
+    ctx.global.vault,
+    { name, ...(blockSize !== undefined ? { blockSize } : {}) },
+    ctx.global.keyring ? { keyring: ctx.global.keyring } : {},
+  );
+  try {
+    const paths = localVaultPaths(ctx.global.vault, ctx.global.keyring);
+    const cfg = vault.ctx.config;
+    ctx.print(
+      { vaultId: cfg.vaultId, name: cfg.name, path: paths.dir, keyring: paths.keyring, blockSize: cfg.blockSize },
+      [
+        `Created vault "${cfg.name}" (${cfg.vaultId}) in ${paths.dir}`,
+        `  block size ${formatBytes(cfg.blockSize)}, zstd level ${cfg.zstdLevel}, AES-256-GCM`,
+        `  master key in ${paths.keyring} (mode 0600): back it up; without it the vault cannot be read`,
+      ].join("\n"),
+    );
+  } finally {
+    await vault.close();
+  }
+}

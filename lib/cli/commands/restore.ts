@@ -1,0 +1,33 @@
+import { ValidationError } from "../../errors.ts";
+import { type CommandContext, integerOption, onePositional, requiredOption, withVault } from "../context.ts";
+import { formatBytes, formatRate } from "../format.ts";
+import { progressBar } from "../progress.ts";
+
+/** `blockvault restore POINT --to PATH [--force] [--offset N --length N]`. */
+export async function restoreCommand(ctx: CommandContext): Promise<void> {
+  const pointId = onePositional(ctx, "RECOVERY_POINT_ID");
+  const to = requiredOption(ctx, "to");
+  const offset = integerOption(ctx, "offset");
+  const length = integerOption(ctx, "length");
+  if ((offset === undefined) !== (length === undefined)) {
+    throw new ValidationError("a byte-range restore needs both --offset and --length");
+  }
+  await withVault(ctx.global, async (vault) => {
+    const bar = progressBar("restore");
+    try {
+      const r = await vault.restoreToFile(pointId, to, {
+        force: ctx.values.force === true,
+        onProgress: bar.update,
+        ...(offset !== undefined && length !== undefined ? { range: { offset, length } } : {}),
+      });
+      bar.done();
+      const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+      ctx.print(
+        { ...r, peakRssBytes },
+        `Restored ${formatBytes(r.bytesRestored)} of ${r.recoveryPointId} to ${r.target} in ${(r.durationMs / 1000).toFixed(1)} s (${formatRate(r.bytesRestored, r.durationMs)}), ${r.blocksVerified} blocks verified`,
+      );
+    } finally {
+      bar.done();
+    }
+  });
+}

@@ -1,0 +1,59 @@
+import { openLocalVault } from "../adapters/local/local-vault.ts";
+import { ValidationError } from "../errors.ts";
+import type { Vault } from "../vault.ts";
+
+/** Options every command understands. */
+export interface GlobalOptions {
+  readonly vault: string;
+  readonly keyring: string | undefined;
+  readonly json: boolean;
+}
+
+/** What a command gets: its parsed options and positionals, and output helpers. */
+export interface CommandContext {
+  readonly global: GlobalOptions;
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+  /** Prints `json` when `--json` was given, else `text`. */
+  readonly print: (json: unknown, text: string) => void;
+}
+
+/** Opens the vault the global options name; the caller closes it. */
+export function openVault(global: GlobalOptions): Promise<Vault> {
+  return openLocalVault(global.vault, global.keyring ? { keyring: global.keyring } : {});
+}
+
+/** Runs `fn` with the vault open, closing it afterwards. */
+export async function withVault<T>(global: GlobalOptions, fn: (vault: Vault) => Promise<T>): Promise<T> {
+  const vault = await openVault(global);
+  try {
+    return await fn(vault);
+  } finally {
+    await vault.close();
+  }
+}
+
+/** The single positional argument a command requires, with a usage error naming it. */
+export function onePositional(ctx: CommandContext, name: string): string {
+  const [first, ...rest] = ctx.positionals;
+  if (first === undefined) throw new ValidationError(`missing ${name}`);
+  if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
+  return first;
+}
+
+/** A string option that must be present. */
+export function requiredOption(ctx: CommandContext, name: string): string {
+  const value = ctx.values[name];
+  if (typeof value !== "string" || value === "") throw new ValidationError(`missing --${name}`);
+  return value;
+}
+
+/** A non-negative integer option, parsed strictly (no units, no fractions). */
+export function integerOption(ctx: CommandContext, name: string): number | undefined {
+  const value = ctx.values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new ValidationError(`--${name} must be a non-negative integer, got "${String(value)}"`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,108 @@
+import { parseArgs } from "node:util";
+import { BlockvaultError, ValidationError } from "../errors.ts";
+import { backupCommand } from "./commands/backup.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { initCommand } from "./commands/init.ts";
+import { jobsCommand, listCommand } from "./commands/list.ts";
+import { restoreCommand } from "./commands/restore.ts";
+import type { CommandContext } from "./context.ts";
+
+type Option = { type: "string" | "boolean"; short?: string };
+
+const GLOBAL: Record<string, Option> = {
+  vault: { type: "string" },
+  keyring: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+const COMMANDS: Record<string, { run: (ctx: CommandContext) => Promise<void>; options: Record<string, Option>; usage: string }> = {
+  init: { run: initCommand, options: { name: { type: "string" }, "block-size": { type: "string" } }, usage: "init [--name NAME] [--block-size BYTES]" },
+  backup: { run: backupCommand, options: { disk: { type: "string" } }, usage: "backup IMAGE --disk NAME" },
+  list: { run: listCommand, options: { disk: { type: "string" } }, usage: "list [--disk NAME]" },
+  restore: {
+    run: restoreCommand,
+    options: { to: { type: "string" }, force: { type: "boolean" }, offset: { type: "string" }, length: { type: "string" } },
+    usage: "restore RECOVERY_POINT_ID --to PATH [--force] [--offset BYTES --length BYTES]",
+  },
+  jobs: { run: jobsCommand, options: { status: { type: "string" }, limit: { type: "string" } }, usage: "jobs [--status STATUS] [--limit N]" },
+  demo: { run: demoCommand, options: { "size-mib": { type: "string" }, keep: { type: "boolean" } }, usage: "demo [--size-mib N] [--keep]" },
+};
+
+const HELP = `blockvault: a backup vault for virtual-machine disk images
+
+Usage: blockvault <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}`)
+  .join("\n")}
+
+Options for every command:
+  --vault DIR      the vault directory (default: $BLOCKVAULT_HOME or ./.blockvault)
+  --keyring FILE   the keyring file (default: keyring.json in the vault directory)
+  --json           print machine-readable JSON
+  -h, --help       show this help`;
+
+/** Exit codes by error code: scripts can tell bad input from missing things from corruption. */
+const EXIT_CODES: Record<string, number> = {
+  INVALID_INPUT: 2,
+  NOT_FOUND: 3,
+  ALREADY_EXISTS: 4,
+  INTEGRITY: 5,
+  KEY: 6,
+  SOURCE: 7,
+  CONFLICT: 8,
+  ACCESS_DENIED: 9,
+};
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      console.log(HELP);
+      return name === undefined ? 2 : 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new ValidationError(`unknown command "${name}" (try --help)`);
+    const { values, positionals } = parseArgs({
+      args: [...rest],
+      options: { ...GLOBAL, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      console.log(`Usage: blockvault ${command.usage}`);
+      return 0;
+    }
+    const ctx: CommandContext = {
+      global: {
+        vault: (values.vault as string | undefined) ?? process.env.BLOCKVAULT_HOME ?? ".blockvault",
+        keyring: values.keyring as string | undefined,
+        json,
+      },
+      values: values as Record<string, string | boolean | undefined>,
+      positionals,
+      print: (data, text) => console.log(json ? JSON.stringify(data, null, 2) : text),
+    };
+    await command.run(ctx);
+    return 0;
+  } catch (err) {
+    return report(err, json);
+  }
+}
+
+function report(err: unknown, json: boolean): number {
+  // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed options.
+  const parseError = (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  const error = parseError ? new ValidationError((err as Error).message) : err;
+  if (error instanceof BlockvaultError) {
+    if (json) console.error(JSON.stringify({ error: { name: error.name, code: error.code, message: error.message } }));
+    else console.error(`blockvault: ${error.message}`);
+    return EXIT_CODES[error.code] ?? 1;
+  }
+  console.error(`blockvault: unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
+  return 1;
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { asBlockvaultError, SourceError, ValidationError } from "../errors.ts";
+import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
+import type { VolumeSource } from "../ports/volume-source.ts";
+import { BlockIndex } from "./block-index.ts";
+import { DataKeyRotation } from "./data-keys.ts";
+import { BLOCK_ID_BYTES } from "./layout.ts";
+import { isAllHoles, type LoadedManifest, loadManifest, writeRoot, writeSegment } from "./manifest.ts";
+import { PackSink } from "./pack-sink.ts";
+import { scanSegments } from "./scan-segments.ts";
+import type { VaultContext } from "./vault-config.ts";
+import { WorkerPool } from "./worker-pool.ts";
+import { mapLimit } from "../util/concurrency.ts";
+import { segmentsTouched } from "./changed-ranges.ts";
+
+/** Options of one backup run. */
+export interface BackupOptions {
+  /** Name of the protected disk; points of the same disk form one chain. */
+  readonly disk: string;
+  readonly consistency?: Consistency;
+  /** Called as bytes are read: `(done, total)`. */
+  readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+/** What a backup did, as the CLI's `backup --json` prints it. */
+export interface BackupResult {
+  readonly recoveryPointId: string;
+  readonly jobId: string;
+  readonly disk: string;
+  readonly parent: string | null;
+  readonly logicalSize: number;
+  readonly bytesScanned: number;
+  readonly bytesChanged: number;
+  readonly bytesStored: number;
+  readonly blocksNew: number;
+  readonly durationMs: number;
+}
+
+const DISK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Checks a disk name: letters, digits, `.`, `_`, `-`, at most 128 characters. */
+export function validateDiskName(disk: string): void {
+  if (!DISK_NAME.test(disk)) {
+    throw new ValidationError(`disk name "${disk}" is invalid: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+}
+
+/**
+ * Backs up one disk image into the vault as a new recovery point, incremental against the disk's
+ * latest point. Write order: packs, then index objects, then segment and root manifests, then
+ * the catalog record, conditional on the parent still being the latest. A failure anywhere
+ * leaves no recovery point and marks the job failed; what was already stored is either reused
+ * by the next run (indexed packs) or unreferenced and reclaimable.
+ */
+export async function runBackup(ctx: VaultContext, source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
+  validateDiskName(options.disk);
+  const { catalog, clock } = ctx.deps;
+  const vaultId = ctx.config.vaultId;
+  const started = clock.now();
+  const parent = await catalog.latestRecoveryPoint(vaultId, options.disk);
+  if (parent && parent.logicalSize !== source.size) {
+    throw new SourceError(
+      `disk "${options.disk}" was ${parent.logicalSize} bytes at recovery point ${parent.id} but ${source.description} is ${source.size} bytes; a resized disk must be protected under a new disk name`,
+    );
+  }
+  const jobId = randomUUID();
+  await catalog.createJob({
+    id: jobId,
+    vaultId,
+    type: JobType.Backup,
+    status: JobStatus.Running,
+    disk: options.disk,
+    started,
+    bytesScanned: 0,
+    bytesChanged: 0,
+    bytesStored: 0,
+    attempts: 1,
+    detail: { source: source.description },
+  });
+  try {
+    const result = await backupInto(ctx, source, options, parent, jobId, started);
+    await catalog.updateJob(vaultId, jobId, {
+      status: JobStatus.Completed,
+      ended: clock.now(),
+      recoveryPoint: result.recoveryPointId,
+      bytesScanned: result.bytesScanned,
+      bytesChanged: result.bytesChanged,
+      bytesStored: result.bytesStored,
+    });
+    return result;
+  } catch (err) {
+    const error = asBlockvaultError(err, `backup of disk "${options.disk}"`);
+    await catalog
+      .updateJob(vaultId, jobId, { status: JobStatus.Failed, ended: clock.now(), error: error.message })
+      .catch(() => {}); // the original failure matters more than a failed status update
+    throw error;
+  }
+}
+
+async function backupInto(
+  ctx: VaultContext,
+  source: VolumeSource,
+  options: BackupOptions,
+  parent: RecoveryPointRecord | undefined,
+  jobId: string,
+  started: number,
+): Promise<BackupResult> {
+  const { catalog, clock, store, keys } = ctx.deps;
+  const { blockSize, segmentBlocks, vaultId } = ctx.config;
+  const [parentManifest, index] = await Promise.all([
+    parent ? loadManifest(store, ctx.secrets, parent.manifest) : Promise.resolve(undefined),
+    BlockIndex.load(store, ctx.secrets),
+  ]);
+  if (parentManifest && parentManifest.root.blockSize !== blockSize) {
+    throw new SourceError(`recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`);
+  }
+  const hints = parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
+  const pool = new WorkerPool(ctx.secrets.blockIdKey, ctx.config.zstdLevel);
+  const rotation = new DataKeyRotation({ keys, vaultId, clock, onNewKey: (k) => pool.setDataKey(k.generation, k.plaintext) });
+  const sink = new PackSink(store, ctx.secrets);
+  let scan: Awaited<ReturnType<typeof scanSegments>>;
+  try {
+    scan = await scanSegments(
+      {
+        source,
+        blockSize,
+        segmentBlocks,
+        parentIds: parentManifest?.ids,
+        segmentsToRead: hints ? segmentsTouched(hints, blockSize * segmentBlocks) : undefined,
+        isStored: (id) => index.has(id),
+        pool,
+        rotation,
+        sink,
+        onProgress: (done) => options.onProgress?.(done, source.size),
+      },
+      pool.size * 3,
+    );
+    await sink.finish();
+  } catch (err) {
+    await sink.settle();
+    throw err;
+  } finally {
+    await pool.close();
+  }
+  const manifest = await writeManifests(ctx, options.disk, source, scan.ids, parentManifest);
+  const point: RecoveryPointRecord = {
+    id: randomUUID(),
+    vaultId,
+    disk: options.disk,
+    created: clock.now(),
+    parent: parent?.id ?? null,
+    consistency: options.consistency ?? Consistency.Crash,
+    logicalSize: source.size,
+    bytesStored: sink.bytesStored + manifest.bytes,
+    manifest: manifest.rootId,
+    tier: Tier.Snapshot,
+    state: PointState.Available,
+    ...(source.sourceRef ? { sourceRef: source.sourceRef } : {}),
+  };
+  await upsertDisk(ctx, options.disk, source);
+  await catalog.commitRecoveryPoint(point, parent?.id ?? null);
+  return {
+    recoveryPointId: point.id,
+    jobId,
+    disk: options.disk,
+    parent: point.parent,
+    logicalSize: source.size,
+    bytesScanned: scan.stats.bytesScanned,
+    bytesChanged: scan.stats.bytesChanged,
+    bytesStored: point.bytesStored,
+    blocksNew: scan.stats.blocksNew,
+    durationMs: clock.now() - started,
+  };
+}
+
+async function upsertDisk(ctx: VaultContext, disk: string, source: VolumeSource): Promise<void> {
+  const { catalog, clock } = ctx.deps;
+  const existing = await catalog.getDisk(ctx.config.vaultId, disk).catch(() => undefined);
+  await catalog.putDisk({
+    vaultId: ctx.config.vaultId,
+    name: disk,
+    created: existing?.created ?? clock.now(),
+    size: source.size,
+    source: source.description,
+    ...(existing?.policy ? { policy: existing.policy } : {}),
+  });
+}
+
+/** Writes the segments that changed, then the root; returns the root's id and bytes written. */
+async function writeManifests(
+  ctx: VaultContext,
+  disk: string,
+  source: VolumeSource,
+  ids: Buffer,
+  parent: LoadedManifest | undefined,
+): Promise<{ rootId: string; bytes: number }> {
+  const { blockSize, segmentBlocks, vaultId } = ctx.config;
+  const segmentBytes = segmentBlocks * BLOCK_ID_BYTES;
+  const count = Math.ceil(ids.length / segmentBytes);
+  let bytes = 0;
+  const segments = await mapLimit(Array.from({ length: count }, (_, s) => s), 8, async (s) => {
+    const slice = ids.subarray(s * segmentBytes, (s + 1) * segmentBytes);
+    if (parent?.ids.subarray(s * segmentBytes, (s + 1) * segmentBytes).equals(slice)) return parent.root.segments[s] ?? null;
+    if (isAllHoles(slice)) return null;
+    bytes += slice.length;
+    return writeSegment(ctx.deps.store, ctx.secrets, slice);
+  });
+  const root = { vault: vaultId, disk, logicalSize: source.size, blockSize, segmentBlocks, sourceFormat: source.format, segments };
+  const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root);
+  return { rootId, bytes: bytes + JSON.stringify(root).length };
+}

@@ -1,0 +1,103 @@
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
+import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { IntegrityError } from "../errors.ts";
+
+/**
+ * A sealed blob is one block, compressed when that pays, then encrypted with AES-256-GCM:
+ * `nonce (12) ‖ ciphertext ‖ tag (16)`. The plaintext starts with one codec byte so the codec is
+ * authenticated too, and the additional data binds the block ID: a blob moved to another ID, or
+ * any flipped byte, fails to open.
+ */
+export const Codec = { None: 0, Zstd: 1 } as const;
+
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const AAD_PREFIX = Buffer.from("blockvault/blob/v1");
+/** Compress a 4 KiB sample first: incompressible data (most of it random) skips the full pass. */
+const SAMPLE_BYTES = 4096;
+const SAMPLE_MAX_RATIO = 0.92;
+/** Keep the compressed form only if it saves at least this fraction. */
+const MIN_SAVING = 0.03;
+
+/** Overhead a sealed blob adds to its payload. */
+export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES + 1;
+
+/** Computes a block's ID: HMAC-SHA-256 of its bytes under the vault's block-ID key. */
+export function blockId(blockIdKey: Buffer, data: Uint8Array): Buffer {
+  return createHmac("sha256", blockIdKey).update(data).digest();
+}
+
+function aad(id: Uint8Array): Buffer {
+  return Buffer.concat([AAD_PREFIX, id]);
+}
+
+function compressIfWorthIt(data: Buffer, level: number): { codec: number; payload: Buffer } {
+  const params = { [constants.ZSTD_c_compressionLevel]: level };
+  if (data.length > SAMPLE_BYTES * 2) {
+    const sample = zstdCompressSync(data.subarray(0, SAMPLE_BYTES), { params });
+    if (sample.length > SAMPLE_BYTES * SAMPLE_MAX_RATIO) return { codec: Codec.None, payload: data };
+  }
+  const packed = zstdCompressSync(data, { params });
+  if (packed.length <= data.length * (1 - MIN_SAVING)) return { codec: Codec.Zstd, payload: packed };
+  return { codec: Codec.None, payload: data };
+}
+
+/** Compresses (when it pays) and encrypts one block under `dataKey`, bound to its ID. */
+export function sealBlock(dataKey: Buffer, id: Uint8Array, data: Buffer, zstdLevel: number): Buffer {
+  const { codec, payload } = compressIfWorthIt(data, zstdLevel);
+  const out = Buffer.allocUnsafe(NONCE_BYTES + 1 + payload.length + TAG_BYTES);
+  const nonce = out.subarray(0, NONCE_BYTES);
+  randomFillSync(nonce);
+  const cipher = createCipheriv("aes-256-gcm", dataKey, nonce);
+  cipher.setAAD(aad(id));
+  let at = NONCE_BYTES;
+  at += cipher.update(Buffer.of(codec)).copy(out, at);
+  at += cipher.update(payload).copy(out, at);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
+}
+
+/**
+ * Decrypts and decompresses a sealed blob and checks that its bytes hash to `id` and are
+ * `expectedLength` long. Any failure is an {@link IntegrityError}; nothing unverified is returned.
+ */
+export function openBlock(
+  dataKey: Buffer,
+  blockIdKey: Buffer,
+  id: Uint8Array,
+  sealed: Uint8Array,
+  expectedLength: number,
+): Buffer {
+  const idHex = Buffer.from(id).toString("hex");
+  if (sealed.length < SEAL_OVERHEAD) throw new IntegrityError(`block ${idHex}: sealed blob is truncated`);
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const decipher = createDecipheriv("aes-256-gcm", dataKey, nonce);
+  decipher.setAAD(aad(id));
+  decipher.setAuthTag(tag);
+  let plain: Buffer;
+  try {
+    plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch (cause) {
+    throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, { cause });
+  }
+  const codec = plain[0];
+  let data: Buffer;
+  if (codec === Codec.None) data = plain.subarray(1);
+  else if (codec === Codec.Zstd) {
+    try {
+      data = zstdDecompressSync(plain.subarray(1), { maxOutputLength: expectedLength });
+    } catch (cause) {
+      throw new IntegrityError(`block ${idHex}: decompression failed`, { cause });
+    }
+  } else throw new IntegrityError(`block ${idHex}: unknown codec ${codec}`);
+  if (data.length !== expectedLength) {
+    throw new IntegrityError(`block ${idHex}: length ${data.length}, expected ${expectedLength}`);
+  }
+  const actual = blockId(blockIdKey, data);
+  if (actual.length !== id.length || !timingSafeEqual(actual, id)) {
+    throw new IntegrityError(`block ${idHex}: content does not match its ID`);
+  }
+  return data;
+}

@@ -1,0 +1,111 @@
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { IntegrityError } from "../errors.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
+import type { VaultSecrets } from "./keys.ts";
+import { idFromKey, indexKey } from "./layout.ts";
+import { getMetadata, putMetadata } from "./metadata-object.ts";
+import { mapLimit } from "../util/concurrency.ts";
+import type { PackedBlob, WrappedKeyRef } from "./pack.ts";
+
+/** Where a stored block lives. */
+export interface BlockLocation {
+  readonly pack: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+/** One pack as an index object describes it. */
+export interface IndexedPack {
+  readonly id: string;
+  readonly size: number;
+  readonly key: WrappedKeyRef;
+  readonly blobs: readonly PackedBlob[];
+}
+
+const MAGIC = Buffer.from("BVIX\x01");
+
+/** Serialises packs into the bytes of one index object. */
+export function encodeIndex(packs: readonly IndexedPack[]): Buffer {
+  const json = JSON.stringify({
+    packs: packs.map((p) => ({ id: p.id, size: p.size, key: p.key, blobs: p.blobs.map((b) => [b.id, b.offset, b.length, b.rawLength]) })),
+  });
+  return Buffer.concat([MAGIC, zstdCompressSync(Buffer.from(json))]);
+}
+
+/** Parses the bytes of an index object (already checked against its name). */
+export function decodeIndex(key: string, bytes: Buffer): IndexedPack[] {
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new IntegrityError(`${key}: not an index object`);
+  try {
+    const parsed = JSON.parse(zstdDecompressSync(bytes.subarray(MAGIC.length)).toString("utf8"));
+    return (parsed.packs as { id: string; size: number; key: WrappedKeyRef; blobs: [string, number, number, number][] }[]).map(
+      (p) => ({
+        id: p.id,
+        size: p.size,
+        key: p.key,
+        blobs: p.blobs.map(([id, offset, length, rawLength]) => ({ id, offset, length, rawLength })),
+      }),
+    );
+  } catch (cause) {
+    throw new IntegrityError(`${key}: unreadable index object`, { cause });
+  }
+}
+
+/**
+ * The in-memory view of every index object in the vault: which blocks are stored and where.
+ * Backup uses it to skip blocks the vault already has (dedup across points and disks); restore
+ * uses it to find each block's pack.
+ */
+export class BlockIndex {
+  private readonly blocks = new Map<string, BlockLocation>();
+  private readonly packs = new Map<string, IndexedPack>();
+
+  /** Loads every index object under `index/`, verifying each against its name. */
+  static async load(store: ObjectStore, secrets: VaultSecrets): Promise<BlockIndex> {
+    const index = new BlockIndex();
+    const keys: string[] = [];
+    for await (const info of store.list("index/")) keys.push(info.key);
+    const loaded = await mapLimit(keys, 8, (key) => getMetadata(store, secrets, key, idFromKey(key)));
+    keys.forEach((key, i) => {
+      for (const pack of decodeIndex(key, loaded[i]!)) index.addPack(pack);
+    });
+    return index;
+  }
+
+  addPack(pack: IndexedPack): void {
+    this.packs.set(pack.id, pack);
+    for (const b of pack.blobs) {
+      if (!this.blocks.has(b.id)) this.blocks.set(b.id, { pack: pack.id, offset: b.offset, length: b.length, rawLength: b.rawLength });
+    }
+  }
+
+  has(id: string): boolean {
+    return this.blocks.has(id);
+  }
+
+  locate(id: string): BlockLocation | undefined {
+    return this.blocks.get(id);
+  }
+
+  pack(id: string): IndexedPack | undefined {
+    return this.packs.get(id);
+  }
+
+  get blockCount(): number {
+    return this.blocks.size;
+  }
+
+  get packCount(): number {
+    return this.packs.size;
+  }
+}
+
+/** Writes one index object describing `packs`; returns its id and size. */
+export async function writeIndex(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  packs: readonly IndexedPack[],
+): Promise<{ id: string; size: number }> {
+  const bytes = encodeIndex(packs);
+  return { id: await putMetadata(store, secrets, indexKey, bytes), size: bytes.length };
+}

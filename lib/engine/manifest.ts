@@ -1,0 +1,97 @@
+import { IntegrityError } from "../errors.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
+import { mapLimit } from "../util/concurrency.ts";
+import type { VaultSecrets } from "./keys.ts";
+import { BLOCK_ID_BYTES, manifestKey } from "./layout.ts";
+import { getMetadata, putMetadata } from "./metadata-object.ts";
+
+/**
+ * A recovery point's block map is a two-level tree: a root manifest lists segment manifests, and
+ * each segment lists the IDs of `segmentBlocks` consecutive blocks (32 zero bytes for a hole). An
+ * incremental point rewrites only the segments whose blocks changed; the others keep their name
+ * because they keep their bytes. A segment that is all holes is not stored at all (null).
+ */
+export interface RootManifest {
+  readonly vault: string;
+  readonly disk: string;
+  readonly logicalSize: number;
+  readonly blockSize: number;
+  readonly segmentBlocks: number;
+  readonly sourceFormat: string;
+  readonly segments: readonly (string | null)[];
+}
+
+const ROOT_MAGIC = Buffer.from("BVRT\x01");
+const SEGMENT_MAGIC = Buffer.from("BVSG\x01");
+
+/** All-zero ID: the marker of a hole (an HMAC output is never all zeros in practice). */
+export const HOLE_ID = Buffer.alloc(BLOCK_ID_BYTES);
+
+/** Number of blocks of a disk of `size` bytes. */
+export function blockCount(size: number, blockSize: number): number {
+  return Math.ceil(size / blockSize);
+}
+
+export function encodeSegment(ids: Buffer): Buffer {
+  return Buffer.concat([SEGMENT_MAGIC, ids]);
+}
+
+export function encodeRoot(root: RootManifest): Buffer {
+  return Buffer.concat([ROOT_MAGIC, Buffer.from(JSON.stringify(root))]);
+}
+
+function decodeRoot(key: string, bytes: Buffer): RootManifest {
+  if (!bytes.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) throw new IntegrityError(`${key}: not a root manifest`);
+  try {
+    return JSON.parse(bytes.subarray(ROOT_MAGIC.length).toString("utf8")) as RootManifest;
+  } catch (cause) {
+    throw new IntegrityError(`${key}: unreadable root manifest`, { cause });
+  }
+}
+
+/** The full block map of a recovery point, loaded and verified. */
+export interface LoadedManifest {
+  readonly root: RootManifest;
+  /** `blockCount × 32` bytes of block IDs, holes all zero. */
+  readonly ids: Buffer;
+}
+
+/** Reads a root manifest and all its segments, verifying each against its name. */
+export async function loadManifest(store: ObjectStore, secrets: VaultSecrets, rootId: string): Promise<LoadedManifest> {
+  const rootKey = manifestKey(rootId);
+  const root = decodeRoot(rootKey, await getMetadata(store, secrets, rootKey, rootId));
+  const blocks = blockCount(root.logicalSize, root.blockSize);
+  if (root.segments.length !== Math.ceil(blocks / root.segmentBlocks)) {
+    throw new IntegrityError(`${rootKey}: segment count does not match the disk size`);
+  }
+  const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
+  await mapLimit(root.segments, 16, async (segmentId, s) => {
+    if (segmentId === null) return;
+    const key = manifestKey(segmentId);
+    const bytes = await getMetadata(store, secrets, key, segmentId);
+    const expected = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks) * BLOCK_ID_BYTES;
+    if (!bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) || bytes.length - SEGMENT_MAGIC.length !== expected) {
+      throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
+    }
+    bytes.copy(ids, s * root.segmentBlocks * BLOCK_ID_BYTES, SEGMENT_MAGIC.length);
+  });
+  return { root, ids };
+}
+
+/** Writes a segment manifest (idempotent) and returns its id. */
+export function writeSegment(store: ObjectStore, secrets: VaultSecrets, ids: Buffer): Promise<string> {
+  return putMetadata(store, secrets, manifestKey, encodeSegment(ids));
+}
+
+/** Writes a root manifest (idempotent) and returns its id. */
+export function writeRoot(store: ObjectStore, secrets: VaultSecrets, root: RootManifest): Promise<string> {
+  return putMetadata(store, secrets, manifestKey, encodeRoot(root));
+}
+
+/** The id a segment would get, without writing it (to reuse a parent's unchanged segment). */
+export function isAllHoles(ids: Buffer): boolean {
+  for (let at = 0; at < ids.length; at += BLOCK_ID_BYTES) {
+    if (!ids.subarray(at, at + BLOCK_ID_BYTES).equals(HOLE_ID)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,110 @@
+import { ownedArrayBuffer } from "../util/buffers.ts";
+import type { VolumeSource } from "../ports/volume-source.ts";
+import type { DataKeyRotation } from "./data-keys.ts";
+import { BLOCK_ID_BYTES } from "./layout.ts";
+import { HOLE_ID } from "./manifest.ts";
+import type { PackSink } from "./pack-sink.ts";
+import type { WorkerPool } from "./worker-pool.ts";
+
+/** What the scan needs to know about the vault and the parent point. */
+export interface ScanInputs {
+  readonly source: VolumeSource;
+  readonly blockSize: number;
+  readonly segmentBlocks: number;
+  /** The parent's block IDs (holes all zero), or undefined for a full backup. */
+  readonly parentIds: Buffer | undefined;
+  /** Segments to read; the others are promised unchanged (change tracking). All when undefined. */
+  readonly segmentsToRead: ReadonlySet<number> | undefined;
+  /** True when the vault already stores a block with this ID (hex). */
+  readonly isStored: (id: string) => boolean;
+  readonly pool: WorkerPool;
+  readonly rotation: DataKeyRotation;
+  readonly sink: PackSink;
+  readonly onProgress?: (bytesDone: number) => void;
+}
+
+/** Totals of one scan. */
+export interface ScanStats {
+  bytesScanned: number;
+  bytesChanged: number;
+  blocksNew: number;
+  bytesNew: number;
+}
+
+/**
+ * Reads the source segment by segment, hashes every block in the workers, decides which blocks
+ * are new (not the parent's block at that offset, not stored, not already queued in this run),
+ * seals only those and hands them to the pack sink. Returns the new block map and the totals.
+ * Segments are processed several at a time and may finish out of order; decisions are made on
+ * the main thread, so dedup within the run needs no locks.
+ */
+export async function scanSegments(inputs: ScanInputs, concurrency: number): Promise<{ ids: Buffer; stats: ScanStats }> {
+  const { source, blockSize, segmentBlocks } = inputs;
+  const blocks = Math.ceil(source.size / blockSize);
+  const segmentCount = Math.ceil(blocks / segmentBlocks);
+  const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
+  if (inputs.parentIds) inputs.parentIds.copy(ids);
+  const queued = new Set<string>();
+  const stats: ScanStats = { bytesScanned: 0, bytesChanged: 0, blocksNew: 0, bytesNew: 0 };
+  let next = 0;
+  let failed = false;
+  let progress = 0;
+
+  const processSegment = async (s: number) => {
+    const offset = s * segmentBlocks * blockSize;
+    const length = Math.min(segmentBlocks * blockSize, source.size - offset);
+    if (inputs.segmentsToRead && !inputs.segmentsToRead.has(s)) {
+      progress += length;
+      inputs.onProgress?.(progress);
+      return;
+    }
+    const data = await source.read(offset, length);
+    const scanned = await inputs.pool.scan(ownedArrayBuffer(data), length, blockSize);
+    const firstBlock = s * segmentBlocks;
+    const fresh: number[] = [];
+    for (let b = 0; b * blockSize < length; b++) {
+      const at = (firstBlock + b) * BLOCK_ID_BYTES;
+      const id = scanned.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
+      const before = inputs.parentIds?.subarray(at, at + BLOCK_ID_BYTES);
+      id.copy(ids, at);
+      const blockLength = Math.min(blockSize, length - b * blockSize);
+      if (before?.equals(id)) continue;
+      stats.bytesChanged += id.equals(HOLE_ID) && !before ? 0 : blockLength;
+      if (id.equals(HOLE_ID)) continue;
+      const hex = id.toString("hex");
+      if (queued.has(hex) || inputs.isStored(hex)) continue;
+      queued.add(hex);
+      fresh.push(b);
+    }
+    stats.bytesScanned += length;
+    const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
+    const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
+    for (let i = 0; i < fresh.length; i++) {
+      const b = fresh[i]!;
+      const blob = sealed[i]!;
+      inputs.rotation.account(blob.length);
+      stats.blocksNew++;
+      stats.bytesNew += Math.min(blockSize, length - b * blockSize);
+      const hex = scanned.ids.toString("hex", b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
+      await inputs.sink.add(key!, hex, blob, Math.min(blockSize, length - b * blockSize));
+    }
+    progress += length;
+    inputs.onProgress?.(progress);
+  };
+
+  const runner = async () => {
+    while (!failed && next < segmentCount) {
+      const s = next++;
+      try {
+        await processSegment(s);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, segmentCount) }, runner));
+  const rejected = results.find((r) => r.status === "rejected");
+  if (rejected) throw (rejected as PromiseRejectedResult).reason;
+  return { ids, stats };
+}

@@ -1,0 +1,119 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { BlockvaultError, IntegrityError } from "../errors.ts";
+import type { WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+
+/** One worker thread and the requests waiting on it. */
+class BlockWorker {
+  readonly thread: Worker;
+  readonly pending = new Map<number, Pending>();
+
+  constructor(onFatal: (err: Error) => void) {
+    this.thread = new Worker(new URL("./block-worker.ts", import.meta.url));
+    this.thread.on("message", (reply: WorkerReply) => {
+      const waiter = this.pending.get(reply.seq);
+      if (!waiter) return;
+      this.pending.delete(reply.seq);
+      if (reply.type === "error") waiter.reject(rebuildError(reply));
+      else waiter.resolve(reply);
+    });
+    this.thread.on("error", onFatal);
+  }
+
+  request(msg: WorkerRequest & { seq: number }, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.seq, { resolve, reject });
+      this.thread.postMessage(msg, transfer);
+    });
+  }
+}
+
+function rebuildError(reply: Extract<WorkerReply, { type: "error" }>): Error {
+  if (reply.name === "IntegrityError") return new IntegrityError(reply.message);
+  return new BlockvaultError(`block worker: ${reply.message}`);
+}
+
+/**
+ * A fixed pool of block workers. A scanned chunk stays in the worker that scanned it until it is
+ * sealed, so callers get back the worker to send the seal request to.
+ */
+export class WorkerPool {
+  private readonly workers: BlockWorker[];
+  /** Number of worker threads. */
+  readonly size: number;
+  private seq = 0;
+  private next = 0;
+  private fatal: Error | undefined;
+
+  constructor(blockIdKey: Buffer, zstdLevel: number, size = defaultPoolSize()) {
+    this.size = size;
+    this.workers = Array.from({ length: size }, () => new BlockWorker((err) => this.fail(err)));
+    for (const w of this.workers) w.thread.postMessage({ type: "init", blockIdKey, zstdLevel } satisfies WorkerRequest);
+  }
+
+  private fail(err: Error): void {
+    this.fatal = err;
+    for (const w of this.workers) for (const p of w.pending.values()) p.reject(err);
+  }
+
+  private pick(): BlockWorker {
+    if (this.fatal) throw this.fatal;
+    // Least outstanding requests first, round-robin among equals.
+    let best = this.workers[this.next++ % this.workers.length]!;
+    for (const w of this.workers) if (w.pending.size < best.pending.size) best = w;
+    return best;
+  }
+
+  /** Sends a data key generation to every worker (messages are ordered, so later seals see it). */
+  setDataKey(generation: number, key: Buffer): void {
+    for (const w of this.workers) w.thread.postMessage({ type: "key", generation, key } satisfies WorkerRequest);
+  }
+
+  /** Hashes the blocks of `buffer` (transferred); returns their IDs and the worker holding them. */
+  async scan(buffer: ArrayBuffer, length: number, blockSize: number): Promise<{ worker: BlockWorker; seq: number; ids: Buffer }> {
+    const worker = this.pick();
+    const seq = this.seq++;
+    const reply = await worker.request({ type: "scan", seq, buffer, length, blockSize }, [buffer]);
+    return { worker, seq, ids: Buffer.from((reply as Extract<WorkerReply, { type: "scanned" }>).ids) };
+  }
+
+  /** Seals the listed blocks of a scanned chunk and releases the chunk. */
+  async seal(worker: BlockWorker, seq: number, generation: number, blocks: number[]): Promise<Buffer[]> {
+    const reply = await worker.request({ type: "seal", seq, generation, blocks });
+    return split(reply as Extract<WorkerReply, { type: "sealed" }>);
+  }
+
+  /** Opens and verifies sealed blobs found in `buffer` (transferred). */
+  async open(
+    key: Buffer,
+    buffer: ArrayBuffer,
+    items: { id: string; offset: number; length: number; rawLength: number }[],
+  ): Promise<Buffer[]> {
+    const worker = this.pick();
+    const seq = this.seq++;
+    const reply = await worker.request({ type: "open", seq, key, buffer, items }, [buffer]);
+    return split(reply as Extract<WorkerReply, { type: "opened" }>);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.thread.terminate()));
+  }
+}
+
+function split(reply: { buffer: ArrayBuffer; lengths: number[] }): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const n of reply.lengths) {
+    out.push(Buffer.from(reply.buffer, at, n));
+    at += n;
+  }
+  return out;
+}
+
+/** One worker per core; the main thread's I/O and bookkeeping fit beside them. */
+export function defaultPoolSize(): number {
+  const fromEnv = Number(process.env.BLOCKVAULT_WORKERS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, availableParallelism());
+}

@@ -1,0 +1,17 @@
+/**
+ * Where a restore writes: a new file, an S3 object, an EBS snapshot. The engine writes verified
+ * blocks in any order, then calls `commit`; until then nothing is visible at the destination.
+ *
+ * Contract:
+ * - `write(offset, data)` may be called concurrently for disjoint ranges; ranges never written
+ *   read back as zeros (holes).
+ * - `commit` makes the complete image visible atomically at the destination (rename, complete
+ *   multipart upload, complete snapshot) and returns where it is.
+ * - `abort` discards everything written; it is safe after a failed `commit` and twice.
+ */
+export interface RestoreTarget {
+  readonly description: string;
+  write(offset: number, data: Uint8Array): Promise<void>;
+  commit(): Promise<string>;
+  abort(): Promise<void>;
+}

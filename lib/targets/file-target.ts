@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { type FileHandle, open, realpath, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { AlreadyExistsError, SourceError, ValidationError } from "../errors.ts";
+import type { RestoreTarget } from "../ports/restore-target.ts";
+
+/** Options of {@link openFileTarget}. */
+export interface FileTargetOptions {
+  /** Replace an existing file at the path. */
+  readonly force?: boolean;
+  /** Paths that must never be written (the disk's source image). */
+  readonly protectedPaths?: readonly string[];
+}
+
+async function realOrResolved(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * Restores into a new file. The image is written to a hidden temporary file beside the target
+ * (sized up front, so holes stay sparse), flushed, and renamed into place on commit: a failed
+ * restore leaves no partial target. An existing target is refused unless `force`; the source of
+ * the disk is refused always.
+ */
+export async function openFileTarget(path: string, size: number, options: FileTargetOptions = {}): Promise<RestoreTarget> {
+  const target = await realOrResolved(path);
+  for (const p of options.protectedPaths ?? []) {
+    if ((await realOrResolved(p)) === target) {
+      throw new ValidationError(`refusing to restore onto ${path}: it is the source of the backed-up disk`);
+    }
+  }
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new ValidationError(`restore target ${path} is a directory`);
+  if (existing && !options.force) {
+    throw new AlreadyExistsError(`restore target ${path} already exists (use --force to replace it)`);
+  }
+  if (existing && !existing.isFile()) throw new ValidationError(`restore target ${path} is not a regular file`);
+  const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString("hex")}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (cause) {
+    throw new SourceError(`cannot create restore target in ${dirname(target)}: ${(cause as Error).message}`, { cause });
+  }
+  await handle.truncate(size);
+  let done = false;
+  return {
+    description: path,
+    async write(offset, data) {
+      let written = 0;
+      while (written < data.length) {
+        const r = await handle.write(data, written, data.length - written, offset + written);
+        written += r.bytesWritten;
+      }
+    },
+    async commit() {
+      await handle.sync();
+      await handle.close();
+      done = true;
+      await rename(temp, target);
+      return target;
+    },
+    async abort() {
+      if (!done) {
+        done = true;
+        await handle.close().catch(() => {});
+      }
+      await rm(temp, { force: true });
+    },
+  };
+}

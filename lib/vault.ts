@@ -1,0 +1,94 @@
+import type { DiskRecord, JobRecord, RecoveryPointRecord } from "./model.ts";
+import type { JobQuery } from "./ports/catalog.ts";
+import type { RestoreTarget } from "./ports/restore-target.ts";
+import type { VolumeSource } from "./ports/volume-source.ts";
+import { type BackupOptions, type BackupResult, runBackup, validateDiskName } from "./engine/backup.ts";
+import { type RestoreOptions, type RestoreResult, restorablePoint, runRestore, validateRange } from "./engine/restore.ts";
+import { initVault, type InitOptions, openVault, type VaultContext, type VaultDeps } from "./engine/vault-config.ts";
+import { openFileTarget } from "./targets/file-target.ts";
+
+/** Options of {@link Vault.restoreToFile}. */
+export interface FileRestoreOptions extends RestoreOptions {
+  /** Replace an existing file at the target path. */
+  readonly force?: boolean;
+}
+
+/**
+ * A vault: the product's front door, used by the CLI, the Lambda handlers and the embedded
+ * server alike. It runs on whatever ports it is given (local files, or AWS).
+ */
+export class Vault {
+  readonly ctx: VaultContext;
+  private readonly onClose: () => Promise<void>;
+
+  private constructor(ctx: VaultContext, onClose: () => Promise<void>) {
+    this.ctx = ctx;
+    this.onClose = onClose;
+  }
+
+  /** Creates a new vault on empty ports. */
+  static async init(deps: VaultDeps, options: InitOptions, onClose: () => Promise<void> = async () => {}): Promise<Vault> {
+    return new Vault(await initVault(deps, options), onClose);
+  }
+
+  /** Opens an existing vault. */
+  static async open(deps: VaultDeps, onClose: () => Promise<void> = async () => {}): Promise<Vault> {
+    return new Vault(await openVault(deps), onClose);
+  }
+
+  get id(): string {
+    return this.ctx.config.vaultId;
+  }
+
+  get name(): string {
+    return this.ctx.config.name;
+  }
+
+  /** Backs up `source` as a new recovery point of `options.disk`. */
+  backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
+    return runBackup(this.ctx, source, options);
+  }
+
+  /** Restores a recovery point into any target. */
+  async restore(pointId: string, target: RestoreTarget, options: RestoreOptions = {}): Promise<RestoreResult> {
+    const point = await restorablePoint(this.ctx, pointId);
+    return runRestore(this.ctx, point, target, options);
+  }
+
+  /**
+   * Restores a recovery point into a new file at `path`: refuses an existing file unless
+   * `force`, and refuses the disk's own source always.
+   */
+  async restoreToFile(pointId: string, path: string, options: FileRestoreOptions = {}): Promise<RestoreResult> {
+    const point = await restorablePoint(this.ctx, pointId);
+    const range = validateRange(options.range, point.logicalSize);
+    const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch(() => undefined);
+    const target = await openFileTarget(path, range.length, {
+      force: options.force ?? false,
+      protectedPaths: disk ? [disk.source] : [],
+    });
+    return runRestore(this.ctx, point, target, options);
+  }
+
+  /** Recovery points, newest first, of one disk or all. */
+  listPoints(disk?: string): Promise<RecoveryPointRecord[]> {
+    if (disk !== undefined) validateDiskName(disk);
+    return this.ctx.deps.catalog.listRecoveryPoints(this.id, disk);
+  }
+
+  getPoint(id: string): Promise<RecoveryPointRecord> {
+    return restorablePoint(this.ctx, id);
+  }
+
+  listDisks(): Promise<DiskRecord[]> {
+    return this.ctx.deps.catalog.listDisks(this.id);
+  }
+
+  listJobs(query?: JobQuery): Promise<JobRecord[]> {
+    return this.ctx.deps.catalog.listJobs(this.id, query);
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
