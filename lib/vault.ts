@@ -1,10 +1,22 @@
+import { type BackupOptions, type BackupResult, runBackup, validateDiskName } from "./engine/backup.ts";
+import {
+  type RestoreOptions,
+  type RestoreResult,
+  restorablePoint,
+  runRestore,
+  validateRange,
+} from "./engine/restore.ts";
+import {
+  type InitOptions,
+  initVault,
+  openVault,
+  type VaultContext,
+  type VaultDeps,
+} from "./engine/vault-config.ts";
 import type { DiskRecord, JobRecord, RecoveryPointRecord } from "./model.ts";
 import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
-import { type BackupOptions, type BackupResult, runBackup, validateDiskName } from "./engine/backup.ts";
-import { type RestoreOptions, type RestoreResult, restorablePoint, runRestore, validateRange } from "./engine/restore.ts";
-import { initVault, type InitOptions, openVault, type VaultContext, type VaultDeps } from "./engine/vault-config.ts";
 import { openFileTarget } from "./targets/file-target.ts";
 
 /** Options of {@link Vault.restoreToFile}. */
@@ -27,7 +39,11 @@ export class Vault {
   }
 
   /** Creates a new vault on empty ports. */
-  static async init(deps: VaultDeps, options: InitOptions, onClose: () => Promise<void> = async () => {}): Promise<Vault> {
+  static async init(
+    deps: VaultDeps,
+    options: InitOptions,
+    onClose: () => Promise<void> = async () => {},
+  ): Promise<Vault> {
     return new Vault(await initVault(deps, options), onClose);
   }
 
@@ -50,7 +66,11 @@ export class Vault {
   }
 
   /** Restores a recovery point into any target. */
-  async restore(pointId: string, target: RestoreTarget, options: RestoreOptions = {}): Promise<RestoreResult> {
+  async restore(
+    pointId: string,
+    target: RestoreTarget,
+    options: RestoreOptions = {},
+  ): Promise<RestoreResult> {
     const point = await restorablePoint(this.ctx, pointId);
     return runRestore(this.ctx, point, target, options);
   }
@@ -59,7 +79,11 @@ export class Vault {
    * Restores a recovery point into a new file at `path`: refuses an existing file unless
    * `force`, and refuses the disk's own source always.
    */
-  async restoreToFile(pointId: string, path: string, options: FileRestoreOptions = {}): Promise<RestoreResult> {
+  async restoreToFile(
+    pointId: string,
+    path: string,
+    options: FileRestoreOptions = {},
+  ): Promise<RestoreResult> {
     const point = await restorablePoint(this.ctx, pointId);
     const range = validateRange(options.range, point.logicalSize);
     const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch(() => undefined);

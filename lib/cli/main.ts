@@ -16,17 +16,37 @@ const GLOBAL: Record<string, Option> = {
   help: { type: "boolean", short: "h" },
 };
 
-const COMMANDS: Record<string, { run: (ctx: CommandContext) => Promise<void>; options: Record<string, Option>; usage: string }> = {
-  init: { run: initCommand, options: { name: { type: "string" }, "block-size": { type: "string" } }, usage: "init [--name NAME] [--block-size BYTES]" },
+const COMMANDS: Record<
+  string,
+  { run: (ctx: CommandContext) => Promise<void>; options: Record<string, Option>; usage: string }
+> = {
+  init: {
+    run: initCommand,
+    options: { name: { type: "string" }, "block-size": { type: "string" } },
+    usage: "init [--name NAME] [--block-size BYTES]",
+  },
   backup: { run: backupCommand, options: { disk: { type: "string" } }, usage: "backup IMAGE --disk NAME" },
   list: { run: listCommand, options: { disk: { type: "string" } }, usage: "list [--disk NAME]" },
   restore: {
     run: restoreCommand,
-    options: { to: { type: "string" }, force: { type: "boolean" }, offset: { type: "string" }, length: { type: "string" } },
+    options: {
+      to: { type: "string" },
+      force: { type: "boolean" },
+      offset: { type: "string" },
+      length: { type: "string" },
+    },
     usage: "restore RECOVERY_POINT_ID --to PATH [--force] [--offset BYTES --length BYTES]",
   },
-  jobs: { run: jobsCommand, options: { status: { type: "string" }, limit: { type: "string" } }, usage: "jobs [--status STATUS] [--limit N]" },
-  demo: { run: demoCommand, options: { "size-mib": { type: "string" }, keep: { type: "boolean" } }, usage: "demo [--size-mib N] [--keep]" },
+  jobs: {
+    run: jobsCommand,
+    options: { status: { type: "string" }, limit: { type: "string" } },
+    usage: "jobs [--status STATUS] [--limit N]",
+  },
+  demo: {
+    run: demoCommand,
+    options: { "size-mib": { type: "string" }, keep: { type: "boolean" } },
+    usage: "demo [--size-mib N] [--keep]",
+  },
 };
 
 const HELP = `blockvault: a backup vault for virtual-machine disk images
@@ -99,7 +119,10 @@ function report(err: unknown, json: boolean): number {
   const parseError = (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
   const error = parseError ? new ValidationError((err as Error).message) : err;
   if (error instanceof BlockvaultError) {
-    if (json) console.error(JSON.stringify({ error: { name: error.name, code: error.code, message: error.message } }));
+    if (json)
+      console.error(
+        JSON.stringify({ error: { name: error.name, code: error.code, message: error.message } }),
+      );
     else console.error(`blockvault: ${error.message}`);
     return EXIT_CODES[error.code] ?? 1;
   }

@@ -23,7 +23,9 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     const filled = Math.round(fraction * WIDTH);
     const bar = `${"#".repeat(filled)}${"-".repeat(WIDTH - filled)}`;
     const pct = `${(fraction * 100).toFixed(0)}%`.padStart(4);
-    stream.write(`\r${label} [${bar}] ${pct} ${formatBytes(done)} / ${formatBytes(total)}  ${formatRate(done, Date.now() - started)}\x1b[K`);
+    stream.write(
+      `\r${label} [${bar}] ${pct} ${formatBytes(done)} / ${formatBytes(total)}  ${formatRate(done, Date.now() - started)}\x1b[K`,
+    );
     drawn = true;
   };
   return {

@@ -2,16 +2,16 @@ import { randomUUID } from "node:crypto";
 import { asBlockvaultError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
+import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
+import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
-import { BLOCK_ID_BYTES } from "./layout.ts";
+import { BLOCK_ID_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import { isAllHoles, type LoadedManifest, loadManifest, writeRoot, writeSegment } from "./manifest.ts";
 import { PackSink } from "./pack-sink.ts";
 import { scanSegments } from "./scan-segments.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
-import { mapLimit } from "../util/concurrency.ts";
-import { segmentsTouched } from "./changed-ranges.ts";
 
 /** Options of one backup run. */
 export interface BackupOptions {
@@ -41,7 +41,9 @@ const DISK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Checks a disk name: letters, digits, `.`, `_`, `-`, at most 128 characters. */
 export function validateDiskName(disk: string): void {
   if (!DISK_NAME.test(disk)) {
-    throw new ValidationError(`disk name "${disk}" is invalid: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    throw new ValidationError(
+      `disk name "${disk}" is invalid: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
   }
 }
 
@@ -52,7 +54,11 @@ export function validateDiskName(disk: string): void {
  * leaves no recovery point and marks the job failed; what was already stored is either reused
  * by the next run (indexed packs) or unreferenced and reclaimable.
  */
-export async function runBackup(ctx: VaultContext, source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
+export async function runBackup(
+  ctx: VaultContext,
+  source: VolumeSource,
+  options: BackupOptions,
+): Promise<BackupResult> {
   validateDiskName(options.disk);
   const { catalog, clock } = ctx.deps;
   const vaultId = ctx.config.vaultId;
@@ -112,12 +118,28 @@ async function backupInto(
     BlockIndex.load(store, ctx.secrets),
   ]);
   if (parentManifest && parentManifest.root.blockSize !== blockSize) {
-    throw new SourceError(`recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`);
+    throw new SourceError(
+      `recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`,
+    );
   }
-  const hints = parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
-  const pool = new WorkerPool(ctx.secrets.blockIdKey, ctx.config.zstdLevel);
-  const rotation = new DataKeyRotation({ keys, vaultId, clock, onNewKey: (k) => pool.setDataKey(k.generation, k.plaintext) });
-  const sink = new PackSink(store, ctx.secrets);
+  const hints =
+    parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
+  const pool = new WorkerPool({
+    blockIdKey: ctx.secrets.blockIdKey,
+    zstdLevel: ctx.config.zstdLevel,
+    blockSize,
+    packTarget: PACK_TARGET_BYTES,
+  });
+  const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack));
+  const rotation = new DataKeyRotation({
+    keys,
+    vaultId,
+    clock,
+    onNewKey: (k) => {
+      sink.registerKey(k.generation, k.ref);
+      pool.setDataKey(k.generation, k.plaintext, k.ref.wrapped, k.ref.masterKeyId);
+    },
+  });
   let scan: Awaited<ReturnType<typeof scanSegments>>;
   try {
     scan = await scanSegments(
@@ -198,14 +220,27 @@ async function writeManifests(
   const segmentBytes = segmentBlocks * BLOCK_ID_BYTES;
   const count = Math.ceil(ids.length / segmentBytes);
   let bytes = 0;
-  const segments = await mapLimit(Array.from({ length: count }, (_, s) => s), 8, async (s) => {
-    const slice = ids.subarray(s * segmentBytes, (s + 1) * segmentBytes);
-    if (parent?.ids.subarray(s * segmentBytes, (s + 1) * segmentBytes).equals(slice)) return parent.root.segments[s] ?? null;
-    if (isAllHoles(slice)) return null;
-    bytes += slice.length;
-    return writeSegment(ctx.deps.store, ctx.secrets, slice);
-  });
-  const root = { vault: vaultId, disk, logicalSize: source.size, blockSize, segmentBlocks, sourceFormat: source.format, segments };
+  const segments = await mapLimit(
+    Array.from({ length: count }, (_, s) => s),
+    8,
+    async (s) => {
+      const slice = ids.subarray(s * segmentBytes, (s + 1) * segmentBytes);
+      if (parent?.ids.subarray(s * segmentBytes, (s + 1) * segmentBytes).equals(slice))
+        return parent.root.segments[s] ?? null;
+      if (isAllHoles(slice)) return null;
+      bytes += slice.length;
+      return writeSegment(ctx.deps.store, ctx.secrets, slice);
+    },
+  );
+  const root = {
+    vault: vaultId,
+    disk,
+    logicalSize: source.size,
+    blockSize,
+    segmentBlocks,
+    sourceFormat: source.format,
+    segments,
+  };
   const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root);
   return { rootId, bytes: bytes + JSON.stringify(root).length };
 }

@@ -42,10 +42,20 @@ function compressIfWorthIt(data: Buffer, level: number): { codec: number; payloa
   return { codec: Codec.None, payload: data };
 }
 
-/** Compresses (when it pays) and encrypts one block under `dataKey`, bound to its ID. */
-export function sealBlock(dataKey: Buffer, id: Uint8Array, data: Buffer, zstdLevel: number): Buffer {
+/**
+ * Compresses (when it pays) and encrypts one block under `dataKey`, bound to its ID. The sealed
+ * bytes are written into the buffer `allocate` returns for their length, so a caller can seal
+ * straight into a pack.
+ */
+export function sealBlock(
+  dataKey: Buffer,
+  id: Uint8Array,
+  data: Buffer,
+  zstdLevel: number,
+  allocate: (length: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   const { codec, payload } = compressIfWorthIt(data, zstdLevel);
-  const out = Buffer.allocUnsafe(NONCE_BYTES + 1 + payload.length + TAG_BYTES);
+  const out = allocate(NONCE_BYTES + 1 + payload.length + TAG_BYTES);
   const nonce = out.subarray(0, NONCE_BYTES);
   randomFillSync(nonce);
   const cipher = createCipheriv("aes-256-gcm", dataKey, nonce);
@@ -78,9 +88,14 @@ export function openBlock(
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {
-    plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    plain = Buffer.concat([
+      decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
   } catch (cause) {
-    throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, { cause });
+    throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, {
+      cause,
+    });
   }
   const codec = plain[0];
   let data: Buffer;

@@ -1,29 +1,95 @@
 /**
  * Worker thread for the CPU-heavy work on blocks: zero detection and keyed hashing on backup,
- * compression and encryption of new blocks, and decryption plus verification on restore. The
- * main thread does I/O and bookkeeping; a pool of these uses the other cores.
+ * compression and encryption of new blocks straight into packs, and decryption plus
+ * verification on restore. The main thread does I/O and bookkeeping. Buffers travel by transfer
+ * and come back for reuse, so a backup allocates a few buffers, not one per block.
  */
 import { parentPort } from "node:worker_threads";
-import { blockId, openBlock, sealBlock } from "./blob.ts";
-import type { WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { blockId, openBlock, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
+import { BLOCK_ID_BYTES } from "./layout.ts";
+import { PackBuilder } from "./pack.ts";
+import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
 
 const port = parentPort;
 if (!port) throw new Error("block-worker must run in a worker thread");
 
 let blockIdKey = Buffer.alloc(0);
 let zstdLevel = 3;
-const dataKeys = new Map<number, Buffer>();
-/** Chunks scanned but not yet sealed, by sequence number. */
-const held = new Map<number, { data: Buffer; blockSize: number; ids: Buffer }>();
+let packTarget = 0;
+let blockSize = 0;
 let zeros = Buffer.alloc(0);
+const dataKeys = new Map<number, { key: Buffer; wrapped: string; masterKeyId: string }>();
+/** Chunks scanned but not yet sealed, by sequence number. */
+const held = new Map<number, { data: Buffer; ids: Buffer }>();
+/** Pack buffers handed back by the engine after upload. */
+const spare: ArrayBuffer[] = [];
+let open: { builder: PackBuilder; generation: number } | undefined;
 
-function concat(parts: Buffer[]): { buffer: ArrayBuffer; lengths: number[] } {
-  const total = parts.reduce((n, p) => n + p.length, 0);
+function packBuffer(): Buffer {
+  // Room for the target plus one more blob and a trailer, so a pack rarely has to grow.
+  return Buffer.from(spare.pop() ?? new ArrayBuffer(packTarget + blockSize + SEAL_OVERHEAD + 256 * 1024));
+}
+
+function finishOpen(out: WorkerPack[]): void {
+  if (!open || open.builder.count === 0) return;
+  const key = dataKeys.get(open.generation)!;
+  const pack = open.builder.finish({ wrapped: key.wrapped, masterKeyId: key.masterKeyId });
+  out.push({
+    id: pack.id,
+    buffer: pack.bytes.buffer as ArrayBuffer,
+    length: pack.bytes.length,
+    generation: open.generation,
+    blobs: pack.blobs,
+  });
+  open = undefined;
+}
+
+function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
+  const chunk = held.get(seq);
+  held.delete(seq);
+  if (!chunk) throw new Error(`no scanned chunk ${seq} to seal`);
+  const packs: WorkerPack[] = [];
+  for (const b of blocks) {
+    const key = dataKeys.get(generation);
+    if (!key) throw new Error(`data key generation ${generation} was never sent`);
+    if (open && (open.generation !== generation || open.builder.size >= packTarget)) finishOpen(packs);
+    open ??= { builder: new PackBuilder(packBuffer()), generation };
+    const block = chunk.data.subarray(b * blockSize, Math.min(chunk.data.length, (b + 1) * blockSize));
+    const id = chunk.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
+    const builder = open.builder;
+    sealBlock(key.key, id, block, zstdLevel, (length) =>
+      builder.reserve(id.toString("hex"), length, block.length),
+    );
+  }
+  if (open && open.builder.size >= packTarget) finishOpen(packs);
+  return { type: "sealed", seq, chunk: chunk.data.buffer as ArrayBuffer, packs };
+}
+
+function scan(seq: number, buffer: ArrayBuffer, length: number): WorkerReply {
+  const data = Buffer.from(buffer, 0, length);
+  const count = Math.ceil(length / blockSize);
+  const ids = Buffer.alloc(count * BLOCK_ID_BYTES);
+  for (let i = 0; i < count; i++) {
+    const block = data.subarray(i * blockSize, Math.min(length, (i + 1) * blockSize));
+    if (block.equals(zeros.subarray(0, block.length))) continue; // a hole keeps the all-zero ID
+    blockId(blockIdKey, block).copy(ids, i * BLOCK_ID_BYTES);
+  }
+  held.set(seq, { data, ids });
+  return { type: "scanned", seq, ids: ids.buffer.slice(ids.byteOffset, ids.byteOffset + ids.length) };
+}
+
+function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
+  const key = Buffer.from(msg.key);
+  const data = Buffer.from(msg.buffer);
+  const total = msg.items.reduce((n, item) => n + item.rawLength, 0);
   const buffer = new ArrayBuffer(total);
-  const view = Buffer.from(buffer);
+  const out = Buffer.from(buffer);
   let at = 0;
-  for (const p of parts) at += p.copy(view, at);
-  return { buffer, lengths: parts.map((p) => p.length) };
+  for (const item of msg.items) {
+    const sealed = data.subarray(item.offset, item.offset + item.length);
+    at += openBlock(key, blockIdKey, Buffer.from(item.id, "hex"), sealed, item.rawLength).copy(out, at);
+  }
+  return { type: "opened", seq: msg.seq, buffer, lengths: msg.items.map((i) => i.rawLength) };
 }
 
 function handle(msg: WorkerRequest): WorkerReply | undefined {
@@ -31,57 +97,62 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
     case "init":
       blockIdKey = Buffer.from(msg.blockIdKey);
       zstdLevel = msg.zstdLevel;
+      packTarget = msg.packTarget;
+      blockSize = msg.blockSize;
+      zeros = Buffer.alloc(blockSize);
       return undefined;
     case "key":
-      dataKeys.set(msg.generation, Buffer.from(msg.key));
-      return undefined;
-    case "scan": {
-      const data = Buffer.from(msg.buffer, 0, msg.length);
-      if (zeros.length < msg.blockSize) zeros = Buffer.alloc(msg.blockSize);
-      const count = Math.ceil(msg.length / msg.blockSize);
-      const ids = Buffer.alloc(count * 32);
-      for (let i = 0; i < count; i++) {
-        const block = data.subarray(i * msg.blockSize, Math.min(msg.length, (i + 1) * msg.blockSize));
-        if (block.equals(zeros.subarray(0, block.length))) continue; // a hole keeps the all-zero ID
-        blockId(blockIdKey, block).copy(ids, i * 32);
-      }
-      held.set(msg.seq, { data, blockSize: msg.blockSize, ids });
-      return { type: "scanned", seq: msg.seq, ids: ids.buffer.slice(ids.byteOffset, ids.byteOffset + ids.length) };
-    }
-    case "seal": {
-      const chunk = held.get(msg.seq);
-      held.delete(msg.seq);
-      if (!chunk) throw new Error(`no scanned chunk ${msg.seq} to seal`);
-      const key = dataKeys.get(msg.generation);
-      if (!key && msg.blocks.length > 0) throw new Error(`data key generation ${msg.generation} was never sent`);
-      const sealed = msg.blocks.map((b) => {
-        const block = chunk.data.subarray(b * chunk.blockSize, Math.min(chunk.data.length, (b + 1) * chunk.blockSize));
-        return sealBlock(key!, chunk.ids.subarray(b * 32, b * 32 + 32), block, zstdLevel);
+      dataKeys.set(msg.generation, {
+        key: Buffer.from(msg.key),
+        wrapped: msg.wrapped,
+        masterKeyId: msg.masterKeyId,
       });
-      const { buffer, lengths } = concat(sealed);
-      return { type: "sealed", seq: msg.seq, buffer, lengths };
+      return undefined;
+    case "recycle":
+      if (spare.length < 2) spare.push(msg.buffer);
+      return undefined;
+    case "scan":
+      return scan(msg.seq, msg.buffer, msg.length);
+    case "seal":
+      return seal(msg.seq, msg.generation, msg.blocks);
+    case "flush": {
+      const packs: WorkerPack[] = [];
+      finishOpen(packs);
+      return { type: "flushed", seq: msg.seq, packs };
     }
-    case "open": {
-      const key = Buffer.from(msg.key);
-      const data = Buffer.from(msg.buffer);
-      const opened = msg.items.map((item) =>
-        openBlock(key, blockIdKey, Buffer.from(item.id, "hex"), data.subarray(item.offset, item.offset + item.length), item.rawLength),
-      );
-      const { buffer, lengths } = concat(opened);
-      return { type: "opened", seq: msg.seq, buffer, lengths };
-    }
+    case "open":
+      return openBlobs(msg);
+  }
+}
+
+function transferList(reply: WorkerReply): ArrayBuffer[] {
+  switch (reply.type) {
+    case "scanned":
+      return [reply.ids];
+    case "sealed":
+      return [reply.chunk, ...reply.packs.map((p) => p.buffer)];
+    case "flushed":
+      return reply.packs.map((p) => p.buffer);
+    case "opened":
+      return [reply.buffer];
+    default:
+      return [];
   }
 }
 
 port.on("message", (msg: WorkerRequest) => {
   try {
     const reply = handle(msg);
-    if (!reply) return;
-    const transfer = "buffer" in reply ? [reply.buffer] : reply.type === "scanned" ? [reply.ids] : [];
-    port.postMessage(reply, transfer);
+    if (reply) port.postMessage(reply, transferList(reply));
   } catch (err) {
     const e = err as Error & { code?: string };
     const seq = "seq" in msg ? msg.seq : -1;
-    port.postMessage({ type: "error", seq, name: e.name, message: e.message, code: e.code ?? "" } satisfies WorkerReply);
+    port.postMessage({
+      type: "error",
+      seq,
+      name: e.name,
+      message: e.message,
+      code: e.code ?? "",
+    } satisfies WorkerReply);
   }
 });

@@ -51,7 +51,8 @@ export class DataKeyRotation {
 
   /** The key to seal the next blocks with; concurrent callers share one rotation. */
   async current(): Promise<ActiveDataKey> {
-    const expired = this.used >= this.limits.maxBytes || this.clock.now() - this.bornAt >= this.limits.maxAgeMs;
+    const expired =
+      this.used >= this.limits.maxBytes || this.clock.now() - this.bornAt >= this.limits.maxAgeMs;
     if (this.active && !expired) return this.active;
     this.pending ??= this.rotate().finally(() => {
       this.pending = undefined;

@@ -41,7 +41,8 @@ export function encodeRoot(root: RootManifest): Buffer {
 }
 
 function decodeRoot(key: string, bytes: Buffer): RootManifest {
-  if (!bytes.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) throw new IntegrityError(`${key}: not a root manifest`);
+  if (!bytes.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC))
+    throw new IntegrityError(`${key}: not a root manifest`);
   try {
     return JSON.parse(bytes.subarray(ROOT_MAGIC.length).toString("utf8")) as RootManifest;
   } catch (cause) {
@@ -57,7 +58,11 @@ export interface LoadedManifest {
 }
 
 /** Reads a root manifest and all its segments, verifying each against its name. */
-export async function loadManifest(store: ObjectStore, secrets: VaultSecrets, rootId: string): Promise<LoadedManifest> {
+export async function loadManifest(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  rootId: string,
+): Promise<LoadedManifest> {
   const rootKey = manifestKey(rootId);
   const root = decodeRoot(rootKey, await getMetadata(store, secrets, rootKey, rootId));
   const blocks = blockCount(root.logicalSize, root.blockSize);
@@ -70,7 +75,10 @@ export async function loadManifest(store: ObjectStore, secrets: VaultSecrets, ro
     const key = manifestKey(segmentId);
     const bytes = await getMetadata(store, secrets, key, segmentId);
     const expected = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks) * BLOCK_ID_BYTES;
-    if (!bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) || bytes.length - SEGMENT_MAGIC.length !== expected) {
+    if (
+      !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
+      bytes.length - SEGMENT_MAGIC.length !== expected
+    ) {
       throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
     }
     bytes.copy(ids, s * root.segmentBlocks * BLOCK_ID_BYTES, SEGMENT_MAGIC.length);

@@ -36,7 +36,8 @@ export async function getMetadata(
   try {
     bytes = await store.get(key);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new IntegrityError(`${key} is missing from the vault`, { cause: err });
+    if (err instanceof NotFoundError)
+      throw new IntegrityError(`${key} is missing from the vault`, { cause: err });
     throw err;
   }
   if (!metadataIdMatches(secrets, bytes, id)) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { IntegrityError } from "../errors.ts";
 
 /** Where one sealed blob sits inside a pack. */
@@ -19,15 +20,28 @@ export interface WrappedKeyRef {
 const MAGIC = Buffer.from("BVPACK1\n");
 const FOOTER_BYTES = 4 + MAGIC.length;
 
+/** A finished pack: its bytes (a view of the builder's buffer), its SHA-256 name and its blobs. */
+export interface FinishedPack {
+  readonly id: string;
+  readonly bytes: Buffer;
+  readonly blobs: PackedBlob[];
+}
+
 /**
- * Collects sealed blobs into one pack object. A pack is `blobs ‖ trailer ‖ trailer length (u32
- * LE) ‖ magic`; the trailer (JSON) repeats what the index says about the pack, so a lost index
- * can be rebuilt from the packs alone. Packs are named by the SHA-256 of their bytes.
+ * Collects sealed blobs into one pack object, writing them straight into one reusable buffer. A
+ * pack is `blobs ‖ trailer ‖ trailer length (u32 LE) ‖ magic`; the trailer (JSON) repeats what
+ * the index says about the pack, so a lost index can be rebuilt from the packs alone. Packs are
+ * named by the SHA-256 of their bytes.
  */
 export class PackBuilder {
-  private readonly parts: Buffer[] = [];
-  private readonly blobs: PackedBlob[] = [];
+  private buffer: Buffer;
+  private blobs: PackedBlob[] = [];
   private bytes = 0;
+
+  /** Starts a pack in `buffer` (its whole length is usable). */
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
+  }
 
   /** Bytes of blobs added so far. */
   get size(): number {
@@ -39,20 +53,51 @@ export class PackBuilder {
     return this.blobs.length;
   }
 
-  add(id: string, sealed: Buffer, rawLength: number): void {
-    this.blobs.push({ id, offset: this.bytes, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.bytes += sealed.length;
+  /** Room left for blobs before the buffer is full. */
+  get room(): number {
+    return this.buffer.length - this.bytes;
   }
 
-  /** Serialises the pack; the builder must not be used afterwards. */
-  finish(key: WrappedKeyRef): { bytes: Buffer; blobs: PackedBlob[] } {
+  /** Reserves `length` bytes for the next blob and returns them to be written in place. */
+  reserve(id: string, length: number, rawLength: number): Buffer {
+    if (length > this.room) this.grow(this.bytes + length);
+    this.blobs.push({ id, offset: this.bytes, length, rawLength });
+    const view = this.buffer.subarray(this.bytes, this.bytes + length);
+    this.bytes += length;
+    return view;
+  }
+
+  /** Appends a sealed blob by copying it. */
+  add(id: string, sealed: Uint8Array, rawLength: number): void {
+    this.reserve(id, sealed.length, rawLength).set(sealed);
+  }
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(needed, this.buffer.length * 2));
+    this.buffer.copy(bigger, 0, 0, this.bytes);
+    this.buffer = bigger;
+  }
+
+  /**
+   * Appends the trailer and footer, names the pack, and returns it. The returned bytes are a
+   * view of this builder's buffer; call {@link reset} only once they are no longer needed.
+   */
+  finish(key: WrappedKeyRef): FinishedPack {
     const trailer = Buffer.from(JSON.stringify({ v: 1, key, blobs: this.blobs.map(toTuple) }));
-    const footer = Buffer.alloc(FOOTER_BYTES);
-    footer.writeUInt32LE(trailer.length, 0);
-    MAGIC.copy(footer, 4);
-    const bytes = Buffer.concat([...this.parts, trailer, footer]);
-    return { bytes, blobs: this.blobs };
+    const total = this.bytes + trailer.length + FOOTER_BYTES;
+    if (total > this.buffer.length) this.grow(total);
+    trailer.copy(this.buffer, this.bytes);
+    this.buffer.writeUInt32LE(trailer.length, this.bytes + trailer.length);
+    MAGIC.copy(this.buffer, this.bytes + trailer.length + 4);
+    const bytes = this.buffer.subarray(0, total);
+    return { id: createHash("sha256").update(bytes).digest("hex"), bytes, blobs: this.blobs };
+  }
+
+  /** Starts a new, empty pack in `buffer` (a recycled one, or the same). */
+  reset(buffer: Buffer): void {
+    this.buffer = buffer;
+    this.blobs = [];
+    this.bytes = 0;
   }
 }
 
@@ -70,12 +115,14 @@ export function readPackTrailer(packId: string, bytes: Buffer): { key: WrappedKe
   if (start < 0) throw new IntegrityError(`pack ${packId}: trailer length out of range`);
   try {
     const parsed = JSON.parse(bytes.subarray(start, bytes.length - FOOTER_BYTES).toString("utf8"));
-    const blobs = (parsed.blobs as [string, number, number, number][]).map(([id, offset, length, rawLength]) => ({
-      id,
-      offset,
-      length,
-      rawLength,
-    }));
+    const blobs = (parsed.blobs as [string, number, number, number][]).map(
+      ([id, offset, length, rawLength]) => ({
+        id,
+        offset,
+        length,
+        rawLength,
+      }),
+    );
     return { key: parsed.key as WrappedKeyRef, blobs };
   } catch (cause) {
     throw new IntegrityError(`pack ${packId}: unreadable trailer`, { cause });

@@ -31,19 +31,34 @@ const MAX_READ = 8 * 1024 * 1024;
  * together in a pack are merged into one ranged read. A block the index does not know is an
  * IntegrityError: the vault lost data it had promised.
  */
-export function planReads(ids: Buffer, firstBlock: number, endBlock: number, index: BlockIndex): PlannedRead[] {
+export function planReads(
+  ids: Buffer,
+  firstBlock: number,
+  endBlock: number,
+  index: BlockIndex,
+): PlannedRead[] {
   const byPack = new Map<string, Map<string, PlannedBlob>>();
   for (let b = firstBlock; b < endBlock; b++) {
     const id = ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
     if (id.equals(HOLE_ID)) continue;
     const hex = id.toString("hex");
     const loc = index.locate(hex);
-    if (!loc) throw new IntegrityError(`block ${hex} (block ${b} of the disk) is not in any index object of the vault`);
-    let blobs = byPack.get(loc.pack);
-    if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
+    if (!loc)
+      throw new IntegrityError(
+        `block ${hex} (block ${b} of the disk) is not in any index object of the vault`,
+      );
+    const blobs = byPack.get(loc.pack) ?? new Map<string, PlannedBlob>();
+    byPack.set(loc.pack, blobs);
     const planned = blobs.get(hex);
     if (planned) planned.blocks.push(b);
-    else blobs.set(hex, { id: hex, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, blocks: [b] });
+    else
+      blobs.set(hex, {
+        id: hex,
+        offset: loc.offset,
+        length: loc.length,
+        rawLength: loc.rawLength,
+        blocks: [b],
+      });
   }
   const reads: PlannedRead[] = [];
   for (const [pack, blobs] of byPack) {
@@ -56,10 +71,22 @@ export function planReads(ids: Buffer, firstBlock: number, endBlock: number, ind
         current.blobs.push(blob);
         continue;
       }
-      if (current) reads.push({ pack, offset: current.offset, length: current.end - current.offset, blobs: current.blobs });
+      if (current)
+        reads.push({
+          pack,
+          offset: current.offset,
+          length: current.end - current.offset,
+          blobs: current.blobs,
+        });
       current = { offset: blob.offset, end, blobs: [blob] };
     }
-    if (current) reads.push({ pack, offset: current.offset, length: current.end - current.offset, blobs: current.blobs });
+    if (current)
+      reads.push({
+        pack,
+        offset: current.offset,
+        length: current.end - current.offset,
+        blobs: current.blobs,
+      });
   }
   return reads;
 }

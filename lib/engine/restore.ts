@@ -35,7 +35,8 @@ export async function restorablePoint(ctx: VaultContext, pointId: string): Promi
   try {
     point = await ctx.deps.catalog.getRecoveryPoint(ctx.config.vaultId, pointId);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError(`recovery point ${pointId} does not exist`, { cause: err });
+    if (err instanceof NotFoundError)
+      throw new NotFoundError(`recovery point ${pointId} does not exist`, { cause: err });
     throw err;
   }
   if (point.state === PointState.Purged) throw new NotFoundError(`recovery point ${pointId} was purged`);
@@ -46,7 +47,13 @@ export async function restorablePoint(ctx: VaultContext, pointId: string): Promi
 export function validateRange(range: ByteRange | undefined, size: number): ByteRange {
   if (!range) return { offset: 0, length: size };
   const { offset, length } = range;
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || offset + length > size) {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length <= 0 ||
+    offset + length > size
+  ) {
     throw new ValidationError(`byte range ${offset}+${length} is outside the disk (0-${size})`);
   }
   return range;
@@ -85,7 +92,11 @@ export async function runRestore(
   try {
     const verified = await restoreBlocks(ctx, point, target, range, options);
     const where = await target.commit();
-    await catalog.updateJob(vaultId, jobId, { status: JobStatus.Completed, ended: clock.now(), bytesScanned: range.length });
+    await catalog.updateJob(vaultId, jobId, {
+      status: JobStatus.Completed,
+      ended: clock.now(),
+      bytesScanned: range.length,
+    });
     return {
       recoveryPointId: point.id,
       jobId,
@@ -97,7 +108,9 @@ export async function runRestore(
   } catch (err) {
     await target.abort().catch(() => {});
     const error = asBlockvaultError(err, `restore of recovery point ${point.id}`);
-    await catalog.updateJob(vaultId, jobId, { status: JobStatus.Failed, ended: clock.now(), error: error.message }).catch(() => {});
+    await catalog
+      .updateJob(vaultId, jobId, { status: JobStatus.Failed, ended: clock.now(), error: error.message })
+      .catch(() => {});
     throw error;
   }
 }
@@ -110,9 +123,13 @@ async function restoreBlocks(
   options: RestoreOptions,
 ): Promise<number> {
   const { store, keys } = ctx.deps;
-  const [manifest, index] = await Promise.all([loadManifest(store, ctx.secrets, point.manifest), BlockIndex.load(store, ctx.secrets)]);
+  const [manifest, index] = await Promise.all([
+    loadManifest(store, ctx.secrets, point.manifest),
+    BlockIndex.load(store, ctx.secrets),
+  ]);
   const { blockSize, logicalSize } = manifest.root;
-  if (logicalSize !== point.logicalSize) throw new IntegrityError(`recovery point ${point.id}: manifest size differs from the catalog`);
+  if (logicalSize !== point.logicalSize)
+    throw new IntegrityError(`recovery point ${point.id}: manifest size differs from the catalog`);
   const firstBlock = Math.floor(range.offset / blockSize);
   const endBlock = Math.ceil((range.offset + range.length) / blockSize);
   const reads = planReads(manifest.ids, firstBlock, endBlock, index);
@@ -121,19 +138,35 @@ async function restoreBlocks(
     const info = index.pack(pack)!;
     let key = dataKeys.get(info.key.wrapped);
     if (!key) {
-      key = keys.decryptDataKey(Buffer.from(info.key.wrapped, "base64"), { vault: ctx.config.vaultId, purpose: "pack-data" });
+      key = keys.decryptDataKey(Buffer.from(info.key.wrapped, "base64"), {
+        vault: ctx.config.vaultId,
+        purpose: "pack-data",
+      });
       dataKeys.set(info.key.wrapped, key);
     }
     return key;
   };
-  const pool = new WorkerPool(ctx.secrets.blockIdKey, ctx.config.zstdLevel);
+  const pool = new WorkerPool({
+    blockIdKey: ctx.secrets.blockIdKey,
+    zstdLevel: ctx.config.zstdLevel,
+    blockSize,
+    packTarget: 0,
+  });
   let verified = 0;
   let done = 0;
   try {
     await mapLimit(reads, pool.size * 2, async (read) => {
-      const [bytes, key] = await Promise.all([store.get(packKey(read.pack), { offset: read.offset, length: read.length }), keyFor(read.pack)]);
+      const [bytes, key] = await Promise.all([
+        store.get(packKey(read.pack), { offset: read.offset, length: read.length }),
+        keyFor(read.pack),
+      ]);
       const owned = ownedArrayBuffer(bytes);
-      const items = read.blobs.map((b) => ({ id: b.id, offset: b.offset - read.offset, length: b.length, rawLength: b.rawLength }));
+      const items = read.blobs.map((b) => ({
+        id: b.id,
+        offset: b.offset - read.offset,
+        length: b.length,
+        rawLength: b.rawLength,
+      }));
       const opened = await pool.open(key, owned, items);
       for (let i = 0; i < read.blobs.length; i++) {
         for (const block of read.blobs[i]!.blocks) {
@@ -151,7 +184,12 @@ async function restoreBlocks(
 }
 
 /** Writes the part of a block at disk offset `at` that falls inside `range`, relative to it. */
-async function writeClipped(target: RestoreTarget, block: Buffer, at: number, range: ByteRange): Promise<void> {
+async function writeClipped(
+  target: RestoreTarget,
+  block: Buffer,
+  at: number,
+  range: ByteRange,
+): Promise<void> {
   const start = Math.max(at, range.offset);
   const end = Math.min(at + block.length, range.offset + range.length);
   if (end > start) await target.write(start - range.offset, block.subarray(start - at, end - at));

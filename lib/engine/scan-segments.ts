@@ -1,4 +1,3 @@
-import { ownedArrayBuffer } from "../util/buffers.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
 import { BLOCK_ID_BYTES } from "./layout.ts";
@@ -38,7 +37,10 @@ export interface ScanStats {
  * Segments are processed several at a time and may finish out of order; decisions are made on
  * the main thread, so dedup within the run needs no locks.
  */
-export async function scanSegments(inputs: ScanInputs, concurrency: number): Promise<{ ids: Buffer; stats: ScanStats }> {
+export async function scanSegments(
+  inputs: ScanInputs,
+  concurrency: number,
+): Promise<{ ids: Buffer; stats: ScanStats }> {
   const { source, blockSize, segmentBlocks } = inputs;
   const blocks = Math.ceil(source.size / blockSize);
   const segmentCount = Math.ceil(blocks / segmentBlocks);
@@ -46,6 +48,8 @@ export async function scanSegments(inputs: ScanInputs, concurrency: number): Pro
   if (inputs.parentIds) inputs.parentIds.copy(ids);
   const queued = new Set<string>();
   const stats: ScanStats = { bytesScanned: 0, bytesChanged: 0, blocksNew: 0, bytesNew: 0 };
+  /** Chunk buffers come back from the workers and are read into again. */
+  const spare: ArrayBuffer[] = [];
   let next = 0;
   let failed = false;
   let progress = 0;
@@ -58,8 +62,9 @@ export async function scanSegments(inputs: ScanInputs, concurrency: number): Pro
       inputs.onProgress?.(progress);
       return;
     }
-    const data = await source.read(offset, length);
-    const scanned = await inputs.pool.scan(ownedArrayBuffer(data), length, blockSize);
+    const chunk = spare.pop() ?? new ArrayBuffer(segmentBlocks * blockSize);
+    await source.read(offset, length, Buffer.from(chunk));
+    const scanned = await inputs.pool.scan(chunk, length);
     const firstBlock = s * segmentBlocks;
     const fresh: number[] = [];
     for (let b = 0; b * blockSize < length; b++) {
@@ -75,19 +80,14 @@ export async function scanSegments(inputs: ScanInputs, concurrency: number): Pro
       if (queued.has(hex) || inputs.isStored(hex)) continue;
       queued.add(hex);
       fresh.push(b);
+      stats.blocksNew++;
+      stats.bytesNew += blockLength;
     }
     stats.bytesScanned += length;
     const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
     const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
-    for (let i = 0; i < fresh.length; i++) {
-      const b = fresh[i]!;
-      const blob = sealed[i]!;
-      inputs.rotation.account(blob.length);
-      stats.blocksNew++;
-      stats.bytesNew += Math.min(blockSize, length - b * blockSize);
-      const hex = scanned.ids.toString("hex", b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
-      await inputs.sink.add(key!, hex, blob, Math.min(blockSize, length - b * blockSize));
-    }
+    spare.push(sealed.chunk);
+    await inputs.sink.accept(sealed.packs);
     progress += length;
     inputs.onProgress?.(progress);
   };
@@ -103,8 +103,11 @@ export async function scanSegments(inputs: ScanInputs, concurrency: number): Pro
       }
     }
   };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, segmentCount) }, runner));
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, segmentCount) }, runner),
+  );
   const rejected = results.find((r) => r.status === "rejected");
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
+  await inputs.sink.accept(await inputs.pool.flush());
   return { ids, stats };
 }

@@ -6,7 +6,13 @@ import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { deriveVaultSecrets, type VaultSecrets } from "./keys.ts";
-import { CONFIG_KEY, DEFAULT_BLOCK_SIZE, DEFAULT_SEGMENT_BLOCKS, FORMAT_VERSION, isValidBlockSize } from "./layout.ts";
+import {
+  CONFIG_KEY,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_SEGMENT_BLOCKS,
+  FORMAT_VERSION,
+  isValidBlockSize,
+} from "./layout.ts";
 
 /** The ports a vault runs on. */
 export interface VaultDeps {
@@ -73,7 +79,8 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
   try {
     await deps.store.put(CONFIG_KEY, Buffer.from(JSON.stringify(config, null, 2)));
   } catch (err) {
-    if (err instanceof AlreadyExistsError) throw new AlreadyExistsError("a vault already exists here", { cause: err });
+    if (err instanceof AlreadyExistsError)
+      throw new AlreadyExistsError("a vault already exists here", { cause: err });
     throw err;
   }
   const record: VaultRecord = { id: vaultId, name: options.name, created: config.created, blockSize };
@@ -87,7 +94,8 @@ export async function openVault(deps: VaultDeps): Promise<VaultContext> {
   try {
     raw = await deps.store.get(CONFIG_KEY);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError("not a vault: no vault configuration found", { cause: err });
+    if (err instanceof NotFoundError)
+      throw new NotFoundError("not a vault: no vault configuration found", { cause: err });
     throw err;
   }
   const config = parseConfig(raw);
@@ -120,8 +128,11 @@ function parseConfig(raw: Buffer): VaultConfig {
     throw new IntegrityError("the vault configuration is not a blockvault configuration");
   }
   if (parsed.version !== FORMAT_VERSION) {
-    throw new IntegrityError(`the vault uses format version ${parsed.version}; this blockvault reads version ${FORMAT_VERSION}`);
+    throw new IntegrityError(
+      `the vault uses format version ${parsed.version}; this blockvault reads version ${FORMAT_VERSION}`,
+    );
   }
-  if (!isValidBlockSize(parsed.blockSize ?? 0)) throw new IntegrityError("the vault configuration has an invalid block size");
+  if (!isValidBlockSize(parsed.blockSize ?? 0))
+    throw new IntegrityError("the vault configuration has an invalid block size");
   return parsed as VaultConfig;
 }

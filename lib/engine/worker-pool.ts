@@ -1,12 +1,17 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError } from "../errors.ts";
-import type { WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+
+/** A finished pack and the worker whose buffer it occupies (to recycle it there). */
+export interface PooledPack extends WorkerPack {
+  readonly worker: BlockWorker;
+}
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
 
 /** One worker thread and the requests waiting on it. */
-class BlockWorker {
+export class BlockWorker {
   readonly thread: Worker;
   readonly pending = new Map<number, Pending>();
 
@@ -47,10 +52,18 @@ export class WorkerPool {
   private next = 0;
   private fatal: Error | undefined;
 
-  constructor(blockIdKey: Buffer, zstdLevel: number, size = defaultPoolSize()) {
-    this.size = size;
-    this.workers = Array.from({ length: size }, () => new BlockWorker((err) => this.fail(err)));
-    for (const w of this.workers) w.thread.postMessage({ type: "init", blockIdKey, zstdLevel } satisfies WorkerRequest);
+  constructor(options: {
+    blockIdKey: Buffer;
+    zstdLevel: number;
+    blockSize: number;
+    packTarget: number;
+    size?: number;
+  }) {
+    this.size = options.size ?? defaultPoolSize();
+    this.workers = Array.from({ length: this.size }, () => new BlockWorker((err) => this.fail(err)));
+    const { blockIdKey, zstdLevel, blockSize, packTarget } = options;
+    const init: WorkerRequest = { type: "init", blockIdKey, zstdLevel, blockSize, packTarget };
+    for (const w of this.workers) w.thread.postMessage(init);
   }
 
   private fail(err: Error): void {
@@ -67,22 +80,59 @@ export class WorkerPool {
   }
 
   /** Sends a data key generation to every worker (messages are ordered, so later seals see it). */
-  setDataKey(generation: number, key: Buffer): void {
-    for (const w of this.workers) w.thread.postMessage({ type: "key", generation, key } satisfies WorkerRequest);
+  setDataKey(generation: number, key: Buffer, wrapped: string, masterKeyId: string): void {
+    const msg: WorkerRequest = { type: "key", generation, key, wrapped, masterKeyId };
+    for (const w of this.workers) w.thread.postMessage(msg);
   }
 
   /** Hashes the blocks of `buffer` (transferred); returns their IDs and the worker holding them. */
-  async scan(buffer: ArrayBuffer, length: number, blockSize: number): Promise<{ worker: BlockWorker; seq: number; ids: Buffer }> {
+  async scan(
+    buffer: ArrayBuffer,
+    length: number,
+  ): Promise<{ worker: BlockWorker; seq: number; ids: Buffer }> {
     const worker = this.pick();
     const seq = this.seq++;
-    const reply = await worker.request({ type: "scan", seq, buffer, length, blockSize }, [buffer]);
+    const reply = await worker.request({ type: "scan", seq, buffer, length }, [buffer]);
     return { worker, seq, ids: Buffer.from((reply as Extract<WorkerReply, { type: "scanned" }>).ids) };
   }
 
-  /** Seals the listed blocks of a scanned chunk and releases the chunk. */
-  async seal(worker: BlockWorker, seq: number, generation: number, blocks: number[]): Promise<Buffer[]> {
-    const reply = await worker.request({ type: "seal", seq, generation, blocks });
-    return split(reply as Extract<WorkerReply, { type: "sealed" }>);
+  /**
+   * Seals the listed blocks of a scanned chunk into the worker's open pack. Returns the chunk's
+   * buffer (for reuse) and any packs that filled up.
+   */
+  async seal(
+    worker: BlockWorker,
+    seq: number,
+    generation: number,
+    blocks: number[],
+  ): Promise<{ chunk: ArrayBuffer; packs: PooledPack[] }> {
+    const reply = (await worker.request({ type: "seal", seq, generation, blocks })) as Extract<
+      WorkerReply,
+      { type: "sealed" }
+    >;
+    return { chunk: reply.chunk, packs: reply.packs.map((p) => ({ ...p, worker })) };
+  }
+
+  /** Finishes every worker's open pack. */
+  async flush(): Promise<PooledPack[]> {
+    const replies = await Promise.all(
+      this.workers.map(async (worker) => {
+        const reply = (await worker.request({ type: "flush", seq: this.seq++ })) as Extract<
+          WorkerReply,
+          { type: "flushed" }
+        >;
+        return reply.packs.map((p) => ({ ...p, worker }));
+      }),
+    );
+    return replies.flat();
+  }
+
+  /** Hands an uploaded pack's buffer back to the worker that filled it. */
+  recycle(pack: PooledPack): void {
+    if (this.fatal) return;
+    pack.worker.thread.postMessage({ type: "recycle", buffer: pack.buffer } satisfies WorkerRequest, [
+      pack.buffer,
+    ]);
   }
 
   /** Opens and verifies sealed blobs found in `buffer` (transferred). */

@@ -1,9 +1,22 @@
-/** Messages between the engine and its block workers (see block-worker.ts). */
+import type { PackedBlob } from "./pack.ts";
+
+/** A pack a worker finished: transferred to the engine for upload, then recycled. */
+export interface WorkerPack {
+  readonly id: string;
+  readonly buffer: ArrayBuffer;
+  readonly length: number;
+  readonly generation: number;
+  readonly blobs: PackedBlob[];
+}
+
+/** Messages from the engine to its block workers (see block-worker.ts). */
 export type WorkerRequest =
-  | { type: "init"; blockIdKey: Uint8Array; zstdLevel: number }
-  | { type: "key"; generation: number; key: Uint8Array }
-  | { type: "scan"; seq: number; buffer: ArrayBuffer; length: number; blockSize: number }
+  | { type: "init"; blockIdKey: Uint8Array; zstdLevel: number; packTarget: number; blockSize: number }
+  | { type: "key"; generation: number; key: Uint8Array; wrapped: string; masterKeyId: string }
+  | { type: "scan"; seq: number; buffer: ArrayBuffer; length: number }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
+  | { type: "flush"; seq: number }
+  | { type: "recycle"; buffer: ArrayBuffer }
   | {
       type: "open";
       seq: number;
@@ -12,8 +25,10 @@ export type WorkerRequest =
       items: { id: string; offset: number; length: number; rawLength: number }[];
     };
 
+/** Replies from a block worker. */
 export type WorkerReply =
   | { type: "scanned"; seq: number; ids: ArrayBuffer }
-  | { type: "sealed"; seq: number; buffer: ArrayBuffer; lengths: number[] }
+  | { type: "sealed"; seq: number; chunk: ArrayBuffer; packs: WorkerPack[] }
+  | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "error"; seq: number; name: string; message: string; code: string };

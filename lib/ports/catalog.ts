@@ -27,8 +27,8 @@ export interface JobQuery {
  * - `listRecoveryPoints` returns points of one disk (or all) newest first, whatever their state;
  *   `latestRecoveryPoint` is the newest `available` point of a disk, or undefined.
  * - `listDisks` returns a vault's disks in no particular order.
- * - `listJobs` returns a vault's jobs newest first, filtered by the query; `limit` (an integer
- *   >= 0) keeps the first that many.
+ * - `listJobs` returns a vault's jobs newest first, filtered by the query; `limit` keeps the
+ *   first that many (an integer >= 0; anything else is a `ValidationError`).
  * - `updateJob` / `updateRecoveryPoint` replace the named fields of an existing record and return
  *   the result, rejecting with `NotFoundError` when there is none. They merge like object spread:
  *   an optional field given as `undefined` is cleared; a required one given as `undefined` is a

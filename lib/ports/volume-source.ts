@@ -12,7 +12,8 @@ export interface ChangedRange {
  * - `size` is the logical size of the disk in bytes (for a VHD, without its footer); it does not
  *   change while the source is open.
  * - `read(offset, length)` returns exactly `length` bytes (clipped at `size`), zeros for
- *   unallocated regions; reading past `size` returns the bytes up to `size`.
+ *   unallocated regions; reading past `size` returns the bytes up to `size`. With `into` (at least
+ *   that long) the bytes land in it and a view of it is returned, so callers can reuse buffers.
  * - `changedRanges`, when present, lists every range that may differ from the volume the parent
  *   recovery point was taken from (`parentRef`); ranges not listed are promised unchanged. A
  *   source without change tracking omits it and the engine reads everything.
@@ -28,7 +29,7 @@ export interface VolumeSource {
   readonly format: string;
   /** A reference later runs can pass as `parentRef` for change tracking (EBS snapshot id). */
   readonly sourceRef?: string;
-  read(offset: number, length: number): Promise<Buffer>;
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   changedRanges?(parentRef: string): Promise<ChangedRange[] | undefined>;
   close(): Promise<void>;
 }

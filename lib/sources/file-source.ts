@@ -119,14 +119,16 @@ class FileSource implements VolumeSource {
     this.format = format;
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new ValidationError(`invalid read of ${this.description}: offset ${offset}, length ${length}`);
     }
     if (this.#closing) throw new SourceError(`image ${this.description} is closed`);
     // Clipping at `size` is also what keeps a VHD's footer out of the data.
     const n = Math.max(0, Math.min(length, this.size - offset));
-    const buf = Buffer.allocUnsafe(n);
+    if (into && into.length < n)
+      throw new ValidationError(`read buffer of ${into.length} bytes is smaller than ${n}`);
+    const buf = into ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     try {
       await readFully(this.#handle, buf, offset, this.description);
     } catch (err) {

@@ -27,7 +27,11 @@ async function realOrResolved(path: string): Promise<string> {
  * restore leaves no partial target. An existing target is refused unless `force`; the source of
  * the disk is refused always.
  */
-export async function openFileTarget(path: string, size: number, options: FileTargetOptions = {}): Promise<RestoreTarget> {
+export async function openFileTarget(
+  path: string,
+  size: number,
+  options: FileTargetOptions = {},
+): Promise<RestoreTarget> {
   const target = await realOrResolved(path);
   for (const p of options.protectedPaths ?? []) {
     if ((await realOrResolved(p)) === target) {
@@ -39,13 +43,16 @@ export async function openFileTarget(path: string, size: number, options: FileTa
   if (existing && !options.force) {
     throw new AlreadyExistsError(`restore target ${path} already exists (use --force to replace it)`);
   }
-  if (existing && !existing.isFile()) throw new ValidationError(`restore target ${path} is not a regular file`);
+  if (existing && !existing.isFile())
+    throw new ValidationError(`restore target ${path} is not a regular file`);
   const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString("hex")}`);
   let handle: FileHandle;
   try {
     handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
   } catch (cause) {
-    throw new SourceError(`cannot create restore target in ${dirname(target)}: ${(cause as Error).message}`, { cause });
+    throw new SourceError(`cannot create restore target in ${dirname(target)}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   await handle.truncate(size);
   let done = false;

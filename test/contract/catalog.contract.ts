@@ -39,9 +39,9 @@ export function describeCatalogContract(name: string, makeCatalog: () => Promise
 
       it("rejects a duplicate id with AlreadyExistsError and keeps the original", async () => {
         await catalog.createVault(vault());
-        await expect(catalog.createVault(vault({ name: "impostor", blockSize: 4096 }))).rejects.toBeInstanceOf(
-          AlreadyExistsError,
-        );
+        await expect(
+          catalog.createVault(vault({ name: "impostor", blockSize: 4096 })),
+        ).rejects.toBeInstanceOf(AlreadyExistsError);
         expect(await catalog.getVault("v1")).toStrictEqual(vault());
       });
 

@@ -41,7 +41,10 @@ const bytes = (text: string) => Buffer.from(text, "utf8");
  * Each test gets a fresh store, so adapters backed by shared services should hand out a unique
  * prefix per call.
  */
-export function describeObjectStoreContract(name: string, makeStore: () => Promise<ObjectStoreFixture>): void {
+export function describeObjectStoreContract(
+  name: string,
+  makeStore: () => Promise<ObjectStoreFixture>,
+): void {
   describe(`ObjectStore contract: ${name}`, () => {
     let fixture: ObjectStoreFixture;
     let store: ObjectStore;
@@ -75,7 +78,9 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
 
       it("is create-only: a second put rejects with AlreadyExistsError and keeps the original bytes", async () => {
         await store.put("config", bytes("original"));
-        await expect(store.put("config", bytes("a longer replacement"))).rejects.toBeInstanceOf(AlreadyExistsError);
+        await expect(store.put("config", bytes("a longer replacement"))).rejects.toBeInstanceOf(
+          AlreadyExistsError,
+        );
         await expect(store.put("config", bytes("x"))).rejects.toBeInstanceOf(AlreadyExistsError);
         expect((await store.get("config")).toString()).toBe("original");
         expect((await store.head("config")).size).toBe(8);
@@ -168,9 +173,9 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
               const length = 1 + (b % (object.length - offset));
               const got = await store.get(key, { offset, length });
               expect(Buffer.compare(got, object.subarray(offset, offset + length))).toBe(0);
-              await expect(store.get(key, { offset, length: object.length - offset + 1 })).rejects.toBeInstanceOf(
-                IntegrityError,
-              );
+              await expect(
+                store.get(key, { offset, length: object.length - offset + 1 }),
+              ).rejects.toBeInstanceOf(IntegrityError);
             },
           ),
           { numRuns: 40 },
@@ -204,7 +209,9 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
       });
 
       it("treats the prefix as a string prefix, not a directory", async () => {
-        expect(await listAll(store, "packs/")).toEqual(expected("packs/ab/1", "packs/ab/2", "packs/abc/3", "packs/b/4"));
+        expect(await listAll(store, "packs/")).toEqual(
+          expected("packs/ab/1", "packs/ab/2", "packs/abc/3", "packs/b/4"),
+        );
         expect(await listAll(store, "packs/ab")).toEqual(expected("packs/ab/1", "packs/ab/2", "packs/abc/3"));
         expect(await listAll(store, "packs/ab/")).toEqual(expected("packs/ab/1", "packs/ab/2"));
         expect(await listAll(store, "packs")).toEqual(
@@ -285,9 +292,7 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
       });
 
       it("stores, heads and lists any valid key (property)", async () => {
-        const segment = fc
-          .stringMatching(/^[A-Za-z0-9._-]{1,12}$/)
-          .filter((s) => s !== "." && s !== "..");
+        const segment = fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/).filter((s) => s !== "." && s !== "..");
         const keyArb = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join("/"));
         let n = 0;
         await fc.assert(

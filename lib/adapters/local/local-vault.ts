@@ -1,7 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { NotFoundError, ValidationError } from "../../errors.ts";
 import type { InitOptions } from "../../engine/vault-config.ts";
+import { NotFoundError, ValidationError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import { Vault } from "../../vault.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
@@ -40,7 +40,11 @@ export interface LocalVaultOptions {
  * Creates an embedded vault in `dir` (which must be absent or empty): a new keyring, the object
  * store, the catalog and the vault's config.
  */
-export async function initLocalVault(dir: string, init: InitOptions, options: LocalVaultOptions = {}): Promise<Vault> {
+export async function initLocalVault(
+  dir: string,
+  init: InitOptions,
+  options: LocalVaultOptions = {},
+): Promise<Vault> {
   const paths = localVaultPaths(dir, options.keyring);
   const existing = await stat(join(paths.objects, "config")).catch(() => undefined);
   if (existing) throw new ValidationError(`${paths.dir} already holds a vault`);
@@ -62,11 +66,18 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
   const paths = localVaultPaths(dir, options.keyring);
   const config = await stat(join(paths.objects, "config")).catch(() => undefined);
   if (!config) {
-    throw new NotFoundError(`${paths.dir} is not a blockvault vault (run "blockvault init --vault ${dir}" first)`);
+    throw new NotFoundError(
+      `${paths.dir} is not a blockvault vault (run "blockvault init --vault ${dir}" first)`,
+    );
   }
   const { keyService } = await loadKeyring(paths.keyring);
   const catalog = new SqliteCatalog(paths.catalog);
-  const deps = { store: new FsObjectStore(paths.objects), catalog, keys: keyService, clock: options.clock ?? systemClock };
+  const deps = {
+    store: new FsObjectStore(paths.objects),
+    catalog,
+    keys: keyService,
+    clock: options.clock ?? systemClock,
+  };
   try {
     return await Vault.open(deps, () => catalog.close());
   } catch (err) {

@@ -84,8 +84,12 @@ CREATE INDEX jobs_by_status ON jobs (vault_id, status, started DESC, seq DESC);
 CREATE INDEX jobs_by_vault ON jobs (vault_id, started DESC, seq DESC);
 `;
 
-/** The statements the catalog runs that are more than a one-line lookup. */
+/** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {
+  insertVault: "INSERT INTO vaults VALUES ($id, $name, $created, $block_size)",
+  point: "SELECT * FROM recovery_points WHERE vault_id = $vault_id AND id = $id",
+  job: "SELECT * FROM jobs WHERE vault_id = $vault_id AND id = $id",
+  updateDiskSize: "UPDATE disks SET size = $size WHERE vault_id = $vault_id AND name = $name",
   upsertDisk: `INSERT INTO disks VALUES ($vault_id, $name, $created, $size, $source, $policy)
     ON CONFLICT (vault_id, name) DO UPDATE SET created = excluded.created, size = excluded.size,
     source = excluded.source, policy = excluded.policy`,

@@ -14,11 +14,14 @@ export async function backupCommand(ctx: CommandContext): Promise<void> {
       const r = await vault.backup(source, { disk, onProgress: bar.update });
       bar.done();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-      ctx.print({ ...r, format: source.format, peakRssBytes }, [
-        `Recovery point ${r.recoveryPointId} of disk "${disk}" (${r.parent ? `incremental on ${r.parent}` : "full"})`,
-        `  scanned ${formatBytes(r.bytesScanned)} in ${(r.durationMs / 1000).toFixed(1)} s (${formatRate(r.bytesScanned, r.durationMs)})`,
-        `  changed ${formatBytes(r.bytesChanged)}, stored ${formatBytes(r.bytesStored)} (${r.blocksNew} new blocks)`,
-      ].join("\n"));
+      ctx.print(
+        { ...r, format: source.format, peakRssBytes },
+        [
+          `Recovery point ${r.recoveryPointId} of disk "${disk}" (${r.parent ? `incremental on ${r.parent}` : "full"})`,
+          `  scanned ${formatBytes(r.bytesScanned)} in ${(r.durationMs / 1000).toFixed(1)} s (${formatRate(r.bytesScanned, r.durationMs)})`,
+          `  changed ${formatBytes(r.bytesChanged)}, stored ${formatBytes(r.bytesStored)} (${r.blocksNew} new blocks)`,
+        ].join("\n"),
+      );
     } finally {
       bar.done();
       await source.close();

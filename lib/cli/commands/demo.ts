@@ -48,24 +48,39 @@ export async function demoCommand(ctx: CommandContext): Promise<void> {
     try {
       say(`2. Created a vault (AES-256-GCM, keys wrapped by a local master key) in ${join(dir, "vault")}`);
       const full = await backupOnce(vault, image);
-      say(`3. Full backup ${full.recoveryPointId}: scanned ${formatBytes(full.bytesScanned)} at ${formatRate(full.bytesScanned, full.durationMs)}, stored ${formatBytes(full.bytesStored)}`);
+      say(
+        `3. Full backup ${full.recoveryPointId}: scanned ${formatBytes(full.bytesScanned)} at ${formatRate(full.bytesScanned, full.durationMs)}, stored ${formatBytes(full.bytesStored)}`,
+      );
       const { pagesChanged } = await mutateImage(image, 1, 11);
       const hashIncr = await sha256(image);
-      say(`4. Changed ${pagesChanged} pages of 4 KiB (${formatBytes(pagesChanged * 4096)}) the way a running guest would`);
+      say(
+        `4. Changed ${pagesChanged} pages of 4 KiB (${formatBytes(pagesChanged * 4096)}) the way a running guest would`,
+      );
       const incr = await backupOnce(vault, image);
-      say(`5. Incremental backup ${incr.recoveryPointId}: changed ${formatBytes(incr.bytesChanged)}, stored ${formatBytes(incr.bytesStored)}`);
+      say(
+        `5. Incremental backup ${incr.recoveryPointId}: changed ${formatBytes(incr.bytesChanged)}, stored ${formatBytes(incr.bytesStored)}`,
+      );
       const results = [];
-      for (const [n, point, expected] of [[6, full, hashFull], [7, incr, hashIncr]] as const) {
+      for (const [n, point, expected] of [
+        [6, full, hashFull],
+        [7, incr, hashIncr],
+      ] as const) {
         const target = join(dir, `restored-${n}.img`);
         const r = await vault.restoreToFile(point.recoveryPointId, target);
         const actual = await sha256(target);
-        if (actual !== expected) throw new IntegrityError(`restore of ${point.recoveryPointId} differs from the image it was taken from`);
-        say(`${n}. Restored ${point.recoveryPointId} to ${target}: ${r.blocksVerified} blocks verified, SHA-256 identical to the original (${actual.slice(0, 16)}…)`);
+        if (actual !== expected)
+          throw new IntegrityError(
+            `restore of ${point.recoveryPointId} differs from the image it was taken from`,
+          );
+        say(
+          `${n}. Restored ${point.recoveryPointId} to ${target}: ${r.blocksVerified} blocks verified, SHA-256 identical to the original (${actual.slice(0, 16)}…)`,
+        );
         results.push({ recoveryPointId: point.recoveryPointId, target, sha256: actual, identical: true });
       }
       const keep = ctx.values.keep === true;
       say(keep ? `Everything is kept in ${dir}.` : `Done; removed ${dir} (use --keep to look around).`);
-      if (ctx.global.json) ctx.print({ dir, kept: keep, full, incremental: incr, restores: results, steps: lines }, "");
+      if (ctx.global.json)
+        ctx.print({ dir, kept: keep, full, incremental: incr, restores: results, steps: lines }, "");
     } finally {
       await vault.close();
     }

@@ -16,7 +16,13 @@ export async function initCommand(ctx: CommandContext): Promise<void> {
     const paths = localVaultPaths(ctx.global.vault, ctx.global.keyring);
     const cfg = vault.ctx.config;
     ctx.print(
-      { vaultId: cfg.vaultId, name: cfg.name, path: paths.dir, keyring: paths.keyring, blockSize: cfg.blockSize },
+      {
+        vaultId: cfg.vaultId,
+        name: cfg.name,
+        path: paths.dir,
+        keyring: paths.keyring,
+        blockSize: cfg.blockSize,
+      },
       [
         `Created vault "${cfg.name}" (${cfg.vaultId}) in ${paths.dir}`,
         `  block size ${formatBytes(cfg.blockSize)}, zstd level ${cfg.zstdLevel}, AES-256-GCM`,

@@ -1,5 +1,5 @@
-import type { JobStatus } from "../../model.ts";
 import { ValidationError } from "../../errors.ts";
+import type { JobStatus } from "../../model.ts";
 import { type CommandContext, integerOption, withVault } from "../context.ts";
 import { formatBytes, formatTime, table } from "../format.ts";
 
@@ -53,6 +53,11 @@ export async function jobsCommand(ctx: CommandContext): Promise<void> {
       formatBytes(j.bytesStored),
       j.error ?? "",
     ]);
-    ctx.print(jobs, jobs.length === 0 ? "No jobs." : table(["ID", "TYPE", "STATUS", "DISK", "STARTED", "TOOK", "STORED", "ERROR"], rows));
+    ctx.print(
+      jobs,
+      jobs.length === 0
+        ? "No jobs."
+        : table(["ID", "TYPE", "STATUS", "DISK", "STARTED", "TOOK", "STORED", "ERROR"], rows),
+    );
   });
 }
