@@ -3,7 +3,9 @@
 // scripts and npx). Refuse older runtimes plainly rather than failing on a missing API later.
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
-  console.error(`blockvault needs Node.js 24 or newer (this is ${process.version}); run it as "npx blockvault" from the project`);
+  console.error(
+    `blockvault needs Node.js 24 or newer (this is ${process.version}); run it as "npx blockvault" from the project`,
+  );
   process.exit(1);
 }
 const { main } = await import("../lib/cli/main.ts");

@@ -13,6 +13,7 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/vault-config.ts";
+import { NotFoundError } from "./errors.ts";
 import type { DiskRecord, JobRecord, RecoveryPointRecord } from "./model.ts";
 import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
@@ -86,7 +87,12 @@ export class Vault {
   ): Promise<RestoreResult> {
     const point = await restorablePoint(this.ctx, pointId);
     const range = validateRange(options.range, point.logicalSize);
-    const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch(() => undefined);
+    // Only a disk without a record has no source to protect; any other failure must stop the
+    // restore, or a forced restore could overwrite the very image the disk is backed up from.
+    const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
     const target = await openFileTarget(path, range.length, {
       force: options.force ?? false,
       protectedPaths: disk ? [disk.source] : [],

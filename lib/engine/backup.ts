@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { asBlockvaultError, SourceError, ValidationError } from "../errors.ts";
+import { asBlockvaultError, NotFoundError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
@@ -83,17 +83,9 @@ export async function runBackup(
     attempts: 1,
     detail: { source: source.description },
   });
+  let result: BackupResult;
   try {
-    const result = await backupInto(ctx, source, options, parent, jobId, started);
-    await catalog.updateJob(vaultId, jobId, {
-      status: JobStatus.Completed,
-      ended: clock.now(),
-      recoveryPoint: result.recoveryPointId,
-      bytesScanned: result.bytesScanned,
-      bytesChanged: result.bytesChanged,
-      bytesStored: result.bytesStored,
-    });
-    return result;
+    result = await backupInto(ctx, source, options, parent, jobId, started);
   } catch (err) {
     const error = asBlockvaultError(err, `backup of disk "${options.disk}"`);
     await catalog
@@ -101,6 +93,20 @@ export async function runBackup(
       .catch(() => {}); // the original failure matters more than a failed status update
     throw error;
   }
+  // The point is committed, so the backup succeeded: failing to record that must neither report
+  // a failure (a retry would store a second point) nor mark the job failed. The job then stays
+  // "running", as after a crash at this moment.
+  await catalog
+    .updateJob(vaultId, jobId, {
+      status: JobStatus.Completed,
+      ended: clock.now(),
+      recoveryPoint: result.recoveryPointId,
+      bytesScanned: result.bytesScanned,
+      bytesChanged: result.bytesChanged,
+      bytesStored: result.bytesStored,
+    })
+    .catch(() => {});
+  return result;
 }
 
 async function backupInto(
@@ -155,7 +161,7 @@ async function backupInto(
         sink,
         onProgress: (done) => options.onProgress?.(done, source.size),
       },
-      pool.size * 3,
+      pool.size * 2,
     );
     await sink.finish();
   } catch (err) {
@@ -197,7 +203,12 @@ async function backupInto(
 
 async function upsertDisk(ctx: VaultContext, disk: string, source: VolumeSource): Promise<void> {
   const { catalog, clock } = ctx.deps;
-  const existing = await catalog.getDisk(ctx.config.vaultId, disk).catch(() => undefined);
+  // Only a missing record means a new disk: on any other failure, putting a fresh record would
+  // silently reset the disk's creation time and drop its policy.
+  const existing = await catalog.getDisk(ctx.config.vaultId, disk).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
   await catalog.putDisk({
     vaultId: ctx.config.vaultId,
     name: disk,

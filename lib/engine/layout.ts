@@ -13,8 +13,8 @@ export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 /** Blocks per segment manifest: 64 × 64 KiB = 4 MiB of disk per segment. */
 export const DEFAULT_SEGMENT_BLOCKS = 64;
 
-/** A pack is closed once its blobs reach this many bytes. */
-export const PACK_TARGET_BYTES = 16 * 1024 * 1024;
+/** A pack is closed once its blobs reach this many bytes: few requests, little memory. */
+export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
 
 /** Length of a block ID (HMAC-SHA-256). */
 export const BLOCK_ID_BYTES = 32;
@@ -27,7 +27,7 @@ export function isValidBlockSize(n: number): boolean {
 /** The vault's configuration object (the only object that is not content-addressed). */
 export const CONFIG_KEY = "config";
 
-/** Key of a pack: `packs/<first two hex digits>/<sha-256 hex>`. */
+/** Key of a pack: `packs/<first two hex digits>/<256-bit random id, hex>`. */
 export function packKey(packId: string): string {
   return `packs/${packId.slice(0, 2)}/${packId}`;
 }

@@ -42,7 +42,7 @@ export class PackSink {
     this.store = store;
     this.secrets = secrets;
     this.recycle = recycle;
-    this.maxInFlight = options.maxInFlight ?? 3;
+    this.maxInFlight = options.maxInFlight ?? 2;
     this.indexEvery = options.indexEvery ?? 64;
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { IntegrityError } from "../errors.ts";
 
 /** Where one sealed blob sits inside a pack. */
@@ -20,7 +20,7 @@ export interface WrappedKeyRef {
 const MAGIC = Buffer.from("BVPACK1\n");
 const FOOTER_BYTES = 4 + MAGIC.length;
 
-/** A finished pack: its bytes (a view of the builder's buffer), its SHA-256 name and its blobs. */
+/** A finished pack: its bytes (a view of the builder's buffer), its random name and its blobs. */
 export interface FinishedPack {
   readonly id: string;
   readonly bytes: Buffer;
@@ -31,7 +31,8 @@ export interface FinishedPack {
  * Collects sealed blobs into one pack object, writing them straight into one reusable buffer. A
  * pack is `blobs ‖ trailer ‖ trailer length (u32 LE) ‖ magic`; the trailer (JSON) repeats what
  * the index says about the pack, so a lost index can be rebuilt from the packs alone. Packs are
- * named by the SHA-256 of their bytes.
+ * named by 256 random bits: every blob is authenticated on its own, so a content hash of the
+ * whole pack would cost a full extra pass over the data and verify nothing more.
  */
 export class PackBuilder {
   private buffer: Buffer;
@@ -90,7 +91,7 @@ export class PackBuilder {
     this.buffer.writeUInt32LE(trailer.length, this.bytes + trailer.length);
     MAGIC.copy(this.buffer, this.bytes + trailer.length + 4);
     const bytes = this.buffer.subarray(0, total);
-    return { id: createHash("sha256").update(bytes).digest("hex"), bytes, blobs: this.blobs };
+    return { id: randomBytes(32).toString("hex"), bytes, blobs: this.blobs };
   }
 
   /** Starts a new, empty pack in `buffer` (a recycled one, or the same). */

@@ -16,7 +16,11 @@ export class BlockWorker {
   readonly pending = new Map<number, Pending>();
 
   constructor(onFatal: (err: Error) => void) {
-    this.thread = new Worker(new URL("./block-worker.ts", import.meta.url));
+    this.thread = new Worker(new URL("./block-worker.ts", import.meta.url), {
+      // A small young generation makes the many short-lived crypto and zstd output buffers
+      // die sooner, keeping resident memory flat (measured: 418 MiB peak at 16, 356 MiB at 1).
+      resourceLimits: { maxYoungGenerationSizeMb: 1 },
+    });
     this.thread.on("message", (reply: WorkerReply) => {
       const waiter = this.pending.get(reply.seq);
       if (!waiter) return;
