@@ -130,10 +130,10 @@ export function openBlock(
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {
-    plain = Buffer.concat([
-      decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    // GCM is a stream mode: update() returns every plaintext byte and final() only checks
+    // the tag, so no concatenation (and no extra copy) is needed.
+    plain = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    decipher.final();
   } catch (cause) {
     throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, {
       cause,

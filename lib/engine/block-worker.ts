@@ -8,14 +8,19 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { blockId, openBlock, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
+import { blockId, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
 import { BLOCK_ID_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
+import { openItems, writePlacements } from "./worker-open.ts";
 import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
 
 // Exposes gc() to this worker's code only through a fresh context; nothing else changes.
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as (options?: object) => void;
+const MAJOR_GC_SPACING = 4;
+let messagesSinceMajor = 0;
+/** Resident memory above which workers collect fully; BLOCKVAULT_MEMORY_MIB overrides. */
+const memoryBudget = (Number(process.env.BLOCKVAULT_MEMORY_MIB) || 240) * 1024 * 1024;
 const port = parentPort;
 if (!port) throw new Error("block-worker must run in a worker thread");
 
@@ -85,16 +90,18 @@ function scan(seq: number, buffer: ArrayBuffer, length: number): WorkerReply {
 }
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
-  const key = createSecretKey(msg.key);
-  const data = Buffer.from(msg.buffer);
-  const total = msg.items.reduce((n, item) => n + item.rawLength, 0);
-  const buffer = new ArrayBuffer(total);
-  const out = Buffer.from(buffer);
-  let at = 0;
-  for (const item of msg.items) {
-    const sealed = data.subarray(item.offset, item.offset + item.length);
-    at += openBlock(key, blockIdKey!, Buffer.from(item.id, "hex"), sealed, item.rawLength).copy(out, at);
+  const { opened, starts } = openItems(
+    createSecretKey(msg.key),
+    blockIdKey!,
+    Buffer.from(msg.buffer),
+    msg.items,
+    () => collect({ type: "minor" }),
+  );
+  if (msg.fd !== undefined && msg.placements) {
+    return { type: "written", seq: msg.seq, bytes: writePlacements(msg.fd, opened, starts, msg.placements) };
   }
+  const buffer = new ArrayBuffer(opened.length);
+  opened.copy(Buffer.from(buffer));
   return { type: "opened", seq: msg.seq, buffer, lengths: msg.items.map((i) => i.rawLength) };
 }
 
@@ -131,6 +138,20 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
   }
 }
 
+/**
+ * Sealing and opening leave megabytes of short-lived crypto and zstd output behind per message,
+ * which V8 would let pile up to its external-memory limit. A young-generation collection after
+ * each message is cheap; when the whole process is above its memory budget anyway, a full
+ * collection (at most every few messages, as it costs more) returns what was promoted.
+ */
+function afterHeavyMessage(): void {
+  messagesSinceMajor++;
+  if (messagesSinceMajor >= MAJOR_GC_SPACING && process.memoryUsage.rss() > memoryBudget) {
+    messagesSinceMajor = 0;
+    collect({ type: "major" });
+  } else collect({ type: "minor" });
+}
+
 function transferList(reply: WorkerReply): ArrayBuffer[] {
   switch (reply.type) {
     case "scanned":
@@ -150,10 +171,8 @@ port.on("message", (msg: WorkerRequest) => {
   try {
     const reply = handle(msg);
     if (reply) port.postMessage(reply, transferList(reply));
-    // Sealing and opening leave megabytes of short-lived crypto and zstd output behind per
-    // message; V8 would let it pile up to its external-memory limit first. A young-generation
-    // collection now is cheap and keeps the process's peak memory down (measured: −55 MiB).
-    if (reply?.type === "sealed" || reply?.type === "opened") collect({ type: "minor" });
+    if (reply?.type === "sealed" || reply?.type === "opened" || reply?.type === "written")
+      afterHeavyMessage();
   } catch (err) {
     const e = err as Error & { code?: string };
     const seq = "seq" in msg ? msg.seq : -1;

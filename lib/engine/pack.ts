@@ -29,7 +29,7 @@ export interface FinishedPack {
 
 /**
  * Collects sealed blobs into one pack object, writing them straight into one reusable buffer. A
- * pack is `blobs ‖ trailer ‖ trailer length (u32 LE) ‖ magic`; the trailer (JSON) repeats what
+ * pack is `blobs ‖ trailer ‖ trailer length (u32 LE) ‖ magic`; the trailer (binary) repeats what
  * the index says about the pack, so a lost index can be rebuilt from the packs alone. Packs are
  * named by 256 random bits: every blob is authenticated on its own, so a content hash of the
  * whole pack would cost a full extra pass over the data and verify nothing more.
@@ -84,7 +84,7 @@ export class PackBuilder {
    * view of this builder's buffer; call {@link reset} only once they are no longer needed.
    */
   finish(key: WrappedKeyRef): FinishedPack {
-    const trailer = Buffer.from(JSON.stringify({ v: 1, key, blobs: this.blobs.map(toTuple) }));
+    const trailer = encodeTrailer(key, this.blobs);
     const total = this.bytes + trailer.length + FOOTER_BYTES;
     if (total > this.buffer.length) this.grow(total);
     trailer.copy(this.buffer, this.bytes);
@@ -102,8 +102,71 @@ export class PackBuilder {
   }
 }
 
-function toTuple(b: PackedBlob): [string, number, number, number] {
-  return [b.id, b.offset, b.length, b.rawLength];
+const TRAILER_MAGIC = Buffer.from("BVTR\x01");
+const ENTRY_BYTES = 32 + 4 + 4;
+
+/**
+ * The trailer, binary: magic, the wrapped key and master key id (each u16-length-prefixed), the
+ * blob count (u32), then per blob its ID (32 bytes), length and raw length (u32 each). Blobs sit
+ * back to back from offset 0, so offsets are implied.
+ */
+function encodeTrailer(key: WrappedKeyRef, blobs: readonly PackedBlob[]): Buffer {
+  const wrapped = Buffer.from(key.wrapped, "base64");
+  const keyId = Buffer.from(key.masterKeyId, "utf8");
+  const out = Buffer.alloc(
+    TRAILER_MAGIC.length + 2 + wrapped.length + 2 + keyId.length + 4 + blobs.length * ENTRY_BYTES,
+  );
+  let at = TRAILER_MAGIC.copy(out, 0);
+  at = out.writeUInt16LE(wrapped.length, at);
+  at += wrapped.copy(out, at);
+  at = out.writeUInt16LE(keyId.length, at);
+  at += keyId.copy(out, at);
+  at = out.writeUInt32LE(blobs.length, at);
+  for (const b of blobs) {
+    at += out.write(b.id, at, "hex");
+    at = out.writeUInt32LE(b.length, at);
+    at = out.writeUInt32LE(b.rawLength, at);
+  }
+  return out;
+}
+
+function decodeTrailer(
+  packId: string,
+  trailer: Buffer,
+  blobsEnd: number,
+): { key: WrappedKeyRef; blobs: PackedBlob[] } {
+  const malformed = () => new IntegrityError(`pack ${packId}: malformed trailer`);
+  if (!trailer.subarray(0, TRAILER_MAGIC.length).equals(TRAILER_MAGIC)) throw malformed();
+  try {
+    let at = TRAILER_MAGIC.length;
+    const wrappedLength = trailer.readUInt16LE(at);
+    const wrapped = trailer.subarray(at + 2, at + 2 + wrappedLength).toString("base64");
+    at += 2 + wrappedLength;
+    const keyIdLength = trailer.readUInt16LE(at);
+    const masterKeyId = trailer.toString("utf8", at + 2, at + 2 + keyIdLength);
+    at += 2 + keyIdLength;
+    const count = trailer.readUInt32LE(at);
+    at += 4;
+    if (trailer.length !== at + count * ENTRY_BYTES) throw malformed();
+    const blobs: PackedBlob[] = [];
+    let offset = 0;
+    for (let i = 0; i < count; i++, at += ENTRY_BYTES) {
+      const length = trailer.readUInt32LE(at + 32);
+      blobs.push({
+        id: trailer.toString("hex", at, at + 32),
+        offset,
+        length,
+        rawLength: trailer.readUInt32LE(at + 36),
+      });
+      offset += length;
+    }
+    // Blobs fill the pack exactly up to the trailer: anything else is corruption.
+    if (offset !== blobsEnd || blobs.some((b) => b.length === 0)) throw malformed();
+    return { key: { wrapped, masterKeyId }, blobs };
+  } catch (err) {
+    if (err instanceof IntegrityError) throw err;
+    throw new IntegrityError(`pack ${packId}: unreadable trailer`, { cause: err });
+  }
 }
 
 /** Reads the trailer of a whole pack (used to rebuild an index and by `check`). */
@@ -114,18 +177,5 @@ export function readPackTrailer(packId: string, bytes: Buffer): { key: WrappedKe
   const trailerLength = bytes.readUInt32LE(bytes.length - FOOTER_BYTES);
   const start = bytes.length - FOOTER_BYTES - trailerLength;
   if (start < 0) throw new IntegrityError(`pack ${packId}: trailer length out of range`);
-  try {
-    const parsed = JSON.parse(bytes.subarray(start, bytes.length - FOOTER_BYTES).toString("utf8"));
-    const blobs = (parsed.blobs as [string, number, number, number][]).map(
-      ([id, offset, length, rawLength]) => ({
-        id,
-        offset,
-        length,
-        rawLength,
-      }),
-    );
-    return { key: parsed.key as WrappedKeyRef, blobs };
-  } catch (cause) {
-    throw new IntegrityError(`pack ${packId}: unreadable trailer`, { cause });
-  }
+  return decodeTrailer(packId, bytes.subarray(start, bytes.length - FOOTER_BYTES), start);
 }

@@ -23,7 +23,7 @@ export interface PlannedRead {
 
 /** Reads are merged while the gap between blobs is at most this, up to this many bytes. */
 const MAX_GAP = 256 * 1024;
-const MAX_READ = 8 * 1024 * 1024;
+const MAX_READ = 4 * 1024 * 1024;
 
 /**
  * Plans the reads that restore blocks `[firstBlock, endBlock)` of a block map: every non-hole

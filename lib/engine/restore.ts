@@ -8,9 +8,10 @@ import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
 import { packKey } from "./layout.ts";
 import { loadManifest } from "./manifest.ts";
-import { planReads } from "./restore-plan.ts";
+import { type PlannedBlob, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
+import type { Placement } from "./worker-protocol.ts";
 
 /** Options of one restore. */
 export interface RestoreOptions {
@@ -157,24 +158,30 @@ async function restoreBlocks(
   try {
     await mapLimit(reads, pool.size * 2, async (read) => {
       const [bytes, key] = await Promise.all([
-        store.get(packKey(read.pack), { offset: read.offset, length: read.length }),
+        store.get(packKey(read.pack), { offset: read.offset, length: read.length }).catch((err: unknown) => {
+          // The index promised this pack: its absence is lost data, like a missing manifest.
+          if (!(err instanceof NotFoundError)) throw err;
+          throw new IntegrityError(`${packKey(read.pack)} is missing from the vault`, { cause: err });
+        }),
         keyFor(read.pack),
       ]);
-      const owned = ownedArrayBuffer(bytes);
       const items = read.blobs.map((b) => ({
         id: b.id,
         offset: b.offset - read.offset,
         length: b.length,
         rawLength: b.rawLength,
       }));
-      const opened = await pool.open(key, owned, items);
-      for (let i = 0; i < read.blobs.length; i++) {
-        for (const block of read.blobs[i]!.blocks) {
-          await writeClipped(target, opened[i]!, block * blockSize, range);
-          verified++;
-          done += opened[i]!.length;
+      const placements = placeBlobs(read.blobs, blockSize, range);
+      if (target.fd !== undefined) {
+        done += await pool.openInto(key, ownedArrayBuffer(bytes), items, target.fd, placements);
+      } else {
+        const opened = await pool.open(key, ownedArrayBuffer(bytes), items);
+        for (const p of placements) {
+          await target.write(p.to, opened[p.item]!.subarray(p.from, p.from + p.length));
+          done += p.length;
         }
       }
+      verified += read.blobs.reduce((n, b) => n + b.blocks.length, 0);
       options.onProgress?.(Math.min(done, range.length), range.length);
     });
   } finally {
@@ -183,14 +190,20 @@ async function restoreBlocks(
   return verified;
 }
 
-/** Writes the part of a block at disk offset `at` that falls inside `range`, relative to it. */
-async function writeClipped(
-  target: RestoreTarget,
-  block: Buffer,
-  at: number,
-  range: ByteRange,
-): Promise<void> {
-  const start = Math.max(at, range.offset);
-  const end = Math.min(at + block.length, range.offset + range.length);
-  if (end > start) await target.write(start - range.offset, block.subarray(start - at, end - at));
+/**
+ * Where each opened blob goes in the target: every disk block holding it, clipped to `range`,
+ * at its offset relative to the range's start.
+ */
+export function placeBlobs(blobs: readonly PlannedBlob[], blockSize: number, range: ByteRange): Placement[] {
+  const placements: Placement[] = [];
+  blobs.forEach((blob, item) => {
+    for (const block of blob.blocks) {
+      const at = block * blockSize;
+      const start = Math.max(at, range.offset);
+      const end = Math.min(at + blob.rawLength, range.offset + range.length);
+      if (end > start)
+        placements.push({ item, from: start - at, length: end - start, to: start - range.offset });
+    }
+  });
+  return placements;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError } from "../errors.ts";
-import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import type { OpenItem, Placement, WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
 
 /** A finished pack and the worker whose buffer it occupies (to recycle it there). */
 export interface PooledPack extends WorkerPack {
@@ -139,16 +139,29 @@ export class WorkerPool {
     ]);
   }
 
-  /** Opens and verifies sealed blobs found in `buffer` (transferred). */
-  async open(
-    key: Buffer,
-    buffer: ArrayBuffer,
-    items: { id: string; offset: number; length: number; rawLength: number }[],
-  ): Promise<Buffer[]> {
+  /** Opens and verifies sealed blobs found in `buffer` (transferred); returns their bytes. */
+  async open(key: Buffer, buffer: ArrayBuffer, items: OpenItem[]): Promise<Buffer[]> {
     const worker = this.pick();
     const seq = this.seq++;
     const reply = await worker.request({ type: "open", seq, key, buffer, items }, [buffer]);
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
+  }
+
+  /**
+   * Opens and verifies sealed blobs found in `buffer` (transferred) and writes them, as the
+   * placements say, to the file descriptor `fd` straight from the worker.
+   */
+  async openInto(
+    key: Buffer,
+    buffer: ArrayBuffer,
+    items: OpenItem[],
+    fd: number,
+    placements: Placement[],
+  ): Promise<number> {
+    const worker = this.pick();
+    const seq = this.seq++;
+    const reply = await worker.request({ type: "open", seq, key, buffer, items, fd, placements }, [buffer]);
+    return (reply as Extract<WorkerReply, { type: "written" }>).bytes;
   }
 
   async close(): Promise<void> {

@@ -22,8 +22,27 @@ export type WorkerRequest =
       seq: number;
       key: Uint8Array;
       buffer: ArrayBuffer;
-      items: { id: string; offset: number; length: number; rawLength: number }[];
+      items: OpenItem[];
+      /** When set, write the placements to this file descriptor instead of replying with data. */
+      fd?: number;
+      placements?: Placement[];
     };
+
+/** A sealed blob inside a buffer sent to a worker for opening. */
+export interface OpenItem {
+  readonly id: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+/** Write `length` bytes of opened item `item`, from byte `from` of it, at target offset `to`. */
+export interface Placement {
+  readonly item: number;
+  readonly from: number;
+  readonly length: number;
+  readonly to: number;
+}
 
 /** Replies from a block worker. */
 export type WorkerReply =
@@ -31,4 +50,5 @@ export type WorkerReply =
   | { type: "sealed"; seq: number; chunk: ArrayBuffer; packs: WorkerPack[] }
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
+  | { type: "written"; seq: number; bytes: number }
   | { type: "error"; seq: number; name: string; message: string; code: string };

@@ -58,6 +58,7 @@ export async function openFileTarget(
   let done = false;
   return {
     description: path,
+    fd: handle.fd,
     async write(offset, data) {
       let written = 0;
       while (written < data.length) {

@@ -1,0 +1,115 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchBlockvault } from "./blockvault-steps.ts";
+import { prepareImages } from "./images.ts";
+import { type BenchOptions, parseOptions, USAGE } from "./options.ts";
+import { run, usesGnuTime } from "./proc.ts";
+import { sizeTable, targetTable, timingTable } from "./report.ts";
+import { benchRestic, hasRestic } from "./restic-steps.ts";
+import { checkTargets } from "./targets.ts";
+import type { ToolResult } from "./types.ts";
+
+/**
+ * `npm run bench`: blockvault against restic on the same synthetic disk image — full backup,
+ * incremental after 1 % of the pages changed, restore — printing time, throughput, peak RSS and
+ * store sizes against the project's targets. It measures and reports; it asserts nothing.
+ */
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const log = (line: string) => console.log(line);
+
+async function bench(opts: BenchOptions): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const imageDir = join(opts.workDir, "images");
+  const runDir = join(opts.workDir, "run");
+  await mkdir(imageDir, { recursive: true });
+  // Stores from an earlier run would turn the "full" backup into an incremental: start clean.
+  await rm(runDir, { recursive: true, force: true });
+
+  const images = await prepareImages(opts, imageDir, repoRoot, log);
+  if (images.fallbackReason) log(`Note: ${images.fallbackReason}, so images come from lib/sample-image.ts.`);
+  const notes = [
+    images.fallbackReason
+      ? `Images made with lib/sample-image.ts (${images.fallbackReason}): same layout as make-image.py, different bytes.`
+      : "Images made with ../shared/bench/make-image.py.",
+    `Images ${images.reused ? "reused from an earlier run" : "generated now"}: ${images.pristine} (+ mutated copy).`,
+    "Warm cache: each step's input is read once before it is timed (caches are not dropped); dirty pages are synced first.",
+    `Peak RSS: ${(await usesGnuTime()) ? "GNU time %M (kernel maxrss of the process)" : "polled /proc VmHWM every 20 ms (may miss the last moments)"}.`,
+    "Times are wall time around the subprocess, including process startup.",
+  ];
+
+  let restic = opts.tools !== "blockvault";
+  if (restic && !(await hasRestic())) {
+    restic = false;
+    notes.push("restic is not on PATH: its column is skipped.");
+  }
+  log(
+    `Image ${images.sizeBytes / 1024 / 1024} MiB, ${images.changedPages} pages of 4 KiB changed by the mutation.`,
+  );
+
+  let bv: ToolResult | undefined;
+  let rs: ToolResult | undefined;
+  if (opts.tools !== "restic") {
+    log("blockvault:");
+    bv = await benchBlockvault({ repoRoot, runDir: join(runDir, "blockvault"), images, log });
+  }
+  if (restic) {
+    log("restic:");
+    rs = await benchRestic({ repoRoot, runDir: join(runDir, "restic"), images, log });
+    notes.push(
+      `${rs.version}; --no-cache, default compression (auto), incremental backed up under the same path.`,
+    );
+  }
+  for (const t of [bv, rs]) {
+    if (t && !t.restoreIdentical) notes.push(`WARNING: ${t.tool}'s restore differs from the mutated image!`);
+  }
+
+  const targets = checkTargets(images, bv, rs);
+  log("");
+  log(timingTable(images, bv, rs));
+  log("");
+  log(sizeTable(images, bv, rs));
+  log("");
+  log(targetTable(targets));
+  log("");
+  for (const n of notes) log(`* ${n}`);
+
+  const results = {
+    startedAt,
+    commit: (await run("git", ["describe", "--always", "--dirty"], { cwd: repoRoot }).catch(() => "")).trim(),
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      node: process.version,
+    },
+    options: opts,
+    images,
+    blockvault: bv ?? null,
+    restic: rs ?? null,
+    targets,
+    notes,
+  };
+  const resultsFile = join(opts.workDir, "results.json");
+  await writeFile(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`* Results written to ${resultsFile}`);
+}
+
+let opts: BenchOptions | undefined;
+try {
+  opts = parseOptions(process.argv.slice(2), repoRoot);
+  if (!opts) console.log(USAGE);
+} catch (err) {
+  console.error(`bench: ${(err as Error).message} (try --help)`);
+  process.exitCode = 2;
+}
+if (opts) {
+  try {
+    await bench(opts);
+  } catch (err) {
+    console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
+}

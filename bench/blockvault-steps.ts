@@ -1,0 +1,78 @@
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { apparentSize, flushWrites, sha256File, warmCache } from "./fs-stats.ts";
+import { runMeasured } from "./proc.ts";
+import { type StepOutcome, step } from "./step.ts";
+import type { ToolContext, ToolResult } from "./types.ts";
+
+/** Both backups go to one disk, so the second is an incremental on the first. */
+const DISK = "bench-disk";
+
+/** The fields of `backup --json` the benchmark relies on. */
+interface BackupReport {
+  readonly recoveryPointId: string;
+  readonly bytesChanged: number;
+  readonly bytesStored: number;
+  readonly peakRssBytes: number;
+}
+
+/**
+ * Runs the blockvault CLI as a subprocess, the way a user would, with the same Node binary as the
+ * benchmark (Node 24 from the devDependency), and returns its parsed JSON.
+ */
+async function cli(ctx: ToolContext, vault: string, args: readonly string[]): Promise<StepOutcome> {
+  const m = await runMeasured(process.execPath, ["bin/blockvault.ts", ...args, "--vault", vault, "--json"], {
+    cwd: ctx.repoRoot,
+  });
+  if (m.exitCode !== 0) {
+    throw new Error(`blockvault ${args[0]} failed (exit ${m.exitCode}): ${m.stderr.trim()}`);
+  }
+  return { measured: m, reported: JSON.parse(m.stdout) as unknown };
+}
+
+/** init, full backup, incremental backup, restore and verification with blockvault. */
+export async function benchBlockvault(ctx: ToolContext): Promise<ToolResult> {
+  const { images, log } = ctx;
+  const vault = join(ctx.runDir, "vault");
+  const restored = join(ctx.runDir, "restored.img");
+  await mkdir(ctx.runDir, { recursive: true });
+  const pkg = JSON.parse(await readFile(join(ctx.repoRoot, "package.json"), "utf8")) as { version: string };
+
+  await cli(ctx, vault, ["init", "--name", "bench"]);
+
+  await warmCache(images.pristine);
+  await flushWrites();
+  const full = await step("blockvault", "full backup", images.sizeBytes, log, () =>
+    cli(ctx, vault, ["backup", images.pristine, "--disk", DISK]),
+  );
+  const storeBytesAfterFull = await apparentSize(vault);
+
+  await warmCache(images.mutated);
+  await flushWrites();
+  const incremental = await step("blockvault", "incremental", images.sizeBytes, log, () =>
+    cli(ctx, vault, ["backup", images.mutated, "--disk", DISK]),
+  );
+  const storeBytesAfterIncremental = await apparentSize(vault);
+  const pointId = (incremental.reported as BackupReport).recoveryPointId;
+
+  await warmCache(vault);
+  await flushWrites();
+  const restore = await step("blockvault", "restore", images.sizeBytes, log, () =>
+    cli(ctx, vault, ["restore", pointId, "--to", restored]),
+  );
+  const restoredSha256 = await sha256File(restored);
+  // The restored image is as big as the disk; only its hash is worth keeping.
+  await rm(restored, { force: true });
+
+  return {
+    tool: "blockvault",
+    version: pkg.version,
+    full,
+    incremental,
+    restore,
+    storeBytesAfterFull,
+    storeBytesAfterIncremental,
+    restoreIdentical: restoredSha256 === images.mutatedSha256,
+    restoredSha256,
+  };
+}
