@@ -161,7 +161,9 @@ async function backupInto(
         sink,
         onProgress: (done) => options.onProgress?.(done, source.size),
       },
-      pool.size * 2,
+      // Segments in flight: enough that reads, hashing and the seal round trip overlap (an
+      // incremental's 2 GiB scan: 1.41 s at 2 per worker, 1.02 s at 4), few enough for memory.
+      pool.size * 4,
     );
     await sink.finish();
   } catch (err) {

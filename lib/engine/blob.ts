@@ -1,17 +1,14 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  type KeyObject,
-  randomFillSync,
-  timingSafeEqual,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "../errors.ts";
 
 /**
  * A sealed blob is one block, compressed when that pays, then encrypted with AES-256-GCM:
- * `nonce (12) ‖ ciphertext ‖ tag (16)`. The plaintext starts with one codec byte so the codec is
+ * `ciphertext ‖ tag (16)`. The nonce is not stored: it is the first 96 bits of the block ID. IDs
+ * are keyed hashes of the content, so under one data key two different blocks never share a
+ * nonce (a 96-bit collision is out of reach: rotation caps a key at about a million blocks), and the same block sealed
+ * twice only yields the same ciphertext, which its ID reveals anyway. The plaintext starts with
+ * one codec byte so the codec is
  * authenticated too, and the additional data binds the block ID: a blob moved to another ID, or
  * any flipped byte, fails to open.
  */
@@ -33,7 +30,7 @@ const MAX_WINDOW_LOG = 22;
 const MIN_SAVING = 0.03;
 
 /** Overhead a sealed blob adds to its payload. */
-export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES + 1;
+export const SEAL_OVERHEAD = TAG_BYTES + 1;
 
 /** A key as raw bytes or, cheaper when used many times, as a KeyObject. */
 export type Key = Buffer | KeyObject;
@@ -97,12 +94,10 @@ export function sealBlock(
   allocate: (length: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   const { codec, payload } = compressIfWorthIt(data, zstdLevel);
-  const out = allocate(NONCE_BYTES + 1 + payload.length + TAG_BYTES);
-  const nonce = out.subarray(0, NONCE_BYTES);
-  randomFillSync(nonce);
-  const cipher = createCipheriv("aes-256-gcm", dataKey, nonce);
+  const out = allocate(1 + payload.length + TAG_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", dataKey, id.subarray(0, NONCE_BYTES));
   cipher.setAAD(aad(id));
-  let at = NONCE_BYTES;
+  let at = 0;
   at += cipher.update(Buffer.of(codec)).copy(out, at);
   at += cipher.update(payload).copy(out, at);
   at += cipher.final().copy(out, at);
@@ -123,16 +118,16 @@ export function openBlock(
 ): Buffer {
   const idHex = Buffer.from(id).toString("hex");
   if (sealed.length < SEAL_OVERHEAD) throw new IntegrityError(`block ${idHex}: sealed blob is truncated`);
-  const nonce = sealed.subarray(0, NONCE_BYTES);
+
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
-  const decipher = createDecipheriv("aes-256-gcm", dataKey, nonce);
+  const decipher = createDecipheriv("aes-256-gcm", dataKey, id.subarray(0, NONCE_BYTES));
   decipher.setAAD(aad(id));
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {
     // GCM is a stream mode: update() returns every plaintext byte and final() only checks
     // the tag, so no concatenation (and no extra copy) is needed.
-    plain = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
     decipher.final();
   } catch (cause) {
     throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, {

@@ -171,8 +171,9 @@ port.on("message", (msg: WorkerRequest) => {
   try {
     const reply = handle(msg);
     if (reply) port.postMessage(reply, transferList(reply));
-    if (reply?.type === "sealed" || reply?.type === "opened" || reply?.type === "written")
-      afterHeavyMessage();
+    // A seal of no blocks (most of an incremental) made no garbage worth collecting.
+    const heavy = msg.type === "seal" ? msg.blocks.length > 0 : msg.type === "open";
+    if (heavy) afterHeavyMessage();
   } catch (err) {
     const e = err as Error & { code?: string };
     const seq = "seq" in msg ? msg.seq : -1;

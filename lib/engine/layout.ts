@@ -37,9 +37,12 @@ export function indexKey(indexId: string): string {
   return `index/${indexId}`;
 }
 
-/** Key of a manifest (root or segment). */
+/**
+ * Key of a manifest (root or segment): `manifests/<first hex digit>/<id>`. Sixteen directories
+ * suffice for the few hundred manifests an incremental adds; packs, far more, get 256.
+ */
 export function manifestKey(manifestId: string): string {
-  return `manifests/${manifestId.slice(0, 2)}/${manifestId}`;
+  return `manifests/${manifestId.slice(0, 1)}/${manifestId}`;
 }
 
 /** Extracts the id from a `packs/xx/<id>` or `index/<id>` key. */
