@@ -19,6 +19,8 @@ import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import { openFileTarget } from "./targets/file-target.ts";
+import { type CheckReport, checkVault } from "./engine/check.ts";
+import { type ReclaimOptions, type ReclaimResult, reclaimOrphans } from "./engine/reclaim.ts";
 
 /** Options of {@link Vault.restoreToFile}. */
 export interface FileRestoreOptions extends RestoreOptions {
@@ -116,6 +118,16 @@ export class Vault {
 
   listJobs(query?: JobQuery): Promise<JobRecord[]> {
     return this.ctx.deps.catalog.listJobs(this.id, query);
+  }
+
+  /** Checks that every point is restorable; with `readData`, verifies every stored blob too. */
+  check(options: { readData?: boolean } = {}): Promise<CheckReport> {
+    return checkVault(this.ctx, options);
+  }
+
+  /** Deletes objects interrupted backups left behind (see {@link reclaimOrphans}). */
+  reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
+    return reclaimOrphans(this.ctx, options);
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@ import { backupCommand } from "./commands/backup.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { initCommand } from "./commands/init.ts";
 import { jobsCommand, listCommand } from "./commands/list.ts";
+import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -41,6 +42,12 @@ const COMMANDS: Record<
     run: jobsCommand,
     options: { status: { type: "string" }, limit: { type: "string" } },
     usage: "jobs [--status STATUS] [--limit N]",
+  },
+  check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
+  reclaim: {
+    run: reclaimCommand,
+    options: { "grace-hours": { type: "string" }, "dry-run": { type: "boolean" } },
+    usage: "reclaim [--grace-hours N] [--dry-run]",
   },
   demo: {
     run: demoCommand,

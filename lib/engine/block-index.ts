@@ -106,6 +106,11 @@ export class BlockIndex {
     return this.blocks.size;
   }
 
+  /** Ids of every indexed pack. */
+  packIds(): string[] {
+    return [...this.packs.keys()];
+  }
+
   get packCount(): number {
     return this.packs.size;
   }

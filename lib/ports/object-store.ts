@@ -4,6 +4,8 @@ export interface ObjectInfo {
   readonly key: string;
   /** Size in bytes. */
   readonly size: number;
+  /** When the object was written (epoch milliseconds), where the store knows it. */
+  readonly modified?: number;
 }
 
 /**

@@ -97,7 +97,7 @@ export class FsObjectStore implements ObjectStore {
     try {
       const info = await stat(file);
       if (!info.isFile()) throw new NotFoundError(`head object ${key}: not found`);
-      return { key, size: info.size };
+      return { key, size: info.size, modified: info.mtimeMs };
     } catch (err) {
       throw translateFsError(err, `head object ${key}`);
     }

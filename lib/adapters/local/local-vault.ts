@@ -1,8 +1,13 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
+import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
+import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
+import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import type { InitOptions } from "../../engine/vault-config.ts";
 import { NotFoundError, ValidationError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
+import type { ObjectStore } from "../../ports/object-store.ts";
 import { Vault } from "../../vault.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
 import { createKeyring, loadKeyring } from "./keyring.ts";
@@ -37,6 +42,17 @@ export interface LocalVaultOptions {
 }
 
 /**
+ * Most object-store calls in flight at once. Restores and index loads fan out widely; the cap
+ * keeps the open descriptors well below a default `ulimit -n` (an EMFILE would only be retried).
+ */
+const LOCAL_STORE_CONCURRENCY = 32;
+
+/** The filesystem store as the engine sees it: capped in concurrency, retried on transient errors. */
+function localStore(root: string): ObjectStore {
+  return new RetryingObjectStore(new LimitedObjectStore(new FsObjectStore(root), LOCAL_STORE_CONCURRENCY));
+}
+
+/**
  * Creates an embedded vault in `dir` (which must be absent or empty): a new keyring, the object
  * store, the catalog and the vault's config.
  */
@@ -52,7 +68,12 @@ export async function initLocalVault(
   const clock = options.clock ?? systemClock;
   const keys = await createKeyring(paths.keyring, clock);
   const catalog = new SqliteCatalog(paths.catalog);
-  const deps = { store: new FsObjectStore(paths.objects), catalog, keys, clock };
+  const deps = {
+    store: localStore(paths.objects),
+    catalog: new RetryingCatalog(catalog),
+    keys: new RetryingKeyService(keys),
+    clock,
+  };
   try {
     return await Vault.init(deps, init, () => catalog.close());
   } catch (err) {
@@ -73,9 +94,9 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
   const { keyService } = await loadKeyring(paths.keyring);
   const catalog = new SqliteCatalog(paths.catalog);
   const deps = {
-    store: new FsObjectStore(paths.objects),
-    catalog,
-    keys: keyService,
+    store: localStore(paths.objects),
+    catalog: new RetryingCatalog(catalog),
+    keys: new RetryingKeyService(keyService),
     clock: options.clock ?? systemClock,
   };
   try {

@@ -1,0 +1,64 @@
+import { ConflictError } from "../errors.ts";
+import { JobStatus, JobType } from "../model.ts";
+import { mapLimit } from "../util/concurrency.ts";
+import { takeInventory } from "./check.ts";
+import { manifestKey, packKey } from "./layout.ts";
+import type { VaultContext } from "./vault-config.ts";
+
+/** Options of {@link reclaimOrphans}. */
+export interface ReclaimOptions {
+  /**
+   * Only objects older than this are deleted. A running backup writes packs before the index
+   * that names them and manifests before its catalog record; the grace period is what keeps
+   * its objects safe. Default 24 hours.
+   */
+  readonly graceMs?: number;
+  /** Report what would be deleted, delete nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What a reclaim deleted (or, in a dry run, would delete). */
+export interface ReclaimResult {
+  readonly packs: string[];
+  readonly manifests: string[];
+  readonly bytes: number;
+  readonly dryRun: boolean;
+}
+
+export const DEFAULT_RECLAIM_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes what interrupted backups left and nothing refers to: packs no index object names, and
+ * manifests no recovery point reaches, older than the grace period. Indexed packs are kept even
+ * when no point uses them yet: the next backup reuses their blocks (releasing blocks of deleted
+ * points is garbage collection, a separate step). Objects whose age the store does not report
+ * are kept.
+ */
+export async function reclaimOrphans(
+  ctx: VaultContext,
+  options: ReclaimOptions = {},
+): Promise<ReclaimResult> {
+  const graceMs = options.graceMs ?? DEFAULT_RECLAIM_GRACE_MS;
+  const cutoff = ctx.deps.clock.now() - graceMs;
+  // A backup running now may be about to name an old orphan manifest again (same bytes, same
+  // name: its put finds the object and does not refresh it). Jobs still "running" after the
+  // grace period are crashed runs, not live ones.
+  const running = await ctx.deps.catalog.listJobs(ctx.config.vaultId, { status: JobStatus.Running });
+  const live = running.find((j) => j.type === JobType.Backup && j.started > cutoff);
+  if (live) throw new ConflictError(`backup job ${live.id} is running; reclaim when it has finished`);
+  const inv = await takeInventory(ctx);
+  const old = (info: { modified?: number }) => info.modified !== undefined && info.modified <= cutoff;
+  const packs = [...inv.packs].filter(([id, info]) => !inv.index.pack(id) && old(info));
+  const manifests = [...inv.manifests].filter(([id, info]) => !inv.reachableManifests.has(id) && old(info));
+  const bytes = [...packs, ...manifests].reduce((n, [, info]) => n + info.size, 0);
+  if (!options.dryRun) {
+    await mapLimit(packs, 8, ([id]) => ctx.deps.store.delete(packKey(id)));
+    await mapLimit(manifests, 8, ([id]) => ctx.deps.store.delete(manifestKey(id)));
+  }
+  return {
+    packs: packs.map(([id]) => id),
+    manifests: manifests.map(([id]) => id),
+    bytes,
+    dryRun: options.dryRun ?? false,
+  };
+}
