@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { asBlockvaultError, NotFoundError, SourceError, ValidationError } from "../errors.ts";
+import { NotFoundError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
+import { failJob, startJob } from "./jobs.ts";
 import { BLOCK_ID_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import { isAllHoles, type LoadedManifest, loadManifest, writeRoot, writeSegment } from "./manifest.ts";
 import { PackSink } from "./pack-sink.ts";
@@ -69,29 +70,16 @@ export async function runBackup(
       `disk "${options.disk}" was ${parent.logicalSize} bytes at recovery point ${parent.id} but ${source.description} is ${source.size} bytes; a resized disk must be protected under a new disk name`,
     );
   }
-  const jobId = randomUUID();
-  await catalog.createJob({
-    id: jobId,
-    vaultId,
+  const jobId = await startJob(ctx, {
     type: JobType.Backup,
-    status: JobStatus.Running,
     disk: options.disk,
-    started,
-    bytesScanned: 0,
-    bytesChanged: 0,
-    bytesStored: 0,
-    attempts: 1,
     detail: { source: source.description },
   });
   let result: BackupResult;
   try {
     result = await backupInto(ctx, source, options, parent, jobId, started);
   } catch (err) {
-    const error = asBlockvaultError(err, `backup of disk "${options.disk}"`);
-    await catalog
-      .updateJob(vaultId, jobId, { status: JobStatus.Failed, ended: clock.now(), error: error.message })
-      .catch(() => {}); // the original failure matters more than a failed status update
-    throw error;
+    throw await failJob(ctx, jobId, err, `backup of disk "${options.disk}"`);
   }
   // The point is committed, so the backup succeeded: failing to record that must neither report
   // a failure (a retry would store a second point) nor mark the job failed. The job then stays

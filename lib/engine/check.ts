@@ -5,6 +5,7 @@ import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
 import { BLOCK_ID_BYTES, idFromKey, packKey } from "./layout.ts";
 import { HOLE_ID, loadManifest } from "./manifest.ts";
+import { packDataKeys } from "./pack-data-keys.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
@@ -122,27 +123,20 @@ async function verifyPacks(
   packIds: readonly string[],
   badBlobs: { pack: string; error: string }[],
 ): Promise<number> {
-  const { store, keys } = ctx.deps;
+  const { store } = ctx.deps;
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
     zstdLevel: ctx.config.zstdLevel,
     blockSize: ctx.config.blockSize,
     packTarget: 0,
   });
-  const dataKeys = new Map<string, Promise<Buffer>>();
+  const keyFor = packDataKeys(ctx, index);
   let verified = 0;
   try {
     await mapLimit(packIds, pool.size * 2, async (packId) => {
       const pack = index.pack(packId)!;
       try {
-        let key = dataKeys.get(pack.key.wrapped);
-        if (!key) {
-          key = keys.decryptDataKey(Buffer.from(pack.key.wrapped, "base64"), {
-            vault: ctx.config.vaultId,
-            purpose: "pack-data",
-          });
-          dataKeys.set(pack.key.wrapped, key);
-        }
+        const key = keyFor(packId);
         const bytes = await store.get(packKey(packId));
         await pool.open(await key, ownedArrayBuffer(bytes), [...pack.blobs]);
         verified += pack.blobs.length;

@@ -1,13 +1,14 @@
-import { randomUUID } from "node:crypto";
-import { asBlockvaultError, IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
+import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
 import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../model.ts";
 import type { ByteRange } from "../ports/object-store.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
+import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
 import { loadManifest } from "./manifest.ts";
+import { packDataKeys } from "./pack-data-keys.ts";
 import { type PlannedBlob, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
@@ -75,19 +76,10 @@ export async function runRestore(
   const vaultId = ctx.config.vaultId;
   const started = clock.now();
   const range = validateRange(options.range, point.logicalSize);
-  const jobId = randomUUID();
-  await catalog.createJob({
-    id: jobId,
-    vaultId,
+  const jobId = await startJob(ctx, {
     type: JobType.Restore,
-    status: JobStatus.Running,
     disk: point.disk,
     recoveryPoint: point.id,
-    started,
-    bytesScanned: 0,
-    bytesChanged: 0,
-    bytesStored: 0,
-    attempts: 1,
     detail: { target: target.description, offset: range.offset, length: range.length },
   });
   try {
@@ -108,11 +100,7 @@ export async function runRestore(
     };
   } catch (err) {
     await target.abort().catch(() => {});
-    const error = asBlockvaultError(err, `restore of recovery point ${point.id}`);
-    await catalog
-      .updateJob(vaultId, jobId, { status: JobStatus.Failed, ended: clock.now(), error: error.message })
-      .catch(() => {});
-    throw error;
+    throw await failJob(ctx, jobId, err, `restore of recovery point ${point.id}`);
   }
 }
 
@@ -123,7 +111,7 @@ async function restoreBlocks(
   range: ByteRange,
   options: RestoreOptions,
 ): Promise<number> {
-  const { store, keys } = ctx.deps;
+  const { store } = ctx.deps;
   const [manifest, index] = await Promise.all([
     loadManifest(store, ctx.secrets, point.manifest),
     BlockIndex.load(store, ctx.secrets),
@@ -134,19 +122,7 @@ async function restoreBlocks(
   const firstBlock = Math.floor(range.offset / blockSize);
   const endBlock = Math.ceil((range.offset + range.length) / blockSize);
   const reads = planReads(manifest.ids, firstBlock, endBlock, index);
-  const dataKeys = new Map<string, Promise<Buffer>>();
-  const keyFor = (pack: string) => {
-    const info = index.pack(pack)!;
-    let key = dataKeys.get(info.key.wrapped);
-    if (!key) {
-      key = keys.decryptDataKey(Buffer.from(info.key.wrapped, "base64"), {
-        vault: ctx.config.vaultId,
-        purpose: "pack-data",
-      });
-      dataKeys.set(info.key.wrapped, key);
-    }
-    return key;
-  };
+  const keyFor = packDataKeys(ctx, index);
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
     zstdLevel: ctx.config.zstdLevel,

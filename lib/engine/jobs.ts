@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import { asBlockvaultError, type BlockvaultError } from "../errors.ts";
+import { type JobRecord, JobStatus, type JobType } from "../model.ts";
+import type { VaultContext } from "./vault-config.ts";
+
+/** What a new job is about. */
+export interface JobStart {
+  readonly type: JobType;
+  readonly disk?: string;
+  readonly recoveryPoint?: string;
+  readonly detail?: JobRecord["detail"];
+}
+
+/** Records a running job and returns its id. */
+export async function startJob(ctx: VaultContext, start: JobStart): Promise<string> {
+  const id = randomUUID();
+  await ctx.deps.catalog.createJob({
+    id,
+    vaultId: ctx.config.vaultId,
+    status: JobStatus.Running,
+    started: ctx.deps.clock.now(),
+    bytesScanned: 0,
+    bytesChanged: 0,
+    bytesStored: 0,
+    attempts: 1,
+    ...start,
+  });
+  return id;
+}
+
+/**
+ * Marks a job failed with the error's message and returns the error as a BlockvaultError. A
+ * failure to record the status is swallowed: the original failure is what the caller must see.
+ */
+export async function failJob(
+  ctx: VaultContext,
+  jobId: string,
+  err: unknown,
+  what: string,
+): Promise<BlockvaultError> {
+  const error = asBlockvaultError(err, what);
+  await ctx.deps.catalog
+    .updateJob(ctx.config.vaultId, jobId, {
+      status: JobStatus.Failed,
+      ended: ctx.deps.clock.now(),
+      error: error.message,
+    })
+    .catch(() => {});
+  return error;
+}
