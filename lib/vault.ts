@@ -1,4 +1,6 @@
 import { type BackupOptions, type BackupResult, runBackup, validateDiskName } from "./engine/backup.ts";
+import { type CheckReport, checkVault } from "./engine/check.ts";
+import { type ReclaimOptions, type ReclaimResult, reclaimOrphans } from "./engine/reclaim.ts";
 import {
   type RestoreOptions,
   type RestoreResult,
@@ -19,8 +21,6 @@ import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import { openFileTarget } from "./targets/file-target.ts";
-import { type CheckReport, checkVault } from "./engine/check.ts";
-import { type ReclaimOptions, type ReclaimResult, reclaimOrphans } from "./engine/reclaim.ts";
 
 /** Options of {@link Vault.restoreToFile}. */
 export interface FileRestoreOptions extends RestoreOptions {

@@ -35,6 +35,9 @@ export async function reclaimCommand(ctx: CommandContext): Promise<void> {
       ...(hours !== undefined ? { graceMs: hours * 3_600_000 } : {}),
     });
     const verb = r.dryRun ? "Would delete" : "Deleted";
-    ctx.print(r, `${verb} ${r.packs.length} packs and ${r.manifests.length} manifests (${formatBytes(r.bytes)})`);
+    ctx.print(
+      r,
+      `${verb} ${r.packs.length} packs and ${r.manifests.length} manifests (${formatBytes(r.bytes)})`,
+    );
   });
 }
