@@ -1,0 +1,72 @@
+import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultRecord } from "../../lib/model.ts";
+import type { Catalog, JobQuery } from "../../lib/ports/catalog.ts";
+import type { FaultPlan } from "./fault-plan.ts";
+
+/** A {@link Catalog} decorator that counts calls and fails the ones its plan picks. */
+export class FaultyCatalog implements Catalog {
+  private readonly inner: Catalog;
+  private readonly plan: FaultPlan;
+
+  constructor(inner: Catalog, plan: FaultPlan) {
+    this.inner = inner;
+    this.plan = plan;
+  }
+
+  private run<T>(method: string, call: () => Promise<T>): Promise<T> {
+    return this.plan.run("catalog", method, undefined, call);
+  }
+
+  createVault(vault: VaultRecord): Promise<void> {
+    return this.run("createVault", () => this.inner.createVault(vault));
+  }
+  getVault(id: string): Promise<VaultRecord> {
+    return this.run("getVault", () => this.inner.getVault(id));
+  }
+  putDisk(disk: DiskRecord): Promise<void> {
+    return this.run("putDisk", () => this.inner.putDisk(disk));
+  }
+  getDisk(vaultId: string, name: string): Promise<DiskRecord> {
+    return this.run("getDisk", () => this.inner.getDisk(vaultId, name));
+  }
+  listDisks(vaultId: string): Promise<DiskRecord[]> {
+    return this.run("listDisks", () => this.inner.listDisks(vaultId));
+  }
+  commitRecoveryPoint(point: RecoveryPointRecord, expectedParent: string | null): Promise<void> {
+    return this.run("commitRecoveryPoint", () => this.inner.commitRecoveryPoint(point, expectedParent));
+  }
+  getRecoveryPoint(vaultId: string, id: string): Promise<RecoveryPointRecord> {
+    return this.run("getRecoveryPoint", () => this.inner.getRecoveryPoint(vaultId, id));
+  }
+  listRecoveryPoints(vaultId: string, disk?: string): Promise<RecoveryPointRecord[]> {
+    return this.run("listRecoveryPoints", () => this.inner.listRecoveryPoints(vaultId, disk));
+  }
+  latestRecoveryPoint(vaultId: string, disk: string): Promise<RecoveryPointRecord | undefined> {
+    return this.run("latestRecoveryPoint", () => this.inner.latestRecoveryPoint(vaultId, disk));
+  }
+  updateRecoveryPoint(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+  ): Promise<RecoveryPointRecord> {
+    return this.run("updateRecoveryPoint", () => this.inner.updateRecoveryPoint(vaultId, id, changes));
+  }
+  createJob(job: JobRecord): Promise<void> {
+    return this.run("createJob", () => this.inner.createJob(job));
+  }
+  getJob(vaultId: string, id: string): Promise<JobRecord> {
+    return this.run("getJob", () => this.inner.getJob(vaultId, id));
+  }
+  updateJob(
+    vaultId: string,
+    id: string,
+    changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+  ): Promise<JobRecord> {
+    return this.run("updateJob", () => this.inner.updateJob(vaultId, id, changes));
+  }
+  listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {
+    return this.run("listJobs", () => this.inner.listJobs(vaultId, query));
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,26 @@
+import { join } from "node:path";
+import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
+import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
+import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import type { VaultDeps } from "../../lib/engine/vault-config.ts";
+import { systemClock } from "../../lib/ports/clock.ts";
+
+/** The real local ports of the vault in `dir`, so tests can wrap them before opening the vault. */
+export interface LocalPorts {
+  readonly deps: VaultDeps;
+  readonly catalog: SqliteCatalog;
+  readonly objectsDir: string;
+}
+
+/** Opens the local adapters of an existing embedded vault (the caller closes `catalog`). */
+export async function openLocalPorts(dir: string): Promise<LocalPorts> {
+  const paths = localVaultPaths(dir);
+  const { keyService } = await loadKeyring(paths.keyring);
+  const catalog = new SqliteCatalog(paths.catalog);
+  return {
+    deps: { store: new FsObjectStore(paths.objects), catalog, keys: keyService, clock: systemClock },
+    catalog,
+    objectsDir: join(paths.dir, "objects"),
+  };
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
+import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
+import { manifestKey } from "../../../lib/engine/layout.ts";
+import {
+  blockCount,
+  isAllHoles,
+  loadManifest,
+  type RootManifest,
+  writeRoot,
+  writeSegment,
+} from "../../../lib/engine/manifest.ts";
+import { putMetadata } from "../../../lib/engine/metadata-object.ts";
+import { IntegrityError } from "../../../lib/errors.ts";
+import { MemoryObjectStore } from "../../helpers/memory-object-store.ts";
+
+const secrets = deriveVaultSecrets(randomBytes(32), "vault-1");
+const SEGMENT_BLOCKS = 4;
+const BLOCK = 4096;
+/** 10 blocks: two full segments of 4, then a short one of 2. */
+const SIZE = 9 * BLOCK + 100;
+
+let store: MemoryObjectStore;
+beforeEach(() => {
+  store = new MemoryObjectStore();
+});
+
+const ids = (blocks: number) => randomBytes(blocks * 32);
+
+function root(segments: (string | null)[], extra: Partial<RootManifest> = {}): RootManifest {
+  return {
+    vault: "vault-1",
+    disk: "disk",
+    logicalSize: SIZE,
+    blockSize: BLOCK,
+    segmentBlocks: SEGMENT_BLOCKS,
+    sourceFormat: "raw",
+    segments,
+    ...extra,
+  };
+}
+
+/** Writes a point with segments 0 and 2 stored and segment 1 all holes. */
+async function writePoint() {
+  const s0 = ids(4);
+  const s2 = ids(2);
+  const segments = [await writeSegment(store, secrets, s0), null, await writeSegment(store, secrets, s2)];
+  const rootId = await writeRoot(store, secrets, root(segments));
+  return { rootId, segments, expected: Buffer.concat([s0, Buffer.alloc(4 * 32), s2]) };
+}
+
+describe("loadManifest", () => {
+  it("reads the block map back, a missing segment standing for holes", async () => {
+    const { rootId, expected } = await writePoint();
+    const loaded = await loadManifest(store, secrets, rootId);
+    expect(loaded.ids).toEqual(expected);
+    expect(loaded.root.segments[1]).toBeNull();
+    expect(blockCount(SIZE, BLOCK)).toBe(10);
+  });
+
+  it("names objects by content: writing the same segment twice gives the same id", async () => {
+    const same = ids(4);
+    expect(await writeSegment(store, secrets, same)).toBe(
+      await writeSegment(store, secrets, Buffer.from(same)),
+    );
+    expect(store.objects.size).toBe(1);
+  });
+
+  it("refuses a missing root or segment as lost data", async () => {
+    const { rootId, segments } = await writePoint();
+    await store.delete(manifestKey(segments[2]!));
+    await expect(loadManifest(store, secrets, rootId)).rejects.toThrow(/is missing from the vault/);
+    await expect(loadManifest(store, secrets, "ab".repeat(32))).rejects.toBeInstanceOf(IntegrityError);
+  });
+
+  it("refuses any flipped byte of the root or of a segment", async () => {
+    const { rootId, segments } = await writePoint();
+    for (const id of [rootId, segments[0]!]) {
+      const bytes = store.objects.get(manifestKey(id))!;
+      for (let at = 0; at < bytes.length; at++) {
+        bytes[at]! ^= 0x10;
+        await expect(loadManifest(store, secrets, rootId), `${id} byte ${at}`).rejects.toThrow(
+          /is corrupted/,
+        );
+        bytes[at]! ^= 0x10;
+      }
+    }
+    await expect(loadManifest(store, secrets, rootId)).resolves.toBeDefined();
+  });
+
+  it("refuses a manifest written under another vault's key", async () => {
+    const other = deriveVaultSecrets(randomBytes(32), "vault-1");
+    const rootId = await writeRoot(store, other, root([null, null, null]));
+    await expect(loadManifest(store, secrets, rootId)).rejects.toThrow(/is corrupted/);
+  });
+
+  it("refuses authentic objects that are not what the root needs", async () => {
+    const put = (bytes: Buffer) => putMetadata(store, secrets, manifestKey, bytes);
+    const segment = await writeSegment(store, secrets, ids(4));
+    const cases: [string, Promise<string>, RegExp][] = [
+      ["a segment used as a root", Promise.resolve(segment), /not a root manifest/],
+      ["a root that is not JSON", put(Buffer.from("BVRT\x01{oops")), /unreadable root manifest/],
+      ["too few segments for the size", writeRoot(store, secrets, root([segment, null])), /segment count/],
+      ["a segment too short", writeRoot(store, secrets, root([segment, null, segment])), /expected length/],
+      [
+        "a root used as a segment",
+        writeRoot(store, secrets, root([segment, null, null])).then(async (r) =>
+          writeRoot(store, secrets, root([r, null, null])),
+        ),
+        /not a segment manifest/,
+      ],
+    ];
+    for (const [what, rootId, message] of cases) {
+      const error = await loadManifest(store, secrets, await rootId).catch((e: unknown) => e);
+      expect(error, what).toBeInstanceOf(IntegrityError);
+      expect((error as Error).message, what).toMatch(message);
+    }
+  });
+});
+
+describe("isAllHoles", () => {
+  it("is true only for all-zero IDs", () => {
+    expect(isAllHoles(Buffer.alloc(0))).toBe(true);
+    expect(isAllHoles(Buffer.alloc(64))).toBe(true);
+    const one = Buffer.alloc(64);
+    one[63] = 1;
+    expect(isAllHoles(one)).toBe(false);
+  });
+});
