@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { NotFoundError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
-import type { VolumeSource } from "../ports/volume-source.ts";
+import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
@@ -107,23 +107,32 @@ async function backupInto(
 ): Promise<BackupResult> {
   const { catalog, clock, store, keys } = ctx.deps;
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
-  const [parentManifest, index] = await Promise.all([
-    parent ? loadManifest(store, ctx.secrets, parent.manifest) : Promise.resolve(undefined),
-    BlockIndex.load(store, ctx.secrets),
-  ]);
-  if (parentManifest && parentManifest.root.blockSize !== blockSize) {
-    throw new SourceError(
-      `recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`,
-    );
-  }
-  const hints =
-    parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
+  // Workers start (about 60 ms each) while the parent's manifest and the index load.
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
     zstdLevel: ctx.config.zstdLevel,
     blockSize,
     packTarget: PACK_TARGET_BYTES,
   });
+  let parentManifest: LoadedManifest | undefined;
+  let index: BlockIndex;
+  let hints: ChangedRange[] | undefined;
+  try {
+    [parentManifest, index] = await Promise.all([
+      parent ? loadManifest(store, ctx.secrets, parent.manifest) : Promise.resolve(undefined),
+      BlockIndex.load(store, ctx.secrets),
+    ]);
+    if (parentManifest && parentManifest.root.blockSize !== blockSize) {
+      throw new SourceError(
+        `recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`,
+      );
+    }
+    hints =
+      parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack));
   const rotation = new DataKeyRotation({
     keys,

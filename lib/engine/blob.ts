@@ -40,8 +40,14 @@ export function blockId(blockIdKey: Key, data: Uint8Array): Buffer {
   return createHmac("sha256", blockIdKey).update(data).digest();
 }
 
+/** One buffer per thread for the additional data: setAAD copies it, so it can be reused. */
+const aadScratch = Buffer.alloc(AAD_PREFIX.length + 32);
+AAD_PREFIX.copy(aadScratch);
+
 function aad(id: Uint8Array): Buffer {
-  return Buffer.concat([AAD_PREFIX, id]);
+  if (id.length !== 32) return Buffer.concat([AAD_PREFIX, id]);
+  aadScratch.set(id, AAD_PREFIX.length);
+  return aadScratch;
 }
 
 const histogram = new Uint32Array(256);

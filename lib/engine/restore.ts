@@ -112,27 +112,33 @@ async function restoreBlocks(
   options: RestoreOptions,
 ): Promise<number> {
   const { store } = ctx.deps;
-  const [manifest, index] = await Promise.all([
-    loadManifest(store, ctx.secrets, point.manifest),
-    BlockIndex.load(store, ctx.secrets),
-  ]);
-  const { blockSize, logicalSize } = manifest.root;
-  if (logicalSize !== point.logicalSize)
-    throw new IntegrityError(`recovery point ${point.id}: manifest size differs from the catalog`);
-  const firstBlock = Math.floor(range.offset / blockSize);
-  const endBlock = Math.ceil((range.offset + range.length) / blockSize);
-  const reads = planReads(manifest.ids, firstBlock, endBlock, index);
-  const keyFor = packDataKeys(ctx, index);
+  // Workers start while the manifest and the index load; the vault's block size is the one
+  // every manifest of this vault uses (checked below).
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
     zstdLevel: ctx.config.zstdLevel,
-    blockSize,
+    blockSize: ctx.config.blockSize,
     packTarget: 0,
   });
   let verified = 0;
   let done = 0;
   try {
-    await mapLimit(reads, pool.size * 2, async (read) => {
+    const [manifest, index] = await Promise.all([
+      loadManifest(store, ctx.secrets, point.manifest),
+      BlockIndex.load(store, ctx.secrets),
+    ]);
+    const { blockSize, logicalSize } = manifest.root;
+    if (logicalSize !== point.logicalSize || blockSize !== ctx.config.blockSize) {
+      throw new IntegrityError(
+        `recovery point ${point.id}: manifest does not match the catalog and the vault`,
+      );
+    }
+    const firstBlock = Math.floor(range.offset / blockSize);
+    const endBlock = Math.ceil((range.offset + range.length) / blockSize);
+    const reads = planReads(manifest.ids, firstBlock, endBlock, index);
+    const keyFor = packDataKeys(ctx, index);
+    // One read more than workers keeps every worker busy; more only adds memory.
+    await mapLimit(reads, pool.size + 1, async (read) => {
       const [bytes, key] = await Promise.all([
         store.get(packKey(read.pack), { offset: read.offset, length: read.length }).catch((err: unknown) => {
           // The index promised this pack: its absence is lost data, like a missing manifest.

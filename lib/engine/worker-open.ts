@@ -4,7 +4,7 @@ import { openBlock } from "./blob.ts";
 import type { OpenItem, Placement } from "./worker-protocol.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
-const COLLECT_EVERY = 32;
+const COLLECT_EVERY = 64;
 
 /** Scratch space for opened blocks, kept across messages so a restore allocates it once. */
 let scratch = Buffer.alloc(0);
