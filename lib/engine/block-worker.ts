@@ -20,7 +20,7 @@ const collect = runInNewContext("gc") as (options?: object) => void;
 const MAJOR_GC_SPACING = 4;
 let messagesSinceMajor = 0;
 /** Resident memory above which workers collect fully; BLOCKVAULT_MEMORY_MIB overrides. */
-const memoryBudget = (Number(process.env.BLOCKVAULT_MEMORY_MIB) || 240) * 1024 * 1024;
+const memoryBudget = (Number(process.env.BLOCKVAULT_MEMORY_MIB) || 260) * 1024 * 1024;
 const port = parentPort;
 if (!port) throw new Error("block-worker must run in a worker thread");
 

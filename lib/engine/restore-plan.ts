@@ -24,6 +24,8 @@ export interface PlannedRead {
 /** Reads are merged while the gap between blobs is at most this, up to this many bytes. */
 const MAX_GAP = 256 * 1024;
 const MAX_READ = 4 * 1024 * 1024;
+/** ...and while the blocks they hold stay under this many bytes once opened (a worker's scratch). */
+const MAX_OPENED = 2 * 1024 * 1024;
 
 /**
  * Plans the reads that restore blocks `[firstBlock, endBlock)` of a block map: every non-hole
@@ -63,11 +65,17 @@ export function planReads(
   const reads: PlannedRead[] = [];
   for (const [pack, blobs] of byPack) {
     const sorted = [...blobs.values()].sort((a, b) => a.offset - b.offset);
-    let current: { offset: number; end: number; blobs: PlannedBlob[] } | undefined;
+    let current: { offset: number; end: number; raw: number; blobs: PlannedBlob[] } | undefined;
     for (const blob of sorted) {
       const end = blob.offset + blob.length;
-      if (current && blob.offset - current.end <= MAX_GAP && end - current.offset <= MAX_READ) {
+      if (
+        current &&
+        blob.offset - current.end <= MAX_GAP &&
+        end - current.offset <= MAX_READ &&
+        current.raw + blob.rawLength <= MAX_OPENED
+      ) {
         current.end = Math.max(current.end, end);
+        current.raw += blob.rawLength;
         current.blobs.push(blob);
         continue;
       }
@@ -78,7 +86,7 @@ export function planReads(
           length: current.end - current.offset,
           blobs: current.blobs,
         });
-      current = { offset: blob.offset, end, blobs: [blob] };
+      current = { offset: blob.offset, end, raw: blob.rawLength, blobs: [blob] };
     }
     if (current)
       reads.push({
