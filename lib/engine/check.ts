@@ -7,7 +7,7 @@ import { BLOCK_ID_BYTES, idFromKey, packKey } from "./layout.ts";
 import { HOLE_ID, loadManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
 import type { VaultContext } from "./vault-config.ts";
-import { WorkerPool } from "./worker-pool.ts";
+import { openingPool } from "./worker-pool.ts";
 
 /** What `checkVault` found. Empty problem lists mean every point is restorable. */
 export interface CheckReport {
@@ -124,12 +124,7 @@ async function verifyPacks(
   badBlobs: { pack: string; error: string }[],
 ): Promise<number> {
   const { store } = ctx.deps;
-  const pool = new WorkerPool({
-    blockIdKey: ctx.secrets.blockIdKey,
-    zstdLevel: ctx.config.zstdLevel,
-    blockSize: ctx.config.blockSize,
-    packTarget: 0,
-  });
+  const pool = openingPool(ctx);
   const keyFor = packDataKeys(ctx, index);
   let verified = 0;
   try {

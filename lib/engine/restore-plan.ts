@@ -65,36 +65,41 @@ export function planReads(
   const reads: PlannedRead[] = [];
   for (const [pack, blobs] of byPack) {
     const sorted = [...blobs.values()].sort((a, b) => a.offset - b.offset);
-    let current: { offset: number; end: number; raw: number; blobs: PlannedBlob[] } | undefined;
-    for (const blob of sorted) {
-      const end = blob.offset + blob.length;
-      if (
-        current &&
-        blob.offset - current.end <= MAX_GAP &&
-        end - current.offset <= MAX_READ &&
-        current.raw + blob.rawLength <= MAX_OPENED
-      ) {
-        current.end = Math.max(current.end, end);
-        current.raw += blob.rawLength;
-        current.blobs.push(blob);
-        continue;
-      }
-      if (current)
+    let current: PlannedRead & { end: number; raw: number } = {
+      pack,
+      offset: 0,
+      length: 0,
+      end: 0,
+      raw: 0,
+      blobs: [],
+    };
+    const close = () => {
+      if (current.blobs.length > 0) {
         reads.push({
           pack,
           offset: current.offset,
           length: current.end - current.offset,
           blobs: current.blobs,
         });
-      current = { offset: blob.offset, end, raw: blob.rawLength, blobs: [blob] };
+      }
+    };
+    for (const blob of sorted) {
+      const end = blob.offset + blob.length;
+      const fits =
+        current.blobs.length > 0 &&
+        blob.offset - current.end <= MAX_GAP &&
+        end - current.offset <= MAX_READ &&
+        current.raw + blob.rawLength <= MAX_OPENED;
+      if (fits) {
+        current.end = Math.max(current.end, end);
+        current.raw += blob.rawLength;
+        current.blobs.push(blob);
+      } else {
+        close();
+        current = { pack, offset: blob.offset, length: 0, end, raw: blob.rawLength, blobs: [blob] };
+      }
     }
-    if (current)
-      reads.push({
-        pack,
-        offset: current.offset,
-        length: current.end - current.offset,
-        blobs: current.blobs,
-      });
+    close();
   }
   return reads;
 }

@@ -11,7 +11,7 @@ import { loadManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
 import { type PlannedBlob, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
-import { WorkerPool } from "./worker-pool.ts";
+import { openingPool } from "./worker-pool.ts";
 import type { Placement } from "./worker-protocol.ts";
 
 /** Options of one restore. */
@@ -114,12 +114,7 @@ async function restoreBlocks(
   const { store } = ctx.deps;
   // Workers start while the manifest and the index load; the vault's block size is the one
   // every manifest of this vault uses (checked below).
-  const pool = new WorkerPool({
-    blockIdKey: ctx.secrets.blockIdKey,
-    zstdLevel: ctx.config.zstdLevel,
-    blockSize: ctx.config.blockSize,
-    packTarget: 0,
-  });
+  const pool = openingPool(ctx);
   let verified = 0;
   let done = 0;
   try {

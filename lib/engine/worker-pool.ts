@@ -179,6 +179,19 @@ function split(reply: { buffer: ArrayBuffer; lengths: number[] }): Buffer[] {
   return out;
 }
 
+/** A pool for opening blobs (restore, data check): no packs are built, so no pack target. */
+export function openingPool(ctx: {
+  secrets: { blockIdKey: Buffer };
+  config: { zstdLevel: number; blockSize: number };
+}): WorkerPool {
+  return new WorkerPool({
+    blockIdKey: ctx.secrets.blockIdKey,
+    zstdLevel: ctx.config.zstdLevel,
+    blockSize: ctx.config.blockSize,
+    packTarget: 0,
+  });
+}
+
 /** One worker per core; the main thread's I/O and bookkeeping fit beside them. */
 export function defaultPoolSize(): number {
   const fromEnv = Number(process.env.BLOCKVAULT_WORKERS);
