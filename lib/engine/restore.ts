@@ -82,26 +82,31 @@ export async function runRestore(
     recoveryPoint: point.id,
     detail: { target: target.description, offset: range.offset, length: range.length },
   });
+  let verified: number;
+  let where: string;
   try {
-    const verified = await restoreBlocks(ctx, point, target, range, options);
-    const where = await target.commit();
-    await catalog.updateJob(vaultId, jobId, {
-      status: JobStatus.Completed,
-      ended: clock.now(),
-      bytesScanned: range.length,
-    });
-    return {
-      recoveryPointId: point.id,
-      jobId,
-      target: where,
-      bytesRestored: range.length,
-      blocksVerified: verified,
-      durationMs: clock.now() - started,
-    };
+    verified = await restoreBlocks(ctx, point, target, range, options);
+    where = await target.commit();
   } catch (err) {
     await target.abort().catch(() => {});
     throw await failJob(ctx, jobId, err, `restore of recovery point ${point.id}`);
   }
+  // The image is in place: failing to record that must not report the restore as failed.
+  await catalog
+    .updateJob(vaultId, jobId, {
+      status: JobStatus.Completed,
+      ended: clock.now(),
+      bytesScanned: range.length,
+    })
+    .catch(() => {});
+  return {
+    recoveryPointId: point.id,
+    jobId,
+    target: where,
+    bytesRestored: range.length,
+    blocksVerified: verified,
+    durationMs: clock.now() - started,
+  };
 }
 
 async function restoreBlocks(

@@ -5,7 +5,7 @@ import type { Catalog } from "../ports/catalog.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
-import { deriveVaultSecrets, type VaultSecrets } from "./keys.ts";
+import { deriveVaultSecrets, metadataId, type VaultSecrets } from "./keys.ts";
 import {
   CONFIG_KEY,
   DEFAULT_BLOCK_SIZE,
@@ -34,6 +34,26 @@ export interface VaultConfig {
   readonly zstdLevel: number;
   /** The dedup key, wrapped by the key service under `{ vault, purpose: "dedup-key" }`. */
   readonly dedupKey: { readonly wrapped: string; readonly masterKeyId: string };
+  /**
+   * HMAC-SHA-256, under the vault's metadata key, of every other field (canonical JSON): the
+   * config cannot be altered unnoticed by anyone without the vault's key.
+   */
+  readonly mac?: string;
+}
+
+/** JSON with object keys sorted, so the same config always serialises to the same bytes. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function configMac(secrets: VaultSecrets, config: VaultConfig): string {
+  const { mac: _, ...fields } = config;
+  return metadataId(secrets, Buffer.from(canonical(fields)));
 }
 
 /** An opened vault: its configuration, its working secrets and its ports. */
@@ -65,6 +85,7 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
   }
   const vaultId = randomUUID();
   const dedup = await deps.keys.generateDataKey({ vault: vaultId, purpose: "dedup-key" });
+  const secrets = deriveVaultSecrets(dedup.plaintext, vaultId);
   const config: VaultConfig = {
     format: "blockvault",
     version: FORMAT_VERSION,
@@ -77,7 +98,8 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
     dedupKey: { wrapped: dedup.wrapped.toString("base64"), masterKeyId: dedup.masterKeyId },
   };
   try {
-    await deps.store.put(CONFIG_KEY, Buffer.from(JSON.stringify(config, null, 2)));
+    const sealed = { ...config, mac: configMac(secrets, config) };
+    await deps.store.put(CONFIG_KEY, Buffer.from(JSON.stringify(sealed, null, 2)));
   } catch (err) {
     if (err instanceof AlreadyExistsError)
       throw new AlreadyExistsError("a vault already exists here", { cause: err });
@@ -85,7 +107,7 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
   }
   const record: VaultRecord = { id: vaultId, name: options.name, created: config.created, blockSize };
   await deps.catalog.createVault(record);
-  return { deps, config, secrets: deriveVaultSecrets(dedup.plaintext, vaultId) };
+  return { deps, config, secrets };
 }
 
 /** Reads the config object and unwraps the dedup key. */
@@ -108,13 +130,17 @@ export async function openVault(deps: VaultDeps): Promise<VaultContext> {
   } catch (err) {
     if (err instanceof KeyError) {
       throw new KeyError(
-        `cannot unwrap the key of vault ${config.name} (${config.vaultId}): the key service holds a different master key than ${config.dedupKey.masterKeyId}`,
+        `cannot unwrap the key of vault ${config.name} (${config.vaultId}): the key service holds a different master key than ${config.dedupKey.masterKeyId}, or the vault configuration is damaged`,
         { cause: err },
       );
     }
     throw err;
   }
-  return { deps, config, secrets: deriveVaultSecrets(dedupKey, config.vaultId) };
+  const secrets = deriveVaultSecrets(dedupKey, config.vaultId);
+  if (config.mac !== configMac(secrets, config)) {
+    throw new IntegrityError("the vault configuration was altered: its authentication code does not match");
+  }
+  return { deps, config, secrets };
 }
 
 function parseConfig(raw: Buffer): VaultConfig {

@@ -108,7 +108,7 @@ describe("bad vaults and keyrings", () => {
   });
 
   it("init on an existing vault keeps it (and its keyring) untouched", async () => {
-    await expectRefused(vault, ["init", "--vault", vault], { code: 2, message: /already holds a vault/ });
+    await expectRefused(vault, ["init", "--vault", vault], { code: 4, message: /already holds a vault/ });
   });
 
   it("another vault's keyring is a KEY error naming the vault", async () => {

@@ -194,6 +194,22 @@ describe("a corrupted or missing config makes opening the vault fail clearly", (
     await expectOpenRejects(KeyError, new RegExp(vaultId));
   });
 
+  it("any other altered field (name, compression level, its code) fails its authentication", async () => {
+    const original = config();
+    for (const altered of [
+      { name: "renamed" },
+      { zstdLevel: 19 },
+      { segmentBlocks: 128 },
+      { mac: "0".repeat(64) },
+    ]) {
+      await writeFile(configFile(), JSON.stringify({ ...original, ...altered }));
+      await expectOpenRejects(IntegrityError, /configuration was altered/);
+    }
+    const { mac: _, ...unsealed } = original;
+    await writeFile(configFile(), JSON.stringify(unsealed));
+    await expectOpenRejects(IntegrityError, /configuration was altered/);
+  });
+
   it("deleted", async () => {
     await rm(configFile());
     await expectOpenRejects(NotFoundError, /is not a blockvault vault/);

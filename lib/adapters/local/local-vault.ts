@@ -5,7 +5,7 @@ import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import type { InitOptions } from "../../engine/vault-config.ts";
-import { NotFoundError, ValidationError } from "../../errors.ts";
+import { AlreadyExistsError, NotFoundError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import type { ObjectStore } from "../../ports/object-store.ts";
 import { Vault } from "../../vault.ts";
@@ -63,7 +63,7 @@ export async function initLocalVault(
 ): Promise<Vault> {
   const paths = localVaultPaths(dir, options.keyring);
   const existing = await stat(join(paths.objects, "config")).catch(() => undefined);
-  if (existing) throw new ValidationError(`${paths.dir} already holds a vault`);
+  if (existing) throw new AlreadyExistsError(`${paths.dir} already holds a vault`);
   await mkdir(paths.objects, { recursive: true });
   const clock = options.clock ?? systemClock;
   const keys = await createKeyring(paths.keyring, clock);
