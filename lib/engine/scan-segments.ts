@@ -1,3 +1,4 @@
+import { SourceError } from "../errors.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
 import { BLOCK_ID_BYTES } from "./layout.ts";
@@ -63,7 +64,15 @@ export async function scanSegments(
       return;
     }
     const chunk = spare.pop() ?? new ArrayBuffer(segmentBlocks * blockSize);
-    await source.read(offset, length, Buffer.from(chunk));
+    const view = Buffer.from(chunk, 0, length);
+    const got = await source.read(offset, length, view);
+    // A source may ignore `into` and return its own buffer: the bytes must end up in the chunk.
+    if (got.buffer !== chunk || got.byteOffset !== 0) got.copy(view);
+    if (got.length !== length) {
+      throw new SourceError(
+        `${source.description}: read ${got.length} bytes at offset ${offset}, expected ${length}`,
+      );
+    }
     const scanned = await inputs.pool.scan(chunk, length);
     const firstBlock = s * segmentBlocks;
     const fresh: number[] = [];
