@@ -7,7 +7,7 @@ import { BlockIndex } from "./block-index.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { failJob, startJob } from "./jobs.ts";
-import { BLOCK_ID_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
+import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import { isAllHoles, type LoadedManifest, loadManifest, writeRoot, writeSegment } from "./manifest.ts";
 import { PackSink } from "./pack-sink.ts";
 import { scanSegments } from "./scan-segments.ts";
@@ -110,6 +110,7 @@ async function backupInto(
   // Workers start (about 60 ms each) while the parent's manifest and the index load.
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
+    fingerprintKeys: ctx.secrets.fingerprintKeys,
     zstdLevel: ctx.config.zstdLevel,
     blockSize,
     packTarget: PACK_TARGET_BYTES,
@@ -151,6 +152,7 @@ async function backupInto(
         blockSize,
         segmentBlocks,
         parentIds: parentManifest?.ids,
+        parentFingerprints: parentManifest?.fingerprints,
         segmentsToRead: hints ? segmentsTouched(hints, blockSize * segmentBlocks) : undefined,
         isStored: (id) => index.has(id),
         pool,
@@ -169,7 +171,7 @@ async function backupInto(
   } finally {
     await pool.close();
   }
-  const manifest = await writeManifests(ctx, options.disk, source, scan.ids, parentManifest);
+  const manifest = await writeManifests(ctx, options.disk, source, scan, parentManifest);
   const point: RecoveryPointRecord = {
     id: randomUUID(),
     vaultId,
@@ -223,23 +225,26 @@ async function writeManifests(
   ctx: VaultContext,
   disk: string,
   source: VolumeSource,
-  ids: Buffer,
+  map: { ids: Buffer; fingerprints: Buffer },
   parent: LoadedManifest | undefined,
 ): Promise<{ rootId: string; bytes: number }> {
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
-  const segmentBytes = segmentBlocks * BLOCK_ID_BYTES;
-  const count = Math.ceil(ids.length / segmentBytes);
+  const idBytes = segmentBlocks * BLOCK_ID_BYTES;
+  const fpBytes = segmentBlocks * FINGERPRINT_BYTES;
+  const count = Math.ceil(map.ids.length / idBytes);
   let bytes = 0;
   const segments = await mapLimit(
     Array.from({ length: count }, (_, s) => s),
     8,
     async (s) => {
-      const slice = ids.subarray(s * segmentBytes, (s + 1) * segmentBytes);
-      if (parent?.ids.subarray(s * segmentBytes, (s + 1) * segmentBytes).equals(slice))
+      const ids = map.ids.subarray(s * idBytes, (s + 1) * idBytes);
+      // Same IDs mean same blocks, hence same fingerprints: the parent's segment, by name.
+      if (parent?.ids.subarray(s * idBytes, (s + 1) * idBytes).equals(ids))
         return parent.root.segments[s] ?? null;
-      if (isAllHoles(slice)) return null;
-      bytes += slice.length;
-      return writeSegment(ctx.deps.store, ctx.secrets, slice);
+      if (isAllHoles(ids)) return null;
+      const fingerprints = map.fingerprints.subarray(s * fpBytes, (s + 1) * fpBytes);
+      bytes += ids.length + fingerprints.length;
+      return writeSegment(ctx.deps.store, ctx.secrets, ids, fingerprints);
     },
   );
   const root = {

@@ -9,7 +9,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
 import { blockId, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
-import { BLOCK_ID_BYTES } from "./layout.ts";
+import { Fingerprinter } from "./fingerprint.ts";
+import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
 import { openItems, writePlacements } from "./worker-open.ts";
 import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
@@ -25,6 +26,7 @@ const port = parentPort;
 if (!port) throw new Error("block-worker must run in a worker thread");
 
 let blockIdKey: KeyObject | undefined;
+let fingerprinter: Fingerprinter | undefined;
 let zstdLevel = 3;
 let packTarget = 0;
 let blockSize = 0;
@@ -76,17 +78,45 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
   return { type: "sealed", seq, chunk: chunk.data.buffer as ArrayBuffer, packs };
 }
 
-function scan(seq: number, buffer: ArrayBuffer, length: number): WorkerReply {
-  const data = Buffer.from(buffer, 0, length);
+function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
+  const { seq, length } = msg;
+  const data = Buffer.from(msg.buffer, 0, length);
   const count = Math.ceil(length / blockSize);
-  const ids = Buffer.alloc(count * BLOCK_ID_BYTES);
-  for (let i = 0; i < count; i++) {
+  const blocks = Array.from({ length: count }, (_, i) => {
     const block = data.subarray(i * blockSize, Math.min(length, (i + 1) * blockSize));
-    if (block.equals(zeros.subarray(0, block.length))) continue; // a hole keeps the all-zero ID
-    blockId(blockIdKey!, block).copy(ids, i * BLOCK_ID_BYTES);
+    return block.equals(zeros.subarray(0, block.length)) ? undefined : block; // undefined: a hole
+  });
+  const fingerprints = fingerprinter!.fingerprints(count, (i) => blocks[i]);
+  const ids = Buffer.alloc(count * BLOCK_ID_BYTES);
+  const parentIds =
+    msg.parentIds && Buffer.from(msg.parentIds.buffer, msg.parentIds.byteOffset, msg.parentIds.length);
+  const parentFps =
+    msg.parentFingerprints &&
+    Buffer.from(
+      msg.parentFingerprints.buffer,
+      msg.parentFingerprints.byteOffset,
+      msg.parentFingerprints.length,
+    );
+  for (let i = 0; i < count; i++) {
+    const block = blocks[i];
+    if (!block) continue; // a hole keeps the all-zero ID
+    const idAt = i * BLOCK_ID_BYTES;
+    const fpAt = i * FINGERPRINT_BYTES;
+    // Same fingerprint as the parent's block here: unchanged, so its ID is the parent's (the
+    // parent's slot is a real block, not a hole, or its fingerprint would be all zero).
+    const unchanged = parentFps
+      ?.subarray(fpAt, fpAt + FINGERPRINT_BYTES)
+      .equals(fingerprints.subarray(fpAt, fpAt + FINGERPRINT_BYTES));
+    if (unchanged) parentIds!.copy(ids, idAt, idAt, idAt + BLOCK_ID_BYTES);
+    else blockId(blockIdKey!, block).copy(ids, idAt);
   }
   held.set(seq, { data, ids });
-  return { type: "scanned", seq, ids: ids.buffer.slice(ids.byteOffset, ids.byteOffset + ids.length) };
+  return {
+    type: "scanned",
+    seq,
+    ids: ids.buffer.slice(ids.byteOffset, ids.byteOffset + ids.length),
+    fingerprints: new Uint8Array(fingerprints).buffer,
+  };
 }
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
@@ -109,6 +139,10 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
   switch (msg.type) {
     case "init":
       blockIdKey = createSecretKey(msg.blockIdKey);
+      fingerprinter = new Fingerprinter(
+        createSecretKey(msg.fingerprintKeys[0]),
+        createSecretKey(msg.fingerprintKeys[1]),
+      );
       zstdLevel = msg.zstdLevel;
       packTarget = msg.packTarget;
       blockSize = msg.blockSize;
@@ -125,7 +159,7 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
       if (spare.length < 1) spare.push(msg.buffer);
       return undefined;
     case "scan":
-      return scan(msg.seq, msg.buffer, msg.length);
+      return scan(msg);
     case "seal":
       return seal(msg.seq, msg.generation, msg.blocks);
     case "flush": {
@@ -155,7 +189,7 @@ function afterHeavyMessage(): void {
 function transferList(reply: WorkerReply): ArrayBuffer[] {
   switch (reply.type) {
     case "scanned":
-      return [reply.ids];
+      return [reply.ids, reply.fingerprints];
     case "sealed":
       return [reply.chunk, ...reply.packs.map((p) => p.buffer)];
     case "flushed":

@@ -8,12 +8,18 @@ import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 export interface VaultSecrets {
   readonly blockIdKey: Buffer;
   readonly metadataKey: Buffer;
+  /** The two keys of block fingerprints: a GMAC key and the AES key that hides its output. */
+  readonly fingerprintKeys: readonly [Buffer, Buffer];
 }
 
 /** Derives the vault's working keys from its 32-byte dedup key with HKDF-SHA-256. */
 export function deriveVaultSecrets(dedupKey: Buffer, vaultId: string): VaultSecrets {
   const derive = (label: string) => Buffer.from(hkdfSync("sha256", dedupKey, vaultId, label, 32));
-  return { blockIdKey: derive("blockvault/block-id/v1"), metadataKey: derive("blockvault/metadata/v1") };
+  return {
+    blockIdKey: derive("blockvault/block-id/v1"),
+    metadataKey: derive("blockvault/metadata/v1"),
+    fingerprintKeys: [derive("blockvault/fingerprint-hash/v1"), derive("blockvault/fingerprint-prp/v1")],
+  };
 }
 
 /** Content address of an index or manifest object: HMAC-SHA-256 of its bytes, hex. */

@@ -19,6 +19,9 @@ export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
 /** Length of a block ID (HMAC-SHA-256). */
 export const BLOCK_ID_BYTES = 32;
 
+/** Length of a block fingerprint (see fingerprint.ts). */
+export const FINGERPRINT_BYTES = 16;
+
 /** Allowed block sizes: powers of two from 4 KiB to 4 MiB. */
 export function isValidBlockSize(n: number): boolean {
   return Number.isInteger(n) && n >= 4096 && n <= 4 * 1024 * 1024 && (n & (n - 1)) === 0;

@@ -2,7 +2,7 @@ import { IntegrityError } from "../errors.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import type { VaultSecrets } from "./keys.ts";
-import { BLOCK_ID_BYTES, manifestKey } from "./layout.ts";
+import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, manifestKey } from "./layout.ts";
 import { getMetadata, putMetadata } from "./metadata-object.ts";
 
 /**
@@ -32,8 +32,9 @@ export function blockCount(size: number, blockSize: number): number {
   return Math.ceil(size / blockSize);
 }
 
-export function encodeSegment(ids: Buffer): Buffer {
-  return Buffer.concat([SEGMENT_MAGIC, ids]);
+/** A segment is its blocks' IDs, then their fingerprints (see fingerprint.ts). */
+export function encodeSegment(ids: Buffer, fingerprints: Buffer): Buffer {
+  return Buffer.concat([SEGMENT_MAGIC, ids, fingerprints]);
 }
 
 export function encodeRoot(root: RootManifest): Buffer {
@@ -55,6 +56,8 @@ export interface LoadedManifest {
   readonly root: RootManifest;
   /** `blockCount × 32` bytes of block IDs, holes all zero. */
   readonly ids: Buffer;
+  /** `blockCount × 16` bytes of block fingerprints, holes all zero. */
+  readonly fingerprints: Buffer;
 }
 
 /** Reads a root manifest and all its segments, verifying each against its name. */
@@ -70,25 +73,34 @@ export async function loadManifest(
     throw new IntegrityError(`${rootKey}: segment count does not match the disk size`);
   }
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
+  const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
   await mapLimit(root.segments, 16, async (segmentId, s) => {
     if (segmentId === null) return;
     const key = manifestKey(segmentId);
     const bytes = await getMetadata(store, secrets, key, segmentId);
-    const expected = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks) * BLOCK_ID_BYTES;
+    const count = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks);
     if (
       !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
-      bytes.length - SEGMENT_MAGIC.length !== expected
+      bytes.length - SEGMENT_MAGIC.length !== count * (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
     ) {
       throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
     }
-    bytes.copy(ids, s * root.segmentBlocks * BLOCK_ID_BYTES, SEGMENT_MAGIC.length);
+    const first = s * root.segmentBlocks;
+    const idsEnd = SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES;
+    bytes.copy(ids, first * BLOCK_ID_BYTES, SEGMENT_MAGIC.length, idsEnd);
+    bytes.copy(fingerprints, first * FINGERPRINT_BYTES, idsEnd);
   });
-  return { root, ids };
+  return { root, ids, fingerprints };
 }
 
 /** Writes a segment manifest (idempotent) and returns its id. */
-export function writeSegment(store: ObjectStore, secrets: VaultSecrets, ids: Buffer): Promise<string> {
-  return putMetadata(store, secrets, manifestKey, encodeSegment(ids));
+export function writeSegment(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  ids: Buffer,
+  fingerprints: Buffer,
+): Promise<string> {
+  return putMetadata(store, secrets, manifestKey, encodeSegment(ids, fingerprints));
 }
 
 /** Writes a root manifest (idempotent) and returns its id. */

@@ -1,7 +1,7 @@
 import { SourceError } from "../errors.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
-import { BLOCK_ID_BYTES } from "./layout.ts";
+import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { HOLE_ID } from "./manifest.ts";
 import type { PackSink } from "./pack-sink.ts";
 import type { WorkerPool } from "./worker-pool.ts";
@@ -13,6 +13,8 @@ export interface ScanInputs {
   readonly segmentBlocks: number;
   /** The parent's block IDs (holes all zero), or undefined for a full backup. */
   readonly parentIds: Buffer | undefined;
+  /** The parent's block fingerprints, with `parentIds`. */
+  readonly parentFingerprints: Buffer | undefined;
   /** Segments to read; the others are promised unchanged (change tracking). All when undefined. */
   readonly segmentsToRead: ReadonlySet<number> | undefined;
   /** True when the vault already stores a block with this ID (hex). */
@@ -41,12 +43,14 @@ export interface ScanStats {
 export async function scanSegments(
   inputs: ScanInputs,
   concurrency: number,
-): Promise<{ ids: Buffer; stats: ScanStats }> {
+): Promise<{ ids: Buffer; fingerprints: Buffer; stats: ScanStats }> {
   const { source, blockSize, segmentBlocks } = inputs;
   const blocks = Math.ceil(source.size / blockSize);
   const segmentCount = Math.ceil(blocks / segmentBlocks);
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
-  if (inputs.parentIds) inputs.parentIds.copy(ids);
+  const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
+  inputs.parentIds?.copy(ids);
+  inputs.parentFingerprints?.copy(fingerprints);
   const queued = new Set<string>();
   const stats: ScanStats = { bytesScanned: 0, bytesChanged: 0, blocksNew: 0, bytesNew: 0 };
   /** Chunk buffers come back from the workers and are read into again. */
@@ -73,8 +77,23 @@ export async function scanSegments(
         `${source.description}: read ${got.length} bytes at offset ${offset}, expected ${length}`,
       );
     }
-    const scanned = await inputs.pool.scan(chunk, length);
     const firstBlock = s * segmentBlocks;
+    const count = Math.ceil(length / blockSize);
+    const parent =
+      inputs.parentIds && inputs.parentFingerprints
+        ? {
+            ids: inputs.parentIds.subarray(
+              firstBlock * BLOCK_ID_BYTES,
+              (firstBlock + count) * BLOCK_ID_BYTES,
+            ),
+            fingerprints: inputs.parentFingerprints.subarray(
+              firstBlock * FINGERPRINT_BYTES,
+              (firstBlock + count) * FINGERPRINT_BYTES,
+            ),
+          }
+        : undefined;
+    const scanned = await inputs.pool.scan(chunk, length, parent);
+    scanned.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
     const fresh: number[] = [];
     for (let b = 0; b * blockSize < length; b++) {
       const at = (firstBlock + b) * BLOCK_ID_BYTES;
@@ -118,5 +137,5 @@ export async function scanSegments(
   const rejected = results.find((r) => r.status === "rejected");
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
   await inputs.sink.accept(await inputs.pool.flush());
-  return { ids, stats };
+  return { ids, fingerprints, stats };
 }

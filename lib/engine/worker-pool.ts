@@ -58,6 +58,7 @@ export class WorkerPool {
 
   constructor(options: {
     blockIdKey: Buffer;
+    fingerprintKeys: readonly [Buffer, Buffer];
     zstdLevel: number;
     blockSize: number;
     packTarget: number;
@@ -65,8 +66,15 @@ export class WorkerPool {
   }) {
     this.size = options.size ?? defaultPoolSize();
     this.workers = Array.from({ length: this.size }, () => new BlockWorker((err) => this.fail(err)));
-    const { blockIdKey, zstdLevel, blockSize, packTarget } = options;
-    const init: WorkerRequest = { type: "init", blockIdKey, zstdLevel, blockSize, packTarget };
+    const { blockIdKey, fingerprintKeys, zstdLevel, blockSize, packTarget } = options;
+    const init: WorkerRequest = {
+      type: "init",
+      blockIdKey,
+      fingerprintKeys,
+      zstdLevel,
+      blockSize,
+      packTarget,
+    };
     for (const w of this.workers) w.thread.postMessage(init);
   }
 
@@ -93,11 +101,15 @@ export class WorkerPool {
   async scan(
     buffer: ArrayBuffer,
     length: number,
-  ): Promise<{ worker: BlockWorker; seq: number; ids: Buffer }> {
+    parent?: { ids: Buffer; fingerprints: Buffer },
+  ): Promise<{ worker: BlockWorker; seq: number; ids: Buffer; fingerprints: Buffer }> {
     const worker = this.pick();
     const seq = this.seq++;
-    const reply = await worker.request({ type: "scan", seq, buffer, length }, [buffer]);
-    return { worker, seq, ids: Buffer.from((reply as Extract<WorkerReply, { type: "scanned" }>).ids) };
+    const msg: WorkerRequest = parent
+      ? { type: "scan", seq, buffer, length, parentIds: parent.ids, parentFingerprints: parent.fingerprints }
+      : { type: "scan", seq, buffer, length };
+    const reply = (await worker.request(msg, [buffer])) as Extract<WorkerReply, { type: "scanned" }>;
+    return { worker, seq, ids: Buffer.from(reply.ids), fingerprints: Buffer.from(reply.fingerprints) };
   }
 
   /**
@@ -181,11 +193,12 @@ function split(reply: { buffer: ArrayBuffer; lengths: number[] }): Buffer[] {
 
 /** A pool for opening blobs (restore, data check): no packs are built, so no pack target. */
 export function openingPool(ctx: {
-  secrets: { blockIdKey: Buffer };
+  secrets: { blockIdKey: Buffer; fingerprintKeys: readonly [Buffer, Buffer] };
   config: { zstdLevel: number; blockSize: number };
 }): WorkerPool {
   return new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
+    fingerprintKeys: ctx.secrets.fingerprintKeys,
     zstdLevel: ctx.config.zstdLevel,
     blockSize: ctx.config.blockSize,
     packTarget: 0,

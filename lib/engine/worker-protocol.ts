@@ -11,9 +11,24 @@ export interface WorkerPack {
 
 /** Messages from the engine to its block workers (see block-worker.ts). */
 export type WorkerRequest =
-  | { type: "init"; blockIdKey: Uint8Array; zstdLevel: number; packTarget: number; blockSize: number }
+  | {
+      type: "init";
+      blockIdKey: Uint8Array;
+      fingerprintKeys: readonly [Uint8Array, Uint8Array];
+      zstdLevel: number;
+      packTarget: number;
+      blockSize: number;
+    }
   | { type: "key"; generation: number; key: Uint8Array; wrapped: string; masterKeyId: string }
-  | { type: "scan"; seq: number; buffer: ArrayBuffer; length: number }
+  | {
+      type: "scan";
+      seq: number;
+      buffer: ArrayBuffer;
+      length: number;
+      /** The parent point's IDs and fingerprints of these blocks, when there is a parent. */
+      parentIds?: Uint8Array;
+      parentFingerprints?: Uint8Array;
+    }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
   | { type: "flush"; seq: number }
   | { type: "recycle"; buffer: ArrayBuffer }
@@ -46,7 +61,7 @@ export interface Placement {
 
 /** Replies from a block worker. */
 export type WorkerReply =
-  | { type: "scanned"; seq: number; ids: ArrayBuffer }
+  | { type: "scanned"; seq: number; ids: ArrayBuffer; fingerprints: ArrayBuffer }
   | { type: "sealed"; seq: number; chunk: ArrayBuffer; packs: WorkerPack[] }
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }

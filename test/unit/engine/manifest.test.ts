@@ -26,6 +26,7 @@ beforeEach(() => {
 });
 
 const ids = (blocks: number) => randomBytes(blocks * 32);
+const fps = (blocks: number) => randomBytes(blocks * 16);
 
 function root(segments: (string | null)[], extra: Partial<RootManifest> = {}): RootManifest {
   return {
@@ -42,26 +43,35 @@ function root(segments: (string | null)[], extra: Partial<RootManifest> = {}): R
 
 /** Writes a point with segments 0 and 2 stored and segment 1 all holes. */
 async function writePoint() {
-  const s0 = ids(4);
-  const s2 = ids(2);
-  const segments = [await writeSegment(store, secrets, s0), null, await writeSegment(store, secrets, s2)];
+  const [s0, f0, s2, f2] = [ids(4), fps(4), ids(2), fps(2)];
+  const segments = [
+    await writeSegment(store, secrets, s0, f0),
+    null,
+    await writeSegment(store, secrets, s2, f2),
+  ];
   const rootId = await writeRoot(store, secrets, root(segments));
-  return { rootId, segments, expected: Buffer.concat([s0, Buffer.alloc(4 * 32), s2]) };
+  return {
+    rootId,
+    segments,
+    expected: Buffer.concat([s0, Buffer.alloc(4 * 32), s2]),
+    expectedFingerprints: Buffer.concat([f0, Buffer.alloc(4 * 16), f2]),
+  };
 }
 
 describe("loadManifest", () => {
   it("reads the block map back, a missing segment standing for holes", async () => {
-    const { rootId, expected } = await writePoint();
+    const { rootId, expected, expectedFingerprints } = await writePoint();
     const loaded = await loadManifest(store, secrets, rootId);
     expect(loaded.ids).toEqual(expected);
+    expect(loaded.fingerprints).toEqual(expectedFingerprints);
     expect(loaded.root.segments[1]).toBeNull();
     expect(blockCount(SIZE, BLOCK)).toBe(10);
   });
 
   it("names objects by content: writing the same segment twice gives the same id", async () => {
-    const same = ids(4);
-    expect(await writeSegment(store, secrets, same)).toBe(
-      await writeSegment(store, secrets, Buffer.from(same)),
+    const [same, sameFps] = [ids(4), fps(4)];
+    expect(await writeSegment(store, secrets, same, sameFps)).toBe(
+      await writeSegment(store, secrets, Buffer.from(same), Buffer.from(sameFps)),
     );
     expect(store.objects.size).toBe(1);
   });
@@ -96,7 +106,7 @@ describe("loadManifest", () => {
 
   it("refuses authentic objects that are not what the root needs", async () => {
     const put = (bytes: Buffer) => putMetadata(store, secrets, manifestKey, bytes);
-    const segment = await writeSegment(store, secrets, ids(4));
+    const segment = await writeSegment(store, secrets, ids(4), fps(4));
     const cases: [string, Promise<string>, RegExp][] = [
       ["a segment used as a root", Promise.resolve(segment), /not a root manifest/],
       ["a root that is not JSON", put(Buffer.from("BVRT\x01{oops")), /unreadable root manifest/],
