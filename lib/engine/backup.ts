@@ -233,6 +233,9 @@ async function writeManifests(
   const fpBytes = segmentBlocks * FINGERPRINT_BYTES;
   const count = Math.ceil(map.ids.length / idBytes);
   let bytes = 0;
+  const stored = (n: number) => {
+    bytes += n;
+  };
   const segments = await mapLimit(
     Array.from({ length: count }, (_, s) => s),
     8,
@@ -243,8 +246,7 @@ async function writeManifests(
         return parent.root.segments[s] ?? null;
       if (isAllHoles(ids)) return null;
       const fingerprints = map.fingerprints.subarray(s * fpBytes, (s + 1) * fpBytes);
-      bytes += ids.length + fingerprints.length;
-      return writeSegment(ctx.deps.store, ctx.secrets, ids, fingerprints);
+      return writeSegment(ctx.deps.store, ctx.secrets, ids, fingerprints, stored);
     },
   );
   const root = {
@@ -256,6 +258,6 @@ async function writeManifests(
     sourceFormat: source.format,
     segments,
   };
-  const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root);
-  return { rootId, bytes: bytes + JSON.stringify(root).length };
+  const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root, stored);
+  return { rootId, bytes };
 }

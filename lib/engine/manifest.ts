@@ -99,13 +99,19 @@ export function writeSegment(
   secrets: VaultSecrets,
   ids: Buffer,
   fingerprints: Buffer,
+  onStored?: (bytes: number) => void,
 ): Promise<string> {
-  return putMetadata(store, secrets, manifestKey, encodeSegment(ids, fingerprints));
+  return putMetadata(store, secrets, manifestKey, encodeSegment(ids, fingerprints), onStored);
 }
 
 /** Writes a root manifest (idempotent) and returns its id. */
-export function writeRoot(store: ObjectStore, secrets: VaultSecrets, root: RootManifest): Promise<string> {
-  return putMetadata(store, secrets, manifestKey, encodeRoot(root));
+export function writeRoot(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  root: RootManifest,
+  onStored?: (bytes: number) => void,
+): Promise<string> {
+  return putMetadata(store, secrets, manifestKey, encodeRoot(root), onStored);
 }
 
 /** The id a segment would get, without writing it (to reuse a parent's unchanged segment). */

@@ -4,17 +4,20 @@ import { metadataId, metadataIdMatches, type VaultSecrets } from "./keys.ts";
 
 /**
  * Writes a content-addressed metadata object (index or manifest) and returns its id. Writing an
- * object that already exists is success: same name, same bytes.
+ * object that already exists is success: same name, same bytes. `onStored` hears the size of
+ * what was actually added (nothing, when the object was already there).
  */
 export async function putMetadata(
   store: ObjectStore,
   secrets: VaultSecrets,
   keyFor: (id: string) => string,
   bytes: Buffer,
+  onStored: (bytes: number) => void = () => {},
 ): Promise<string> {
   const id = metadataId(secrets, bytes);
   try {
     await store.put(keyFor(id), bytes);
+    onStored(bytes.length);
   } catch (err) {
     if (!(err instanceof AlreadyExistsError)) throw err;
   }
