@@ -1,0 +1,115 @@
+/**
+ * Backup policies: when a disk is backed up (the schedule, in a time zone) and how long its
+ * recovery points are kept (grandfather-father-son retention, snapshot tier, archive tier).
+ * Plain, JSON-serialisable data; `validatePolicy` (in `validate.ts`) is the only way to
+ * turn caller input into a {@link BackupPolicy}, and the pure functions in `schedule.ts` and
+ * `retention.ts` assume a validated policy.
+ */
+
+/** Days of the week, in `Date#getDay` order (Sunday is 0). */
+export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** The kinds of schedule. */
+export const ScheduleKind = { Hourly: "hourly", Daily: "daily", Weekly: "weekly" } as const;
+export type ScheduleKind = (typeof ScheduleKind)[keyof typeof ScheduleKind];
+
+/** Hours between two slots of an hourly schedule (the intervals Azure's enhanced policy offers). */
+export const HOURLY_INTERVALS = [4, 6, 8, 12] as const;
+export type HourlyInterval = (typeof HOURLY_INTERVALS)[number];
+
+/**
+ * The ranges `validatePolicy` enforces, modelled on Azure Backup's VM policies:
+ * daily points up to 9999 days, weekly up to 5163 weeks, monthly up to 1188 months, yearly up
+ * to 99 years, instant restore (snapshot tier) 1 to 30 days (Azure's enhanced policy), archive
+ * moves after 90 days (Azure's minimum age for archiving) to 10 years.
+ */
+export const POLICY_LIMITS = {
+  nameMaxLength: 128,
+  windowHours: { min: 1, max: 24 },
+  timesPerDay: { min: 1, max: 6 },
+  dailyDays: { min: 7, max: 9999 },
+  weeklyWeeks: { min: 1, max: 5163 },
+  monthlyMonths: { min: 1, max: 1188 },
+  yearlyYears: { min: 1, max: 99 },
+  monthDay: { min: 1, max: 28 },
+  snapshotRetentionDays: { min: 1, max: 30 },
+  archiveAfterDays: { min: 90, max: 3650 },
+} as const;
+
+/**
+ * Every `everyHours` hours, local wall-clock time, inside a daily window: slots at
+ * `windowStart + k * everyHours` for every k with `k * everyHours < windowHours`. A window may
+ * run past midnight; its slots still belong to the day the window opened.
+ */
+export interface HourlySchedule {
+  readonly kind: "hourly";
+  readonly everyHours: HourlyInterval;
+  /** Local "HH:MM" (24-hour clock) the window opens at; its first slot. */
+  readonly windowStart: string;
+  /** Length of the window in hours, 1 to 24. */
+  readonly windowHours: number;
+}
+
+/** Every day at each of `times`: 1 to 6 distinct local "HH:MM", sorted once validated. */
+export interface DailySchedule {
+  readonly kind: "daily";
+  readonly times: readonly string[];
+}
+
+/** On each of `days` (1 to 7 distinct), at each of `times` (as for {@link DailySchedule}). */
+export interface WeeklySchedule {
+  readonly kind: "weekly";
+  /** Sorted Monday first once validated. */
+  readonly days: readonly Weekday[];
+  readonly times: readonly string[];
+}
+
+export type Schedule = HourlySchedule | DailySchedule | WeeklySchedule;
+
+/** A day of the month: 1 to 28 (every month has it), or the month's last day. */
+export type MonthDay = number | "last";
+
+/**
+ * Grandfather-father-son retention. Each rule keeps the latest point taken on each of its
+ * last N target days (see `retention.ts`); a point is kept while any rule keeps it. A daily
+ * or hourly schedule requires `daily`; a weekly schedule forbids `daily`, `monthly` and
+ * `yearly` and requires `weekly` on one of its scheduled days (see `validate.ts`).
+ */
+export interface RetentionRules {
+  /** The latest point of each of the last `days` local days (today included); 7 to 9999. */
+  readonly daily?: { readonly days: number };
+  /** The latest point taken on each of the last `weeks` local `day`s; 1 to 5163 weeks. */
+  readonly weekly?: { readonly weeks: number; readonly day: Weekday };
+  /** The latest point taken on `day` of each of the last `months` months; 1 to 1188. */
+  readonly monthly?: { readonly months: number; readonly day: MonthDay };
+  /** The latest point taken on `day` of `month` (1 to 12) in each of the last `years` years; 1 to 99. */
+  readonly yearly?: { readonly years: number; readonly month: number; readonly day: MonthDay };
+}
+
+/** A validated backup policy. */
+export interface BackupPolicy {
+  /** 1 to 128 letters, digits, spaces, "-", "_" or ".", starting with a letter or digit. */
+  readonly name: string;
+  readonly schedule: Schedule;
+  /** IANA time zone the schedule and the retention days are reckoned in. */
+  readonly timeZone: string;
+  readonly retention: RetentionRules;
+  /**
+   * Days (of 24 hours) a point also stays in the snapshot tier for instant restore, 1 to 30;
+   * after that it lives in the vault tier only.
+   */
+  readonly snapshotRetentionDays: number;
+  /**
+   * Points older than `afterDays` days (of 24 hours) move to the archive tier: 90 to 3650, and
+   * less than the policy's longest retention, so that some point can ever reach it. It is
+   * always longer than the snapshot retention (30 days at most).
+   */
+  readonly archive?: { readonly afterDays: number };
+}
+
+/** Minutes after midnight of a "HH:MM" time; NaN unless it is one (00:00 to 23:59). */
+export function minutesOfTime(time: string): number {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(time);
+  return match ? Number(match[1]) * 60 + Number(match[2]) : Number.NaN;
+}
