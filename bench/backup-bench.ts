@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchBlockvault } from "./blockvault-steps.ts";
 import { prepareImages } from "./images.ts";
+import { medianOf } from "./median.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./options.ts";
 import { run, usesGnuTime } from "./proc.ts";
 import { sizeTable, targetTable, timingTable } from "./report.ts";
@@ -49,15 +50,26 @@ async function bench(opts: BenchOptions): Promise<void> {
     `Image ${images.sizeBytes / 1024 / 1024} MiB, ${images.changedPages} pages of 4 KiB changed by the mutation.`,
   );
 
-  let bv: ToolResult | undefined;
-  let rs: ToolResult | undefined;
-  if (opts.tools !== "restic") {
-    log("blockvault:");
-    bv = await benchBlockvault({ repoRoot, runDir: join(runDir, "blockvault"), images, log });
+  // Rounds alternate the tools, so a noisy neighbour on a shared machine hits both alike.
+  const bvRuns: ToolResult[] = [];
+  const rsRuns: ToolResult[] = [];
+  for (let round = 1; round <= opts.runs; round++) {
+    const dir = join(runDir, `round-${round}`);
+    if (opts.tools !== "restic") {
+      log(`blockvault (round ${round} of ${opts.runs}):`);
+      bvRuns.push(await benchBlockvault({ repoRoot, runDir: join(dir, "blockvault"), images, log }));
+    }
+    if (restic) {
+      log(`restic (round ${round} of ${opts.runs}):`);
+      rsRuns.push(await benchRestic({ repoRoot, runDir: join(dir, "restic"), images, log }));
+    }
+    await rm(dir, { recursive: true, force: true });
   }
-  if (restic) {
-    log("restic:");
-    rs = await benchRestic({ repoRoot, runDir: join(runDir, "restic"), images, log });
+  const bv = medianOf(bvRuns);
+  const rs = medianOf(rsRuns);
+  if (opts.runs > 1)
+    notes.push(`Each time is the median of ${opts.runs} rounds; peak RSS is the highest seen.`);
+  if (rs) {
     notes.push(
       `${rs.version}; --no-cache, default compression (auto), incremental backed up under the same path.`,
     );

@@ -12,6 +12,8 @@ export interface BenchOptions {
   readonly mutateSeed: number;
   readonly tools: ToolChoice;
   readonly workDir: string;
+  /** Rounds; each step's reported time is the median over them (the machine may be shared). */
+  readonly runs: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -22,6 +24,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --only blockvault|restic
                          run one tool only
   --work DIR             work directory (default bench/.work); images are kept there for reuse
+  --runs N               rounds of both tools, interleaved; times are medians (default 3)
   -h, --help             show this help`;
 
 const DEFAULT_SIZE_MIB = 2048;
@@ -37,6 +40,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
       "no-restic": { type: "boolean" },
       only: { type: "string" },
       work: { type: "string" },
+      runs: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -47,7 +51,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
   }
   const sizeMiB = values["memory-8g"]
     ? MEMORY_CHECK_SIZE_MIB
-    : positiveInt(values["size-mib"], DEFAULT_SIZE_MIB);
+    : positiveInt(values["size-mib"], DEFAULT_SIZE_MIB, "--size-mib");
   const only = values.only;
   if (only !== undefined && only !== "blockvault" && only !== "restic") {
     throw new Error(`--only must be blockvault or restic, got "${only}"`);
@@ -60,6 +64,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
     mutatePercent: 1,
     mutateSeed: 11,
     tools,
+    runs: positiveInt(values.runs, 3, "--runs"),
     // npm runs scripts from the package root; INIT_CWD is where the user typed the command.
     workDir: values.work
       ? resolve(process.env.INIT_CWD ?? process.cwd(), values.work)
@@ -67,10 +72,10 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
   };
 }
 
-function positiveInt(value: string | undefined, fallback: number): number {
+function positiveInt(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new Error(`--size-mib must be a positive integer, got "${value}"`);
+    throw new Error(`${flag} must be a positive integer, got "${value}"`);
   }
   return Number(value);
 }
