@@ -37,6 +37,7 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     },
     done() {
       if (drawn) stream.write("\n");
+      drawn = false;
     },
   };
 }
