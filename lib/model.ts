@@ -96,3 +96,44 @@ export interface JobRecord {
   /** Free-form details: the restore target, the slot a scheduled job was created for. */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
+
+/** A stored backup policy: the validated definition (see lib/policy) and its revision. */
+export interface PolicyRecord {
+  readonly vaultId: string;
+  readonly name: string;
+  /** 1 when created; each update increments it (the update is conditional on it). */
+  readonly version: number;
+  readonly created: number;
+  readonly updated: number;
+  /** The policy as `validatePolicy` returned it (JSON). */
+  readonly definition: Readonly<Record<string, unknown>>;
+}
+
+/** Vault lock: unlocked, enabled (reversible, with approval) or locked (irreversible). */
+export const LockState = { Unlocked: "unlocked", Enabled: "enabled", Locked: "locked" } as const;
+export type LockState = (typeof LockState)[keyof typeof LockState];
+
+/** Settings of a vault that its rules read; changed only through the vault rules. */
+export interface VaultSettings {
+  readonly vaultId: string;
+  /** Days a deleted point stays restorable before it is purged: 14 to 180. */
+  readonly softDeleteDays: number;
+  /** Soft delete can be disabled, unless it was made always-on, which is final. */
+  readonly softDeleteEnabled: boolean;
+  readonly softDeleteAlwaysOn: boolean;
+  readonly lock: LockState;
+  /** 0 for the defaults never written; each write increments it (writes are conditional on it). */
+  readonly version: number;
+}
+
+/** The settings of a vault that never changed them. */
+export function defaultSettings(vaultId: string): VaultSettings {
+  return {
+    vaultId,
+    softDeleteDays: 14,
+    softDeleteEnabled: true,
+    softDeleteAlwaysOn: false,
+    lock: LockState.Unlocked,
+    version: 0,
+  };
+}

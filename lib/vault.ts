@@ -20,6 +20,10 @@ import type { DiskRecord, JobRecord, RecoveryPointRecord } from "./model.ts";
 import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
+import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
+import { protect } from "./rules/protect.ts";
+import { type DueReport, runDue } from "./rules/run-due.ts";
+import { softDelete, undelete } from "./rules/soft-delete.ts";
 import { openFileTarget } from "./targets/file-target.ts";
 
 /** Options of {@link Vault.restoreToFile}. */
@@ -128,6 +132,43 @@ export class Vault {
   /** Deletes objects interrupted backups left behind (see {@link reclaimOrphans}). */
   reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
     return reclaimOrphans(this.ctx, options);
+  }
+
+  /** Creates a backup policy from untrusted input (validated; errors name the field). */
+  createPolicy(input: unknown): Promise<StoredPolicy> {
+    return createPolicy(this.ctx, input);
+  }
+
+  /** Replaces a policy's definition; it applies to existing points at the next evaluation. */
+  updatePolicy(name: string, input: unknown): Promise<StoredPolicy> {
+    return updatePolicy(this.ctx, name, input);
+  }
+
+  getPolicy(name: string): Promise<StoredPolicy> {
+    return getPolicy(this.ctx, name);
+  }
+
+  listPolicies(): Promise<StoredPolicy[]> {
+    return listPolicies(this.ctx);
+  }
+
+  /** Puts a disk under a policy (see {@link protect}). */
+  protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
+    return protect(this.ctx, source, disk, policy);
+  }
+
+  /** Soft-deletes a recovery point: restorable and undeletable until the period ends. */
+  deletePoint(id: string): Promise<RecoveryPointRecord> {
+    return softDelete(this.ctx, id);
+  }
+
+  undeletePoint(id: string): Promise<RecoveryPointRecord> {
+    return undelete(this.ctx, id);
+  }
+
+  /** Evaluates every policy against the clock (see {@link runDue}). */
+  runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
+    return runDue(this.ctx, open);
   }
 
   close(): Promise<void> {

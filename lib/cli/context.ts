@@ -1,5 +1,6 @@
 import { openLocalVault } from "../adapters/local/local-vault.ts";
 import { ValidationError } from "../errors.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { Vault } from "../vault.ts";
 
 /** Options every command understands. */
@@ -19,13 +20,20 @@ export interface CommandContext {
 }
 
 /** Opens the vault the global options name; the caller closes it. */
-export function openVault(global: GlobalOptions): Promise<Vault> {
-  return openLocalVault(global.vault, global.keyring ? { keyring: global.keyring } : {});
+export function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
+  return openLocalVault(global.vault, {
+    ...(global.keyring ? { keyring: global.keyring } : {}),
+    ...(clock ? { clock } : {}),
+  });
 }
 
-/** Runs `fn` with the vault open, closing it afterwards. */
-export async function withVault<T>(global: GlobalOptions, fn: (vault: Vault) => Promise<T>): Promise<T> {
-  const vault = await openVault(global);
+/** Runs `fn` with the vault open (on `clock`, default the system's), closing it afterwards. */
+export async function withVault<T>(
+  global: GlobalOptions,
+  fn: (vault: Vault) => Promise<T>,
+  clock?: Clock,
+): Promise<T> {
+  const vault = await openVault(global, clock);
   try {
     return await fn(vault);
   } finally {

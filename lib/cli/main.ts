@@ -3,8 +3,10 @@ import { BlockvaultError, ValidationError } from "../errors.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { initCommand } from "./commands/init.ts";
+import { deleteCommand, protectCommand, runDueCommand, undeleteCommand } from "./commands/lifecycle.ts";
 import { jobsCommand, listCommand } from "./commands/list.ts";
 import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
+import { policyCommand } from "./commands/policy.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -43,6 +45,19 @@ const COMMANDS: Record<
     options: { status: { type: "string" }, limit: { type: "string" } },
     usage: "jobs [--status STATUS] [--limit N]",
   },
+  policy: {
+    run: policyCommand,
+    options: { file: { type: "string" } },
+    usage: "policy create --file FILE | update NAME --file FILE | show NAME | list",
+  },
+  protect: {
+    run: protectCommand,
+    options: { disk: { type: "string" }, policy: { type: "string" } },
+    usage: "protect IMAGE --disk NAME --policy NAME",
+  },
+  delete: { run: deleteCommand, options: {}, usage: "delete RECOVERY_POINT_ID" },
+  undelete: { run: undeleteCommand, options: {}, usage: "undelete RECOVERY_POINT_ID" },
+  "run-due": { run: runDueCommand, options: { at: { type: "string" } }, usage: "run-due [--at TIME]" },
   check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
   reclaim: {
     run: reclaimCommand,

@@ -1,7 +1,16 @@
 import { isDeepStrictEqual } from "node:util";
-import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultRecord } from "../model.ts";
+import { AlreadyExistsError, ConflictError } from "../errors.ts";
+import type {
+  DiskRecord,
+  JobRecord,
+  PolicyRecord,
+  RecoveryPointRecord,
+  VaultRecord,
+  VaultSettings,
+} from "../model.ts";
 import type { Catalog, JobQuery } from "../ports/catalog.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
+import { retryConditional } from "./retry-conditional.ts";
 import { retryCreate } from "./retry-create.ts";
 
 /**
@@ -18,6 +27,12 @@ import { retryCreate } from "./retry-create.ts";
  * - a vault: every field (vaults never change);
  * - a job: type, start time, disk, recovery point and detail (its progress may already have
  *   moved on). Two creators of the same job id with identical such fields cannot be told apart.
+ *
+ * `putPolicy` and `putSettings` are conditional on the stored version, so a retry after a lost
+ * response is refused the same way: `ConflictError` (the version moved on), or for a new policy
+ * `AlreadyExistsError`. Such a refusal on a retry counts as success only when the stored record
+ * is the whole record we wrote, version included: the version alone could be another writer's
+ * change that started from the same version. An identical write by someone else is harmless.
  *
  * `close` is passed through unretried: it is local teardown, and the contract makes it idempotent.
  */
@@ -126,9 +141,51 @@ export class RetryingCatalog implements Catalog {
     return this.#retry(() => this.#inner.listJobs(vaultId, query), `list jobs of vault ${vaultId}`);
   }
 
+  putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
+    // Only the refusal this write can meet when its own earlier attempt landed is ambiguous.
+    const refusal = expectedVersion === null ? AlreadyExistsError : ConflictError;
+    return retryConditional(
+      () => this.#inner.putPolicy(policy, expectedVersion),
+      (err) => err instanceof refusal,
+      async () => sameJson(await this.#inner.getPolicy(policy.vaultId, policy.name), policy),
+      this.#policy,
+      `put policy ${policy.name}`,
+    );
+  }
+
+  getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
+    return this.#retry(() => this.#inner.getPolicy(vaultId, name), `get policy ${name}`);
+  }
+
+  listPolicies(vaultId: string): Promise<PolicyRecord[]> {
+    return this.#retry(() => this.#inner.listPolicies(vaultId), `list policies of vault ${vaultId}`);
+  }
+
+  getSettings(vaultId: string): Promise<VaultSettings> {
+    return this.#retry(() => this.#inner.getSettings(vaultId), `get settings of vault ${vaultId}`);
+  }
+
+  putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
+    return retryConditional(
+      () => this.#inner.putSettings(settings, expectedVersion),
+      (err) => err instanceof ConflictError,
+      async () => sameJson(await this.#inner.getSettings(settings.vaultId), settings),
+      this.#policy,
+      `put settings of vault ${settings.vaultId}`,
+    );
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }
+}
+
+/**
+ * Whether two records hold the same data as JSON sees it. Records are JSON data (see the model),
+ * so a catalog may read back a field written as `undefined` as absent, and keys in any order.
+ */
+function sameJson(stored: object, ours: object): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(stored)), JSON.parse(JSON.stringify(ours)));
 }
 
 function samePoint(stored: RecoveryPointRecord, ours: RecoveryPointRecord): boolean {

@@ -21,6 +21,8 @@ export interface BackupOptions {
   readonly consistency?: Consistency;
   /** Called as bytes are read: `(done, total)`. */
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Extra details recorded on the job (the scheduled slot a backup is for). */
+  readonly jobDetail?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** What a backup did, as the CLI's `backup --json` prints it. */
@@ -73,7 +75,7 @@ export async function runBackup(
   const jobId = await startJob(ctx, {
     type: JobType.Backup,
     disk: options.disk,
-    detail: { source: source.description },
+    detail: { ...options.jobDetail, source: source.description },
   });
   let result: BackupResult;
   try {

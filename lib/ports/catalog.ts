@@ -1,4 +1,12 @@
-import type { DiskRecord, JobRecord, JobStatus, RecoveryPointRecord, VaultRecord } from "../model.ts";
+import type {
+  DiskRecord,
+  JobRecord,
+  JobStatus,
+  PolicyRecord,
+  RecoveryPointRecord,
+  VaultRecord,
+  VaultSettings,
+} from "../model.ts";
 
 /** Which jobs to list; all fields optional and combined with AND. */
 export interface JobQuery {
@@ -34,6 +42,14 @@ export interface JobQuery {
  *   an optional field given as `undefined` is cleared; a required one given as `undefined` is a
  *   `ValidationError`.
  * - Optional fields round-trip: a field absent when written is absent (not null) when read.
+ * - `putPolicy(policy, expectedVersion)` is conditional: with `null` the policy must not exist
+ *   (else `AlreadyExistsError`); with a number, the stored version must equal it (else
+ *   `ConflictError`; `NotFoundError` when there is none). The caller passes the new record with
+ *   `version` already incremented. `listPolicies` returns a vault's policies by name.
+ * - `getSettings` returns the stored settings, or `defaultSettings(vaultId)` (version 0) when
+ *   none were ever written. `putSettings(settings, expectedVersion)` writes only if the stored
+ *   version (0 when none) equals `expectedVersion`, else `ConflictError`; the caller passes
+ *   `version: expectedVersion + 1`.
  */
 export interface Catalog {
   createVault(vault: VaultRecord): Promise<void>;
@@ -61,6 +77,13 @@ export interface Catalog {
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
   ): Promise<JobRecord>;
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]>;
+
+  putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void>;
+  getPolicy(vaultId: string, name: string): Promise<PolicyRecord>;
+  listPolicies(vaultId: string): Promise<PolicyRecord[]>;
+
+  getSettings(vaultId: string): Promise<VaultSettings>;
+  putSettings(settings: VaultSettings, expectedVersion: number): Promise<void>;
 
   close(): Promise<void>;
 }

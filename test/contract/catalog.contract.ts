@@ -4,6 +4,7 @@ import type { Catalog } from "../../lib/ports/catalog.ts";
 import { describeJobClauses } from "./catalog-jobs.contract.ts";
 import { describePointClauses } from "./catalog-points.contract.ts";
 import { disk, vault } from "./catalog-records.ts";
+import { describeRuleClauses } from "./catalog-rules.contract.ts";
 
 /** What a contract run needs: a fresh, empty catalog and a way to dispose of it. */
 export interface CatalogFixture {
@@ -110,5 +111,6 @@ export function describeCatalogContract(name: string, makeCatalog: () => Promise
 
     describePointClauses(current);
     describeJobClauses(current);
+    describeRuleClauses(current);
   });
 }

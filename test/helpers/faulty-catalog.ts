@@ -1,4 +1,11 @@
-import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultRecord } from "../../lib/model.ts";
+import type {
+  DiskRecord,
+  JobRecord,
+  PolicyRecord,
+  RecoveryPointRecord,
+  VaultRecord,
+  VaultSettings,
+} from "../../lib/model.ts";
 import type { Catalog, JobQuery } from "../../lib/ports/catalog.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 
@@ -65,6 +72,21 @@ export class FaultyCatalog implements Catalog {
   }
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {
     return this.run("listJobs", () => this.inner.listJobs(vaultId, query));
+  }
+  putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
+    return this.run("putPolicy", () => this.inner.putPolicy(policy, expectedVersion));
+  }
+  getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
+    return this.run("getPolicy", () => this.inner.getPolicy(vaultId, name));
+  }
+  listPolicies(vaultId: string): Promise<PolicyRecord[]> {
+    return this.run("listPolicies", () => this.inner.listPolicies(vaultId));
+  }
+  getSettings(vaultId: string): Promise<VaultSettings> {
+    return this.run("getSettings", () => this.inner.getSettings(vaultId));
+  }
+  putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
+    return this.run("putSettings", () => this.inner.putSettings(settings, expectedVersion));
   }
   close(): Promise<void> {
     return this.inner.close();

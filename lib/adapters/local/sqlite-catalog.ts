@@ -1,5 +1,12 @@
 import { AlreadyExistsError, ConflictError, ValidationError } from "../../errors.ts";
-import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultRecord } from "../../model.ts";
+import type {
+  DiskRecord,
+  JobRecord,
+  PolicyRecord,
+  RecoveryPointRecord,
+  VaultRecord,
+  VaultSettings,
+} from "../../model.ts";
 import type { Catalog, JobQuery } from "../../ports/catalog.ts";
 import { SqliteDb } from "./sqlite-db.ts";
 import {
@@ -14,6 +21,7 @@ import {
   vaultFromRow,
   vaultParams,
 } from "./sqlite-rows.ts";
+import * as rules from "./sqlite-rules.ts";
 import { SQL } from "./sqlite-schema.ts";
 
 /** Tuning for {@link SqliteCatalog}. */
@@ -34,12 +42,13 @@ const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", 
  *
  * `node:sqlite` is synchronous: each method runs to completion on the calling thread before its
  * promise settles, so no two calls of one instance ever interleave. Read-modify-write methods
- * (`commitRecoveryPoint`, `update*`) run in `BEGIN IMMEDIATE` transactions, so a writer in another
- * process cannot slip in between the check and the write.
+ * (`commitRecoveryPoint`, `update*`, `putPolicy`, `putSettings`) run in `BEGIN IMMEDIATE`
+ * transactions, so a writer in another process cannot slip in between the check and the write.
  *
  * Beyond the port: records of a vault that was never created are refused with `NotFoundError`
- * (foreign keys), and a record missing a required field or holding a value of the wrong type is
- * refused with `ValidationError` (STRICT tables).
+ * (foreign keys; `getSettings` of such a vault too), and a record missing a required field or
+ * holding a value of the wrong type is refused with `ValidationError` (STRICT tables), as is a
+ * policy or settings write whose new `version` is not the expected one plus one.
  */
 export class SqliteCatalog implements Catalog {
   readonly #db: SqliteDb;
@@ -182,6 +191,26 @@ export class SqliteCatalog implements Catalog {
     }
     const sql = `SELECT * FROM jobs WHERE ${where} ORDER BY started DESC, seq DESC LIMIT $limit`;
     return this.#db.all(`list jobs of vault ${vaultId}`, sql, params).map(jobFromRow);
+  }
+
+  async putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
+    rules.putPolicy(this.#db, policy, expectedVersion);
+  }
+
+  async getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
+    return rules.getPolicy(this.#db, vaultId, name);
+  }
+
+  async listPolicies(vaultId: string): Promise<PolicyRecord[]> {
+    return rules.listPolicies(this.#db, vaultId);
+  }
+
+  async getSettings(vaultId: string): Promise<VaultSettings> {
+    return rules.getSettings(this.#db, vaultId);
+  }
+
+  async putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
+    rules.putSettings(this.#db, settings, expectedVersion);
   }
 
   /** Closes the database; later calls fail. Closing twice is harmless. */

@@ -17,7 +17,7 @@ export type Params = Record<string, SQLInputValue>;
  * Parameters for `fields`, with `undefined` bound as NULL: a missing required field then fails
  * its NOT NULL constraint (a `ValidationError`) instead of a binding error.
  */
-function params(fields: Record<string, SQLInputValue | undefined>): Params {
+export function params(fields: Record<string, SQLInputValue | undefined>): Params {
   const out: Params = {};
   for (const [name, value] of Object.entries(fields)) out[name] = value ?? null;
   return out;

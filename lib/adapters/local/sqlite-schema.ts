@@ -2,8 +2,10 @@ import type { DatabaseSync } from "node:sqlite";
 import { BlockvaultError } from "../../errors.ts";
 
 /**
- * The SQLite catalog's schema. Version 1 is the first; a later version adds a migration step
- * keyed on `PRAGMA user_version` rather than editing these statements.
+ * The SQLite catalog's schema. Each version adds a migration step keyed on `PRAGMA user_version`
+ * rather than editing the statements of an earlier one: databases written by older releases must
+ * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
+ * and settings.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -14,12 +16,14 @@ import { BlockvaultError } from "../../errors.ts";
  *   a fast machine), and AUTOINCREMENT never reuses a value.
  * - Recovery points deliberately do not reference `disks`: the port lets a point be committed for
  *   a disk that has no record.
+ * - Settings' lock and flags are CHECKed: the vault rules trust what they read, and a misspelt
+ *   lock state they do not recognise must never get stored and be taken for "unlocked".
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** Statements creating schema version {@link SCHEMA_VERSION} in an empty database. */
+/** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
 CREATE TABLE vaults (
   id TEXT PRIMARY KEY,
@@ -84,6 +88,31 @@ CREATE INDEX jobs_by_status ON jobs (vault_id, status, started DESC, seq DESC);
 CREATE INDEX jobs_by_vault ON jobs (vault_id, started DESC, seq DESC);
 `;
 
+/** Statements bringing schema version 1 to version 2: backup policies and vault settings. */
+export const SCHEMA_V2 = `
+CREATE TABLE policies (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  PRIMARY KEY (vault_id, name)
+) STRICT;
+
+CREATE TABLE settings (
+  vault_id TEXT PRIMARY KEY REFERENCES vaults (id),
+  soft_delete_days INTEGER NOT NULL,
+  soft_delete_enabled INTEGER NOT NULL CHECK (soft_delete_enabled IN (0, 1)),
+  soft_delete_always_on INTEGER NOT NULL CHECK (soft_delete_always_on IN (0, 1)),
+  lock TEXT NOT NULL CHECK (lock IN ('unlocked', 'enabled', 'locked')),
+  version INTEGER NOT NULL CHECK (version >= 1)
+) STRICT;
+`;
+
+/** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {
   insertVault: "INSERT INTO vaults VALUES ($id, $name, $created, $block_size)",
@@ -112,9 +141,12 @@ export const SQL = {
     WHERE vault_id = $vault_id AND id = $id`,
 } as const;
 
-/** Brings an empty database to the current schema, and refuses one from a newer release. */
+/**
+ * Brings the database (empty, or written by an older release) to the current schema, one step at a
+ * time in a single transaction, and refuses one from a newer release.
+ */
 export function migrate(db: DatabaseSync, path: string): void {
-  // IMMEDIATE: two processes creating the same fresh catalog must not both run the DDL.
+  // IMMEDIATE: two processes opening the same old or fresh catalog must not both run the DDL.
   db.exec("BEGIN IMMEDIATE");
   try {
     const version = (db.prepare("PRAGMA user_version").get()?.user_version as number | undefined) ?? 0;
@@ -124,7 +156,10 @@ export function migrate(db: DatabaseSync, path: string): void {
         { code: "CATALOG_TOO_NEW" },
       );
     }
-    if (version === 0) db.exec(`${SCHEMA_V1}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
+    if (version < SCHEMA_VERSION) {
+      for (const step of MIGRATIONS.slice(version)) db.exec(step);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }
     db.exec("COMMIT");
   } catch (err) {
     if (db.isTransaction) db.exec("ROLLBACK");

@@ -1,0 +1,79 @@
+import { ValidationError } from "../../errors.ts";
+import { openFileSource } from "../../sources/file-source.ts";
+import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
+import { formatTime } from "../format.ts";
+
+/** `blockvault protect IMAGE --disk NAME --policy NAME`. */
+export async function protectCommand(ctx: CommandContext): Promise<void> {
+  const image = onePositional(ctx, "IMAGE (the disk image or block device to protect)");
+  const disk = requiredOption(ctx, "disk");
+  const policy = requiredOption(ctx, "policy");
+  await withVault(ctx.global, async (vault) => {
+    const source = await openFileSource(image);
+    try {
+      const record = await vault.protect(source, disk, policy);
+      ctx.print(
+        record,
+        `Disk "${disk}" (${image}) is protected by policy "${policy}"; run-due backs it up on schedule`,
+      );
+    } finally {
+      await source.close();
+    }
+  });
+}
+
+/** `blockvault delete POINT`: soft delete. */
+export async function deleteCommand(ctx: CommandContext): Promise<void> {
+  const id = onePositional(ctx, "RECOVERY_POINT_ID");
+  await withVault(ctx.global, async (vault) => {
+    const p = await vault.deletePoint(id);
+    ctx.print(
+      p,
+      p.state === "purged"
+        ? `Recovery point ${id} purged (soft delete is disabled in this vault)`
+        : `Recovery point ${id} soft-deleted: restorable and undeletable until ${formatTime(p.deleteAfter ?? 0)}`,
+    );
+  });
+}
+
+/** `blockvault undelete POINT`. */
+export async function undeleteCommand(ctx: CommandContext): Promise<void> {
+  const id = onePositional(ctx, "RECOVERY_POINT_ID");
+  await withVault(ctx.global, async (vault) => {
+    const p = await vault.undeletePoint(id);
+    ctx.print(p, `Recovery point ${id} is available again`);
+  });
+}
+
+/** `blockvault run-due [--at TIME]`: what the scheduled function does, once, here. */
+export async function runDueCommand(ctx: CommandContext): Promise<void> {
+  if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
+  const at = ctx.values.at;
+  let clock: { now: () => number } | undefined;
+  if (typeof at === "string") {
+    const ms = Date.parse(at);
+    if (Number.isNaN(ms)) throw new ValidationError(`--at must be an ISO 8601 time, got "${at}"`);
+    clock = { now: () => ms };
+  }
+  await withVault(
+    ctx.global,
+    async (vault) => {
+      const r = await vault.runDue((path) => openFileSource(path));
+      const lines = [
+        ...r.backups.map((b) =>
+          b.result
+            ? `backed up ${b.disk} for ${formatTime(b.slot)}: point ${b.result.recoveryPointId}`
+            : b.error
+              ? `FAILED ${b.disk} for ${formatTime(b.slot)}: ${b.error}`
+              : `${b.disk}: ${b.skipped} (${formatTime(b.slot)})`,
+        ),
+        ...r.expired.map((id) => `retention: soft-deleted ${id}`),
+        ...r.tiered.map((t) => `tier: ${t.id} -> ${t.tier}`),
+        ...r.purged.map((id) => `purged ${id}`),
+      ];
+      ctx.print(r, lines.length ? lines.join("\n") : "Nothing due.");
+      if (r.backups.some((b) => b.error)) process.exitCode = 1;
+    },
+    clock,
+  );
+}

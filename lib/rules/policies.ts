@@ -1,0 +1,69 @@
+import type { VaultContext } from "../engine/vault-config.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import type { PolicyRecord } from "../model.ts";
+import type { BackupPolicy } from "../policy/policy.ts";
+import { validatePolicy } from "../policy/validate.ts";
+
+/** A stored policy with its definition typed. */
+export interface StoredPolicy extends PolicyRecord {
+  readonly definition: BackupPolicy & Readonly<Record<string, unknown>>;
+}
+
+function typed(record: PolicyRecord): StoredPolicy {
+  return record as StoredPolicy;
+}
+
+/** Creates a policy from untrusted input; the name inside the input names it. */
+export async function createPolicy(ctx: VaultContext, input: unknown): Promise<StoredPolicy> {
+  const definition = validatePolicy(input);
+  const now = ctx.deps.clock.now();
+  const record: PolicyRecord = {
+    vaultId: ctx.config.vaultId,
+    name: definition.name,
+    version: 1,
+    created: now,
+    updated: now,
+    definition: definition as unknown as Record<string, unknown>,
+  };
+  await ctx.deps.catalog.putPolicy(record, null);
+  return typed(record);
+}
+
+/**
+ * Replaces a policy's definition (its name cannot change). The change applies to existing
+ * points at the next evaluation (run-due). The write is conditional on the version read, so
+ * two concurrent updates cannot silently overwrite each other.
+ */
+export async function updatePolicy(ctx: VaultContext, name: string, input: unknown): Promise<StoredPolicy> {
+  const current = await getPolicy(ctx, name);
+  const definition = validatePolicy(input);
+  if (definition.name !== name) {
+    throw new ValidationError(
+      `name must stay "${name}" (a policy cannot be renamed), got "${definition.name}"`,
+    );
+  }
+  const record: PolicyRecord = {
+    ...current,
+    version: current.version + 1,
+    updated: ctx.deps.clock.now(),
+    definition: definition as unknown as Record<string, unknown>,
+  };
+  await ctx.deps.catalog.putPolicy(record, current.version);
+  return typed(record);
+}
+
+/** A policy by name, with a clear error when there is none. */
+export async function getPolicy(ctx: VaultContext, name: string): Promise<StoredPolicy> {
+  try {
+    return typed(await ctx.deps.catalog.getPolicy(ctx.config.vaultId, name));
+  } catch (err) {
+    if (err instanceof NotFoundError)
+      throw new NotFoundError(`policy "${name}" does not exist`, { cause: err });
+    throw err;
+  }
+}
+
+/** All policies of the vault, by name. */
+export async function listPolicies(ctx: VaultContext): Promise<StoredPolicy[]> {
+  return (await ctx.deps.catalog.listPolicies(ctx.config.vaultId)).map(typed);
+}

@@ -1,0 +1,97 @@
+import type { BackupResult } from "../engine/backup.ts";
+import { runBackup } from "../engine/backup.ts";
+import { failJob, startJob } from "../engine/jobs.ts";
+import type { VaultContext } from "../engine/vault-config.ts";
+import { BlockvaultError } from "../errors.ts";
+import { JobStatus, JobType, PointState } from "../model.ts";
+import { pointsToExpire, tierFor } from "../policy/retention.ts";
+import { dueSlots } from "../policy/schedule.ts";
+import type { VolumeSource } from "../ports/volume-source.ts";
+import { getPolicy } from "./policies.ts";
+import { purgeExpired, softDelete } from "./soft-delete.ts";
+
+/** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
+const CATCH_UP_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** What one evaluation did, per protected disk. */
+export interface DueReport {
+  readonly backups: { disk: string; slot: number; result?: BackupResult; error?: string; skipped?: string }[];
+  readonly expired: string[];
+  readonly purged: string[];
+  readonly tiered: { id: string; tier: string }[];
+}
+
+/**
+ * Evaluates every protected disk's policy against the clock: backs up a disk whose latest due
+ * slot has no backup job yet (one job per disk and slot, so a re-run or an overlapping tick
+ * does nothing twice), then applies retention (expired points are soft-deleted), moves points
+ * to the tier the policy says, and purges soft-deleted points whose period has ended.
+ */
+export async function runDue(
+  ctx: VaultContext,
+  open: (path: string) => Promise<VolumeSource>,
+): Promise<DueReport> {
+  const { catalog, clock } = ctx.deps;
+  const vaultId = ctx.config.vaultId;
+  const now = clock.now();
+  const report: DueReport = { backups: [], expired: [], purged: [], tiered: [] };
+  for (const disk of await catalog.listDisks(vaultId)) {
+    if (!disk.policy) continue;
+    const policy = (await getPolicy(ctx, disk.policy)).definition;
+    const slot = dueSlots(policy, now - CATCH_UP_MS, now + 1).at(-1);
+    if (slot !== undefined && slot >= disk.created - 60_000) {
+      const jobs = await catalog.listJobs(vaultId, { disk: disk.name });
+      const done = jobs.some((j) => j.detail?.slot === slot && j.status !== JobStatus.Failed);
+      if (done) report.backups.push({ disk: disk.name, slot, skipped: "already backed up for this slot" });
+      else
+        report.backups.push({
+          disk: disk.name,
+          slot,
+          ...(await backupOne(ctx, open, disk.source, disk.name, slot)),
+        });
+    }
+    const points = (await catalog.listRecoveryPoints(vaultId, disk.name)).filter(
+      (p) => p.state === PointState.Available,
+    );
+    for (const id of pointsToExpire(policy, points, now)) {
+      await softDelete(ctx, id);
+      report.expired.push(id);
+    }
+    for (const p of points) {
+      if (report.expired.includes(p.id)) continue;
+      const tier = tierFor(policy, p, now);
+      if (tier !== p.tier) {
+        await catalog.updateRecoveryPoint(vaultId, p.id, { tier });
+        report.tiered.push({ id: p.id, tier });
+      }
+    }
+  }
+  report.purged.push(...(await purgeExpired(ctx)));
+  return report;
+}
+
+async function backupOne(
+  ctx: VaultContext,
+  open: (path: string) => Promise<VolumeSource>,
+  path: string,
+  disk: string,
+  slot: number,
+): Promise<{ result?: BackupResult; error?: string }> {
+  let source: VolumeSource;
+  try {
+    source = await open(path);
+  } catch (err) {
+    // The job is tracked even when the disk could not be read at all.
+    const jobId = await startJob(ctx, { type: JobType.Backup, disk, detail: { slot, source: path } });
+    return { error: (await failJob(ctx, jobId, err, `backup of disk "${disk}"`)).message };
+  }
+  try {
+    return { result: await runBackup(ctx, source, { disk, jobDetail: { slot } }) };
+  } catch (err) {
+    // One disk's failure (its job is marked failed) must not stop the others.
+    if (err instanceof BlockvaultError) return { error: err.message };
+    throw err;
+  } finally {
+    await source.close();
+  }
+}

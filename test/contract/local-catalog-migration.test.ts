@@ -1,0 +1,184 @@
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { SCHEMA_VERSION } from "../../lib/adapters/local/sqlite-schema.ts";
+import { BlockvaultError } from "../../lib/errors.ts";
+import { defaultSettings } from "../../lib/model.ts";
+import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { disk, job, point, vault } from "./catalog-records.ts";
+import { policy, settings } from "./catalog-rules.contract.ts";
+
+/**
+ * Schema version 1 exactly as the first release wrote it, frozen here (not imported) so that the
+ * migration keeps being tested against what old catalogs really hold.
+ */
+const SCHEMA_V1_AS_RELEASED = `
+CREATE TABLE vaults (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  block_size INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE disks (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  policy TEXT,
+  PRIMARY KEY (vault_id, name)
+) STRICT;
+
+CREATE TABLE recovery_points (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  disk TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  parent TEXT,
+  consistency TEXT NOT NULL,
+  logical_size INTEGER NOT NULL,
+  bytes_stored INTEGER NOT NULL,
+  manifest TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  state TEXT NOT NULL,
+  source_ref TEXT,
+  delete_after INTEGER,
+  UNIQUE (vault_id, id)
+) STRICT;
+
+CREATE INDEX recovery_points_by_disk
+  ON recovery_points (vault_id, disk, created DESC, seq DESC);
+CREATE INDEX recovery_points_by_vault
+  ON recovery_points (vault_id, created DESC, seq DESC);
+
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  disk TEXT,
+  recovery_point TEXT,
+  started INTEGER NOT NULL,
+  ended INTEGER,
+  bytes_scanned INTEGER NOT NULL,
+  bytes_changed INTEGER NOT NULL,
+  bytes_stored INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  detail TEXT,
+  UNIQUE (vault_id, id)
+) STRICT;
+
+CREATE INDEX jobs_by_status ON jobs (vault_id, status, started DESC, seq DESC);
+CREATE INDEX jobs_by_vault ON jobs (vault_id, started DESC, seq DESC);
+`;
+/** Rows of vault `v1` as a version-1 catalog held them. */
+const V1_ROWS = `
+INSERT INTO vaults VALUES ('v1', 'main', 1700000000000, 1048576);
+INSERT INTO disks VALUES ('v1', 'd1', 1700000000000, 4096, '/dev/vdb', 'daily');
+INSERT INTO recovery_points VALUES (NULL, 'v1', 'p1', 'd1', 1700000100000, NULL, 'crash-consistent',
+  4096, 123456, 'manifest-p1', 'vault', 'available', 'snap-1', NULL);
+INSERT INTO jobs VALUES (NULL, 'v1', 'j1', 'backup', 'running', NULL, NULL, 1700000200000, NULL,
+  0, 0, 0, 1, NULL, '{"slot":3}');
+`;
+
+/** The records {@link V1_ROWS} hold. */
+const v1Disk = disk({ size: 4096, policy: "daily" });
+const v1Point = point("p1", { logicalSize: 4096, sourceRef: "snap-1" });
+const v1Job = job("j1", { detail: { slot: 3 } });
+
+/** Writes a version-1 catalog at `file` the way the first release left it, plus `extra` SQL. */
+function writeV1Catalog(file: string, extra = ""): void {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`BEGIN; ${SCHEMA_V1_AS_RELEASED} PRAGMA user_version = 1; ${V1_ROWS} ${extra} COMMIT;`);
+  } finally {
+    db.close();
+  }
+}
+
+/** The schema version and table names of the catalog at `file`, read without migrating it. */
+function inspect(file: string): { version: unknown; tables: unknown[] } {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const version = db.prepare("PRAGMA user_version").get()?.user_version;
+    const tables = db
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all()
+      .map((row) => row.name);
+    return { version, tables };
+  } finally {
+    db.close();
+  }
+}
+
+describe("SqliteCatalog schema migration", () => {
+  let dir: string;
+  let file: string;
+  const open: SqliteCatalog[] = [];
+  const catalogAt = () => {
+    const catalog = new SqliteCatalog(file);
+    open.push(catalog);
+    return catalog;
+  };
+  beforeEach(async () => {
+    dir = await tempDir("catalog-migration");
+    file = `${dir}/catalog.db`;
+  });
+  afterEach(async () => {
+    for (const catalog of open.splice(0)) await catalog.close();
+    await removeDir(dir);
+  });
+
+  it("creates a fresh catalog at the current schema version, with every table", () => {
+    catalogAt();
+    expect(SCHEMA_VERSION).toBe(2);
+    expect(inspect(file)).toStrictEqual({
+      version: 2,
+      tables: ["disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
+    });
+  });
+
+  it("opens a version-1 catalog: keeps its records and gains policies and settings", async () => {
+    writeV1Catalog(file);
+    expect(inspect(file).version).toBe(1);
+    const first = catalogAt();
+    expect(inspect(file).version).toBe(SCHEMA_VERSION);
+    expect(await first.getVault("v1")).toStrictEqual(vault());
+    expect(await first.getDisk("v1", "d1")).toStrictEqual(v1Disk);
+    expect(await first.getRecoveryPoint("v1", "p1")).toStrictEqual(v1Point);
+    expect(await first.getJob("v1", "j1")).toStrictEqual(v1Job);
+    expect(await first.getSettings("v1")).toStrictEqual(defaultSettings("v1"));
+    expect(await first.listPolicies("v1")).toStrictEqual([]);
+
+    await first.putPolicy(policy("daily"), null);
+    await first.putSettings(settings(1), 0);
+    // The old tables still take writes, their AUTOINCREMENT order continuing.
+    await first.commitRecoveryPoint(point("p2", { parent: "p1", created: v1Point.created }), "p1");
+    await first.createJob(job("j2"));
+    await first.close();
+
+    const second = catalogAt();
+    expect(await second.getPolicy("v1", "daily")).toStrictEqual(policy("daily"));
+    expect(await second.getSettings("v1")).toStrictEqual(settings(1));
+    expect((await second.latestRecoveryPoint("v1", "d1"))?.id).toBe("p2");
+    expect((await second.listJobs("v1")).map((j) => j.id)).toStrictEqual(["j2", "j1"]);
+    expect(inspect(file).version).toBe(SCHEMA_VERSION);
+  });
+
+  it("leaves a version-1 catalog as it was when its migration fails", async () => {
+    // A stray table named `settings` fails the step halfway, after it created `policies`.
+    writeV1Catalog(file, "CREATE TABLE settings (x TEXT);");
+    expect(() => catalogAt()).toThrow(BlockvaultError);
+    expect(inspect(file)).toStrictEqual({
+      version: 1,
+      tables: ["disks", "jobs", "recovery_points", "settings", "vaults"],
+    });
+  });
+});
