@@ -16,10 +16,11 @@ import {
   type VaultDeps,
 } from "./engine/vault-config.ts";
 import { NotFoundError } from "./errors.ts";
-import type { DiskRecord, JobRecord, RecoveryPointRecord } from "./model.ts";
+import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultSettings } from "./model.ts";
 import type { JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
+import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
 import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
 import { protect } from "./rules/protect.ts";
 import { type DueReport, runDue } from "./rules/run-due.ts";
@@ -169,6 +170,26 @@ export class Vault {
   /** Evaluates every policy against the clock (see {@link runDue}). */
   runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
     return runDue(this.ctx, open);
+  }
+
+  /** The vault's rule settings (soft delete, lock). */
+  settings(): Promise<VaultSettings> {
+    return this.ctx.deps.catalog.getSettings(this.id);
+  }
+
+  /** Which points a lock would make undeletable, until when, and the storage committed. */
+  lockPreview(): Promise<LockPreview> {
+    return lockPreview(this.ctx);
+  }
+
+  /** Enables the lock (from unlocked) or locks the vault for good (from enabled). */
+  setLock(target: "enabled" | "locked"): Promise<VaultSettings> {
+    return setLock(this.ctx, target);
+  }
+
+  /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */
+  setSoftDelete(change: { days?: number; alwaysOn?: boolean }): Promise<VaultSettings> {
+    return setSoftDelete(this.ctx, change);
   }
 
   close(): Promise<void> {

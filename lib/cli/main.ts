@@ -8,6 +8,7 @@ import { jobsCommand, listCommand } from "./commands/list.ts";
 import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { restoreCommand } from "./commands/restore.ts";
+import { vaultCommand } from "./commands/vault-settings.ts";
 import type { CommandContext } from "./context.ts";
 
 type Option = { type: "string" | "boolean"; short?: string };
@@ -57,6 +58,11 @@ const COMMANDS: Record<
   },
   delete: { run: deleteCommand, options: {}, usage: "delete RECOVERY_POINT_ID" },
   undelete: { run: undeleteCommand, options: {}, usage: "undelete RECOVERY_POINT_ID" },
+  vault: {
+    run: vaultCommand,
+    options: { days: { type: "string" }, "always-on": { type: "boolean" } },
+    usage: "vault show | lock preview|enable|lock | soft-delete [--days N] [--always-on]",
+  },
   "run-due": { run: runDueCommand, options: { at: { type: "string" } }, usage: "run-due [--at TIME]" },
   check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
   reclaim: {

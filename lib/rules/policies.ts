@@ -1,8 +1,9 @@
 import type { VaultContext } from "../engine/vault-config.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
-import type { PolicyRecord } from "../model.ts";
+import { AccessDeniedError, NotFoundError, ValidationError } from "../errors.ts";
+import { LockState, type PolicyRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { validatePolicy } from "../policy/validate.ts";
+import { shortenedRules } from "./retention-end.ts";
 
 /** A stored policy with its definition typed. */
 export interface StoredPolicy extends PolicyRecord {
@@ -40,6 +41,13 @@ export async function updatePolicy(ctx: VaultContext, name: string, input: unkno
   if (definition.name !== name) {
     throw new ValidationError(
       `name must stay "${name}" (a policy cannot be renamed), got "${definition.name}"`,
+    );
+  }
+  const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+  const shortened = shortenedRules(current.definition.retention, definition.retention);
+  if (settings.lock !== LockState.Unlocked && shortened.length > 0) {
+    throw new AccessDeniedError(
+      `the vault lock (${settings.lock}) forbids shortening retention: ${shortened.join(", ")}`,
     );
   }
   const record: PolicyRecord = {

@@ -1,6 +1,7 @@
 import type { VaultContext } from "../engine/vault-config.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { PointState, type RecoveryPointRecord } from "../model.ts";
+import { checkDeleteAllowed } from "./lock.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -24,6 +25,7 @@ export async function softDelete(ctx: VaultContext, id: string): Promise<Recover
   if (current.state !== PointState.Available) {
     throw new ConflictError(`recovery point ${id} is ${current.state}, not available`);
   }
+  await checkDeleteAllowed(ctx, current);
   const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
   const now = ctx.deps.clock.now();
   if (!settings.softDeleteEnabled) {

@@ -106,4 +106,29 @@ describe("policy, protect, run-due, delete and undelete through the CLI", () => 
       message: /does not exist/,
     });
   });
+
+  it("shows and changes the vault's settings; the lock goes unlocked, enabled, locked", async () => {
+    expect(await cliJson(["vault", "show", "--vault", fx.vault])).toMatchObject({
+      softDeleteDays: 14,
+      lock: "unlocked",
+    });
+    await expectRefused(fx.vault, ["vault", "soft-delete", "--days", "7", "--vault", fx.vault], {
+      code: 2,
+      message: /from 14 to 180/,
+    });
+    expect(await cliJson(["vault", "soft-delete", "--days", "30", "--vault", fx.vault])).toMatchObject({
+      softDeleteDays: 30,
+    });
+    expect(await cliJson(["vault", "lock", "preview", "--vault", fx.vault])).toMatchObject({
+      state: "unlocked",
+    });
+    await expectRefused(fx.vault, ["vault", "lock", "lock", "--vault", fx.vault], {
+      code: 8,
+      message: /enable the vault lock/,
+    });
+    expect(await cliJson(["vault", "lock", "enable", "--vault", fx.vault])).toMatchObject({
+      lock: "enabled",
+    });
+    expect(await cliJson(["vault", "lock", "lock", "--vault", fx.vault])).toMatchObject({ lock: "locked" });
+  });
 });

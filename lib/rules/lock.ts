@@ -1,0 +1,116 @@
+import type { VaultContext } from "../engine/vault-config.ts";
+import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts";
+import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
+import type { BackupPolicy } from "../policy/policy.ts";
+import { getPolicy } from "./policies.ts";
+import { retentionEnd } from "./retention-end.ts";
+
+/** A point the lock would make undeletable, and until when. */
+export interface LockedPoint {
+  readonly id: string;
+  readonly disk: string;
+  readonly until: number;
+  readonly bytesStored: number;
+}
+
+/** What enabling the lock commits to: points, the latest end, and the storage they hold. */
+export interface LockPreview {
+  readonly state: LockState;
+  readonly points: LockedPoint[];
+  readonly until: number | undefined;
+  readonly bytesCommitted: number;
+}
+
+/** The retention end of each available point of every protected disk, while it is ahead. */
+export async function retainedPoints(ctx: VaultContext): Promise<LockedPoint[]> {
+  const { catalog, clock } = ctx.deps;
+  const now = clock.now();
+  const out: LockedPoint[] = [];
+  for (const disk of await catalog.listDisks(ctx.config.vaultId)) {
+    if (!disk.policy) continue;
+    const policy = (await getPolicy(ctx, disk.policy)).definition as BackupPolicy;
+    const points = (await catalog.listRecoveryPoints(ctx.config.vaultId, disk.name)).filter(
+      (p) => p.state === PointState.Available,
+    );
+    for (const p of points) {
+      const until = retentionEnd(policy, points, p);
+      if (until > now) out.push({ id: p.id, disk: disk.name, until, bytesStored: p.bytesStored });
+    }
+  }
+  return out.sort((a, b) => a.until - b.until || a.id.localeCompare(b.id));
+}
+
+/** Reports, before locking, which points become undeletable and until when. */
+export async function lockPreview(ctx: VaultContext): Promise<LockPreview> {
+  const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+  const points = await retainedPoints(ctx);
+  return {
+    state: settings.lock,
+    points,
+    until: points.at(-1)?.until,
+    bytesCommitted: points.reduce((n, p) => n + p.bytesStored, 0),
+  };
+}
+
+async function writeSettings(
+  ctx: VaultContext,
+  change: (s: VaultSettings) => VaultSettings,
+): Promise<VaultSettings> {
+  const current = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+  const next = { ...change(current), version: current.version + 1 };
+  await ctx.deps.catalog.putSettings(next, current.version);
+  return next;
+}
+
+/**
+ * Enables the vault lock (from unlocked) or locks it for good (from enabled). While enabled or
+ * locked, points cannot be deleted before their retention ends and retention cannot be cut.
+ * Locking cannot be undone; unlocking an enabled lock needs a second person's approval.
+ */
+export function setLock(ctx: VaultContext, target: "enabled" | "locked"): Promise<VaultSettings> {
+  return writeSettings(ctx, (s) => {
+    if (target === LockState.Enabled && s.lock !== LockState.Unlocked) {
+      throw new ConflictError(`the vault lock is already ${s.lock}`);
+    }
+    if (target === LockState.Locked && s.lock !== LockState.Enabled) {
+      throw new ConflictError(
+        s.lock === LockState.Locked
+          ? "the vault is already locked"
+          : "enable the vault lock (and check its preview) before locking it",
+      );
+    }
+    return { ...s, lock: target };
+  });
+}
+
+/** Refuses, under a lock, to delete a point whose retention has not ended. */
+export async function checkDeleteAllowed(ctx: VaultContext, point: RecoveryPointRecord): Promise<void> {
+  const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+  if (settings.lock === LockState.Unlocked) return;
+  const retained = (await retainedPoints(ctx)).find((p) => p.id === point.id);
+  if (retained) {
+    throw new AccessDeniedError(
+      `the vault lock (${settings.lock}) forbids deleting recovery point ${point.id} before its retention ends at ${new Date(retained.until).toISOString()}`,
+    );
+  }
+}
+
+/**
+ * Changes the soft-delete settings: the period (14 to 180 days) and always-on, which is final.
+ * (Disabling soft delete is a critical operation that needs a second person's approval.)
+ */
+export async function setSoftDelete(
+  ctx: VaultContext,
+  change: { days?: number; alwaysOn?: boolean },
+): Promise<VaultSettings> {
+  const { days, alwaysOn } = change;
+  if (days !== undefined && (!Number.isInteger(days) || days < 14 || days > 180)) {
+    throw new ValidationError(`softDeleteDays must be an integer from 14 to 180, got ${days}`);
+  }
+  if (alwaysOn === false) throw new ValidationError("always-on soft delete cannot be turned off");
+  return writeSettings(ctx, (s) => ({
+    ...s,
+    ...(days !== undefined ? { softDeleteDays: days } : {}),
+    ...(alwaysOn ? { softDeleteAlwaysOn: true, softDeleteEnabled: true } : {}),
+  }));
+}
