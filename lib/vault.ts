@@ -23,6 +23,7 @@ import type { VolumeSource } from "./ports/volume-source.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
 import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
 import { protect } from "./rules/protect.ts";
+import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import { type DueReport, runDue } from "./rules/run-due.ts";
 import { softDelete, undelete } from "./rules/soft-delete.ts";
 import { openFileTarget } from "./targets/file-target.ts";
@@ -39,11 +40,24 @@ export interface FileRestoreOptions extends RestoreOptions {
  */
 export class Vault {
   readonly ctx: VaultContext;
+  /** Who is calling: every operation checks this principal's roles. */
+  readonly principal: Principal;
   private readonly onClose: () => Promise<void>;
 
-  private constructor(ctx: VaultContext, onClose: () => Promise<void>) {
+  private constructor(ctx: VaultContext, onClose: () => Promise<void>, principal: Principal) {
     this.ctx = ctx;
     this.onClose = onClose;
+    this.principal = principal;
+  }
+
+  /** The same vault, acting as another principal (the vault is shared, not copied). */
+  as(principal: Principal): Vault {
+    return new Vault(this.ctx, this.onClose, principal);
+  }
+
+  /** Throws AccessDeniedError unless this vault's principal may perform `operation`. */
+  authorize(operation: Operation): void {
+    authorize(this.principal, operation);
   }
 
   /** Creates a new vault on empty ports. */
@@ -52,12 +66,12 @@ export class Vault {
     options: InitOptions,
     onClose: () => Promise<void> = async () => {},
   ): Promise<Vault> {
-    return new Vault(await initVault(deps, options), onClose);
+    return new Vault(await initVault(deps, options), onClose, OWNER);
   }
 
   /** Opens an existing vault. */
   static async open(deps: VaultDeps, onClose: () => Promise<void> = async () => {}): Promise<Vault> {
-    return new Vault(await openVault(deps), onClose);
+    return new Vault(await openVault(deps), onClose, OWNER);
   }
 
   get id(): string {
@@ -69,7 +83,8 @@ export class Vault {
   }
 
   /** Backs up `source` as a new recovery point of `options.disk`. */
-  backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
+  async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
+    this.authorize(Operation.Backup);
     return runBackup(this.ctx, source, options);
   }
 
@@ -79,6 +94,7 @@ export class Vault {
     target: RestoreTarget,
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
+    this.authorize(Operation.Restore);
     const point = await restorablePoint(this.ctx, pointId);
     return runRestore(this.ctx, point, target, options);
   }
@@ -92,6 +108,7 @@ export class Vault {
     path: string,
     options: FileRestoreOptions = {},
   ): Promise<RestoreResult> {
+    this.authorize(Operation.Restore);
     const point = await restorablePoint(this.ctx, pointId);
     const range = validateRange(options.range, point.logicalSize);
     // Only a disk without a record has no source to protect; any other failure must stop the
@@ -108,87 +125,105 @@ export class Vault {
   }
 
   /** Recovery points, newest first, of one disk or all. */
-  listPoints(disk?: string): Promise<RecoveryPointRecord[]> {
+  async listPoints(disk?: string): Promise<RecoveryPointRecord[]> {
+    this.authorize(Operation.Read);
     if (disk !== undefined) validateDiskName(disk);
     return this.ctx.deps.catalog.listRecoveryPoints(this.id, disk);
   }
 
-  getPoint(id: string): Promise<RecoveryPointRecord> {
+  async getPoint(id: string): Promise<RecoveryPointRecord> {
+    this.authorize(Operation.Read);
     return restorablePoint(this.ctx, id);
   }
 
-  listDisks(): Promise<DiskRecord[]> {
+  async listDisks(): Promise<DiskRecord[]> {
+    this.authorize(Operation.Read);
     return this.ctx.deps.catalog.listDisks(this.id);
   }
 
-  listJobs(query?: JobQuery): Promise<JobRecord[]> {
+  async listJobs(query?: JobQuery): Promise<JobRecord[]> {
+    this.authorize(Operation.Read);
     return this.ctx.deps.catalog.listJobs(this.id, query);
   }
 
   /** Checks that every point is restorable; with `readData`, verifies every stored blob too. */
-  check(options: { readData?: boolean } = {}): Promise<CheckReport> {
+  async check(options: { readData?: boolean } = {}): Promise<CheckReport> {
+    this.authorize(Operation.Read);
     return checkVault(this.ctx, options);
   }
 
   /** Deletes objects interrupted backups left behind (see {@link reclaimOrphans}). */
-  reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
+  async reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
+    this.authorize(Operation.Reclaim);
     return reclaimOrphans(this.ctx, options);
   }
 
   /** Creates a backup policy from untrusted input (validated; errors name the field). */
-  createPolicy(input: unknown): Promise<StoredPolicy> {
+  async createPolicy(input: unknown): Promise<StoredPolicy> {
+    this.authorize(Operation.ManagePolicies);
     return createPolicy(this.ctx, input);
   }
 
   /** Replaces a policy's definition; it applies to existing points at the next evaluation. */
-  updatePolicy(name: string, input: unknown): Promise<StoredPolicy> {
+  async updatePolicy(name: string, input: unknown): Promise<StoredPolicy> {
+    this.authorize(Operation.ManagePolicies);
     return updatePolicy(this.ctx, name, input);
   }
 
-  getPolicy(name: string): Promise<StoredPolicy> {
+  async getPolicy(name: string): Promise<StoredPolicy> {
+    this.authorize(Operation.Read);
     return getPolicy(this.ctx, name);
   }
 
-  listPolicies(): Promise<StoredPolicy[]> {
+  async listPolicies(): Promise<StoredPolicy[]> {
+    this.authorize(Operation.Read);
     return listPolicies(this.ctx);
   }
 
   /** Puts a disk under a policy (see {@link protect}). */
-  protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
+  async protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
+    this.authorize(Operation.Protect);
     return protect(this.ctx, source, disk, policy);
   }
 
   /** Soft-deletes a recovery point: restorable and undeletable until the period ends. */
-  deletePoint(id: string): Promise<RecoveryPointRecord> {
+  async deletePoint(id: string): Promise<RecoveryPointRecord> {
+    this.authorize(Operation.DeletePoint);
     return softDelete(this.ctx, id);
   }
 
-  undeletePoint(id: string): Promise<RecoveryPointRecord> {
+  async undeletePoint(id: string): Promise<RecoveryPointRecord> {
+    this.authorize(Operation.UndeletePoint);
     return undelete(this.ctx, id);
   }
 
   /** Evaluates every policy against the clock (see {@link runDue}). */
-  runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
+  async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
+    this.authorize(Operation.RunDue);
     return runDue(this.ctx, open);
   }
 
   /** The vault's rule settings (soft delete, lock). */
-  settings(): Promise<VaultSettings> {
+  async settings(): Promise<VaultSettings> {
+    this.authorize(Operation.Read);
     return this.ctx.deps.catalog.getSettings(this.id);
   }
 
   /** Which points a lock would make undeletable, until when, and the storage committed. */
-  lockPreview(): Promise<LockPreview> {
+  async lockPreview(): Promise<LockPreview> {
+    this.authorize(Operation.Read);
     return lockPreview(this.ctx);
   }
 
   /** Enables the lock (from unlocked) or locks the vault for good (from enabled). */
-  setLock(target: "enabled" | "locked"): Promise<VaultSettings> {
+  async setLock(target: "enabled" | "locked"): Promise<VaultSettings> {
+    this.authorize(Operation.ManageLock);
     return setLock(this.ctx, target);
   }
 
   /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */
-  setSoftDelete(change: { days?: number; alwaysOn?: boolean }): Promise<VaultSettings> {
+  async setSoftDelete(change: { days?: number; alwaysOn?: boolean }): Promise<VaultSettings> {
+    this.authorize(Operation.ManageSoftDelete);
     return setSoftDelete(this.ctx, change);
   }
 

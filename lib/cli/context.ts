@@ -1,4 +1,5 @@
-import { openLocalVault } from "../adapters/local/local-vault.ts";
+import { localVaultPaths, openLocalVault } from "../adapters/local/local-vault.ts";
+import { resolvePrincipal } from "../adapters/local/principals.ts";
 import { ValidationError } from "../errors.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Vault } from "../vault.ts";
@@ -8,23 +9,28 @@ export interface GlobalOptions {
   readonly vault: string;
   readonly keyring: string | undefined;
   readonly json: boolean;
+  /** The caller's API token, when the vault has principals. */
+  readonly token: string | undefined;
 }
 
 /** What a command gets: its parsed options and positionals, and output helpers. */
 export interface CommandContext {
   readonly global: GlobalOptions;
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly positionals: readonly string[];
   /** Prints `json` when `--json` was given, else `text`. */
   readonly print: (json: unknown, text: string) => void;
 }
 
 /** Opens the vault the global options name; the caller closes it. */
-export function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
-  return openLocalVault(global.vault, {
+export async function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
+  // Who is calling is settled before the vault is opened: a bad token opens nothing.
+  const principal = await resolvePrincipal(localVaultPaths(global.vault).principals, global.token);
+  const vault = await openLocalVault(global.vault, {
     ...(global.keyring ? { keyring: global.keyring } : {}),
     ...(clock ? { clock } : {}),
   });
+  return vault.as(principal);
 }
 
 /** Runs `fn` with the vault open (on `clock`, default the system's), closing it afterwards. */

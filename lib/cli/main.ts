@@ -7,15 +7,17 @@ import { deleteCommand, protectCommand, runDueCommand, undeleteCommand } from ".
 import { jobsCommand, listCommand } from "./commands/list.ts";
 import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
 import { policyCommand } from "./commands/policy.ts";
+import { principalCommand } from "./commands/principal.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { vaultCommand } from "./commands/vault-settings.ts";
 import type { CommandContext } from "./context.ts";
 
-type Option = { type: "string" | "boolean"; short?: string };
+type Option = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
 const GLOBAL: Record<string, Option> = {
   vault: { type: "string" },
   keyring: { type: "string" },
+  token: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
@@ -63,6 +65,11 @@ const COMMANDS: Record<
     options: { days: { type: "string" }, "always-on": { type: "boolean" } },
     usage: "vault show | lock preview|enable|lock | soft-delete [--days N] [--always-on]",
   },
+  principal: {
+    run: principalCommand,
+    options: { role: { type: "string", multiple: true } },
+    usage: "principal add NAME --role ROLE [--role ROLE] | list | remove NAME",
+  },
   "run-due": { run: runDueCommand, options: { at: { type: "string" } }, usage: "run-due [--at TIME]" },
   check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
   reclaim: {
@@ -89,6 +96,7 @@ ${Object.values(COMMANDS)
 Options for every command:
   --vault DIR      the vault directory (default: $BLOCKVAULT_HOME or ./.blockvault)
   --keyring FILE   the keyring file (default: keyring.json in the vault directory)
+  --token TOKEN    your API token, once the vault has principals (default: $BLOCKVAULT_TOKEN)
   --json           print machine-readable JSON
   -h, --help       show this help`;
 
@@ -129,9 +137,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       global: {
         vault: (values.vault as string | undefined) ?? process.env.BLOCKVAULT_HOME ?? ".blockvault",
         keyring: values.keyring as string | undefined,
+        token: (values.token as string | undefined) ?? process.env.BLOCKVAULT_TOKEN,
         json,
       },
-      values: values as Record<string, string | boolean | undefined>,
+      values: values as Record<string, string | boolean | string[] | undefined>,
       positionals,
       print: (data, text) => console.log(json ? JSON.stringify(data, null, 2) : text),
     };

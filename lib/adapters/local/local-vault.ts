@@ -22,6 +22,8 @@ export interface LocalVaultPaths {
   readonly catalog: string;
   /** The keyring holding the master key (mode 0600). Keep a copy somewhere else: without it the vault is unreadable. */
   readonly keyring: string;
+  /** API principals and their roles (absent: single-user, the caller is the owner). */
+  readonly principals: string;
 }
 
 /** The layout of an embedded vault in `dir`; the keyring may live elsewhere. */
@@ -32,6 +34,7 @@ export function localVaultPaths(dir: string, keyring?: string): LocalVaultPaths 
     objects: join(root, "objects"),
     catalog: join(root, "catalog.sqlite"),
     keyring: keyring ? resolve(keyring) : join(root, "keyring.json"),
+    principals: join(root, "principals.json"),
   };
 }
 
