@@ -137,3 +137,28 @@ export function defaultSettings(vaultId: string): VaultSettings {
     version: 0,
   };
 }
+
+/** How an audited operation ended: done, refused by a rule or a check, or failed by an error. */
+export const AuditOutcome = { Succeeded: "succeeded", Refused: "refused", Failed: "failed" } as const;
+export type AuditOutcome = (typeof AuditOutcome)[keyof typeof AuditOutcome];
+
+/**
+ * One entry of a vault's audit log: who did what, when, and how it ended. The log is append-only:
+ * every mutating operation and every approval adds an entry, and no entry is ever changed.
+ */
+export interface AuditEntry {
+  readonly vaultId: string;
+  /** Position in the vault's log, assigned by the catalog: 1 for the first entry, then 2, 3… */
+  readonly seq: number;
+  /** When the operation ended (epoch ms), as the caller's clock saw it; the log orders by `seq`. */
+  readonly at: number;
+  /** Who acted: a user, a role, the scheduler. */
+  readonly principal: string;
+  /** What was done, as `subject.verb`: "policy.create", "point.delete", "lock.approve". */
+  readonly action: string;
+  /** What it was done to: a policy name, a recovery point id. */
+  readonly target?: string;
+  readonly outcome: AuditOutcome;
+  /** Free-form details: the reason of a refusal, the error of a failure, changed values. */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { AlreadyExistsError, ConflictError } from "../errors.ts";
 import type {
+  AuditEntry,
   DiskRecord,
   JobRecord,
   PolicyRecord,
@@ -8,7 +9,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../model.ts";
-import type { Catalog, JobQuery } from "../ports/catalog.ts";
+import type { AuditQuery, Catalog, JobQuery } from "../ports/catalog.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryConditional } from "./retry-conditional.ts";
 import { retryCreate } from "./retry-create.ts";
@@ -33,6 +34,8 @@ import { retryCreate } from "./retry-create.ts";
  * `AlreadyExistsError`. Such a refusal on a retry counts as success only when the stored record
  * is the whole record we wrote, version included: the version alone could be another writer's
  * change that started from the same version. An identical write by someone else is harmless.
+ *
+ * `appendAudit` is passed through unretried: an append is not idempotent (see the method).
  *
  * `close` is passed through unretried: it is local teardown, and the contract makes it idempotent.
  */
@@ -173,6 +176,22 @@ export class RetryingCatalog implements Catalog {
       this.#policy,
       `put settings of vault ${settings.vaultId}`,
     );
+  }
+
+  /**
+   * Passed through, never retried. An append is not idempotent (the catalog numbers every entry
+   * it is given), so repeating one whose response was lost would record the operation twice, and
+   * nothing tells our own earlier entry from a genuine second one: the same principal may well do
+   * the same thing twice in one millisecond. Nor can we tell a failure that stopped the write from
+   * one that hid it. A duplicate would be a false record in a log meant as evidence; a failed
+   * append at least reaches the caller, who knows whether to try again.
+   */
+  appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
+    return this.#inner.appendAudit(entry);
+  }
+
+  listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]> {
+    return this.#retry(() => this.#inner.listAudit(vaultId, query), `list the audit log of vault ${vaultId}`);
   }
 
   close(): Promise<void> {

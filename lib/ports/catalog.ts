@@ -1,4 +1,5 @@
 import type {
+  AuditEntry,
   DiskRecord,
   JobRecord,
   JobStatus,
@@ -15,9 +16,21 @@ export interface JobQuery {
   readonly limit?: number;
 }
 
+/** Which audit entries to list; all fields optional and combined with AND. */
+export interface AuditQuery {
+  /** Only entries after this one (an integer >= 0; default 0, from the start): a page's last seq. */
+  readonly afterSeq?: number;
+  /** At most this many entries, the first ones after `afterSeq` (an integer >= 0). */
+  readonly limit?: number;
+  /** Only entries of this principal (exact match). */
+  readonly principal?: string;
+  /** Only entries of this action (exact match). */
+  readonly action?: string;
+}
+
 /**
- * The catalog: the queryable record of vaults, disks, recovery points and jobs. The object store
- * holds the data; the catalog says which of it is committed.
+ * The catalog: the queryable record of vaults, disks, recovery points and jobs, and each vault's
+ * audit log. The object store holds the data; the catalog says which of it is committed.
  *
  * Contract, checked by `test/contract/catalog.contract.ts`:
  * - Ids of disks, recovery points and jobs are scoped to their vault: the same id may exist in
@@ -50,6 +63,17 @@ export interface JobQuery {
  *   none were ever written. `putSettings(settings, expectedVersion)` writes only if the stored
  *   version (0 when none) equals `expectedVersion`, else `ConflictError`; the caller passes
  *   `version: expectedVersion + 1`.
+ * - The audit log is append-only: `appendAudit` adds an entry and there is, on purpose, no method
+ *   to change or remove one (a returned entry is a copy; changing it changes nothing stored).
+ *   The catalog assigns `seq`, ignoring any the caller passes: 1 for a vault's first entry, then
+ *   one more than the vault's previous entry, without gaps, each vault numbered on its own. An
+ *   append is atomic, also against concurrent appends, and returns the entry as `listAudit` will
+ *   return it. It is not idempotent: appending the same entry twice records it twice. An append
+ *   to a vault that does not exist rejects with `NotFoundError` naming it and uses up no `seq`.
+ * - `listAudit` returns a vault's entries in ascending `seq` (not `at`: clocks may step back),
+ *   those after `afterSeq` that match the query, the first `limit` of them; `afterSeq` and
+ *   `limit` are integers >= 0 (anything else is a `ValidationError`). A vault without entries,
+ *   or that does not exist, has none.
  */
 export interface Catalog {
   createVault(vault: VaultRecord): Promise<void>;
@@ -84,6 +108,9 @@ export interface Catalog {
 
   getSettings(vaultId: string): Promise<VaultSettings>;
   putSettings(settings: VaultSettings, expectedVersion: number): Promise<void>;
+
+  appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry>;
+  listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type {
+  AuditEntry,
   DiskRecord,
   JobRecord,
   PolicyRecord,
@@ -6,7 +7,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../lib/model.ts";
-import type { Catalog, JobQuery } from "../../lib/ports/catalog.ts";
+import type { AuditQuery, Catalog, JobQuery } from "../../lib/ports/catalog.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 
 /** A {@link Catalog} decorator that counts calls and fails the ones its plan picks. */
@@ -87,6 +88,12 @@ export class FaultyCatalog implements Catalog {
   }
   putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
     return this.run("putSettings", () => this.inner.putSettings(settings, expectedVersion));
+  }
+  appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
+    return this.run("appendAudit", () => this.inner.appendAudit(entry));
+  }
+  listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]> {
+    return this.run("listAudit", () => this.inner.listAudit(vaultId, query));
   }
   close(): Promise<void> {
     return this.inner.close();

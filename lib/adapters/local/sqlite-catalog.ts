@@ -1,5 +1,6 @@
 import { AlreadyExistsError, ConflictError, ValidationError } from "../../errors.ts";
 import type {
+  AuditEntry,
   DiskRecord,
   JobRecord,
   PolicyRecord,
@@ -7,7 +8,8 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../model.ts";
-import type { Catalog, JobQuery } from "../../ports/catalog.ts";
+import type { AuditQuery, Catalog, JobQuery } from "../../ports/catalog.ts";
+import * as audit from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
 import {
   diskFromRow,
@@ -42,13 +44,16 @@ const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", 
  *
  * `node:sqlite` is synchronous: each method runs to completion on the calling thread before its
  * promise settles, so no two calls of one instance ever interleave. Read-modify-write methods
- * (`commitRecoveryPoint`, `update*`, `putPolicy`, `putSettings`) run in `BEGIN IMMEDIATE`
- * transactions, so a writer in another process cannot slip in between the check and the write.
+ * (`commitRecoveryPoint`, `update*`, `putPolicy`, `putSettings`, `appendAudit`) run in
+ * `BEGIN IMMEDIATE` transactions, so a writer in another process cannot slip in between the check
+ * and the write. The audit log is append-only in the schema itself: triggers refuse any SQL that
+ * would change or delete an entry, whoever runs it.
  *
  * Beyond the port: records of a vault that was never created are refused with `NotFoundError`
  * (foreign keys; `getSettings` of such a vault too), and a record missing a required field or
  * holding a value of the wrong type is refused with `ValidationError` (STRICT tables), as is a
- * policy or settings write whose new `version` is not the expected one plus one.
+ * policy or settings write whose new `version` is not the expected one plus one, and a malformed
+ * audit entry (see `appendAudit` in sqlite-audit.ts).
  */
 export class SqliteCatalog implements Catalog {
   readonly #db: SqliteDb;
@@ -211,6 +216,14 @@ export class SqliteCatalog implements Catalog {
 
   async putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
     rules.putSettings(this.#db, settings, expectedVersion);
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
+    return audit.appendAudit(this.#db, entry);
+  }
+
+  async listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]> {
+    return audit.listAudit(this.#db, vaultId, query);
   }
 
   /** Closes the database; later calls fail. Closing twice is harmless. */

@@ -5,7 +5,7 @@ import { BlockvaultError } from "../../errors.ts";
  * The SQLite catalog's schema. Each version adds a migration step keyed on `PRAGMA user_version`
  * rather than editing the statements of an earlier one: databases written by older releases must
  * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
- * and settings.
+ * and settings; version 3 adds the audit log.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -18,10 +18,16 @@ import { BlockvaultError } from "../../errors.ts";
  *   a disk that has no record.
  * - Settings' lock and flags are CHECKed: the vault rules trust what they read, and a misspelt
  *   lock state they do not recognise must never get stored and be taken for "unlocked".
+ * - The audit log is append-only in the database itself, not just in the code: triggers abort
+ *   any UPDATE or DELETE of an `audit` row, whoever runs it, and any INSERT other than the
+ *   vault's next `seq`. The INSERT check is what stops `INSERT OR REPLACE` from overwriting an
+ *   entry: the rows REPLACE removes fire no DELETE trigger (unless recursive_triggers is on).
+ *   DDL can still drop the table or its triggers; the log guards against mistakes and the API,
+ *   not against someone who owns the file.
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -110,8 +116,43 @@ CREATE TABLE settings (
 ) STRICT;
 `;
 
+/**
+ * Statements bringing schema version 2 to version 3: the audit log. `seq` numbers each vault's
+ * entries from 1 (the primary key leads with the vault, so its newest entry is one index probe
+ * away); WITHOUT ROWID because that key is the table's only access path.
+ */
+export const SCHEMA_V3 = `
+CREATE TABLE audit (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  at INTEGER NOT NULL,
+  principal TEXT NOT NULL CHECK (principal <> ''),
+  action TEXT NOT NULL CHECK (action <> ''),
+  target TEXT,
+  outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'refused', 'failed')),
+  detail TEXT CHECK (detail IS NULL OR json_valid(detail)),
+  PRIMARY KEY (vault_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER audit_append_in_order BEFORE INSERT ON audit
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM audit WHERE vault_id = NEW.vault_id)
+BEGIN
+  SELECT RAISE(ABORT, 'audit log: an entry can only be appended as its vault''s next seq');
+END;
+
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+  SELECT RAISE(ABORT, 'audit log: entries are append-only and cannot be changed');
+END;
+
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+  SELECT RAISE(ABORT, 'audit log: entries are append-only and cannot be deleted');
+END;
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {
