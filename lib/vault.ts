@@ -15,9 +15,16 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/vault-config.ts";
-import { NotFoundError } from "./errors.ts";
-import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultSettings } from "./model.ts";
-import type { JobQuery } from "./ports/catalog.ts";
+import { AccessDeniedError, ConflictError, NotFoundError } from "./errors.ts";
+import {
+  type AuditEntry,
+  AuditOutcome,
+  type DiskRecord,
+  type JobRecord,
+  type RecoveryPointRecord,
+  type VaultSettings,
+} from "./model.ts";
+import type { AuditQuery, JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
@@ -38,6 +45,12 @@ export interface FileRestoreOptions extends RestoreOptions {
  * A vault: the product's front door, used by the CLI, the Lambda handlers and the embedded
  * server alike. It runs on whatever ports it is given (local files, or AWS).
  */
+/** The policy name inside untrusted input, for the audit log (validation comes later). */
+function policyName(input: unknown): string | undefined {
+  const name = (input as { name?: unknown } | null)?.name;
+  return typeof name === "string" ? name.slice(0, 128) : undefined;
+}
+
 export class Vault {
   readonly ctx: VaultContext;
   /** Who is calling: every operation checks this principal's roles. */
@@ -58,6 +71,52 @@ export class Vault {
   /** Throws AccessDeniedError unless this vault's principal may perform `operation`. */
   authorize(operation: Operation): void {
     authorize(this.principal, operation);
+  }
+
+  /**
+   * Runs a mutating operation for the current principal and appends its outcome to the audit
+   * log: refused (no role, or a rule said no), failed, or succeeded. A failure to write the
+   * audit entry never changes the operation's own result.
+   */
+  async audited<T>(
+    action: string,
+    operation: Operation,
+    target: string | undefined,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const record = (outcome: AuditOutcome, detail?: Record<string, string>) =>
+      this.ctx.deps.catalog
+        .appendAudit({
+          vaultId: this.id,
+          at: this.ctx.deps.clock.now(),
+          principal: this.principal.name,
+          action,
+          outcome,
+          ...(target !== undefined ? { target } : {}),
+          ...(detail ? { detail } : {}),
+        })
+        .catch(() => undefined);
+    try {
+      this.authorize(operation);
+    } catch (err) {
+      await record(AuditOutcome.Refused, { reason: (err as Error).message });
+      throw err;
+    }
+    try {
+      const result = await run();
+      await record(AuditOutcome.Succeeded);
+      return result;
+    } catch (err) {
+      const refused = err instanceof AccessDeniedError || err instanceof ConflictError;
+      await record(refused ? AuditOutcome.Refused : AuditOutcome.Failed, { error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** The audit log, oldest first (reader role). */
+  async listAudit(query?: AuditQuery): Promise<AuditEntry[]> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.listAudit(this.id, query);
   }
 
   /** Creates a new vault on empty ports. */
@@ -84,8 +143,9 @@ export class Vault {
 
   /** Backs up `source` as a new recovery point of `options.disk`. */
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
-    this.authorize(Operation.Backup);
-    return runBackup(this.ctx, source, options);
+    return this.audited("backup.run", Operation.Backup, options.disk, () =>
+      runBackup(this.ctx, source, options),
+    );
   }
 
   /** Restores a recovery point into any target. */
@@ -94,9 +154,10 @@ export class Vault {
     target: RestoreTarget,
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
-    this.authorize(Operation.Restore);
-    const point = await restorablePoint(this.ctx, pointId);
-    return runRestore(this.ctx, point, target, options);
+    return this.audited("restore.run", Operation.Restore, pointId, async () => {
+      const point = await restorablePoint(this.ctx, pointId);
+      return runRestore(this.ctx, point, target, options);
+    });
   }
 
   /**
@@ -108,20 +169,21 @@ export class Vault {
     path: string,
     options: FileRestoreOptions = {},
   ): Promise<RestoreResult> {
-    this.authorize(Operation.Restore);
-    const point = await restorablePoint(this.ctx, pointId);
-    const range = validateRange(options.range, point.logicalSize);
-    // Only a disk without a record has no source to protect; any other failure must stop the
-    // restore, or a forced restore could overwrite the very image the disk is backed up from.
-    const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch((err: unknown) => {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
+    return this.audited("restore.run", Operation.Restore, pointId, async () => {
+      const point = await restorablePoint(this.ctx, pointId);
+      const range = validateRange(options.range, point.logicalSize);
+      // Only a disk without a record has no source to protect; any other failure must stop the
+      // restore, or a forced restore could overwrite the very image the disk is backed up from.
+      const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      const target = await openFileTarget(path, range.length, {
+        force: options.force ?? false,
+        protectedPaths: disk ? [disk.source] : [],
+      });
+      return runRestore(this.ctx, point, target, options);
     });
-    const target = await openFileTarget(path, range.length, {
-      force: options.force ?? false,
-      protectedPaths: disk ? [disk.source] : [],
-    });
-    return runRestore(this.ctx, point, target, options);
   }
 
   /** Recovery points, newest first, of one disk or all. */
@@ -154,20 +216,23 @@ export class Vault {
 
   /** Deletes objects interrupted backups left behind (see {@link reclaimOrphans}). */
   async reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
-    this.authorize(Operation.Reclaim);
-    return reclaimOrphans(this.ctx, options);
+    return this.audited("vault.reclaim", Operation.Reclaim, undefined, () =>
+      reclaimOrphans(this.ctx, options),
+    );
   }
 
   /** Creates a backup policy from untrusted input (validated; errors name the field). */
   async createPolicy(input: unknown): Promise<StoredPolicy> {
-    this.authorize(Operation.ManagePolicies);
-    return createPolicy(this.ctx, input);
+    return this.audited("policy.create", Operation.ManagePolicies, policyName(input), () =>
+      createPolicy(this.ctx, input),
+    );
   }
 
   /** Replaces a policy's definition; it applies to existing points at the next evaluation. */
   async updatePolicy(name: string, input: unknown): Promise<StoredPolicy> {
-    this.authorize(Operation.ManagePolicies);
-    return updatePolicy(this.ctx, name, input);
+    return this.audited("policy.update", Operation.ManagePolicies, name, () =>
+      updatePolicy(this.ctx, name, input),
+    );
   }
 
   async getPolicy(name: string): Promise<StoredPolicy> {
@@ -182,25 +247,23 @@ export class Vault {
 
   /** Puts a disk under a policy (see {@link protect}). */
   async protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
-    this.authorize(Operation.Protect);
-    return protect(this.ctx, source, disk, policy);
+    return this.audited("disk.protect", Operation.Protect, disk, () =>
+      protect(this.ctx, source, disk, policy),
+    );
   }
 
   /** Soft-deletes a recovery point: restorable and undeletable until the period ends. */
   async deletePoint(id: string): Promise<RecoveryPointRecord> {
-    this.authorize(Operation.DeletePoint);
-    return softDelete(this.ctx, id);
+    return this.audited("point.delete", Operation.DeletePoint, id, () => softDelete(this.ctx, id));
   }
 
   async undeletePoint(id: string): Promise<RecoveryPointRecord> {
-    this.authorize(Operation.UndeletePoint);
-    return undelete(this.ctx, id);
+    return this.audited("point.undelete", Operation.UndeletePoint, id, () => undelete(this.ctx, id));
   }
 
   /** Evaluates every policy against the clock (see {@link runDue}). */
   async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
-    this.authorize(Operation.RunDue);
-    return runDue(this.ctx, open);
+    return this.audited("schedule.run-due", Operation.RunDue, undefined, () => runDue(this.ctx, open));
   }
 
   /** The vault's rule settings (soft delete, lock). */
@@ -217,14 +280,14 @@ export class Vault {
 
   /** Enables the lock (from unlocked) or locks the vault for good (from enabled). */
   async setLock(target: "enabled" | "locked"): Promise<VaultSettings> {
-    this.authorize(Operation.ManageLock);
-    return setLock(this.ctx, target);
+    return this.audited("lock.set", Operation.ManageLock, target, () => setLock(this.ctx, target));
   }
 
   /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */
   async setSoftDelete(change: { days?: number; alwaysOn?: boolean }): Promise<VaultSettings> {
-    this.authorize(Operation.ManageSoftDelete);
-    return setSoftDelete(this.ctx, change);
+    return this.audited("soft-delete.update", Operation.ManageSoftDelete, undefined, () =>
+      setSoftDelete(this.ctx, change),
+    );
   }
 
   close(): Promise<void> {

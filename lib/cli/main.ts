@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { BlockvaultError, ValidationError } from "../errors.ts";
+import { auditCommand } from "./commands/audit.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { initCommand } from "./commands/init.ts";
@@ -69,6 +70,16 @@ const COMMANDS: Record<
     run: principalCommand,
     options: { role: { type: "string", multiple: true } },
     usage: "principal add NAME --role ROLE [--role ROLE] | list | remove NAME",
+  },
+  audit: {
+    run: auditCommand,
+    options: {
+      after: { type: "string" },
+      limit: { type: "string" },
+      principal: { type: "string" },
+      action: { type: "string" },
+    },
+    usage: "audit [--after SEQ] [--limit N] [--principal NAME] [--action ACTION]",
   },
   "run-due": { run: runDueCommand, options: { at: { type: "string" } }, usage: "run-due [--at TIME]" },
   check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
