@@ -90,6 +90,20 @@ export class SourceError extends BlockvaultError {
   }
 }
 
+/**
+ * A critical operation needs a second person's approval: the error names the request that was
+ * created (or that must be approved) and what to do next.
+ */
+export class ApprovalRequiredError extends BlockvaultError {
+  /** The approval request to approve, then to pass back with the operation. */
+  readonly requestId: string;
+
+  constructor(message: string, requestId: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "APPROVAL_REQUIRED", retryable: false });
+    this.requestId = requestId;
+  }
+}
+
 /** Wraps anything thrown that is not already a BlockvaultError, keeping it as `cause`. */
 export function asBlockvaultError(err: unknown, context: string): BlockvaultError {
   if (err instanceof BlockvaultError) return err;

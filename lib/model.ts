@@ -162,3 +162,30 @@ export interface AuditEntry {
   /** Free-form details: the reason of a refusal, the error of a failure, changed values. */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
+
+/** Where a multi-user authorization request stands. */
+export const ApprovalState = { Pending: "pending", Approved: "approved", Used: "used" } as const;
+export type ApprovalState = (typeof ApprovalState)[keyof typeof ApprovalState];
+
+/**
+ * A request to perform a critical operation, which a second principal with the security-admin
+ * role must approve within a time window before the requester may perform it, once.
+ */
+export interface ApprovalRecord {
+  readonly vaultId: string;
+  readonly id: string;
+  /** The critical operation: "point.delete-early", "soft-delete.disable", "policy.shorten-retention", "lock.disable". */
+  readonly operation: string;
+  /** What it applies to (a point id, a policy name). */
+  readonly target?: string;
+  /** A digest of the operation's exact parameters: the approval is for that change only. */
+  readonly paramsDigest: string;
+  readonly requester: string;
+  readonly created: number;
+  /** After this the request can no longer be approved or used. */
+  readonly expires: number;
+  readonly state: ApprovalState;
+  readonly approver?: string;
+  readonly approved?: number;
+  readonly used?: number;
+}

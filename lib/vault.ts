@@ -15,8 +15,9 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/vault-config.ts";
-import { AccessDeniedError, ConflictError, NotFoundError } from "./errors.ts";
+import { AccessDeniedError, ApprovalRequiredError, ConflictError, NotFoundError } from "./errors.ts";
 import {
+  type ApprovalRecord,
   type AuditEntry,
   AuditOutcome,
   type DiskRecord,
@@ -24,9 +25,10 @@ import {
   type RecoveryPointRecord,
   type VaultSettings,
 } from "./model.ts";
-import type { AuditQuery, JobQuery } from "./ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, JobQuery } from "./ports/catalog.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
+import { type Actor, approve } from "./rules/approvals.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
 import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
 import { protect } from "./rules/protect.ts";
@@ -51,6 +53,11 @@ function policyName(input: unknown): string | undefined {
   return typeof name === "string" ? name.slice(0, 128) : undefined;
 }
 
+/** An approved request presented with a critical operation. */
+export interface Approval {
+  readonly approvalId?: string;
+}
+
 export class Vault {
   readonly ctx: VaultContext;
   /** Who is calling: every operation checks this principal's roles. */
@@ -66,6 +73,13 @@ export class Vault {
   /** The same vault, acting as another principal (the vault is shared, not copied). */
   as(principal: Principal): Vault {
     return new Vault(this.ctx, this.onClose, principal);
+  }
+
+  private actor(approval?: Approval): Actor {
+    return {
+      principal: this.principal,
+      ...(approval?.approvalId ? { approvalId: approval.approvalId } : {}),
+    };
   }
 
   /** Throws AccessDeniedError unless this vault's principal may perform `operation`. */
@@ -107,7 +121,10 @@ export class Vault {
       await record(AuditOutcome.Succeeded);
       return result;
     } catch (err) {
-      const refused = err instanceof AccessDeniedError || err instanceof ConflictError;
+      const refused =
+        err instanceof AccessDeniedError ||
+        err instanceof ConflictError ||
+        err instanceof ApprovalRequiredError;
       await record(refused ? AuditOutcome.Refused : AuditOutcome.Failed, { error: (err as Error).message });
       throw err;
     }
@@ -229,9 +246,9 @@ export class Vault {
   }
 
   /** Replaces a policy's definition; it applies to existing points at the next evaluation. */
-  async updatePolicy(name: string, input: unknown): Promise<StoredPolicy> {
+  async updatePolicy(name: string, input: unknown, approval?: Approval): Promise<StoredPolicy> {
     return this.audited("policy.update", Operation.ManagePolicies, name, () =>
-      updatePolicy(this.ctx, name, input),
+      updatePolicy(this.ctx, name, input, this.actor(approval)),
     );
   }
 
@@ -253,8 +270,10 @@ export class Vault {
   }
 
   /** Soft-deletes a recovery point: restorable and undeletable until the period ends. */
-  async deletePoint(id: string): Promise<RecoveryPointRecord> {
-    return this.audited("point.delete", Operation.DeletePoint, id, () => softDelete(this.ctx, id));
+  async deletePoint(id: string, approval?: Approval): Promise<RecoveryPointRecord> {
+    return this.audited("point.delete", Operation.DeletePoint, id, () =>
+      softDelete(this.ctx, id, this.actor(approval)),
+    );
   }
 
   async undeletePoint(id: string): Promise<RecoveryPointRecord> {
@@ -279,14 +298,32 @@ export class Vault {
   }
 
   /** Enables the lock (from unlocked) or locks the vault for good (from enabled). */
-  async setLock(target: "enabled" | "locked"): Promise<VaultSettings> {
-    return this.audited("lock.set", Operation.ManageLock, target, () => setLock(this.ctx, target));
+  async setLock(target: "unlocked" | "enabled" | "locked", approval?: Approval): Promise<VaultSettings> {
+    return this.audited("lock.set", Operation.ManageLock, target, () =>
+      setLock(this.ctx, target, this.actor(approval)),
+    );
+  }
+
+  /** Approves another principal's pending request for a critical operation (security-admin). */
+  async approve(id: string): Promise<ApprovalRecord> {
+    return this.audited("approval.approve", Operation.Approve, id, () =>
+      approve(this.ctx, this.principal, id),
+    );
+  }
+
+  /** Approval requests, newest first (reader). */
+  async listApprovals(query?: ApprovalQuery): Promise<ApprovalRecord[]> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.listApprovals(this.id, query);
   }
 
   /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */
-  async setSoftDelete(change: { days?: number; alwaysOn?: boolean }): Promise<VaultSettings> {
+  async setSoftDelete(
+    change: { days?: number; alwaysOn?: boolean; enabled?: boolean },
+    approval?: Approval,
+  ): Promise<VaultSettings> {
     return this.audited("soft-delete.update", Operation.ManageSoftDelete, undefined, () =>
-      setSoftDelete(this.ctx, change),
+      setSoftDelete(this.ctx, change, this.actor(approval)),
     );
   }
 

@@ -71,3 +71,9 @@ export function integerOption(ctx: CommandContext, name: string): number | undef
   }
   return Number(value);
 }
+
+/** The `--approval ID` a critical operation presents, if any. */
+export function approvalOf(ctx: CommandContext): { approvalId?: string } {
+  const id = ctx.values.approval;
+  return typeof id === "string" && id !== "" ? { approvalId: id } : {};
+}

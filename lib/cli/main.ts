@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { BlockvaultError, ValidationError } from "../errors.ts";
+import { approvalsCommand } from "./commands/approvals.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -51,25 +52,40 @@ const COMMANDS: Record<
   },
   policy: {
     run: policyCommand,
-    options: { file: { type: "string" } },
-    usage: "policy create --file FILE | update NAME --file FILE | show NAME | list",
+    options: { file: { type: "string" }, approval: { type: "string" } },
+    usage: "policy create --file FILE | update NAME --file FILE [--approval ID] | show NAME | list",
   },
   protect: {
     run: protectCommand,
     options: { disk: { type: "string" }, policy: { type: "string" } },
     usage: "protect IMAGE --disk NAME --policy NAME",
   },
-  delete: { run: deleteCommand, options: {}, usage: "delete RECOVERY_POINT_ID" },
+  delete: {
+    run: deleteCommand,
+    options: { approval: { type: "string" } },
+    usage: "delete RECOVERY_POINT_ID [--approval ID]",
+  },
   undelete: { run: undeleteCommand, options: {}, usage: "undelete RECOVERY_POINT_ID" },
   vault: {
     run: vaultCommand,
-    options: { days: { type: "string" }, "always-on": { type: "boolean" } },
-    usage: "vault show | lock preview|enable|lock | soft-delete [--days N] [--always-on]",
+    options: {
+      days: { type: "string" },
+      "always-on": { type: "boolean" },
+      disable: { type: "boolean" },
+      approval: { type: "string" },
+    },
+    usage:
+      "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]]",
   },
   principal: {
     run: principalCommand,
     options: { role: { type: "string", multiple: true } },
     usage: "principal add NAME --role ROLE [--role ROLE] | list | remove NAME",
+  },
+  approvals: {
+    run: approvalsCommand,
+    options: { state: { type: "string" } },
+    usage: "approvals list [--state pending|approved|used] | approve ID",
   },
   audit: {
     run: auditCommand,
@@ -121,6 +137,7 @@ const EXIT_CODES: Record<string, number> = {
   SOURCE: 7,
   CONFLICT: 8,
   ACCESS_DENIED: 9,
+  APPROVAL_REQUIRED: 10,
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */

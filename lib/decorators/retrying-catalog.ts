@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { AlreadyExistsError, ConflictError } from "../errors.ts";
 import type {
+  ApprovalRecord,
+  ApprovalState,
   AuditEntry,
   DiskRecord,
   JobRecord,
@@ -9,7 +11,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../model.ts";
-import type { AuditQuery, Catalog, JobQuery } from "../ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../ports/catalog.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryConditional } from "./retry-conditional.ts";
 import { retryCreate } from "./retry-create.ts";
@@ -18,8 +20,8 @@ import { retryCreate } from "./retry-create.ts";
  * A {@link Catalog} decorator that retries calls failing with a retryable error (see
  * {@link retry}), keeping the catalog's contract.
  *
- * Reads, `putDisk` (create or replace) and the `update*` methods (which set absolute values) are
- * safe to repeat and are simply retried. The conditional writes are not: a retry after a lost
+ * Reads, `putDisk` (create or replace), `updateJob` and `updateRecoveryPoint` (which set absolute
+ * values) are safe to repeat and are simply retried. The conditional writes are not: a retry after a lost
  * response finds the record its own earlier attempt wrote and gets `AlreadyExistsError`. That
  * error on a retry (never on the first attempt) counts as success only when the stored record is
  * the one we tried to write, compared on fields that identify it:
@@ -34,6 +36,14 @@ import { retryCreate } from "./retry-create.ts";
  * `AlreadyExistsError`. Such a refusal on a retry counts as success only when the stored record
  * is the whole record we wrote, version included: the version alone could be another writer's
  * change that started from the same version. An identical write by someone else is harmless.
+ *
+ * `createApproval` is create-only, like `createJob`: `AlreadyExistsError` on a retry counts as
+ * success only when the stored request is ours in every field its creator sets (all but `state`,
+ * `approver`, `approved` and `used`, which an approver may change right after the create).
+ * `updateApproval` is conditional on the stored state, so a retry after a lost response meets
+ * `ConflictError` (the state moved on: by our own change, or by someone else's). That counts as
+ * success only when the stored request shows exactly our changes applied, and then the stored
+ * request is what the call returns.
  *
  * `appendAudit` is passed through unretried: an append is not idempotent (see the method).
  *
@@ -178,6 +188,48 @@ export class RetryingCatalog implements Catalog {
     );
   }
 
+  createApproval(approval: ApprovalRecord): Promise<void> {
+    return retryCreate(
+      () => this.#inner.createApproval(approval),
+      async () => sameRequest(await this.#inner.getApproval(approval.vaultId, approval.id), approval),
+      this.#policy,
+      `create approval ${approval.id}`,
+    );
+  }
+
+  getApproval(vaultId: string, id: string): Promise<ApprovalRecord> {
+    return this.#retry(() => this.#inner.getApproval(vaultId, id), `get approval ${id}`);
+  }
+
+  listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]> {
+    return this.#retry(() => this.#inner.listApprovals(vaultId, query), `list approvals of vault ${vaultId}`);
+  }
+
+  async updateApproval(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+    expectedState: ApprovalState,
+  ): Promise<ApprovalRecord> {
+    // Set by whichever succeeds: the write, or the check that finds the write landed.
+    let result: ApprovalRecord | undefined;
+    await retryConditional(
+      async () => {
+        result = await this.#inner.updateApproval(vaultId, id, changes, expectedState);
+      },
+      (err) => err instanceof ConflictError,
+      async () => {
+        const stored = await this.#inner.getApproval(vaultId, id);
+        if (!changesApplied(stored, changes, expectedState)) return false;
+        result = stored;
+        return true;
+      },
+      this.#policy,
+      `update approval ${id}`,
+    );
+    return result as ApprovalRecord;
+  }
+
   /**
    * Passed through, never retried. An append is not idempotent (the catalog numbers every entry
    * it is given), so repeating one whose response was lost would record the operation twice, and
@@ -225,4 +277,31 @@ function sameJob(stored: JobRecord, ours: JobRecord): boolean {
     stored.recoveryPoint === ours.recoveryPoint &&
     isDeepStrictEqual(stored.detail, ours.detail)
   );
+}
+
+/** Whether `stored` is the request `ours` created, in every field set at creation. */
+function sameRequest(stored: ApprovalRecord, ours: ApprovalRecord): boolean {
+  return (
+    stored.id === ours.id &&
+    stored.operation === ours.operation &&
+    stored.target === ours.target &&
+    stored.paramsDigest === ours.paramsDigest &&
+    stored.requester === ours.requester &&
+    stored.created === ours.created &&
+    stored.expires === ours.expires
+  );
+}
+
+/**
+ * Whether `stored` holds exactly what our update wrote: each changed field as we gave it (absent
+ * when we cleared it), and the state we set, or `expectedState` when we left it alone (a state
+ * other than that means someone else moved it, so the refusal was not ours).
+ */
+function changesApplied(
+  stored: ApprovalRecord,
+  changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+  expectedState: ApprovalState,
+): boolean {
+  const ours = { state: expectedState, ...changes };
+  return Object.entries(ours).every(([name, value]) => stored[name as keyof typeof ours] === value);
 }

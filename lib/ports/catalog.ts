@@ -1,4 +1,6 @@
 import type {
+  ApprovalRecord,
+  ApprovalState,
   AuditEntry,
   DiskRecord,
   JobRecord,
@@ -63,6 +65,10 @@ export interface AuditQuery {
  *   none were ever written. `putSettings(settings, expectedVersion)` writes only if the stored
  *   version (0 when none) equals `expectedVersion`, else `ConflictError`; the caller passes
  *   `version: expectedVersion + 1`.
+ * - `createApproval` is conditional on the id (`AlreadyExistsError`). `updateApproval(vaultId,
+ *   id, changes, expectedState)` changes `state`, `approver`, `approved`, `used` only if the
+ *   stored state equals `expectedState`, else `ConflictError`; `NotFoundError` when missing.
+ *   `listApprovals` returns a vault's requests newest first (`created`, then commit order).
  * - The audit log is append-only: `appendAudit` adds an entry and there is, on purpose, no method
  *   to change or remove one (a returned entry is a copy; changing it changes nothing stored).
  *   The catalog assigns `seq`, ignoring any the caller passes: 1 for a vault's first entry, then
@@ -75,6 +81,11 @@ export interface AuditQuery {
  *   `limit` are integers >= 0 (anything else is a `ValidationError`). A vault without entries,
  *   or that does not exist, has none.
  */
+/** Which approval requests to list. */
+export interface ApprovalQuery {
+  readonly state?: ApprovalState;
+}
+
 export interface Catalog {
   createVault(vault: VaultRecord): Promise<void>;
   getVault(id: string): Promise<VaultRecord>;
@@ -108,6 +119,16 @@ export interface Catalog {
 
   getSettings(vaultId: string): Promise<VaultSettings>;
   putSettings(settings: VaultSettings, expectedVersion: number): Promise<void>;
+
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  getApproval(vaultId: string, id: string): Promise<ApprovalRecord>;
+  listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]>;
+  updateApproval(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+    expectedState: ApprovalState,
+  ): Promise<ApprovalRecord>;
 
   appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry>;
   listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]>;

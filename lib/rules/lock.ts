@@ -2,6 +2,7 @@ import type { VaultContext } from "../engine/vault-config.ts";
 import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts";
 import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
+import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
 import { getPolicy } from "./policies.ts";
 import { retentionEnd } from "./retention-end.ts";
 
@@ -67,7 +68,26 @@ async function writeSettings(
  * locked, points cannot be deleted before their retention ends and retention cannot be cut.
  * Locking cannot be undone; unlocking an enabled lock needs a second person's approval.
  */
-export function setLock(ctx: VaultContext, target: "enabled" | "locked"): Promise<VaultSettings> {
+export async function setLock(
+  ctx: VaultContext,
+  target: "unlocked" | "enabled" | "locked",
+  actor: Actor = OWNER_ACTOR,
+): Promise<VaultSettings> {
+  if (target === LockState.Unlocked) {
+    const current = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+    if (current.lock === LockState.Locked)
+      throw new ConflictError("the vault is locked: a lock cannot be undone");
+    if (current.lock === LockState.Unlocked) throw new ConflictError("the vault lock is not enabled");
+    await requireApproval(ctx, actor.principal, {
+      operation: CriticalOperation.DisableLock,
+      params: { lock: "unlocked" },
+      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+    });
+    return writeSettings(ctx, (s) => {
+      if (s.lock !== LockState.Enabled) throw new ConflictError(`the vault lock is ${s.lock}`);
+      return { ...s, lock: LockState.Unlocked };
+    });
+  }
   return writeSettings(ctx, (s) => {
     if (target === LockState.Enabled && s.lock !== LockState.Unlocked) {
       throw new ConflictError(`the vault lock is already ${s.lock}`);
@@ -83,16 +103,19 @@ export function setLock(ctx: VaultContext, target: "enabled" | "locked"): Promis
   });
 }
 
-/** Refuses, under a lock, to delete a point whose retention has not ended. */
-export async function checkDeleteAllowed(ctx: VaultContext, point: RecoveryPointRecord): Promise<void> {
+/**
+ * Refuses, under a lock, to delete a point whose retention has not ended. Returns whether the
+ * point's retention is still running (deleting it early then needs an approval).
+ */
+export async function checkDeleteAllowed(ctx: VaultContext, point: RecoveryPointRecord): Promise<boolean> {
   const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
-  if (settings.lock === LockState.Unlocked) return;
   const retained = (await retainedPoints(ctx)).find((p) => p.id === point.id);
-  if (retained) {
+  if (retained && settings.lock !== LockState.Unlocked) {
     throw new AccessDeniedError(
       `the vault lock (${settings.lock}) forbids deleting recovery point ${point.id} before its retention ends at ${new Date(retained.until).toISOString()}`,
     );
   }
+  return retained !== undefined;
 }
 
 /**
@@ -101,9 +124,20 @@ export async function checkDeleteAllowed(ctx: VaultContext, point: RecoveryPoint
  */
 export async function setSoftDelete(
   ctx: VaultContext,
-  change: { days?: number; alwaysOn?: boolean },
+  change: { days?: number; alwaysOn?: boolean; enabled?: boolean },
+  actor: Actor = OWNER_ACTOR,
 ): Promise<VaultSettings> {
-  const { days, alwaysOn } = change;
+  const { days, alwaysOn, enabled } = change;
+  if (enabled === false) {
+    if ((await ctx.deps.catalog.getSettings(ctx.config.vaultId)).softDeleteAlwaysOn) {
+      throw new ConflictError("soft delete is always-on in this vault and cannot be disabled");
+    }
+    await requireApproval(ctx, actor.principal, {
+      operation: CriticalOperation.DisableSoftDelete,
+      params: { enabled: false },
+      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+    });
+  }
   if (days !== undefined && (!Number.isInteger(days) || days < 14 || days > 180)) {
     throw new ValidationError(`softDeleteDays must be an integer from 14 to 180, got ${days}`);
   }
@@ -111,6 +145,7 @@ export async function setSoftDelete(
   return writeSettings(ctx, (s) => ({
     ...s,
     ...(days !== undefined ? { softDeleteDays: days } : {}),
+    ...(enabled !== undefined ? { softDeleteEnabled: enabled } : {}),
     ...(alwaysOn ? { softDeleteAlwaysOn: true, softDeleteEnabled: true } : {}),
   }));
 }

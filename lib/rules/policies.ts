@@ -3,6 +3,7 @@ import { AccessDeniedError, NotFoundError, ValidationError } from "../errors.ts"
 import { LockState, type PolicyRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { validatePolicy } from "../policy/validate.ts";
+import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
 import { shortenedRules } from "./retention-end.ts";
 
 /** A stored policy with its definition typed. */
@@ -35,7 +36,12 @@ export async function createPolicy(ctx: VaultContext, input: unknown): Promise<S
  * points at the next evaluation (run-due). The write is conditional on the version read, so
  * two concurrent updates cannot silently overwrite each other.
  */
-export async function updatePolicy(ctx: VaultContext, name: string, input: unknown): Promise<StoredPolicy> {
+export async function updatePolicy(
+  ctx: VaultContext,
+  name: string,
+  input: unknown,
+  actor: Actor = OWNER_ACTOR,
+): Promise<StoredPolicy> {
   const current = await getPolicy(ctx, name);
   const definition = validatePolicy(input);
   if (definition.name !== name) {
@@ -49,6 +55,14 @@ export async function updatePolicy(ctx: VaultContext, name: string, input: unkno
     throw new AccessDeniedError(
       `the vault lock (${settings.lock}) forbids shortening retention: ${shortened.join(", ")}`,
     );
+  }
+  if (shortened.length > 0) {
+    await requireApproval(ctx, actor.principal, {
+      operation: CriticalOperation.ShortenRetention,
+      target: name,
+      params: definition,
+      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+    });
   }
   const record: PolicyRecord = {
     ...current,

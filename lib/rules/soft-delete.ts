@@ -1,6 +1,7 @@
 import type { VaultContext } from "../engine/vault-config.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { PointState, type RecoveryPointRecord } from "../model.ts";
+import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
 import { checkDeleteAllowed } from "./lock.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -20,12 +21,24 @@ async function point(ctx: VaultContext, id: string): Promise<RecoveryPointRecord
  * undeleted, until the vault's soft-delete period has passed; then `purgeExpired` purges it.
  * With soft delete disabled the point is purged at once.
  */
-export async function softDelete(ctx: VaultContext, id: string): Promise<RecoveryPointRecord> {
+export async function softDelete(
+  ctx: VaultContext,
+  id: string,
+  actor: Actor = OWNER_ACTOR,
+): Promise<RecoveryPointRecord> {
   const current = await point(ctx, id);
   if (current.state !== PointState.Available) {
     throw new ConflictError(`recovery point ${id} is ${current.state}, not available`);
   }
-  await checkDeleteAllowed(ctx, current);
+  const retained = await checkDeleteAllowed(ctx, current);
+  if (retained) {
+    await requireApproval(ctx, actor.principal, {
+      operation: CriticalOperation.DeleteEarly,
+      target: id,
+      params: { id },
+      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+    });
+  }
   const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
   const now = ctx.deps.clock.now();
   if (!settings.softDeleteEnabled) {

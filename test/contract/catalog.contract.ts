@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AlreadyExistsError, NotFoundError } from "../../lib/errors.ts";
 import type { Catalog } from "../../lib/ports/catalog.ts";
+import { describeApprovalClauses } from "./catalog-approvals.contract.ts";
 import { describeAuditClauses } from "./catalog-audit.contract.ts";
 import { describeJobClauses } from "./catalog-jobs.contract.ts";
 import { describePointClauses } from "./catalog-points.contract.ts";
@@ -113,6 +114,7 @@ export function describeCatalogContract(name: string, makeCatalog: () => Promise
     describePointClauses(current);
     describeJobClauses(current);
     describeRuleClauses(current);
+    describeApprovalClauses(current);
     describeAuditClauses(current);
   });
 }

@@ -160,10 +160,10 @@ describe("SqliteCatalog audit log", () => {
       writeV2Catalog(file, V2_ROWS);
       expect(inspect(file).version).toBe(2);
       const first = catalogAt();
-      expect(SCHEMA_VERSION).toBe(3);
+      expect(SCHEMA_VERSION).toBe(4);
       expect(inspect(file)).toStrictEqual({
-        version: 3,
-        tables: ["audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
+        version: 4,
+        tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());
       expect(await first.getPolicy("v1", "daily")).toStrictEqual(

@@ -138,10 +138,10 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
     expect(inspect(file)).toStrictEqual({
-      version: 3,
-      tables: ["audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
+      version: 4,
+      tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
     });
   });
 

@@ -1,4 +1,6 @@
 import type {
+  ApprovalRecord,
+  ApprovalState,
   AuditEntry,
   DiskRecord,
   JobRecord,
@@ -7,7 +9,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../lib/model.ts";
-import type { AuditQuery, Catalog, JobQuery } from "../../lib/ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../lib/ports/catalog.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 
 /** A {@link Catalog} decorator that counts calls and fails the ones its plan picks. */
@@ -88,6 +90,23 @@ export class FaultyCatalog implements Catalog {
   }
   putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
     return this.run("putSettings", () => this.inner.putSettings(settings, expectedVersion));
+  }
+  createApproval(approval: ApprovalRecord): Promise<void> {
+    return this.run("createApproval", () => this.inner.createApproval(approval));
+  }
+  getApproval(vaultId: string, id: string): Promise<ApprovalRecord> {
+    return this.run("getApproval", () => this.inner.getApproval(vaultId, id));
+  }
+  listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]> {
+    return this.run("listApprovals", () => this.inner.listApprovals(vaultId, query));
+  }
+  updateApproval(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+    expectedState: ApprovalState,
+  ): Promise<ApprovalRecord> {
+    return this.run("updateApproval", () => this.inner.updateApproval(vaultId, id, changes, expectedState));
   }
   appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
     return this.run("appendAudit", () => this.inner.appendAudit(entry));

@@ -1,5 +1,7 @@
 import { AlreadyExistsError, ConflictError, ValidationError } from "../../errors.ts";
 import type {
+  ApprovalRecord,
+  ApprovalState,
   AuditEntry,
   DiskRecord,
   JobRecord,
@@ -8,7 +10,8 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../model.ts";
-import type { AuditQuery, Catalog, JobQuery } from "../../ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../ports/catalog.ts";
+import * as approvals from "./sqlite-approvals.ts";
 import * as audit from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
 import {
@@ -52,8 +55,9 @@ const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", 
  * Beyond the port: records of a vault that was never created are refused with `NotFoundError`
  * (foreign keys; `getSettings` of such a vault too), and a record missing a required field or
  * holding a value of the wrong type is refused with `ValidationError` (STRICT tables), as is a
- * policy or settings write whose new `version` is not the expected one plus one, and a malformed
- * audit entry (see `appendAudit` in sqlite-audit.ts).
+ * policy or settings write whose new `version` is not the expected one plus one, a malformed
+ * audit entry (see `appendAudit` in sqlite-audit.ts) and a malformed approval request or update
+ * (see sqlite-approvals.ts).
  */
 export class SqliteCatalog implements Catalog {
   readonly #db: SqliteDb;
@@ -216,6 +220,27 @@ export class SqliteCatalog implements Catalog {
 
   async putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
     rules.putSettings(this.#db, settings, expectedVersion);
+  }
+
+  async createApproval(approval: ApprovalRecord): Promise<void> {
+    approvals.createApproval(this.#db, approval);
+  }
+
+  async getApproval(vaultId: string, id: string): Promise<ApprovalRecord> {
+    return approvals.getApproval(this.#db, vaultId, id);
+  }
+
+  async listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]> {
+    return approvals.listApprovals(this.#db, vaultId, query);
+  }
+
+  async updateApproval(
+    vaultId: string,
+    id: string,
+    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+    expectedState: ApprovalState,
+  ): Promise<ApprovalRecord> {
+    return approvals.updateApproval(this.#db, vaultId, id, changes, expectedState);
   }
 
   async appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {

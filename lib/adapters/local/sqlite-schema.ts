@@ -5,7 +5,7 @@ import { BlockvaultError } from "../../errors.ts";
  * The SQLite catalog's schema. Each version adds a migration step keyed on `PRAGMA user_version`
  * rather than editing the statements of an earlier one: databases written by older releases must
  * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
- * and settings; version 3 adds the audit log.
+ * and settings; version 3 adds the audit log; version 4 adds approval requests.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -24,10 +24,12 @@ import { BlockvaultError } from "../../errors.ts";
  *   entry: the rows REPLACE removes fire no DELETE trigger (unless recursive_triggers is on).
  *   DDL can still drop the table or its triggers; the log guards against mistakes and the API,
  *   not against someone who owns the file.
+ * - Approvals' state is CHECKed for the reason settings' lock is: an approval the rules do not
+ *   recognise must never be stored, let alone be taken for an approved one.
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -151,8 +153,36 @@ BEGIN
 END;
 `;
 
+/**
+ * Statements bringing schema version 3 to version 4: multi-user authorization requests. `seq`
+ * records commit order, to break ties of `created` for "newest first" as in `jobs`; the key is
+ * (vault_id, id), so it cannot be an AUTOINCREMENT rowid and the insert assigns it (one more
+ * than the table's greatest, under the write lock). Relying on the implicit rowid instead would
+ * tie the listing order to a detail VACUUM is allowed to renumber.
+ */
+export const SCHEMA_V4 = `
+CREATE TABLE approvals (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  operation TEXT NOT NULL CHECK (operation <> ''),
+  target TEXT,
+  params_digest TEXT NOT NULL CHECK (params_digest <> ''),
+  requester TEXT NOT NULL CHECK (requester <> ''),
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'used')),
+  approver TEXT,
+  approved INTEGER,
+  used INTEGER,
+  seq INTEGER NOT NULL UNIQUE,
+  PRIMARY KEY (vault_id, id)
+) STRICT;
+
+CREATE INDEX approvals_by_vault ON approvals (vault_id, created DESC, seq DESC);
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {

@@ -1,6 +1,6 @@
 import { ValidationError } from "../../errors.ts";
 import { openFileSource } from "../../sources/file-source.ts";
-import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
+import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";
 
 /** `blockvault protect IMAGE --disk NAME --policy NAME`. */
@@ -26,7 +26,7 @@ export async function protectCommand(ctx: CommandContext): Promise<void> {
 export async function deleteCommand(ctx: CommandContext): Promise<void> {
   const id = onePositional(ctx, "RECOVERY_POINT_ID");
   await withVault(ctx.global, async (vault) => {
-    const p = await vault.deletePoint(id);
+    const p = await vault.deletePoint(id, approvalOf(ctx));
     ctx.print(
       p,
       p.state === "purged"

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ValidationError } from "../../errors.ts";
 import type { StoredPolicy } from "../../rules/policies.ts";
-import { type CommandContext, requiredOption, withVault } from "../context.ts";
+import { approvalOf, type CommandContext, requiredOption, withVault } from "../context.ts";
 import { formatTime, table } from "../format.ts";
 
 async function readDefinition(ctx: CommandContext): Promise<unknown> {
@@ -45,7 +45,7 @@ export async function policyCommand(ctx: CommandContext): Promise<void> {
       }
       case "update": {
         if (name === undefined) throw new ValidationError("missing POLICY name");
-        const p = await vault.updatePolicy(name, await readDefinition(ctx));
+        const p = await vault.updatePolicy(name, await readDefinition(ctx), approvalOf(ctx));
         return ctx.print(p, `Updated policy ${describe(p)}`);
       }
       case "show": {

@@ -1,5 +1,5 @@
 import { ValidationError } from "../../errors.ts";
-import { type CommandContext, integerOption, withVault } from "../context.ts";
+import { approvalOf, type CommandContext, integerOption, withVault } from "../context.ts";
 import { formatBytes, formatTime, table } from "../format.ts";
 
 /** `blockvault vault show | lock preview|enable|lock | soft-delete [--days N] [--always-on]`. */
@@ -27,31 +27,37 @@ export async function vaultCommand(ctx: CommandContext): Promise<void> {
         rows.length ? `${table(["POINT", "DISK", "RETAINED UNTIL", "STORED"], rows)}\n${summary}` : summary,
       );
     }
-    if (area === "lock" && (action === "enable" || action === "lock")) {
-      const s = await vault.setLock(action === "enable" ? "enabled" : "locked");
-      return ctx.print(
-        s,
-        action === "enable"
-          ? "Vault lock enabled: points cannot be deleted before their retention ends, and retention cannot be cut."
-          : "Vault LOCKED. This cannot be undone.",
-      );
+    if (area === "lock" && (action === "enable" || action === "lock" || action === "disable")) {
+      const target = action === "enable" ? "enabled" : action === "lock" ? "locked" : "unlocked";
+      const s = await vault.setLock(target, approvalOf(ctx));
+      const said = {
+        enabled:
+          "Vault lock enabled: points cannot be deleted before their retention ends, and retention cannot be cut.",
+        locked: "Vault LOCKED. This cannot be undone.",
+        unlocked: "Vault lock disabled.",
+      } as const;
+      return ctx.print(s, said[target]);
     }
     if (area === "soft-delete" && action === undefined) {
       const days = integerOption(ctx, "days");
       const alwaysOn = ctx.values["always-on"] === true;
-      if (days === undefined && !alwaysOn)
-        throw new ValidationError("soft-delete needs --days N or --always-on");
-      const s = await vault.setSoftDelete({
+      const disable = ctx.values.disable === true;
+      if (days === undefined && !alwaysOn && !disable) {
+        throw new ValidationError("soft-delete needs --days N, --always-on or --disable");
+      }
+      const change = {
         ...(days !== undefined ? { days } : {}),
         ...(alwaysOn ? { alwaysOn } : {}),
-      });
-      return ctx.print(
-        s,
-        `Soft delete: ${s.softDeleteDays} days${s.softDeleteAlwaysOn ? ", always on" : ""}`,
-      );
+        ...(disable ? { enabled: false } : {}),
+      };
+      const s = await vault.setSoftDelete(change, approvalOf(ctx));
+      const state = s.softDeleteEnabled
+        ? `${s.softDeleteDays} days${s.softDeleteAlwaysOn ? ", always on" : ""}`
+        : "disabled";
+      return ctx.print(s, `Soft delete: ${state}`);
     }
     throw new ValidationError(
-      "vault needs: show | lock preview | lock enable | lock lock | soft-delete [--days N] [--always-on]",
+      "vault needs: show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on] [--disable]",
     );
   });
 }

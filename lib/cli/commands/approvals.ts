@@ -1,0 +1,45 @@
+import { ValidationError } from "../../errors.ts";
+import type { ApprovalState } from "../../model.ts";
+import { type CommandContext, withVault } from "../context.ts";
+import { formatTime, table } from "../format.ts";
+
+const STATES = ["pending", "approved", "used"];
+
+/** `blockvault approvals list [--state S] | approve ID`: multi-user authorization. */
+export async function approvalsCommand(ctx: CommandContext): Promise<void> {
+  const [action, id, ...rest] = ctx.positionals;
+  if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
+  await withVault(ctx.global, async (vault) => {
+    if (action === "list") {
+      const state = ctx.values.state;
+      if (state !== undefined && (typeof state !== "string" || !STATES.includes(state))) {
+        throw new ValidationError(`--state must be one of ${STATES.join(", ")}`);
+      }
+      const all = await vault.listApprovals(state ? { state: state as ApprovalState } : {});
+      const rows = all.map((a) => [
+        a.id,
+        a.operation,
+        a.target ?? "",
+        a.requester,
+        a.state,
+        a.approver ?? "",
+        formatTime(a.expires),
+      ]);
+      return ctx.print(
+        all,
+        all.length
+          ? table(["ID", "OPERATION", "TARGET", "REQUESTER", "STATE", "APPROVER", "EXPIRES"], rows)
+          : "No approval requests.",
+      );
+    }
+    if (action === "approve") {
+      if (id === undefined) throw new ValidationError("missing approval request ID");
+      const a = await vault.approve(id);
+      return ctx.print(
+        a,
+        `Approved ${a.operation}${a.target ? ` of ${a.target}` : ""} requested by ${a.requester}; they may now repeat it with --approval ${a.id}`,
+      );
+    }
+    throw new ValidationError(`approvals needs an action: list or approve (got "${action ?? ""}")`);
+  });
+}

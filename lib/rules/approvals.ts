@@ -1,0 +1,135 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { VaultContext } from "../engine/vault-config.ts";
+import {
+  AccessDeniedError,
+  ApprovalRequiredError,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+} from "../errors.ts";
+import { type ApprovalRecord, ApprovalState } from "../model.ts";
+import { authorize, Operation, OWNER, type Principal } from "./roles.ts";
+
+/** How long a request may wait for its approval, and then for its one use. */
+export const APPROVAL_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** The critical operations that need a second person's approval. */
+export const CriticalOperation = {
+  DeleteEarly: "point.delete-early",
+  DisableSoftDelete: "soft-delete.disable",
+  ShortenRetention: "policy.shorten-retention",
+  DisableLock: "lock.disable",
+} as const;
+export type CriticalOperation = (typeof CriticalOperation)[keyof typeof CriticalOperation];
+
+/** A stable digest of an operation's parameters, so an approval covers that exact change. */
+export function paramsDigest(params: unknown): string {
+  return createHash("sha256").update(JSON.stringify(params)).digest("hex");
+}
+
+/** Who performs an operation, and the approved request they present for a critical one. */
+export interface Actor {
+  readonly principal: Principal;
+  readonly approvalId?: string;
+}
+
+/** The vault itself, acting for its owner (the scheduler, single-user vaults). */
+export const OWNER_ACTOR: Actor = { principal: OWNER };
+
+/** What a critical operation is, for the approval check. */
+export interface CriticalRequest {
+  readonly operation: CriticalOperation;
+  readonly target?: string;
+  readonly params: unknown;
+  /** The approved request the caller presents, if any. */
+  readonly approvalId?: string;
+}
+
+/**
+ * Lets a critical operation proceed only with an approved request. Without one, a pending request
+ * is recorded and ApprovalRequiredError names it; a different security admin approves it; the
+ * requester then repeats the operation with the request's id, within the window, once. A
+ * single-user vault (its owner is the only principal) has nobody to approve, so nothing is asked.
+ */
+export async function requireApproval(
+  ctx: VaultContext,
+  principal: Principal,
+  request: CriticalRequest,
+): Promise<void> {
+  if (principal === OWNER) return;
+  const { catalog, clock } = ctx.deps;
+  const vaultId = ctx.config.vaultId;
+  const now = clock.now();
+  const digest = paramsDigest(request.params);
+  if (request.approvalId === undefined) {
+    const record: ApprovalRecord = {
+      vaultId,
+      id: randomUUID(),
+      operation: request.operation,
+      ...(request.target !== undefined ? { target: request.target } : {}),
+      paramsDigest: digest,
+      requester: principal.name,
+      created: now,
+      expires: now + APPROVAL_WINDOW_MS,
+      state: ApprovalState.Pending,
+    };
+    await catalog.createApproval(record);
+    throw new ApprovalRequiredError(
+      `${request.operation}${request.target ? ` of ${request.target}` : ""} needs a second person's approval: request ${record.id} was created; once another security admin has approved it ("approvals approve ${record.id}"), repeat the command with --approval ${record.id} before ${new Date(record.expires).toISOString()}`,
+      record.id,
+    );
+  }
+  const approval = await getApproval(ctx, request.approvalId);
+  const matches =
+    approval.operation === request.operation &&
+    approval.target === request.target &&
+    approval.paramsDigest === digest;
+  if (!matches)
+    throw new ValidationError(`approval ${approval.id} is for another operation or other parameters`);
+  if (approval.requester !== principal.name) {
+    throw new AccessDeniedError(
+      `approval ${approval.id} was requested by ${approval.requester}, not ${principal.name}`,
+    );
+  }
+  if (approval.expires <= now) throw new ConflictError(`approval ${approval.id} has expired`);
+  if (approval.state !== ApprovalState.Approved) {
+    throw new ConflictError(`approval ${approval.id} is ${approval.state}, not approved`);
+  }
+  await catalog.updateApproval(
+    vaultId,
+    approval.id,
+    { state: ApprovalState.Used, used: now },
+    ApprovalState.Approved,
+  );
+}
+
+/** Approves a pending request: a security admin other than its requester, within its window. */
+export async function approve(ctx: VaultContext, principal: Principal, id: string): Promise<ApprovalRecord> {
+  authorize(principal, Operation.Approve);
+  const approval = await getApproval(ctx, id);
+  const now = ctx.deps.clock.now();
+  if (approval.requester === principal.name) {
+    throw new AccessDeniedError(
+      `${principal.name} requested ${id} and cannot approve it: another security admin must`,
+    );
+  }
+  if (approval.expires <= now) throw new ConflictError(`approval request ${id} has expired`);
+  if (approval.state !== ApprovalState.Pending)
+    throw new ConflictError(`approval request ${id} is already ${approval.state}`);
+  return ctx.deps.catalog.updateApproval(
+    ctx.config.vaultId,
+    id,
+    { state: ApprovalState.Approved, approver: principal.name, approved: now },
+    ApprovalState.Pending,
+  );
+}
+
+async function getApproval(ctx: VaultContext, id: string): Promise<ApprovalRecord> {
+  try {
+    return await ctx.deps.catalog.getApproval(ctx.config.vaultId, id);
+  } catch (err) {
+    if (err instanceof NotFoundError)
+      throw new NotFoundError(`approval request ${id} does not exist`, { cause: err });
+    throw err;
+  }
+}
