@@ -86,4 +86,27 @@ describe("principals and roles", () => {
     await cliJson(["principal", "remove", "rita", ...v, "--token", admin]);
     await expectRefused(fx.vault, ["list", ...v, "--token", reader], { code: 9, message: /not valid/ });
   });
+
+  it("a critical operation waits for another security admin's approval", async () => {
+    const alice = await addPrincipal("alice", ["security-admin"]);
+    const sam = await addPrincipal("sam", ["security-admin"], alice);
+    const v = ["--vault", fx.vault];
+    const asked = await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]);
+    expect(asked.code, asked.stderr).toBe(10);
+    const id = /--approval ([0-9a-f-]{36})/.exec(asked.stderr)?.[1];
+    expect(id).toBeDefined();
+    await expectRefused(fx.vault, ["approvals", "approve", id!, ...v, "--token", alice], {
+      code: 9,
+      message: /cannot approve it/,
+    });
+    expect(await cliJson(["approvals", "approve", id!, ...v, "--token", sam])).toMatchObject({
+      state: "approved",
+    });
+    expect(await cliJson(["approvals", "list", "--state", "approved", ...v, "--token", alice])).toHaveLength(
+      1,
+    );
+    expect(
+      await cliJson(["vault", "soft-delete", "--disable", "--approval", id!, ...v, "--token", alice]),
+    ).toMatchObject({ softDeleteEnabled: false });
+  });
 });
