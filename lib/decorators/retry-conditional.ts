@@ -11,7 +11,7 @@ import { isRetryable, type RetryPolicy, retry } from "./retry.ts";
  * On the first attempt a refusal is always genuine and `landed` is not called. A retryable
  * failure of `landed` itself counts as a failed attempt (the loop tries the write again); any
  * other failure of it means the write cannot be shown to be ours, and the refusal is rethrown.
- * (`retryCreate` is this for create-only writes, refused with `AlreadyExistsError`.)
+ * (`retryCreate` is the create-only case, refused with `AlreadyExistsError`.)
  */
 export function retryConditional(
   write: () => Promise<void>,
