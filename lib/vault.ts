@@ -31,7 +31,7 @@ import type { VolumeSource } from "./ports/volume-source.ts";
 import { type Actor, approve } from "./rules/approvals.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
 import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
-import { protect } from "./rules/protect.ts";
+import { protect, unprotect } from "./rules/protect.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import { type DueReport, runDue } from "./rules/run-due.ts";
 import { softDelete, undelete } from "./rules/soft-delete.ts";
@@ -266,6 +266,17 @@ export class Vault {
   async protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
     return this.audited("disk.protect", Operation.Protect, disk, () =>
       protect(this.ctx, source, disk, policy),
+    );
+  }
+
+  /** Stops protecting a disk; with `deletePoints`, also deletes its points (critical). */
+  async unprotect(
+    disk: string,
+    options: { deletePoints?: boolean } = {},
+    approval?: Approval,
+  ): Promise<DiskRecord> {
+    return this.audited("disk.unprotect", Operation.Protect, disk, () =>
+      unprotect(this.ctx, disk, options, this.actor(approval)),
     );
   }
 

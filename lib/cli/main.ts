@@ -5,7 +5,13 @@ import { auditCommand } from "./commands/audit.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { initCommand } from "./commands/init.ts";
-import { deleteCommand, protectCommand, runDueCommand, undeleteCommand } from "./commands/lifecycle.ts";
+import {
+  deleteCommand,
+  protectCommand,
+  runDueCommand,
+  undeleteCommand,
+  unprotectCommand,
+} from "./commands/lifecycle.ts";
 import { jobsCommand, listCommand } from "./commands/list.ts";
 import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
 import { policyCommand } from "./commands/policy.ts";
@@ -59,6 +65,11 @@ const COMMANDS: Record<
     run: protectCommand,
     options: { disk: { type: "string" }, policy: { type: "string" } },
     usage: "protect IMAGE --disk NAME --policy NAME",
+  },
+  unprotect: {
+    run: unprotectCommand,
+    options: { "delete-points": { type: "boolean" }, approval: { type: "string" } },
+    usage: "unprotect DISK [--delete-points [--approval ID]]",
   },
   delete: {
     run: deleteCommand,

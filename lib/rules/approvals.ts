@@ -19,6 +19,7 @@ export const CriticalOperation = {
   DisableSoftDelete: "soft-delete.disable",
   ShortenRetention: "policy.shorten-retention",
   DisableLock: "lock.disable",
+  StopProtectionAndDelete: "disk.stop-protection-delete",
 } as const;
 export type CriticalOperation = (typeof CriticalOperation)[keyof typeof CriticalOperation];
 

@@ -131,4 +131,23 @@ describe("multi-user authorization", () => {
     const log = await owner.listAudit({ action: "approval.approve" });
     expect(log.map((e) => [e.principal, e.outcome])).toEqual([["sam", "succeeded"]]);
   });
+
+  it("stopping protection keeps the points; with deletion it needs approval, and a lock forbids it", async () => {
+    const { recoveryPointId: id } = await backupFile(owner, join(root, "disk.img"), "web");
+    const request = await requestOf(carl.unprotect("web", { deletePoints: true }));
+    expect((await owner.getPoint(id)).state).toBe("available");
+    await alice.approve(request);
+    const record = await carl.unprotect("web", { deletePoints: true }, { approvalId: request });
+    expect(record.policy).toBeUndefined();
+    expect((await owner.getPoint(id)).state).toBe("soft-deleted");
+    await owner.undeletePoint(id);
+    const source = await openFileSource(join(root, "disk.img"));
+    await owner.protect(source, "web", "daily").finally(() => source.close());
+    await alice.setLock("enabled");
+    await expect(carl.unprotect("web", { deletePoints: true })).rejects.toThrow(
+      /forbids stopping protection/,
+    );
+    expect((await carl.unprotect("web")).policy).toBeUndefined();
+    expect((await owner.getPoint(id)).state).toBe("available");
+  });
 });

@@ -77,3 +77,18 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
     clock,
   );
 }
+
+/** `blockvault unprotect DISK [--delete-points [--approval ID]]`. */
+export async function unprotectCommand(ctx: CommandContext): Promise<void> {
+  const disk = onePositional(ctx, "DISK");
+  const deletePoints = ctx.values["delete-points"] === true;
+  await withVault(ctx.global, async (vault) => {
+    const record = await vault.unprotect(disk, { deletePoints }, approvalOf(ctx));
+    ctx.print(
+      record,
+      deletePoints
+        ? `Disk "${disk}" is no longer protected, and its recovery points were deleted (soft delete applies)`
+        : `Disk "${disk}" is no longer protected; its recovery points are kept`,
+    );
+  });
+}
