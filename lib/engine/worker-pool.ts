@@ -105,8 +105,17 @@ export class WorkerPool {
   ): Promise<{ worker: BlockWorker; seq: number; ids: Buffer; fingerprints: Buffer }> {
     const worker = this.pick();
     const seq = this.seq++;
+    // Copies of just this segment's slices: posting a view would clone its whole underlying
+    // buffer (the parent's entire block map) with every message.
     const msg: WorkerRequest = parent
-      ? { type: "scan", seq, buffer, length, parentIds: parent.ids, parentFingerprints: parent.fingerprints }
+      ? {
+          type: "scan",
+          seq,
+          buffer,
+          length,
+          parentIds: new Uint8Array(parent.ids),
+          parentFingerprints: new Uint8Array(parent.fingerprints),
+        }
       : { type: "scan", seq, buffer, length };
     const reply = (await worker.request(msg, [buffer])) as Extract<WorkerReply, { type: "scanned" }>;
     return { worker, seq, ids: Buffer.from(reply.ids), fingerprints: Buffer.from(reply.fingerprints) };
