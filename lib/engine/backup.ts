@@ -163,8 +163,9 @@ async function backupInto(
         onProgress: (done) => options.onProgress?.(done, source.size),
       },
       // Segments in flight: enough that reads, hashing and the seal round trip overlap (an
-      // incremental's 2 GiB scan: 1.41 s at 2 per worker, 1.02 s at 4), few enough for memory.
-      pool.size * 4,
+      // incremental's 2 GiB scan: 1.41 s at 2 per worker, 1.02 s at 4). A full backup is bound
+      // by compression instead and holds pack buffers, so it keeps fewer chunks in memory.
+      parentManifest ? pool.size * 4 : pool.size * 2,
     );
     await sink.finish();
   } catch (err) {
