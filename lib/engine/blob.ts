@@ -53,7 +53,7 @@ function aad(id: Uint8Array): Buffer {
 const histogram = new Uint32Array(256);
 
 /** Shannon entropy, in bits per byte, of two 2 KiB samples (start and middle) of `data`. */
-export function sampleEntropy(data: Uint8Array): number {
+function sampleEntropy(data: Uint8Array): number {
   histogram.fill(0);
   const half = SAMPLE_BYTES / 2;
   const middle = Math.max(half, (data.length >> 1) - (half >> 1));

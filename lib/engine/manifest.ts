@@ -33,11 +33,11 @@ export function blockCount(size: number, blockSize: number): number {
 }
 
 /** A segment is its blocks' IDs, then their fingerprints (see fingerprint.ts). */
-export function encodeSegment(ids: Buffer, fingerprints: Buffer): Buffer {
+function encodeSegment(ids: Buffer, fingerprints: Buffer): Buffer {
   return Buffer.concat([SEGMENT_MAGIC, ids, fingerprints]);
 }
 
-export function encodeRoot(root: RootManifest): Buffer {
+function encodeRoot(root: RootManifest): Buffer {
   return Buffer.concat([ROOT_MAGIC, Buffer.from(JSON.stringify(root))]);
 }
 
@@ -114,7 +114,7 @@ export function writeRoot(
   return putMetadata(store, secrets, manifestKey, encodeRoot(root), onStored);
 }
 
-/** The id a segment would get, without writing it (to reuse a parent's unchanged segment). */
+/** True when every ID in `ids` is the hole marker: such a segment is not stored at all. */
 export function isAllHoles(ids: Buffer): boolean {
   for (let at = 0; at < ids.length; at += BLOCK_ID_BYTES) {
     if (!ids.subarray(at, at + BLOCK_ID_BYTES).equals(HOLE_ID)) return false;

@@ -26,7 +26,6 @@ export class PackSink {
   private failure: unknown;
   /** Bytes of packs and index objects written so far. */
   bytesStored = 0;
-  packsWritten = 0;
   private readonly maxInFlight: number;
   private readonly indexEvery: number;
   private readonly store: ObjectStore;
@@ -73,7 +72,6 @@ export class PackSink {
     }
     this.recycle(pack);
     this.bytesStored += pack.length;
-    this.packsWritten++;
     this.unindexed.push({
       id: pack.id,
       size: pack.length,

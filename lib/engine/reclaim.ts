@@ -25,7 +25,7 @@ export interface ReclaimResult {
   readonly dryRun: boolean;
 }
 
-export const DEFAULT_RECLAIM_GRACE_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_RECLAIM_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Deletes what interrupted backups left and nothing refers to: packs no index object names, and

@@ -215,7 +215,7 @@ export function openingPool(ctx: {
 }
 
 /** One worker per core; the main thread's I/O and bookkeeping fit beside them. */
-export function defaultPoolSize(): number {
+function defaultPoolSize(): number {
   const fromEnv = Number(process.env.BLOCKVAULT_WORKERS);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, availableParallelism());
 }

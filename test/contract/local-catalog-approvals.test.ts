@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../lib/adapters/local/sqlite-schema.ts";
 import { BlockvaultError, ConflictError, NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { type ApprovalRecord, ApprovalState } from "../../lib/model.ts";
-import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { vault } from "./catalog-records.ts";
@@ -23,22 +22,7 @@ INSERT INTO audit VALUES ('v1', 1, 1700000300000, 'alice', 'policy.create', 'dai
 const APPROVE = { state: ApprovalState.Approved, approver: "bob", approved: 1_700_000_500_000 };
 
 describe("SqliteCatalog approval requests", () => {
-  let dir: string;
-  let file: string;
-  const open: SqliteCatalog[] = [];
-  const catalogAt = () => {
-    const catalog = new SqliteCatalog(file);
-    open.push(catalog);
-    return catalog;
-  };
-  beforeEach(async () => {
-    dir = await tempDir("catalog-approvals");
-    file = `${dir}/catalog.db`;
-  });
-  afterEach(async () => {
-    for (const catalog of open.splice(0)) await catalog.close();
-    await removeDir(dir);
-  });
+  const { file: dbFile, catalogAt } = useCatalogFile("catalog-approvals");
 
   it("refuses a request for a vault that does not exist with NotFoundError", async () => {
     const catalog = catalogAt();
@@ -111,7 +95,7 @@ describe("SqliteCatalog approval requests", () => {
     const catalog = catalogAt();
     await catalog.createVault(vault());
     await catalog.createApproval(approval("a1"));
-    withRawDb(file, (db) => {
+    withRawDb(dbFile(), (db) => {
       expect(() => db.exec("UPDATE approvals SET state = 'APPROVED'")).toThrow(/CHECK/);
     });
     expect(await catalog.getApproval("v1", "a1")).toStrictEqual(approval("a1"));
@@ -136,11 +120,11 @@ describe("SqliteCatalog approval requests", () => {
 
   describe("migration from schema version 3", () => {
     it("opens a version-3 catalog: keeps its records and audit log and gains approvals", async () => {
-      writeV3Catalog(file, V3_ROWS);
-      expect(inspect(file).version).toBe(3);
+      writeV3Catalog(dbFile(), V3_ROWS);
+      expect(inspect(dbFile()).version).toBe(3);
       const first = catalogAt();
       expect(SCHEMA_VERSION).toBe(4);
-      expect(inspect(file)).toStrictEqual({
+      expect(inspect(dbFile())).toStrictEqual({
         version: 4,
         tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
       });
@@ -156,17 +140,17 @@ describe("SqliteCatalog approval requests", () => {
 
       const second = catalogAt();
       expect(await second.getApproval("v1", "a1")).toStrictEqual(approval("a1", APPROVE));
-      withRawDb(file, (db) => {
+      withRawDb(dbFile(), (db) => {
         expect(() => db.exec("DELETE FROM audit")).toThrow(/append-only/);
       });
-      expect(inspect(file).version).toBe(SCHEMA_VERSION);
+      expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
     });
 
     it("leaves a version-3 catalog as it was when its migration fails", async () => {
       // A stray index holding the name of the step's index fails it after the table was created.
-      writeV3Catalog(file, `${V3_ROWS} CREATE INDEX approvals_by_vault ON audit (at);`);
+      writeV3Catalog(dbFile(), `${V3_ROWS} CREATE INDEX approvals_by_vault ON audit (at);`);
       expect(() => catalogAt()).toThrow(BlockvaultError);
-      expect(inspect(file)).toStrictEqual({
+      expect(inspect(dbFile())).toStrictEqual({
         version: 3,
         tables: ["audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
       });

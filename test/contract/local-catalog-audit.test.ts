@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { describe, expect, it } from "vitest";
+import type { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { SCHEMA_VERSION } from "../../lib/adapters/local/sqlite-schema.ts";
 import { BlockvaultError, NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { type AuditEntry, AuditOutcome } from "../../lib/model.ts";
-import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { vault } from "./catalog-records.ts";
 import { policy } from "./catalog-rules.contract.ts";
@@ -20,22 +20,7 @@ INSERT INTO settings VALUES ('v1', 30, 1, 0, 'enabled', 1);
 `;
 
 describe("SqliteCatalog audit log", () => {
-  let dir: string;
-  let file: string;
-  const open: SqliteCatalog[] = [];
-  const catalogAt = () => {
-    const catalog = new SqliteCatalog(file);
-    open.push(catalog);
-    return catalog;
-  };
-  beforeEach(async () => {
-    dir = await tempDir("catalog-audit");
-    file = `${dir}/catalog.db`;
-  });
-  afterEach(async () => {
-    for (const catalog of open.splice(0)) await catalog.close();
-    await removeDir(dir);
-  });
+  const { file: dbFile, catalogAt } = useCatalogFile("catalog-audit");
 
   /** A catalog with vaults v1 and v2 and three entries in v1's log (seq 1 to 3), and those entries. */
   async function withEntries(): Promise<{ catalog: SqliteCatalog; entries: AuditEntry[] }> {
@@ -58,7 +43,7 @@ describe("SqliteCatalog audit log", () => {
       "DELETE FROM audit WHERE vault_id = 'v1' AND seq = 2",
       "DELETE FROM audit",
     ];
-    withRawDb(file, (db) => {
+    withRawDb(dbFile(), (db) => {
       for (const sql of refused) expect(() => db.exec(sql), sql).toThrow(/append-only/);
       // Inside a transaction too: the abort leaves the rows as they were.
       db.exec("BEGIN");
@@ -80,7 +65,7 @@ describe("SqliteCatalog audit log", () => {
       `INSERT INTO audit VALUES ('v2', 2, 5, ${row})`,
       `INSERT INTO audit VALUES ('v2', 0, 5, ${row})`,
     ];
-    withRawDb(file, (db) => {
+    withRawDb(dbFile(), (db) => {
       for (const sql of refused) expect(() => db.exec(sql), sql).toThrow(/next seq/);
       // The next seq is what the catalog itself writes: allowed, and the log goes on from it.
       db.exec(`INSERT INTO audit VALUES ('v1', 4, 5, ${row})`);
@@ -157,11 +142,11 @@ describe("SqliteCatalog audit log", () => {
 
   describe("migration from schema version 2", () => {
     it("opens a version-2 catalog: keeps its records and gains an append-only audit log", async () => {
-      writeV2Catalog(file, V2_ROWS);
-      expect(inspect(file).version).toBe(2);
+      writeV2Catalog(dbFile(), V2_ROWS);
+      expect(inspect(dbFile()).version).toBe(2);
       const first = catalogAt();
       expect(SCHEMA_VERSION).toBe(4);
-      expect(inspect(file)).toStrictEqual({
+      expect(inspect(dbFile())).toStrictEqual({
         version: 4,
         tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
       });
@@ -182,26 +167,26 @@ describe("SqliteCatalog audit log", () => {
       const second = catalogAt();
       expect((await second.appendAudit(auditEntry())).seq).toBe(2);
       expect((await second.listAudit("v1")).map((e) => e.seq)).toStrictEqual([1, 2]);
-      withRawDb(file, (db) => {
+      withRawDb(dbFile(), (db) => {
         expect(() => db.exec("DELETE FROM audit")).toThrow(/append-only/);
         expect(() => db.exec("UPDATE audit SET at = 0")).toThrow(/append-only/);
       });
-      expect(inspect(file).version).toBe(SCHEMA_VERSION);
+      expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
     });
 
     it("leaves a version-2 catalog as it was when its migration fails", async () => {
       // A stray trigger holding the name of the step's last one fails it after the audit table
       // and the other triggers were created: all of that must be rolled back.
       writeV2Catalog(
-        file,
+        dbFile(),
         `${V2_ROWS} CREATE TRIGGER audit_no_delete BEFORE DELETE ON vaults BEGIN SELECT 1; END;`,
       );
       expect(() => catalogAt()).toThrow(BlockvaultError);
-      expect(inspect(file)).toStrictEqual({
+      expect(inspect(dbFile())).toStrictEqual({
         version: 2,
         tables: ["disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
       });
-      const triggers = withRawDb(file, (db) =>
+      const triggers = withRawDb(dbFile(), (db) =>
         db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'trigger'").all(),
       );
       expect(triggers.map((t) => ({ ...t }))).toStrictEqual([

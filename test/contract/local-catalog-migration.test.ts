@@ -1,10 +1,9 @@
 import { DatabaseSync } from "node:sqlite";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../lib/adapters/local/sqlite-schema.ts";
 import { BlockvaultError } from "../../lib/errors.ts";
 import { defaultSettings } from "../../lib/model.ts";
-import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { disk, job, point, vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 import { SCHEMA_V1_AS_RELEASED } from "./catalog-schema-v1.ts";
@@ -53,37 +52,22 @@ function inspect(file: string): { version: unknown; tables: unknown[] } {
 }
 
 describe("SqliteCatalog schema migration", () => {
-  let dir: string;
-  let file: string;
-  const open: SqliteCatalog[] = [];
-  const catalogAt = () => {
-    const catalog = new SqliteCatalog(file);
-    open.push(catalog);
-    return catalog;
-  };
-  beforeEach(async () => {
-    dir = await tempDir("catalog-migration");
-    file = `${dir}/catalog.db`;
-  });
-  afterEach(async () => {
-    for (const catalog of open.splice(0)) await catalog.close();
-    await removeDir(dir);
-  });
+  const { file: dbFile, catalogAt } = useCatalogFile("catalog-migration");
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
     expect(SCHEMA_VERSION).toBe(4);
-    expect(inspect(file)).toStrictEqual({
+    expect(inspect(dbFile())).toStrictEqual({
       version: 4,
       tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
     });
   });
 
   it("opens a version-1 catalog: keeps its records and gains policies and settings", async () => {
-    writeV1Catalog(file);
-    expect(inspect(file).version).toBe(1);
+    writeV1Catalog(dbFile());
+    expect(inspect(dbFile()).version).toBe(1);
     const first = catalogAt();
-    expect(inspect(file).version).toBe(SCHEMA_VERSION);
+    expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
     expect(await first.getVault("v1")).toStrictEqual(vault());
     expect(await first.getDisk("v1", "d1")).toStrictEqual(v1Disk);
     expect(await first.getRecoveryPoint("v1", "p1")).toStrictEqual(v1Point);
@@ -103,14 +87,14 @@ describe("SqliteCatalog schema migration", () => {
     expect(await second.getSettings("v1")).toStrictEqual(settings(1));
     expect((await second.latestRecoveryPoint("v1", "d1"))?.id).toBe("p2");
     expect((await second.listJobs("v1")).map((j) => j.id)).toStrictEqual(["j2", "j1"]);
-    expect(inspect(file).version).toBe(SCHEMA_VERSION);
+    expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
   });
 
   it("leaves a version-1 catalog as it was when its migration fails", async () => {
     // A stray table named `settings` fails the step halfway, after it created `policies`.
-    writeV1Catalog(file, "CREATE TABLE settings (x TEXT);");
+    writeV1Catalog(dbFile(), "CREATE TABLE settings (x TEXT);");
     expect(() => catalogAt()).toThrow(BlockvaultError);
-    expect(inspect(file)).toStrictEqual({
+    expect(inspect(dbFile())).toStrictEqual({
       version: 1,
       tables: ["disks", "jobs", "recovery_points", "settings", "vaults"],
     });

@@ -1,9 +1,8 @@
 import { DatabaseSync } from "node:sqlite";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { defaultSettings, type PolicyRecord, type VaultSettings } from "../../lib/model.ts";
-import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 
@@ -11,22 +10,7 @@ import { policy, settings } from "./catalog-rules.contract.ts";
 // catalog-rules.contract.ts checks): foreign keys, validation, storage, two connections.
 
 describe("SqliteCatalog policies and settings", () => {
-  let dir: string;
-  let file: string;
-  const open: SqliteCatalog[] = [];
-  const catalogAt = () => {
-    const catalog = new SqliteCatalog(file);
-    open.push(catalog);
-    return catalog;
-  };
-  beforeEach(async () => {
-    dir = await tempDir("catalog-rules");
-    file = `${dir}/catalog.db`;
-  });
-  afterEach(async () => {
-    for (const catalog of open.splice(0)) await catalog.close();
-    await removeDir(dir);
-  });
+  const { file: dbFile, catalogAt } = useCatalogFile("catalog-rules");
 
   it("refuses policy and settings writes for a vault that does not exist with NotFoundError", async () => {
     const catalog = catalogAt();
@@ -105,7 +89,7 @@ describe("SqliteCatalog policies and settings", () => {
     await catalog.createVault(vault());
     await catalog.putSettings(settings(1), 0);
     await catalog.putPolicy(policy("p", { definition: { a: [1, "x"] } }), null);
-    const raw = new DatabaseSync(file, { readOnly: true });
+    const raw = new DatabaseSync(dbFile(), { readOnly: true });
     try {
       const row = raw.prepare("SELECT soft_delete_enabled, soft_delete_always_on FROM settings").get();
       expect({ ...row }).toStrictEqual({ soft_delete_enabled: 0, soft_delete_always_on: 1 });
