@@ -1,0 +1,54 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EBSClient } from "@aws-sdk/client-ebs";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/**
+ * How to reach AWS (or an emulator that speaks its APIs). Every field is optional: the SDK's own
+ * defaults (environment, shared config, instance metadata) fill in what is not given.
+ */
+export interface AwsConfig {
+  /** Region of every client, `us-east-1` when neither this nor `AWS_REGION` says otherwise. */
+  readonly region?: string;
+  /** One endpoint for all services (moto, LocalStack), as `AWS_ENDPOINT_URL` would give. */
+  readonly endpoint?: string;
+  /** Static credentials; absent, the SDK's default provider chain is used. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Attempts per request inside the SDK. The project's own retry decorator retries with backoff
+   * and full jitter above the adapters, so the default keeps the SDK to a single attempt.
+   */
+  readonly maxAttempts?: number;
+}
+
+function base(config: AwsConfig) {
+  return {
+    region: config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    maxAttempts: config.maxAttempts ?? 1,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  };
+}
+
+/** An S3 client; path-style addressing whenever an explicit endpoint is used (emulators). */
+export function s3Client(config: AwsConfig): S3Client {
+  return new S3Client({ ...base(config), forcePathStyle: Boolean(config.endpoint) });
+}
+
+/** A DynamoDB document client that drops `undefined` attributes instead of failing on them. */
+export function dynamoDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(base(config)), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** A KMS client. */
+export function kmsClient(config: AwsConfig): KMSClient {
+  return new KMSClient(base(config));
+}
+
+/** An EBS direct-APIs client. */
+export function ebsClient(config: AwsConfig): EBSClient {
+  return new EBSClient(base(config));
+}
