@@ -1,5 +1,6 @@
 import { type BackupOptions, type BackupResult, runBackup, validateDiskName } from "./engine/backup.ts";
 import { type CheckReport, checkVault } from "./engine/check.ts";
+import { type CollectOptions, type CollectResult, collectGarbage } from "./engine/gc/collect.ts";
 import { type ReclaimOptions, type ReclaimResult, reclaimOrphans } from "./engine/reclaim.ts";
 import {
   type RestoreOptions,
@@ -236,6 +237,14 @@ export class Vault {
     return this.audited("vault.reclaim", Operation.Reclaim, undefined, () =>
       reclaimOrphans(this.ctx, options),
     );
+  }
+
+  /**
+   * Garbage collection: releases the blocks of purged points and deletes packs that no live or
+   * soft-deleted point references (see {@link collectGarbage}).
+   */
+  async collectGarbage(options: CollectOptions = {}): Promise<CollectResult> {
+    return this.audited("vault.gc", Operation.Reclaim, undefined, () => collectGarbage(this.ctx, options));
   }
 
   /** Creates a backup policy from untrusted input (validated; errors name the field). */

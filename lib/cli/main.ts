@@ -13,7 +13,7 @@ import {
   unprotectCommand,
 } from "./commands/lifecycle.ts";
 import { jobsCommand, listCommand } from "./commands/list.ts";
-import { checkCommand, reclaimCommand } from "./commands/maintenance.ts";
+import { checkCommand, gcCommand, reclaimCommand } from "./commands/maintenance.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { principalCommand } from "./commands/principal.ts";
 import { restoreCommand } from "./commands/restore.ts";
@@ -115,6 +115,7 @@ const COMMANDS: Record<
     options: { "grace-hours": { type: "string" }, "dry-run": { type: "boolean" } },
     usage: "reclaim [--grace-hours N] [--dry-run]",
   },
+  gc: { run: gcCommand, options: {}, usage: "gc" },
   demo: {
     run: demoCommand,
     options: { "size-mib": { type: "string" }, keep: { type: "boolean" } },

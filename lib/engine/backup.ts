@@ -1,14 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { NotFoundError, SourceError, ValidationError } from "../errors.ts";
+import { ConflictError, NotFoundError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
-import { BlockIndex } from "./block-index.ts";
+import { type BlockIndex, loadLiveIndex } from "./block-index.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
+import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
+import { retainNewPoint } from "./gc/retain.ts";
 import { failJob, startJob } from "./jobs.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
-import { isAllHoles, type LoadedManifest, loadManifest, writeRoot, writeSegment } from "./manifest.ts";
+import {
+  isAllHoles,
+  type LoadedManifest,
+  loadManifest,
+  type RootManifest,
+  writeRoot,
+  writeSegment,
+} from "./manifest.ts";
 import { PackSink } from "./pack-sink.ts";
 import { scanSegments } from "./scan-segments.ts";
 import type { VaultContext } from "./vault-config.ts";
@@ -79,7 +88,15 @@ export async function runBackup(
   });
   let result: BackupResult;
   try {
-    result = await backupInto(ctx, source, options, parent, jobId, started);
+    try {
+      result = await backupInto(ctx, source, options, parent, jobId, started);
+    } catch (err) {
+      if (!(err instanceof ConflictError && err.retryable)) throw err;
+      // Garbage collection took a pack or segment this run's index still offered: one more run,
+      // on a fresh index, reuses what this one stored and stores the blocks that were collected.
+      const fresh = await catalog.latestRecoveryPoint(vaultId, options.disk);
+      result = await backupInto(ctx, source, options, fresh, jobId, started);
+    }
   } catch (err) {
     throw await failJob(ctx, jobId, err, `backup of disk "${options.disk}"`);
   }
@@ -119,11 +136,12 @@ async function backupInto(
   });
   let parentManifest: LoadedManifest | undefined;
   let index: BlockIndex;
+  const indexLoadedAt = clock.now();
   let hints: ChangedRange[] | undefined;
   try {
     [parentManifest, index] = await Promise.all([
       parent ? loadManifest(store, ctx.secrets, parent.manifest) : Promise.resolve(undefined),
-      BlockIndex.load(store, ctx.secrets),
+      loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
     ]);
     if (parentManifest && parentManifest.root.blockSize !== blockSize) {
       throw new SourceError(
@@ -136,7 +154,15 @@ async function backupInto(
     await pool.close();
     throw err;
   }
-  const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack));
+  const refs = await trackedReferences(ctx);
+  const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack), {
+    ...(refs
+      ? {
+          beforeIndex: (ids) => refs.registerPacks(vaultId, ids, clock.now()),
+          afterIndex: (ids, indexId) => refs.setPackIndex(vaultId, ids, indexId),
+        }
+      : {}),
+  });
   const rotation = new DataKeyRotation({
     keys,
     vaultId,
@@ -174,6 +200,7 @@ async function backupInto(
   } finally {
     await pool.close();
   }
+  for (const pack of sink.indexed) index.addPack(pack);
   const manifest = await writeManifests(ctx, options.disk, source, scan, parentManifest);
   const point: RecoveryPointRecord = {
     id: randomUUID(),
@@ -190,7 +217,27 @@ async function backupInto(
     ...(source.sourceRef ? { sourceRef: source.sourceRef } : {}),
   };
   await upsertDisk(ctx, options.disk, source);
-  await catalog.commitRecoveryPoint(point, parent?.id ?? null);
+  const retention = await retainNewPoint(ctx, {
+    id: point.id,
+    disk: options.disk,
+    root: manifest.root,
+    ids: scan.ids,
+    index,
+    indexLoadedAt,
+    ...(parent && parentManifest ? { parent: { manifest: parent.manifest, root: parentManifest.root } } : {}),
+  });
+  try {
+    await catalog.commitRecoveryPoint(point, parent?.id ?? null);
+  } catch (err) {
+    // An ambiguous failure may hide a commit that landed: keep the references then (a leak at
+    // worst); give them back only when the point surely does not exist.
+    const landed = await catalog.getRecoveryPoint(vaultId, point.id).then(
+      () => true,
+      (e: unknown) => !(e instanceof NotFoundError),
+    );
+    if (!landed) await retention.undo().catch(() => {});
+    throw err;
+  }
   return {
     recoveryPointId: point.id,
     jobId,
@@ -230,7 +277,7 @@ async function writeManifests(
   source: VolumeSource,
   map: { ids: Buffer; fingerprints: Buffer },
   parent: LoadedManifest | undefined,
-): Promise<{ rootId: string; bytes: number }> {
+): Promise<{ rootId: string; root: RootManifest; bytes: number }> {
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
   const idBytes = segmentBlocks * BLOCK_ID_BYTES;
   const fpBytes = segmentBlocks * FINGERPRINT_BYTES;
@@ -262,5 +309,5 @@ async function writeManifests(
     segments,
   };
   const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root, stored);
-  return { rootId, bytes };
+  return { rootId, root, bytes };
 }

@@ -68,6 +68,8 @@ export function decodeIndex(key: string, bytes: Buffer): IndexedPack[] {
  */
 export class BlockIndex {
   private readonly blocks = new Map<string, BlockLocation>();
+  /** Further copies of blocks stored more than once (concurrent backups of the same data). */
+  private readonly copies = new Map<string, BlockLocation[]>();
   private readonly packs = new Map<string, IndexedPack>();
 
   /** Loads every index object under `index/`, verifying each against its name. */
@@ -85,8 +87,34 @@ export class BlockIndex {
   addPack(pack: IndexedPack): void {
     this.packs.set(pack.id, pack);
     for (const b of pack.blobs) {
-      if (!this.blocks.has(b.id))
-        this.blocks.set(b.id, { pack: pack.id, offset: b.offset, length: b.length, rawLength: b.rawLength });
+      const location = { pack: pack.id, offset: b.offset, length: b.length, rawLength: b.rawLength };
+      const first = this.blocks.get(b.id);
+      if (!first) this.blocks.set(b.id, location);
+      else if (first.pack !== pack.id) {
+        const copies = this.copies.get(b.id);
+        if (copies) copies.push(location);
+        else this.copies.set(b.id, [location]);
+      }
+    }
+  }
+
+  /**
+   * Forgets a pack and the blocks located in it: garbage collection condemned it, so nothing may
+   * deduplicate against it any more.
+   */
+  removePack(id: string): void {
+    const pack = this.packs.get(id);
+    if (!pack) return;
+    this.packs.delete(id);
+    for (const b of pack.blobs) {
+      const copies = this.copies.get(b.id)?.filter((c) => c.pack !== id);
+      if (this.blocks.get(b.id)?.pack === id) {
+        const next = copies?.shift();
+        if (next) this.blocks.set(b.id, next);
+        else this.blocks.delete(b.id);
+      }
+      if (copies && copies.length > 0) this.copies.set(b.id, copies);
+      else this.copies.delete(b.id);
     }
   }
 
@@ -124,4 +152,19 @@ export async function writeIndex(
 ): Promise<{ id: string; size: number }> {
   const bytes = encodeIndex(packs);
   return { id: await putMetadata(store, secrets, indexKey, bytes), size: bytes.length };
+}
+
+/**
+ * Loads the index without the packs garbage collection has condemned: they may be deleted at any
+ * moment, so neither a backup (deduplicating) nor a restore (reading) may rely on them. Blocks
+ * also stored elsewhere are then located in their other copy.
+ */
+export async function loadLiveIndex(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  condemned: () => Promise<readonly { readonly id: string }[]>,
+): Promise<BlockIndex> {
+  const [index, packs] = await Promise.all([BlockIndex.load(store, secrets), condemned()]);
+  for (const p of packs) index.removePack(p.id);
+  return index;
 }

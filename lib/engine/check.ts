@@ -1,8 +1,10 @@
 import { BlockvaultError } from "../errors.ts";
 import { PointState } from "../model.ts";
+import { PointRelease } from "../ports/references.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
+import { trackedReferences } from "./gc/chain.ts";
 import { BLOCK_ID_BYTES, idFromKey, packKey } from "./layout.ts";
 import { HOLE_ID, loadManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
@@ -59,6 +61,15 @@ export async function takeInventory(ctx: VaultContext): Promise<VaultInventory> 
   const brokenPoints: { id: string; error: string }[] = [];
   let unindexedBlocks = 0;
   const live = points.filter((p) => p.state !== PointState.Purged);
+  // A purged point garbage collection has not released yet still needs its root manifest: the
+  // collector reads its segment list to release it.
+  const refs = await trackedReferences(ctx);
+  if (refs) {
+    const releases = await refs.pointReleases(ctx.config.vaultId);
+    for (const p of points)
+      if (p.state === PointState.Purged && releases.get(p.id) !== PointRelease.Released)
+        reachableManifests.add(p.manifest);
+  }
   await mapLimit(live, 4, async (point) => {
     try {
       const manifest = await loadManifest(store, ctx.secrets, point.manifest);

@@ -51,6 +51,16 @@ function decodeRoot(key: string, bytes: Buffer): RootManifest {
   }
 }
 
+/** Reads and verifies a root manifest alone: its segment list, without the segments. */
+export async function loadRoot(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  rootId: string,
+): Promise<RootManifest> {
+  const rootKey = manifestKey(rootId);
+  return decodeRoot(rootKey, await getMetadata(store, secrets, rootKey, rootId));
+}
+
 /** The full block map of a recovery point, loaded and verified. */
 export interface LoadedManifest {
   readonly root: RootManifest;
@@ -67,7 +77,7 @@ export async function loadManifest(
   rootId: string,
 ): Promise<LoadedManifest> {
   const rootKey = manifestKey(rootId);
-  const root = decodeRoot(rootKey, await getMetadata(store, secrets, rootKey, rootId));
+  const root = await loadRoot(store, secrets, rootId);
   const blocks = blockCount(root.logicalSize, root.blockSize);
   if (root.segments.length !== Math.ceil(blocks / root.segmentBlocks)) {
     throw new IntegrityError(`${rootKey}: segment count does not match the disk size`);

@@ -12,6 +12,13 @@ export interface PackSinkOptions {
   readonly maxInFlight?: number;
   /** Write an index object after this many packs, so a crash loses little finished work. */
   readonly indexEvery?: number;
+  /**
+   * Garbage collection's bookkeeping around each index object: `beforeIndex` runs after the packs
+   * are stored and before the index naming them is written (it registers their reference
+   * records, so every indexed pack has one); `afterIndex` runs once the index object exists.
+   */
+  readonly beforeIndex?: (packIds: string[]) => Promise<void>;
+  readonly afterIndex?: (packIds: string[], indexId: string) => Promise<void>;
 }
 
 /**
@@ -28,6 +35,9 @@ export class PackSink {
   bytesStored = 0;
   private readonly maxInFlight: number;
   private readonly indexEvery: number;
+  private readonly options: PackSinkOptions;
+  /** Every pack this sink has indexed, in the order their index objects were written. */
+  readonly indexed: IndexedPack[] = [];
   private readonly store: ObjectStore;
   private readonly secrets: VaultSecrets;
   private readonly recycle: (pack: PooledPack) => void;
@@ -43,6 +53,7 @@ export class PackSink {
     this.recycle = recycle;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.indexEvery = options.indexEvery ?? 64;
+    this.options = options;
   }
 
   /** Records which wrapped key a data-key generation stands for. */
@@ -82,15 +93,17 @@ export class PackSink {
       this.indexing.push(this.writeIndex(this.unindexed.splice(0)));
   }
 
-  private writeIndex(packs: IndexedPack[]): Promise<void> {
-    return writeIndex(this.store, this.secrets, packs).then(
-      ({ size }) => {
-        this.bytesStored += size;
-      },
-      (err) => {
-        this.failure ??= err;
-      },
-    );
+  private async writeIndex(packs: IndexedPack[]): Promise<void> {
+    try {
+      const ids = packs.map((p) => p.id);
+      await this.options.beforeIndex?.(ids);
+      const { id, size } = await writeIndex(this.store, this.secrets, packs);
+      this.bytesStored += size;
+      this.indexed.push(...packs);
+      await this.options.afterIndex?.(ids, id);
+    } catch (err) {
+      this.failure ??= err;
+    }
   }
 
   /** Waits for every upload, then indexes what is not yet indexed. */

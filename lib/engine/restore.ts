@@ -4,7 +4,8 @@ import type { ByteRange } from "../ports/object-store.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
 import { mapLimit } from "../util/concurrency.ts";
-import { BlockIndex } from "./block-index.ts";
+import { loadLiveIndex } from "./block-index.ts";
+import { condemnedPacks } from "./gc/chain.ts";
 import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
 import { loadManifest } from "./manifest.ts";
@@ -125,7 +126,7 @@ async function restoreBlocks(
   try {
     const [manifest, index] = await Promise.all([
       loadManifest(store, ctx.secrets, point.manifest),
-      BlockIndex.load(store, ctx.secrets),
+      loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
     ]);
     const { blockSize, logicalSize } = manifest.root;
     if (logicalSize !== point.logicalSize || blockSize !== ctx.config.blockSize) {

@@ -5,6 +5,7 @@ import type { Catalog } from "../ports/catalog.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
+import type { ReferenceStore } from "../ports/references.ts";
 import { deriveVaultSecrets, metadataId, type VaultSecrets } from "./keys.ts";
 import {
   CONFIG_KEY,
@@ -20,6 +21,11 @@ export interface VaultDeps {
   readonly catalog: Catalog;
   readonly keys: KeyService;
   readonly clock: Clock;
+  /**
+   * Garbage collection's reference records. Without it (or for a vault created before garbage
+   * collection existed) backups track nothing and the collector refuses to run.
+   */
+  readonly references?: ReferenceStore;
 }
 
 /** The vault's `config` object: written once at init, read by every operation. */
@@ -107,6 +113,7 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
   }
   const record: VaultRecord = { id: vaultId, name: options.name, created: config.created, blockSize };
   await deps.catalog.createVault(record);
+  await deps.references?.track(vaultId);
   return { deps, config, secrets };
 }
 

@@ -1,8 +1,10 @@
 import type { BackupResult } from "../engine/backup.ts";
 import { runBackup } from "../engine/backup.ts";
+import { trackedReferences } from "../engine/gc/chain.ts";
+import { type CollectResult, collectGarbage } from "../engine/gc/collect.ts";
 import { failJob, startJob } from "../engine/jobs.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
-import { BlockvaultError } from "../errors.ts";
+import { BlockvaultError, ConflictError } from "../errors.ts";
 import { JobStatus, JobType, PointState } from "../model.ts";
 import { pointsToExpire, tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
@@ -19,6 +21,8 @@ export interface DueReport {
   readonly expired: string[];
   readonly purged: string[];
   readonly tiered: { id: string; tier: string }[];
+  /** Garbage collection after purging; absent for vaults that do not track references. */
+  garbage?: CollectResult | { readonly skipped: string };
 }
 
 /**
@@ -67,6 +71,15 @@ export async function runDue(
     }
   }
   report.purged.push(...(await purgeExpired(ctx)));
+  if (await trackedReferences(ctx)) {
+    try {
+      report.garbage = await collectGarbage(ctx);
+    } catch (err) {
+      // Another collector holding the lease will do the same work; the next tick retries.
+      if (!(err instanceof ConflictError)) throw err;
+      report.garbage = { skipped: err.message };
+    }
+  }
   return report;
 }
 

@@ -123,10 +123,26 @@ describe("SqliteCatalog approval requests", () => {
       writeV3Catalog(dbFile(), V3_ROWS);
       expect(inspect(dbFile()).version).toBe(3);
       const first = catalogAt();
-      expect(SCHEMA_VERSION).toBe(4);
+      expect(SCHEMA_VERSION).toBe(5);
       expect(inspect(dbFile())).toStrictEqual({
-        version: 4,
-        tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
+        version: 5,
+        tables: [
+          "approvals",
+          "audit",
+          "disks",
+          "jobs",
+          "leases",
+          "policies",
+          "recovery_points",
+          "ref_pack_holders",
+          "ref_packs",
+          "ref_points",
+          "ref_segment_holders",
+          "ref_segments",
+          "ref_vaults",
+          "settings",
+          "vaults",
+        ],
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());
       expect((await first.getPolicy("v1", "daily")).definition).toStrictEqual({ name: "daily" });

@@ -56,10 +56,26 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
     expect(inspect(dbFile())).toStrictEqual({
-      version: 4,
-      tables: ["approvals", "audit", "disks", "jobs", "policies", "recovery_points", "settings", "vaults"],
+      version: 5,
+      tables: [
+        "approvals",
+        "audit",
+        "disks",
+        "jobs",
+        "leases",
+        "policies",
+        "recovery_points",
+        "ref_pack_holders",
+        "ref_packs",
+        "ref_points",
+        "ref_segment_holders",
+        "ref_segments",
+        "ref_vaults",
+        "settings",
+        "vaults",
+      ],
     });
   });
 

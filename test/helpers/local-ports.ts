@@ -19,7 +19,13 @@ export async function openLocalPorts(dir: string): Promise<LocalPorts> {
   const { keyService } = await loadKeyring(paths.keyring);
   const catalog = new SqliteCatalog(paths.catalog);
   return {
-    deps: { store: new FsObjectStore(paths.objects), catalog, keys: keyService, clock: systemClock },
+    deps: {
+      store: new FsObjectStore(paths.objects),
+      catalog,
+      keys: keyService,
+      clock: systemClock,
+      references: catalog.references(),
+    },
     catalog,
     objectsDir: join(paths.dir, "objects"),
   };

@@ -30,7 +30,6 @@ const THROTTLING = new Set([
   "ProvisionedThroughputExceededException",
   "RequestThrottled",
   "RequestThrottledException",
-  "LimitExceededException",
   "TransactionInProgressException",
   "KMSInternalException",
   "InternalError",
@@ -100,6 +99,12 @@ export function translateAwsError(err: unknown, what: string): BlockvaultError {
   const status = awsHttpStatus(err);
   const detail = err instanceof Error && err.message ? err.message : code;
   const opts = { cause: err };
+  // Codes whose HTTP status would mislead the generic checks below: S3 answers an archived
+  // object with 403, and a HEAD of a missing key carries only "NotFound".
+  if (code === "InvalidObjectState" || code === "ObjectNotInActiveTierError") {
+    return new ArchivedObjectError(`${what}: object is archived; restore it first`, opts);
+  }
+  if (code === "NotFound" || code === "NoSuchKey") return new NotFoundError(`${what}: not found`, opts);
   if (THROTTLING.has(code) || NETWORK.has(code) || (status !== undefined && status >= 500)) {
     return new TransientError(`${what}: temporary AWS failure (${code}: ${detail})`, opts);
   }
@@ -119,8 +124,6 @@ export function translateAwsError(err: unknown, what: string): BlockvaultError {
   if (code === "ResourceNotFoundException")
     return new NotFoundError(`${what}: resource does not exist (${detail})`, opts);
   if (code === "NotFoundException") return new NotFoundError(`${what}: not found (${detail})`, opts);
-  if (code === "InvalidObjectState")
-    return new ArchivedObjectError(`${what}: object is archived; restore it first`, opts);
   if (
     code === "ConditionalCheckFailedException" ||
     code === "PreconditionFailed" ||

@@ -76,6 +76,7 @@ export async function initLocalVault(
     catalog: new RetryingCatalog(catalog),
     keys: new RetryingKeyService(keys),
     clock,
+    references: catalog.references(),
   };
   try {
     return await Vault.init(deps, init, () => catalog.close());
@@ -101,6 +102,7 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
     catalog: new RetryingCatalog(catalog),
     keys: new RetryingKeyService(keyService),
     clock: options.clock ?? systemClock,
+    references: catalog.references(),
   };
   try {
     return await Vault.open(deps, () => catalog.close());

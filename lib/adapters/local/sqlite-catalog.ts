@@ -14,6 +14,7 @@ import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../ports/c
 import * as approvals from "./sqlite-approvals.ts";
 import * as audit from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
+import { SqliteReferenceStore } from "./sqlite-references.ts";
 import {
   diskFromRow,
   diskParams,
@@ -72,6 +73,11 @@ export class SqliteCatalog implements Catalog {
       throw new ValidationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
     }
     this.#db = new SqliteDb(path, busyTimeoutMs);
+  }
+
+  /** Garbage collection's reference records, kept in the same database (schema version 5). */
+  references(): SqliteReferenceStore {
+    return new SqliteReferenceStore(this.#db);
   }
 
   async createVault(vault: VaultRecord): Promise<void> {

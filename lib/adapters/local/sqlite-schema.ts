@@ -5,7 +5,8 @@ import { BlockvaultError } from "../../errors.ts";
  * The SQLite catalog's schema. Each version adds a migration step keyed on `PRAGMA user_version`
  * rather than editing the statements of an earlier one: databases written by older releases must
  * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
- * and settings; version 3 adds the audit log; version 4 adds approval requests.
+ * and settings; version 3 adds the audit log; version 4 adds approval requests; version 5 adds
+ * the reference records of garbage collection.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -29,7 +30,7 @@ import { BlockvaultError } from "../../errors.ts";
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -181,8 +182,60 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_by_vault ON approvals (vault_id, created DESC, seq DESC);
 `;
 
+/**
+ * Statements bringing schema version 4 to version 5: garbage collection's reference records (see
+ * `lib/ports/references.ts`). Holders are rows, so holding and releasing are idempotent inserts
+ * and deletes. Vaults that existed before are not tracked (no `ref_vaults` row).
+ */
+export const SCHEMA_V5 = `
+CREATE TABLE ref_vaults (vault_id TEXT PRIMARY KEY REFERENCES vaults (id));
+CREATE TABLE ref_packs (
+  vault_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('live', 'condemned', 'deleted')),
+  idx TEXT,
+  changed INTEGER NOT NULL,
+  PRIMARY KEY (vault_id, id)
+);
+CREATE INDEX ref_packs_by_state ON ref_packs (vault_id, state) WHERE state <> 'live';
+CREATE INDEX ref_packs_by_index ON ref_packs (vault_id, idx);
+CREATE TABLE ref_pack_holders (
+  vault_id TEXT NOT NULL,
+  pack TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  PRIMARY KEY (vault_id, pack, segment)
+);
+CREATE TABLE ref_segments (
+  vault_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('live', 'dead')),
+  packs TEXT NOT NULL,
+  PRIMARY KEY (vault_id, id)
+);
+CREATE INDEX ref_segments_dead ON ref_segments (vault_id) WHERE state = 'dead';
+CREATE TABLE ref_segment_holders (
+  vault_id TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  PRIMARY KEY (vault_id, segment, holder)
+);
+CREATE TABLE ref_points (
+  vault_id TEXT NOT NULL,
+  point TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('releasing', 'released')),
+  PRIMARY KEY (vault_id, point)
+);
+CREATE TABLE leases (
+  vault_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (vault_id, name)
+);
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {

@@ -41,3 +41,17 @@ export async function reclaimCommand(ctx: CommandContext): Promise<void> {
     );
   });
 }
+
+/** `blockvault gc`: releases the blocks of purged points and deletes packs nothing references. */
+export async function gcCommand(ctx: CommandContext): Promise<void> {
+  noPositionals(ctx);
+  await withVault(ctx.global, async (vault) => {
+    const r = await vault.collectGarbage();
+    const lines = [
+      `Released ${r.pointsReleased.length} purged recovery points and ${r.segmentsReleased} segments`,
+      `Deleted ${r.packsDeleted.length} packs (${formatBytes(r.bytesFreed)}), rewrote ${r.indexObjectsRewritten} index objects`,
+      ...r.pointsDeferred.map((id) => `  kept ${id} for now: its disk has a backup running`),
+    ];
+    ctx.print(r, lines.join("\n"));
+  });
+}
