@@ -1,3 +1,4 @@
+import { type AwsVaultOptions, openAwsVault } from "../adapters/aws/aws-vault.ts";
 import { localVaultPaths, openLocalVault } from "../adapters/local/local-vault.ts";
 import { resolvePrincipal } from "../adapters/local/principals.ts";
 import { ValidationError } from "../errors.ts";
@@ -11,6 +12,8 @@ export interface GlobalOptions {
   readonly json: boolean;
   /** The caller's API token, when the vault has principals. */
   readonly token: string | undefined;
+  /** Set when the vault lives on AWS (`--backend aws`): bucket, table, key, client settings. */
+  readonly aws?: AwsVaultOptions | undefined;
 }
 
 /** What a command gets: its parsed options and positionals, and output helpers. */
@@ -24,6 +27,8 @@ export interface CommandContext {
 
 /** Opens the vault the global options name; the caller closes it. */
 export async function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
+  // On AWS, who may call is IAM's decision (the bucket, table and key policies).
+  if (global.aws) return openAwsVault({ ...global.aws, ...(clock ? { clock } : {}) });
   // Who is calling is settled before the vault is opened: a bad token opens nothing.
   const principal = await resolvePrincipal(localVaultPaths(global.vault).principals, global.token);
   const vault = await openLocalVault(global.vault, {

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { AwsVaultOptions } from "../adapters/aws/aws-vault.ts";
 import { BlockvaultError, ValidationError } from "../errors.ts";
 import { approvalsCommand } from "./commands/approvals.ts";
 import { auditCommand } from "./commands/audit.ts";
@@ -26,6 +27,12 @@ const GLOBAL: Record<string, Option> = {
   vault: { type: "string" },
   keyring: { type: "string" },
   token: { type: "string" },
+  backend: { type: "string" },
+  bucket: { type: "string" },
+  prefix: { type: "string" },
+  table: { type: "string" },
+  "kms-key": { type: "string" },
+  region: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
@@ -86,7 +93,7 @@ const COMMANDS: Record<
       approval: { type: "string" },
     },
     usage:
-      "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]]",
+      "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]] | key rotate [--approval ID]",
   },
   principal: {
     run: principalCommand,
@@ -136,6 +143,12 @@ Options for every command:
   --vault DIR      the vault directory (default: $BLOCKVAULT_HOME or ./.blockvault)
   --keyring FILE   the keyring file (default: keyring.json in the vault directory)
   --token TOKEN    your API token, once the vault has principals (default: $BLOCKVAULT_TOKEN)
+  --backend local|aws   where the vault lives (default: $BLOCKVAULT_BACKEND or local)
+  --bucket NAME    aws: the vault's S3 bucket ($BLOCKVAULT_BUCKET)
+  --prefix PATH    aws: key prefix in the bucket, for several vaults per bucket ($BLOCKVAULT_PREFIX)
+  --table NAME     aws: the DynamoDB catalog table ($BLOCKVAULT_TABLE)
+  --kms-key KEY    aws: the KMS key id, ARN or alias ($BLOCKVAULT_KMS_KEY; init creates one if absent)
+  --region REGION  aws: the region ($AWS_REGION); $AWS_ENDPOINT_URL points at LocalStack or moto
   --json           print machine-readable JSON
   -h, --help       show this help`;
 
@@ -151,6 +164,25 @@ const EXIT_CODES: Record<string, number> = {
   ACCESS_DENIED: 9,
   APPROVAL_REQUIRED: 10,
 };
+
+/** The AWS backend's settings from flags and environment, or undefined for the local backend. */
+function awsOptions(values: Record<string, unknown>): AwsVaultOptions | undefined {
+  const flag = (name: string, env: string) => (values[name] as string | undefined) ?? process.env[env];
+  const backend = flag("backend", "BLOCKVAULT_BACKEND") ?? "local";
+  if (backend === "local") return undefined;
+  if (backend !== "aws") throw new ValidationError(`--backend must be "local" or "aws", got "${backend}"`);
+  const region = flag("region", "AWS_REGION");
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  const prefix = flag("prefix", "BLOCKVAULT_PREFIX");
+  const kmsKey = flag("kms-key", "BLOCKVAULT_KMS_KEY");
+  return {
+    bucket: flag("bucket", "BLOCKVAULT_BUCKET") ?? "",
+    table: flag("table", "BLOCKVAULT_TABLE") ?? "",
+    ...(prefix ? { prefix } : {}),
+    ...(kmsKey ? { kmsKey } : {}),
+    aws: { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) },
+  };
+}
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -178,6 +210,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         vault: (values.vault as string | undefined) ?? process.env.BLOCKVAULT_HOME ?? ".blockvault",
         keyring: values.keyring as string | undefined,
         token: (values.token as string | undefined) ?? process.env.BLOCKVAULT_TOKEN,
+        aws: awsOptions(values),
         json,
       },
       values: values as Record<string, string | boolean | string[] | undefined>,

@@ -1,14 +1,14 @@
-import { openFileSource } from "../../sources/file-source.ts";
 import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
 import { progressBar } from "../progress.ts";
+import { openSource } from "../sources.ts";
 
 /** `blockvault backup IMAGE --disk NAME`: backs up an image as a new recovery point. */
 export async function backupCommand(ctx: CommandContext): Promise<void> {
-  const image = onePositional(ctx, "IMAGE (the disk image or block device to back up)");
+  const image = onePositional(ctx, "IMAGE (a disk image, block device, s3://bucket/key or ebs://snap-id)");
   const disk = requiredOption(ctx, "disk");
   await withVault(ctx.global, async (vault) => {
-    const source = await openFileSource(image);
+    const source = await openSource(image, ctx.global.aws?.aws);
     const bar = progressBar(`backup ${disk}`);
     try {
       const r = await vault.backup(source, { disk, onProgress: bar.update });

@@ -1,4 +1,5 @@
 import { basename, resolve } from "node:path";
+import { type AwsVaultOptions, initAwsVault } from "../../adapters/aws/aws-vault.ts";
 import { initLocalVault, localVaultPaths } from "../../adapters/local/local-vault.ts";
 import { type CommandContext, integerOption } from "../context.ts";
 import { formatBytes } from "../format.ts";
@@ -7,6 +8,7 @@ import { formatBytes } from "../format.ts";
 export async function initCommand(ctx: CommandContext): Promise<void> {
   const name = typeof ctx.values.name === "string" ? ctx.values.name : basename(resolve(ctx.global.vault));
   const blockSize = integerOption(ctx, "block-size");
+  if (ctx.global.aws) return initOnAws(ctx, ctx.global.aws, name, blockSize);
   const vault = await initLocalVault(
     ctx.global.vault,
     { name, ...(blockSize !== undefined ? { blockSize } : {}) },
@@ -27,6 +29,37 @@ export async function initCommand(ctx: CommandContext): Promise<void> {
         `Created vault "${cfg.name}" (${cfg.vaultId}) in ${paths.dir}`,
         `  block size ${formatBytes(cfg.blockSize)}, zstd level ${cfg.zstdLevel}, AES-256-GCM`,
         `  master key in ${paths.keyring} (mode 0600): back it up; without it the vault cannot be read`,
+      ].join("\n"),
+    );
+  } finally {
+    await vault.close();
+  }
+}
+
+async function initOnAws(
+  ctx: CommandContext,
+  aws: AwsVaultOptions,
+  name: string,
+  blockSize: number | undefined,
+): Promise<void> {
+  const vault = await initAwsVault(aws, { name, ...(blockSize !== undefined ? { blockSize } : {}) });
+  try {
+    const cfg = vault.ctx.config;
+    const where = `s3://${aws.bucket}/${aws.prefix ?? ""}`;
+    ctx.print(
+      {
+        vaultId: cfg.vaultId,
+        name: cfg.name,
+        bucket: aws.bucket,
+        prefix: aws.prefix ?? "",
+        table: aws.table,
+        kmsKey: cfg.dedupKey.masterKeyId,
+        blockSize: cfg.blockSize,
+      },
+      [
+        `Created vault "${cfg.name}" (${cfg.vaultId}) in ${where}`,
+        `  catalog in DynamoDB table ${aws.table}, keys from KMS key ${cfg.dedupKey.masterKeyId}`,
+        `  block size ${formatBytes(cfg.blockSize)}, zstd level ${cfg.zstdLevel}, AES-256-GCM`,
       ].join("\n"),
     );
   } finally {

@@ -1,7 +1,7 @@
 import { ValidationError } from "../../errors.ts";
-import { openFileSource } from "../../sources/file-source.ts";
 import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";
+import { openSource } from "../sources.ts";
 
 /** `blockvault protect IMAGE --disk NAME --policy NAME`. */
 export async function protectCommand(ctx: CommandContext): Promise<void> {
@@ -9,7 +9,7 @@ export async function protectCommand(ctx: CommandContext): Promise<void> {
   const disk = requiredOption(ctx, "disk");
   const policy = requiredOption(ctx, "policy");
   await withVault(ctx.global, async (vault) => {
-    const source = await openFileSource(image);
+    const source = await openSource(image, ctx.global.aws?.aws);
     try {
       const record = await vault.protect(source, disk, policy);
       ctx.print(
@@ -58,7 +58,7 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
   await withVault(
     ctx.global,
     async (vault) => {
-      const r = await vault.runDue((path) => openFileSource(path));
+      const r = await vault.runDue((path) => openSource(path, ctx.global.aws?.aws));
       const lines = [
         ...r.backups.map((b) =>
           b.result

@@ -9,6 +9,11 @@ import { table } from "../format.ts";
 export async function principalCommand(ctx: CommandContext): Promise<void> {
   const [action, name, ...rest] = ctx.positionals;
   if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
+  if (ctx.global.aws) {
+    throw new ValidationError(
+      "principals with API tokens belong to embedded vaults; on AWS, callers are IAM identities mapped to roles in the deployment",
+    );
+  }
   const path = localVaultPaths(ctx.global.vault).principals;
   await withVault(ctx.global, async (vault) => {
     if (action === "list") {

@@ -1,0 +1,64 @@
+import type { AwsConfig } from "../adapters/aws/clients.ts";
+import { ebsClient, s3Client } from "../adapters/aws/clients.ts";
+import { openEbsSnapshotSource } from "../adapters/aws/ebs-snapshot-source.ts";
+import { openS3ImageSource } from "../adapters/aws/s3-image-source.ts";
+import type { VolumeSource } from "../ports/volume-source.ts";
+import { openFileSource } from "../sources/file-source.ts";
+
+const EBS_PREFIX = "ebs://";
+
+/** AWS client settings for sources when the vault itself is local: region and endpoint from the environment. */
+function environmentAws(): AwsConfig {
+  const region = process.env.AWS_REGION;
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  return { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) };
+}
+
+/**
+ * Opens what a user names as a disk to back up: `s3://bucket/key` (an image stored in S3),
+ * `ebs://snap-…` (an EBS snapshot, read through the EBS direct APIs, with changed-block
+ * tracking against the parent point's snapshot), or a local path (raw image, fixed VHD, block
+ * device). The source owns the clients it opens and releases them on close.
+ */
+export async function openSource(spec: string, aws: AwsConfig = environmentAws()): Promise<VolumeSource> {
+  if (spec.startsWith("s3://")) {
+    const client = s3Client(aws);
+    return owning(await openS3ImageSource(client, spec).catch(closing(client)), () => client.destroy());
+  }
+  if (spec.startsWith(EBS_PREFIX)) {
+    const client = ebsClient(aws);
+    const source = await openEbsSnapshotSource(client, spec.slice(EBS_PREFIX.length)).catch(closing(client));
+    return owning(source, () => client.destroy());
+  }
+  return openFileSource(spec);
+}
+
+function closing(client: { destroy(): void }) {
+  return (err: unknown): never => {
+    client.destroy();
+    throw err;
+  };
+}
+
+/** The source, with `release` run after its own close. */
+function owning(source: VolumeSource, release: () => void): VolumeSource {
+  let closed = false;
+  const changedRanges = source.changedRanges?.bind(source);
+  return {
+    description: source.description,
+    size: source.size,
+    format: source.format,
+    ...(source.sourceRef !== undefined ? { sourceRef: source.sourceRef } : {}),
+    read: (offset, length, into) => source.read(offset, length, into),
+    ...(changedRanges ? { changedRanges } : {}),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await source.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}
