@@ -7,8 +7,6 @@ import path from "node:path";
 export const VENV_DIR = path.resolve(import.meta.dirname, "../../.venv");
 const MOTO_REQUIREMENT = "moto[server]>=5.2.3";
 
-const venvBin = (name: string) => path.join(VENV_DIR, "bin", name);
-
 function run(command: string, args: string[]): { ok: boolean; output: string } {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 600_000 });
   return {
@@ -21,12 +19,14 @@ function run(command: string, args: string[]): { ok: boolean; output: string } {
  * Makes sure `.venv` holds a moto server new enough for the suite, creating the virtualenv and
  * installing from PyPI on first use. Throws, saying what to install, when that is impossible.
  */
-export function ensureMotoInstalled(): string {
+export function ensureMotoInstalled(options: { venvDir?: string; python?: string } = {}): string {
+  const venvDir = options.venvDir ?? VENV_DIR;
+  const venvBin = (name: string) => path.join(venvDir, "bin", name);
   const server = venvBin("moto_server");
   if (existsSync(server) && run(venvBin("python"), ["-c", versionCheck]).ok) return server;
-  const python = process.env.PYTHON ?? "python3";
+  const python = options.python ?? process.env.PYTHON ?? "python3";
   if (!existsSync(venvBin("python"))) {
-    const venv = run(python, ["-m", "venv", VENV_DIR]);
+    const venv = run(python, ["-m", "venv", venvDir]);
     if (!venv.ok) throw missing(`could not create a virtualenv with ${python} -m venv:\n${venv.output}`);
   }
   const pip = run(venvBin("python"), ["-m", "pip", "install", "--quiet", MOTO_REQUIREMENT]);
