@@ -1,0 +1,35 @@
+import type { Alerts } from "../ports/alerts.ts";
+import type { ObjectArchive } from "../ports/object-archive.ts";
+import type { SnapshotQueue } from "../ports/queue.ts";
+import type { RestoreTarget } from "../ports/restore-target.ts";
+import type { VolumeSource } from "../ports/volume-source.ts";
+import type { Workflows } from "../ports/workflows.ts";
+import type { Vault } from "../vault.ts";
+
+/**
+ * Where a restore writes, as a request names it: a file on the machine running the embedded
+ * runtime, a new S3 object, or a new EBS snapshot.
+ */
+export type RestoreTargetSpec =
+  | { readonly kind: "file"; readonly path: string; readonly force?: boolean }
+  | { readonly kind: "s3"; readonly url: string; readonly force?: boolean }
+  | { readonly kind: "ebs-snapshot"; readonly description?: string };
+
+/**
+ * Everything the application's handlers need, built once per runtime: by the Lambda handlers
+ * from their environment (AWS adapters), by `blockvault serve` from the embedded vault (local
+ * adapters). The handlers in lib/app never know which.
+ */
+export interface AppContext {
+  /** The deployment's vault, opened once and shared (as the owner; callers narrow with `as`). */
+  vault(): Promise<Vault>;
+  readonly queue: SnapshotQueue;
+  readonly workflows: Workflows;
+  readonly alerts: Alerts;
+  /** Opens a protected disk's source by the spec recorded on the disk (path, s3://, ebs://). */
+  openSource(spec: string): Promise<VolumeSource>;
+  /** Opens a restore target of `size` bytes. */
+  openTarget(spec: RestoreTargetSpec, size: number): Promise<RestoreTarget>;
+  /** The store's archive tiers, where it has them (S3 storage classes, the local archive). */
+  readonly archive?: ObjectArchive;
+}
