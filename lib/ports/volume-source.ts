@@ -17,7 +17,8 @@ export interface ChangedRange {
  * - `changedRanges`, when present, lists every range that may differ from the volume the parent
  *   recovery point was taken from (`parentRef`); ranges not listed are promised unchanged. A
  *   source without change tracking omits it and the engine reads everything.
- * - `close` releases handles; it is safe to call twice.
+ * - `close` releases handles; it is safe to call twice. A read after close rejects with
+ *   `SourceError` naming the source.
  * Unreadable or vanished sources reject with `SourceError` naming the source.
  */
 export interface VolumeSource {
