@@ -63,7 +63,8 @@ describe("every flipped byte is detected on restore", () => {
         );
       }
     }
-  }, 120_000);
+    // Thousands of restores, one per byte: minutes on a loaded two-core machine.
+  }, 300_000);
 
   it("in the index object", async () => {
     const size = fx.pristine.get(fx.indexKey)!.length;
@@ -72,7 +73,7 @@ describe("every flipped byte is detected on restore", () => {
         expectRestoreToMemoryRejects(fx.vault, fx.pointId, IntegrityError, `${fx.indexKey} byte ${at}`),
       );
     }
-  }, 60_000);
+  }, 180_000);
 
   // Restore locates blobs through the index objects (named by their HMAC, so verified) and reads
   // only the blobs' byte ranges: the pack's trailer and footer exist to rebuild a lost index and
