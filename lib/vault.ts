@@ -27,14 +27,18 @@ import {
   type VaultSettings,
 } from "./model.ts";
 import type { ApprovalQuery, AuditQuery, JobQuery } from "./ports/catalog.ts";
+import type { KeyRotation } from "./ports/key-service.ts";
+import type { SnapshotRequest } from "./ports/queue.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import { type Actor, approve } from "./rules/approvals.ts";
+import { rotateVaultKey } from "./rules/key-rotation.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
 import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
 import { protect, unprotect } from "./rules/protect.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import { type DueReport, runDue } from "./rules/run-due.ts";
+import { applyRetention, planScheduledBackups } from "./rules/schedule.ts";
 import { softDelete, undelete } from "./rules/soft-delete.ts";
 import { openFileTarget } from "./targets/file-target.ts";
 
@@ -300,6 +304,18 @@ export class Vault {
     return this.audited("point.undelete", Operation.UndeletePoint, id, () => undelete(this.ctx, id));
   }
 
+  /**
+   * The scheduler's tick: records a queued backup job per protected disk with a slot due now
+   * (idempotently) and returns what to send to the snapshot workers; then applies retention.
+   */
+  async scheduleTick(): Promise<{ requests: SnapshotRequest[]; expired: string[] }> {
+    return this.audited("schedule.tick", Operation.RunDue, undefined, async () => {
+      const now = this.ctx.deps.clock.now();
+      const requests = await planScheduledBackups(this.ctx, now);
+      return { requests, expired: await applyRetention(this.ctx, now) };
+    });
+  }
+
   /** Evaluates every policy against the clock (see {@link runDue}). */
   async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
     return this.audited("schedule.run-due", Operation.RunDue, undefined, () => runDue(this.ctx, open));
@@ -344,6 +360,16 @@ export class Vault {
   ): Promise<VaultSettings> {
     return this.audited("soft-delete.update", Operation.ManageSoftDelete, undefined, () =>
       setSoftDelete(this.ctx, change, this.actor(approval)),
+    );
+  }
+
+  /**
+   * Changes the vault key (security-admin, critical): new data keys are wrapped under new master
+   * key material, older material still unwraps what it wrapped (see {@link rotateVaultKey}).
+   */
+  async rotateKey(approval?: Approval): Promise<KeyRotation> {
+    return this.audited("vault.rotate-key", Operation.RotateKey, undefined, () =>
+      rotateVaultKey(this.ctx, this.actor(approval)),
     );
   }
 

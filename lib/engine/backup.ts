@@ -8,7 +8,7 @@ import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
 import { retainNewPoint } from "./gc/retain.ts";
-import { failJob, startJob } from "./jobs.ts";
+import { failJob, resumeJob, startJob } from "./jobs.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import {
   isAllHoles,
@@ -32,6 +32,11 @@ export interface BackupOptions {
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /** Extra details recorded on the job (the scheduled slot a backup is for). */
   readonly jobDetail?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Run the job the scheduler already recorded (queued) instead of recording a new one;
+   * `attempt` numbers this delivery of it.
+   */
+  readonly job?: { readonly id: string; readonly attempt?: number };
 }
 
 /** What a backup did, as the CLI's `backup --json` prints it. */
@@ -81,11 +86,15 @@ export async function runBackup(
       `disk "${options.disk}" was ${parent.logicalSize} bytes at recovery point ${parent.id} but ${source.description} is ${source.size} bytes; a resized disk must be protected under a new disk name`,
     );
   }
-  const jobId = await startJob(ctx, {
-    type: JobType.Backup,
-    disk: options.disk,
-    detail: { ...options.jobDetail, source: source.description },
-  });
+  const detail = { ...options.jobDetail, source: source.description };
+  const jobId = options.job
+    ? (
+        await resumeJob(ctx, options.job.id, {
+          detail,
+          ...(options.job.attempt !== undefined ? { attempt: options.job.attempt } : {}),
+        })
+      ).id
+    : await startJob(ctx, { type: JobType.Backup, disk: options.disk, detail });
   let result: BackupResult;
   try {
     try {

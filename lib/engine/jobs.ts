@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { asBlockvaultError, type BlockvaultError } from "../errors.ts";
+import { asBlockvaultError, type BlockvaultError, ConflictError } from "../errors.ts";
 import { type JobRecord, JobStatus, type JobType } from "../model.ts";
 import type { VaultContext } from "./vault-config.ts";
 
@@ -29,6 +29,28 @@ export async function startJob(ctx: VaultContext, start: JobStart): Promise<stri
 }
 
 /**
+ * Starts a job that was recorded earlier (queued by the scheduler, or an earlier attempt that
+ * failed): marks it running again, counting the attempt. A job already completed is a
+ * `ConflictError`: a redelivered request must not run it twice.
+ */
+export async function resumeJob(
+  ctx: VaultContext,
+  jobId: string,
+  changes: { readonly attempt?: number; readonly detail?: JobRecord["detail"] } = {},
+): Promise<JobRecord> {
+  const job = await ctx.deps.catalog.getJob(ctx.config.vaultId, jobId);
+  if (job.status === JobStatus.Completed) throw new ConflictError(`job ${jobId} has already completed`);
+  return ctx.deps.catalog.updateJob(ctx.config.vaultId, jobId, {
+    status: JobStatus.Running,
+    started: ctx.deps.clock.now(),
+    ended: undefined,
+    error: undefined,
+    attempts: changes.attempt ?? job.attempts + 1,
+    ...(changes.detail ? { detail: { ...job.detail, ...changes.detail } } : {}),
+  });
+}
+
+/**
  * Marks a job failed with the error's message and returns the error as a BlockvaultError. A
  * failure to record the status is swallowed: the original failure is what the caller must see.
  */
@@ -39,6 +61,9 @@ export async function failJob(
   what: string,
 ): Promise<BlockvaultError> {
   const error = asBlockvaultError(err, what);
+  // A duplicate run of a job that another run completed must not mark it failed.
+  const current = await ctx.deps.catalog.getJob(ctx.config.vaultId, jobId).catch(() => undefined);
+  if (current?.status === JobStatus.Completed) return error;
   await ctx.deps.catalog
     .updateJob(ctx.config.vaultId, jobId, {
       status: JobStatus.Failed,

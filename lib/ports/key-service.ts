@@ -18,6 +18,14 @@ export interface DataKey {
   readonly masterKeyId: string;
 }
 
+/** What {@link KeyService.rotate} changed: the master key material before and after. */
+export interface KeyRotation {
+  /** The key material that was current until the rotation (it still unwraps what it wrapped). */
+  readonly previous: string;
+  /** The key material new data keys are wrapped under from now on. */
+  readonly current: string;
+}
+
 /**
  * Envelope encryption: a master key that never leaves the service wraps and unwraps 256-bit data
  * keys.
@@ -34,4 +42,12 @@ export interface DataKey {
 export interface KeyService {
   generateDataKey(context: EncryptionContext): Promise<DataKey>;
   decryptDataKey(wrapped: Uint8Array, context: EncryptionContext): Promise<Buffer>;
+  /**
+   * Optional: makes new master key material current. Afterwards `generateDataKey` wraps under
+   * the new material, while `decryptDataKey` still unwraps every key wrapped before, so nothing
+   * already stored has to be rewritten. `previous` and `current` identify the key material (a
+   * keyring key id, a KMS key material id) or, where the service names no versions, the key.
+   * A service without this method cannot rotate; callers must check for it.
+   */
+  rotate?(): Promise<KeyRotation>;
 }

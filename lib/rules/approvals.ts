@@ -20,6 +20,7 @@ export const CriticalOperation = {
   ShortenRetention: "policy.shorten-retention",
   DisableLock: "lock.disable",
   StopProtectionAndDelete: "disk.stop-protection-delete",
+  RotateKey: "vault.rotate-key",
 } as const;
 export type CriticalOperation = (typeof CriticalOperation)[keyof typeof CriticalOperation];
 

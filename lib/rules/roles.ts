@@ -39,6 +39,7 @@ export const Operation = {
   ManageSoftDelete: "manage-soft-delete",
   Approve: "approve",
   ManagePrincipals: "manage-principals",
+  RotateKey: "rotate-key",
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
@@ -56,6 +57,7 @@ const NEEDS: Record<Operation, Role> = {
   "manage-soft-delete": Role.SecurityAdmin,
   approve: Role.SecurityAdmin,
   "manage-principals": Role.SecurityAdmin,
+  "rotate-key": Role.SecurityAdmin,
 };
 
 /** The roles that include `role`'s rights. */

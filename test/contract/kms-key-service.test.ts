@@ -5,6 +5,8 @@ import {
   DescribeKeyCommand,
   GenerateDataKeyCommand,
   KMSServiceException,
+  ListKeyRotationsCommand,
+  RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,6 +15,7 @@ import { createVaultKey, findKeyByAlias, KmsKeyService } from "../../lib/adapter
 import {
   AccessDeniedError,
   AlreadyExistsError,
+  ConflictError,
   KeyError,
   NotFoundError,
   TransientError,
@@ -97,6 +100,31 @@ describe("KmsKeyService on moto", () => {
     expect(created).toHaveLength(1);
     const orphan = await kms.send(new DescribeKeyCommand({ KeyId: created[0] }));
     expect(orphan.KeyMetadata?.KeyState).toBe("PendingDeletion");
+  });
+
+  it("rotates on demand: new data keys keep working and keys wrapped before still decrypt", async () => {
+    const alias = uniqueName("bv-rotate");
+    const arn = await createVaultKey(kms, { alias, description: "rotation" });
+    const keys = new KmsKeyService(kms, `alias/${alias}`);
+    const before = await keys.generateDataKey(ctx);
+    const rotation = await keys.rotate();
+    expect(rotation.keyArn).toBe(arn);
+    // moto reports no key material ids, so both name the key itself.
+    expect(rotation.previous).toBe(arn);
+    expect(rotation.current).toBe(arn);
+    const { Rotations } = await kms.send(new ListKeyRotationsCommand({ KeyId: arn }));
+    expect(Rotations?.map((r) => r.RotationType)).toEqual(["ON_DEMAND"]);
+    expect(await keys.decryptDataKey(before.wrapped, ctx)).toStrictEqual(before.plaintext);
+    const after = await keys.generateDataKey(ctx);
+    expect(after.masterKeyId).toBe(arn);
+    expect(await keys.decryptDataKey(after.wrapped, ctx)).toStrictEqual(after.plaintext);
+  });
+
+  it("rejects rotating a key that does not exist with a NotFoundError naming it", async () => {
+    const missingId = randomUUID();
+    const err = await new KmsKeyService(kms, missingId).rotate().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain(missingId);
   });
 
   it("refuses invalid and AWS-reserved aliases before calling KMS", async () => {
@@ -198,6 +226,37 @@ describe("KmsKeyService failure translation (fault injection)", () => {
       await expect(keys.decryptDataKey(blob, ctx)).rejects.toBeInstanceOf(KeyError);
     }
     expect(mock.calls()).toHaveLength(0);
+  });
+
+  it("rotates by key ARN and reports key material ids where KMS has them (fault injection: moto reports none)", async () => {
+    mock
+      .on(DescribeKeyCommand)
+      .resolvesOnce({ KeyMetadata: { KeyId: "k", Arn: keyId, CurrentKeyMaterialId: "m1" } })
+      .resolvesOnce({ KeyMetadata: { KeyId: "k", Arn: keyId, CurrentKeyMaterialId: "m2" } });
+    mock.on(RotateKeyOnDemandCommand).resolves({ KeyId: keyId });
+    const aliased = new KmsKeyService(kms, "alias/vault");
+    expect(await aliased.rotate()).toEqual({ previous: "m1", current: "m2", keyArn: keyId });
+    expect(mock.commandCalls(DescribeKeyCommand)[0]!.args[0].input).toEqual({ KeyId: "alias/vault" });
+    expect(mock.commandCalls(RotateKeyOnDemandCommand)[0]!.args[0].input).toEqual({ KeyId: keyId });
+  });
+
+  it("translates rotation refusals and does not retry them (fault injection: moto never refuses a rotation)", async () => {
+    const cases = [
+      ["ConflictException", ConflictError, /already in progress/],
+      ["UnsupportedOperationException", ValidationError, /does not support on-demand rotation/],
+      ["LimitExceededException", Error, /limit of on-demand rotations/],
+      ["DisabledException", KeyError, /disabled or pending deletion/],
+    ] as const;
+    for (const [code, type, message] of cases) {
+      mock.reset();
+      mock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: "k", Arn: keyId } });
+      mock.on(RotateKeyOnDemandCommand).rejects(kmsError(code, 400));
+      const err = await keys.rotate().catch((e: unknown) => e);
+      expect(err, code).toBeInstanceOf(type);
+      expect((err as Error).message, code).toMatch(message);
+      expect((err as KeyError).retryable, code).toBe(false);
+      expect(mock.commandCalls(RotateKeyOnDemandCommand), code).toHaveLength(1);
+    }
   });
 
   it("refuses an empty key id", () => {

@@ -2,8 +2,15 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createKeyring, LocalKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { AlreadyExistsError, KeyError } from "../../lib/errors.ts";
+import {
+  createKeyring,
+  KeyringFileKeyService,
+  LocalKeyService,
+  loadKeyring,
+  rotateKeyring,
+} from "../../lib/adapters/local/keyring.ts";
+import { keyIdFingerprint } from "../../lib/adapters/local/wrapped-key.ts";
+import { AlreadyExistsError, ConflictError, KeyError } from "../../lib/errors.ts";
 import type { EncryptionContext } from "../../lib/ports/key-service.ts";
 import { describeKeyServiceContract } from "./key-service.contract.ts";
 
@@ -33,6 +40,17 @@ describeKeyServiceContract("LocalKeyService (loaded keyrings)", async () => {
   };
 });
 
+describeKeyServiceContract("LocalKeyService (rotated keyrings)", async () => {
+  const dir = await tempDir();
+  await createKeyring(path.join(dir, "a.keyring"));
+  await createKeyring(path.join(dir, "b.keyring"));
+  return {
+    keys: await rotateKeyring(path.join(dir, "a.keyring")),
+    other: await rotateKeyring(path.join(dir, "b.keyring")),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describe("keyring files", () => {
   let dir: string;
   let file: string;
@@ -44,13 +62,16 @@ describe("keyring files", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("writes a version-1 JSON keyring with mode 0600 and no leftover temporary file", async () => {
+  it("writes a version-2 JSON keyring with mode 0600 and no leftover temporary file", async () => {
     const keys = await createKeyring(file, { now: () => 1_700_000_000_000 });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const content = JSON.parse(await readFile(file, "utf8"));
-    expect(Object.keys(content).sort()).toEqual(["created", "keyId", "masterKey", "version"]);
-    expect(content).toMatchObject({ version: 1, keyId: keys.keyId, created: 1_700_000_000_000 });
-    expect(Buffer.from(content.masterKey, "base64")).toHaveLength(32);
+    expect(Object.keys(content).sort()).toEqual(["keys", "version"]);
+    expect(content.version).toBe(2);
+    expect(content.keys).toHaveLength(1);
+    expect(Object.keys(content.keys[0]).sort()).toEqual(["created", "keyId", "masterKey"]);
+    expect(content.keys[0]).toMatchObject({ keyId: keys.keyId, created: 1_700_000_000_000 });
+    expect(Buffer.from(content.keys[0].masterKey, "base64")).toHaveLength(32);
     expect(await readdir(dir)).toEqual(["vault.keyring"]);
   });
 
@@ -146,5 +167,149 @@ describe("keyring files", () => {
     expect(otherId.wrapped.subarray(1, 17)).not.toStrictEqual(a.wrapped.subarray(1, 17));
     const err = await keys.decryptDataKey(otherId.wrapped, ctx).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/different master key/);
+  });
+});
+
+describe("keyring rotation", () => {
+  let dir: string;
+  let file: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+    file = path.join(dir, "vault.keyring");
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("still loads a version-1 keyring and unwraps what its key wrapped", async () => {
+    const masterKey = Buffer.alloc(32, 5);
+    const v1 = { version: 1, keyId: "k-old", masterKey: masterKey.toString("base64"), created: 42 };
+    await writeFile(file, JSON.stringify(v1), { mode: 0o600 });
+    const key = await new LocalKeyService("k-old", masterKey).generateDataKey(ctx);
+    const loaded = await loadKeyring(file);
+    expect(loaded.created).toBe(42);
+    expect(loaded.keyService.keyIds).toEqual(["k-old"]);
+    expect(await loaded.keyService.decryptDataKey(key.wrapped, ctx)).toStrictEqual(key.plaintext);
+  });
+
+  it("adds a current key, keeps the old one for unwrapping, and rewrites the file as version 2", async () => {
+    const first = await createKeyring(file, { now: () => 1 });
+    const old = await first.generateDataKey(ctx);
+    const rotated = await rotateKeyring(file, { now: () => 2 });
+    expect(rotated.keyIds).toEqual([first.keyId, rotated.keyId]);
+    expect(rotated.keyId).not.toBe(first.keyId);
+    const fresh = await rotated.generateDataKey(ctx);
+    expect(fresh.masterKeyId).toBe(rotated.keyId);
+    expect(fresh.wrapped.subarray(1, 17)).toStrictEqual(keyIdFingerprint(rotated.keyId));
+    expect(old.wrapped.subarray(1, 17)).toStrictEqual(keyIdFingerprint(first.keyId));
+    const reloaded = (await loadKeyring(file)).keyService;
+    for (const keys of [rotated, reloaded]) {
+      expect(await keys.decryptDataKey(old.wrapped, ctx)).toStrictEqual(old.plaintext);
+      expect(await keys.decryptDataKey(fresh.wrapped, ctx)).toStrictEqual(fresh.plaintext);
+    }
+    expect(reloaded.keyId).toBe(rotated.keyId);
+    const content = JSON.parse(await readFile(file, "utf8"));
+    expect(content.version).toBe(2);
+    expect(content.keys.map((k: { keyId: string; created: number }) => [k.keyId, k.created])).toEqual([
+      [first.keyId, 1],
+      [rotated.keyId, 2],
+    ]);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(["vault.keyring"]);
+  });
+
+  it("rotates a version-1 keyring into version 2, keeping its key", async () => {
+    const masterKey = Buffer.alloc(32, 6);
+    await writeFile(
+      file,
+      JSON.stringify({ version: 1, keyId: "k1", masterKey: masterKey.toString("base64"), created: 7 }),
+    );
+    const old = await new LocalKeyService("k1", masterKey).generateDataKey(ctx);
+    const rotated = await rotateKeyring(file);
+    expect(rotated.keyIds[0]).toBe("k1");
+    expect(await rotated.decryptDataKey(old.wrapped, ctx)).toStrictEqual(old.plaintext);
+    const content = JSON.parse(await readFile(file, "utf8"));
+    expect(content).toMatchObject({ version: 2, keys: [{ keyId: "k1", created: 7 }, {}] });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuses a key wrapped by none of the keyring's keys, naming them", async () => {
+    await createKeyring(file);
+    const rotated = await rotateKeyring(file);
+    const stranger = await createKeyring(path.join(dir, "other.keyring"));
+    const foreign = await stranger.generateDataKey(ctx);
+    const err = await rotated.decryptDataKey(foreign.wrapped, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyError);
+    expect((err as Error).message).toMatch(/different master key/);
+    for (const id of rotated.keyIds) expect((err as Error).message).toContain(id);
+  });
+
+  it("refuses to rotate while another rotation holds the lock, leaving the file as it was", async () => {
+    await createKeyring(file);
+    const before = await readFile(file);
+    const lock = path.join(dir, ".vault.keyring.rotate.lock");
+    await writeFile(lock, "123\n");
+    const err = await rotateKeyring(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain(lock);
+    expect(await readFile(file)).toStrictEqual(before);
+    await rm(lock);
+    expect((await rotateKeyring(file)).keyIds).toHaveLength(2);
+  });
+
+  it("serialises concurrent rotations: none loses a key", async () => {
+    await createKeyring(file);
+    const results = await Promise.allSettled([rotateKeyring(file), rotateKeyring(file), rotateKeyring(file)]);
+    const done = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(ConflictError);
+    const held = (await loadKeyring(file)).keyService.keyIds;
+    expect(held).toHaveLength(1 + done.length);
+    for (const keys of done) expect(held).toContain(keys.keyId);
+  });
+
+  it("rejects rotating a missing keyring with a KeyError naming the path, leaving no lock", async () => {
+    const err = await rotateKeyring(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyError);
+    expect((err as Error).message).toContain(file);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("rejects malformed version-2 keyrings with a KeyError naming the path", async () => {
+    const entry = { keyId: "k1", masterKey: Buffer.alloc(32, 1).toString("base64"), created: 1 };
+    const bad = [
+      { version: 2 },
+      { version: 2, keys: [] },
+      { version: 2, keys: {} },
+      { version: 2, keys: [entry, entry] },
+      { version: 2, keys: [null] },
+      { version: 2, keys: [{ ...entry, masterKey: "short" }] },
+      { version: 2, keys: [{ ...entry, created: "now" }] },
+      { version: 3, keys: [entry] },
+    ];
+    await writeFile(file, JSON.stringify({ version: 2, keys: [entry] }));
+    expect((await loadKeyring(file)).keyService.keyId).toBe("k1");
+    for (const content of bad) {
+      await writeFile(file, JSON.stringify(content));
+      const err = await loadKeyring(file).catch((e: unknown) => e);
+      expect(err, JSON.stringify(content)).toBeInstanceOf(KeyError);
+      expect((err as Error).message).toContain(file);
+    }
+  });
+
+  it("a file-bound key service rotates its file, and a stale copy re-reads it for newer keys", async () => {
+    const created = await createKeyring(file);
+    const bound = new KeyringFileKeyService(file, created);
+    const stale = new KeyringFileKeyService(file, (await loadKeyring(file)).keyService);
+    const old = await bound.generateDataKey(ctx);
+    const rotation = await bound.rotate();
+    expect(rotation).toEqual({ previous: created.keyId, current: bound.keyId });
+    expect(bound.keyIds).toEqual([created.keyId, rotation.current]);
+    const fresh = await bound.generateDataKey(ctx);
+    expect(fresh.masterKeyId).toBe(rotation.current);
+    expect(await bound.decryptDataKey(old.wrapped, ctx)).toStrictEqual(old.plaintext);
+    expect((await loadKeyring(file)).keyService.keyIds).toEqual(bound.keyIds);
+    expect(stale.keyId).toBe(created.keyId);
+    expect(await stale.decryptDataKey(fresh.wrapped, ctx)).toStrictEqual(fresh.plaintext);
+    expect(stale.keyId).toBe(rotation.current);
   });
 });

@@ -10,6 +10,7 @@ import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
 import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
+import { retryingReferences } from "../../decorators/retrying-references.ts";
 import type { InitOptions, VaultDeps } from "../../engine/vault-config.ts";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
@@ -17,6 +18,7 @@ import { Vault } from "../../vault.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
 import { type AwsConfig, dynamoDocumentClient, kmsClient, s3Client } from "./clients.ts";
 import { DynamoCatalog } from "./dynamo-catalog.ts";
+import { DynamoReferenceStore } from "./dynamo-references.ts";
 import { createCatalogTable } from "./dynamo-table.ts";
 import { createVaultKey, findKeyByAlias, KmsKeyService } from "./kms-key-service.ts";
 import { S3ObjectStore } from "./s3-object-store.ts";
@@ -57,6 +59,9 @@ function deps(options: AwsVaultOptions, kmsKey: string): { deps: VaultDeps; clos
       catalog: new RetryingCatalog(catalog),
       keys: new RetryingKeyService(new KmsKeyService(kms, kmsKey)),
       clock: options.clock ?? systemClock,
+      // In the catalog's table; no retry decorator: a stale hold is a retryable ConflictError
+      // that the backup must see (to run again on a fresh index), not one to repeat blindly.
+      references: retryingReferences(new DynamoReferenceStore({ tableName: options.table, client: dynamo })),
     },
     close: async () => {
       await catalog.close();

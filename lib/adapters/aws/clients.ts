@@ -2,6 +2,9 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EBSClient } from "@aws-sdk/client-ebs";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
@@ -51,4 +54,19 @@ export function kmsClient(config: AwsConfig): KMSClient {
 /** An EBS direct-APIs client. */
 export function ebsClient(config: AwsConfig): EBSClient {
   return new EBSClient(base(config));
+}
+
+/** An SQS client. */
+export function sqsClient(config: AwsConfig): SQSClient {
+  return new SQSClient(base(config));
+}
+
+/** An SNS client. */
+export function snsClient(config: AwsConfig): SNSClient {
+  return new SNSClient(base(config));
+}
+
+/** A Step Functions client. */
+export function sfnClient(config: AwsConfig): SFNClient {
+  return new SFNClient(base(config));
 }

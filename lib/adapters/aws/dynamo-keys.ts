@@ -61,7 +61,21 @@ export const SK = {
   policy: "POLICY#",
   approval: "APPROVAL#",
   audit: "AUDIT#",
+  /** Garbage collection's reference records (see dynamo-references.ts): tracking is on. */
+  refVault: "REFVAULT",
+  packRef: "PACKREF#",
+  segmentRef: "SEGREF#",
+  pointRelease: "POINTREL#",
+  lease: "LEASE#",
 } as const;
+
+/**
+ * Prefixes of the reference records' LSI values, apart from the catalog's above (`PT#`, `PD#`, …):
+ * - `lsi1` `RS#<state>#<changed>#<pack>`: condemned and deleted packs, by state and time;
+ * - `lsi2` `RX#<index>#<pack>`: packs by the index object naming them (removed on condemning);
+ * - `lsi3` `RD#<segment>`: dead segments only.
+ */
+export const REF_LSI = { packState: "RS#", packIndex: "RX#", deadSegment: "RD#" } as const;
 
 const SIGNED_OFFSET = 2n ** 53n;
 

@@ -5,18 +5,31 @@ import {
   DescribeKeyCommand,
   GenerateDataKeyCommand,
   type KMSClient,
+  RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
 import {
   AccessDeniedError,
   AlreadyExistsError,
   BlockvaultError,
+  ConflictError,
   KeyError,
   NotFoundError,
   ValidationError,
 } from "../../errors.ts";
-import type { DataKey, EncryptionContext, KeyService } from "../../ports/key-service.ts";
+import type { DataKey, EncryptionContext, KeyRotation, KeyService } from "../../ports/key-service.ts";
 import { awsErrorCode, translateAwsError } from "./aws-errors.ts";
+
+/**
+ * What {@link KmsKeyService.rotate} reports. KMS rotates under the same key ARN, so `previous` and
+ * `current` are key material ids where KMS reports them (`CurrentKeyMaterialId`), else the ARN.
+ * KMS completes an on-demand rotation asynchronously: right after the call `current` may still
+ * name the previous material; either way every data key wrapped before still decrypts.
+ */
+export interface KmsKeyRotation extends KeyRotation {
+  /** The key rotated, as an ARN, whatever form the service was configured with. */
+  readonly keyArn: string;
+}
 
 /** KMS refuses ciphertext blobs outside 1..6144 bytes as a malformed request, not a bad key. */
 const MAX_CIPHERTEXT_BYTES = 6144;
@@ -95,6 +108,50 @@ export class KmsKeyService implements KeyService {
       }
       throw translateKmsError(err, what, this.keyId);
     }
+  }
+
+  /** New key material for this key (see {@link rotateKmsKey}); old data keys still decrypt. */
+  rotate(): Promise<KmsKeyRotation> {
+    return rotateKmsKey(this.#kms, this.keyId);
+  }
+}
+
+/**
+ * Rotates the key's material on demand (RotateKeyOnDemand): KMS keeps every earlier material
+ * under the same ARN, so Decrypt with this key goes on unwrapping old data keys. The key is
+ * resolved first, because RotateKeyOnDemand takes no alias. Not retried here: a repeated call
+ * would rotate twice, and KMS limits on-demand rotations per key. A rotation already in progress
+ * is a `ConflictError`; a key that cannot rotate on demand (asymmetric, HMAC, custom key store) a
+ * `ValidationError`; the rotation limit a non-retryable `LIMIT_EXCEEDED` error.
+ */
+async function rotateKmsKey(kms: KMSClient, keyId: string): Promise<KmsKeyRotation> {
+  const what = `rotate KMS key ${keyId}`;
+  try {
+    const before = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    const keyArn = before.KeyMetadata?.Arn;
+    if (!keyArn) throw new KeyError(`${what}: KMS described no key ARN`);
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+    const after = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
+    return {
+      previous: before.KeyMetadata?.CurrentKeyMaterialId ?? keyArn,
+      current: after.KeyMetadata?.CurrentKeyMaterialId ?? keyArn,
+      keyArn,
+    };
+  } catch (err) {
+    const code = awsErrorCode(err);
+    if (code === "ConflictException") {
+      throw new ConflictError(`${what}: a rotation of this key is already in progress`, { cause: err });
+    }
+    if (code === "UnsupportedOperationException") {
+      throw new ValidationError(`${what}: this key does not support on-demand rotation`, { cause: err });
+    }
+    if (code === "LimitExceededException") {
+      throw new BlockvaultError(`${what}: the key's limit of on-demand rotations is reached`, {
+        cause: err,
+        code: "LIMIT_EXCEEDED",
+      });
+    }
+    throw translateKmsError(err, what, keyId);
   }
 }
 

@@ -4,13 +4,15 @@ import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
 import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
+import { retryingReferences } from "../../decorators/retrying-references.ts";
 import type { InitOptions } from "../../engine/vault-config.ts";
 import { AlreadyExistsError, NotFoundError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import type { ObjectStore } from "../../ports/object-store.ts";
 import { Vault } from "../../vault.ts";
+import { FsObjectArchive } from "./fs-object-archive.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
-import { createKeyring, loadKeyring } from "./keyring.ts";
+import { createKeyring, KeyringFileKeyService, loadKeyring } from "./keyring.ts";
 import { SqliteCatalog } from "./sqlite-catalog.ts";
 
 /** Where an embedded vault keeps its parts inside its directory. */
@@ -50,9 +52,14 @@ export interface LocalVaultOptions {
  */
 const LOCAL_STORE_CONCURRENCY = 32;
 
-/** The filesystem store as the engine sees it: capped in concurrency, retried on transient errors. */
-function localStore(root: string): ObjectStore {
-  return new RetryingObjectStore(new LimitedObjectStore(new FsObjectStore(root), LOCAL_STORE_CONCURRENCY));
+/**
+ * The filesystem store as the engine sees it: capped in concurrency, retried on transient errors.
+ * Objects can be tiered (the embedded runtime's archive storage class): an archived pack is
+ * unreadable until rehydrated, exactly as on S3, so tiering and restores behave the same.
+ */
+function localStore(root: string, clock: Clock): ObjectStore {
+  const store = new FsObjectArchive(new FsObjectStore(root), { clock });
+  return new RetryingObjectStore(new LimitedObjectStore(store, LOCAL_STORE_CONCURRENCY));
 }
 
 /**
@@ -72,11 +79,11 @@ export async function initLocalVault(
   const keys = await createKeyring(paths.keyring, clock);
   const catalog = new SqliteCatalog(paths.catalog);
   const deps = {
-    store: localStore(paths.objects),
+    store: localStore(paths.objects, clock),
     catalog: new RetryingCatalog(catalog),
-    keys: new RetryingKeyService(keys),
+    keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keys, clock)),
     clock,
-    references: catalog.references(),
+    references: retryingReferences(catalog.references()),
   };
   try {
     return await Vault.init(deps, init, () => catalog.close());
@@ -96,13 +103,15 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
     );
   }
   const { keyService } = await loadKeyring(paths.keyring);
+  const clock = options.clock ?? systemClock;
   const catalog = new SqliteCatalog(paths.catalog);
   const deps = {
-    store: localStore(paths.objects),
+    store: localStore(paths.objects, clock),
     catalog: new RetryingCatalog(catalog),
-    keys: new RetryingKeyService(keyService),
-    clock: options.clock ?? systemClock,
-    references: catalog.references(),
+    // Bound to the file, so that a key rotation reaches it and a reopened vault has every key.
+    keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keyService, clock)),
+    clock,
+    references: retryingReferences(catalog.references()),
   };
   try {
     return await Vault.open(deps, () => catalog.close());

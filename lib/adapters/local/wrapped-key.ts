@@ -68,6 +68,24 @@ export function wrapKey(
 }
 
 /**
+ * The key-id fingerprint in a wrapped key's header, which tells a keyring holding several master
+ * keys which one to try. A wrong length or format version is a `KeyError`; the fingerprint itself
+ * is not authenticated here (the tag check in {@link unwrapKey} covers it).
+ */
+export function wrappedKeyFingerprint(wrapped: Uint8Array): Buffer {
+  const bytes = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
+  if (bytes.length !== WRAPPED_KEY_BYTES) {
+    throw new KeyError(
+      `wrapped data key is malformed: ${bytes.length} bytes, expected ${WRAPPED_KEY_BYTES} (truncated or not a keyring-wrapped key)`,
+    );
+  }
+  if (bytes[0] !== WRAPPED_KEY_VERSION) {
+    throw new KeyError(`wrapped data key has unsupported format version ${bytes[0]}`);
+  }
+  return bytes.subarray(1, HEADER_BYTES);
+}
+
+/**
  * Unwraps a key made by {@link wrapKey}. Every failure is a `KeyError` that says which check
  * failed; no path returns key material that did not authenticate.
  */
@@ -78,16 +96,8 @@ export function unwrapKey(
   context: EncryptionContext,
 ): Buffer {
   const bytes = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
-  if (bytes.length !== WRAPPED_KEY_BYTES) {
-    throw new KeyError(
-      `wrapped data key is malformed: ${bytes.length} bytes, expected ${WRAPPED_KEY_BYTES} (truncated or not a keyring-wrapped key)`,
-    );
-  }
-  if (bytes[0] !== WRAPPED_KEY_VERSION) {
-    throw new KeyError(`wrapped data key has unsupported format version ${bytes[0]}`);
-  }
   const header = bytes.subarray(0, HEADER_BYTES);
-  if (!header.subarray(1).equals(keyIdFingerprint(keyId))) {
+  if (!wrappedKeyFingerprint(bytes).equals(keyIdFingerprint(keyId))) {
     throw new KeyError(`wrapped data key was wrapped by a different master key, not keyring key ${keyId}`);
   }
   const nonce = bytes.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);

@@ -1,7 +1,7 @@
+import { openSource } from "../../app/open-source.ts";
 import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
 import { progressBar } from "../progress.ts";
-import { openSource } from "../sources.ts";
 
 /** `blockvault backup IMAGE --disk NAME`: backs up an image as a new recovery point. */
 export async function backupCommand(ctx: CommandContext): Promise<void> {

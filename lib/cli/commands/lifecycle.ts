@@ -1,7 +1,7 @@
+import { openSource } from "../../app/open-source.ts";
 import { ValidationError } from "../../errors.ts";
 import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";
-import { openSource } from "../sources.ts";
 
 /** `blockvault protect IMAGE --disk NAME --policy NAME`. */
 export async function protectCommand(ctx: CommandContext): Promise<void> {

@@ -2,7 +2,10 @@ import { ValidationError } from "../../errors.ts";
 import { approvalOf, type CommandContext, integerOption, withVault } from "../context.ts";
 import { formatBytes, formatTime, table } from "../format.ts";
 
-/** `blockvault vault show | lock preview|enable|lock | soft-delete [--days N] [--always-on]`. */
+/**
+ * `blockvault vault show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on]
+ * [--disable] | key rotate`; the critical ones take `--approval ID`.
+ */
 export async function vaultCommand(ctx: CommandContext): Promise<void> {
   const [area, action, ...rest] = ctx.positionals;
   if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
@@ -56,8 +59,15 @@ export async function vaultCommand(ctx: CommandContext): Promise<void> {
         : "disabled";
       return ctx.print(s, `Soft delete: ${state}`);
     }
+    if (area === "key" && action === "rotate") {
+      const rotation = await vault.rotateKey(approvalOf(ctx));
+      return ctx.print(
+        rotation,
+        `Vault key rotated: new data keys are wrapped under ${rotation.current}; ${rotation.previous} still unwraps what it wrapped.`,
+      );
+    }
     throw new ValidationError(
-      "vault needs: show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on] [--disable]",
+      "vault needs: show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on] [--disable] | key rotate",
     );
   });
 }

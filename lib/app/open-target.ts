@@ -1,0 +1,77 @@
+import { type AwsConfig, ebsClient, s3Client } from "../adapters/aws/clients.ts";
+import { openEbsSnapshotTarget } from "../adapters/aws/ebs-snapshot-target.ts";
+import { openS3ObjectTarget } from "../adapters/aws/s3-object-target.ts";
+import { ValidationError } from "../errors.ts";
+import type { RestoreTarget } from "../ports/restore-target.ts";
+import { openFileTarget } from "../targets/file-target.ts";
+import type { RestoreTargetSpec } from "./app-context.ts";
+
+/** What opening a target needs beyond the spec. */
+export interface TargetOptions {
+  /** How to reach S3 and EBS. */
+  readonly aws?: AwsConfig;
+  /** Paths a file restore must never overwrite (the disks' sources). */
+  readonly protectedPaths?: readonly string[];
+  /** Whether file targets are allowed (they are on one machine, not in a Lambda function). */
+  readonly files?: boolean;
+}
+
+/**
+ * Opens the target a restore request names: a new file, a new S3 object or a new EBS snapshot.
+ * The target owns the client it opens and releases it once committed or aborted.
+ */
+export async function openTarget(
+  spec: RestoreTargetSpec,
+  size: number,
+  options: TargetOptions = {},
+): Promise<RestoreTarget> {
+  if (spec.kind === "file") {
+    if (options.files === false) {
+      throw new ValidationError('target.kind "file" is only available on the embedded runtime');
+    }
+    return openFileTarget(spec.path, size, {
+      force: spec.force ?? false,
+      protectedPaths: options.protectedPaths ?? [],
+    });
+  }
+  if (spec.kind === "s3") {
+    const client = s3Client(options.aws ?? {});
+    return releasing(
+      await openS3ObjectTarget(client, spec.url, size, { force: spec.force ?? false }).catch(closing(client)),
+      client,
+    );
+  }
+  const client = ebsClient(options.aws ?? {});
+  const target = await openEbsSnapshotTarget(client, size, {
+    ...(spec.description ? { description: spec.description } : {}),
+  }).catch(closing(client));
+  return releasing(target, client);
+}
+
+function closing(client: { destroy(): void }) {
+  return (err: unknown): never => {
+    client.destroy();
+    throw err;
+  };
+}
+
+function releasing(target: RestoreTarget, client: { destroy(): void }): RestoreTarget {
+  return {
+    description: target.description,
+    write: (offset, data) => target.write(offset, data),
+    async commit() {
+      try {
+        return await target.commit();
+      } finally {
+        client.destroy();
+      }
+    },
+    async abort() {
+      try {
+        await target.abort();
+      } finally {
+        client.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { SnapshotRequest } from "../ports/queue.ts";
+import type { AppContext } from "./app-context.ts";
+import { SYSTEM_PRINCIPAL } from "./system.ts";
+
+/** What one scheduler tick did. */
+export interface TickReport {
+  /** The due disks sent to the snapshot workers, one request each. */
+  readonly sent: SnapshotRequest[];
+  /** Points retention soft-deleted. */
+  readonly expired: string[];
+}
+
+/**
+ * One scheduler tick: evaluates every policy against the clock, records one queued job per
+ * (disk, due slot) — idempotently, so a re-run or an overlapping tick sends nothing twice — sends
+ * one message per due disk to the fan-out queue, and applies retention.
+ */
+export async function schedulerTick(app: AppContext): Promise<TickReport> {
+  const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
+  const { requests, expired } = await vault.scheduleTick();
+  if (requests.length > 0) await app.queue.send(requests);
+  return { sent: requests, expired };
+}
