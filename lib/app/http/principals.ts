@@ -1,0 +1,84 @@
+import { resolvePrincipal as resolveLocalToken } from "../../adapters/local/principals.ts";
+import { AccessDeniedError, ValidationError } from "../../errors.ts";
+import { type Principal, ROLES, type Role } from "../../rules/roles.ts";
+import type { ResolvePrincipal } from "./types.ts";
+
+/** IAM ARNs (users, roles) and the vault roles each holds. */
+export type IamRoleMap = ReadonlyMap<string, readonly Role[]>;
+
+/**
+ * Reads the IAM → roles configuration: a JSON object such as
+ * `{"arn:aws:iam::123456789012:role/ops": ["operator"]}`. A mistake is refused whole, naming
+ * `setting` (the environment variable it came from): a half-read map would deny or grant at
+ * random.
+ */
+export function parseIamRoleMap(text: string | undefined, setting = "BLOCKVAULT_PRINCIPALS"): IamRoleMap {
+  if (text === undefined || text.trim() === "") return new Map();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`${setting} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ValidationError(`${setting} must be a JSON object of IAM ARN → list of roles`);
+  const map = new Map<string, Role[]>();
+  for (const [arn, roles] of Object.entries(parsed)) {
+    if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(arn))
+      throw new ValidationError(`${setting}: "${arn}" is not an IAM user or role ARN`);
+    if (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => !ROLES.includes(r as Role)))
+      throw new ValidationError(`${setting}["${arn}"] must be a non-empty list of ${ROLES.join(", ")}`);
+    map.set(arn, [...new Set(roles as Role[])]);
+  }
+  return map;
+}
+
+/**
+ * The IAM role behind an assumed-role session ARN (`arn:aws:sts::123:assumed-role/ops/alice`
+ * → `arn:aws:iam::123:role/ops`), which is what a configuration names; undefined for others.
+ * A session ARN does not carry the role's path, so roles with a path are configured without it.
+ */
+export function roleArnOf(arn: string): string | undefined {
+  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+}
+
+/**
+ * The caller in the cloud: the IAM identity API Gateway verified (`request.caller`), with the
+ * roles `map` gives it or its role. The principal is named by the full ARN, so the audit log
+ * shows the session too. A caller that is not configured is denied.
+ */
+export function iamPrincipals(map: IamRoleMap): ResolvePrincipal {
+  return async (request) => {
+    const arn = request.caller;
+    if (!arn)
+      throw new AccessDeniedError("the request carries no IAM identity (is the route IAM-authorized?)");
+    const role = roleArnOf(arn);
+    const roles = map.get(arn) ?? (role !== undefined ? map.get(role) : undefined);
+    if (!roles) throw new AccessDeniedError(`${arn} is not a principal of this vault`);
+    return { name: arn, roles };
+  };
+}
+
+/** The token of an `Authorization: Bearer …` header, undefined without the header. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!m) throw new AccessDeniedError("the Authorization header must be a bearer token (Bearer TOKEN)");
+  return m[1];
+}
+
+/** The caller from a bearer token, resolved by `resolve` (no token: `resolve(undefined)`). */
+export function bearerPrincipals(
+  resolve: (token: string | undefined) => Promise<Principal>,
+): ResolvePrincipal {
+  return (request) => resolve(bearerToken(request.headers.authorization));
+}
+
+/**
+ * The caller of an embedded vault (`blockvault serve`): the vault's API tokens, as the CLI's
+ * `--token` (a vault without principals is single-user: the caller is its owner).
+ */
+export function localTokenPrincipals(principalsFile: string): ResolvePrincipal {
+  return bearerPrincipals((token) => resolveLocalToken(principalsFile, token));
+}

@@ -1,0 +1,42 @@
+import type { Handler } from "./call.ts";
+import {
+  deleteRecoveryPoint,
+  getRecoveryPoint,
+  listJobs,
+  listRecoveryPoints,
+  undeleteRecoveryPoint,
+} from "./points.ts";
+import { createPolicy, getPolicy, listPolicies, updatePolicy } from "./policies.ts";
+import { getProtectedItem, listProtectedItems, protectItem, unprotectItem } from "./protected-items.ts";
+import { getRestore, startRestore } from "./restores.ts";
+import type { Route } from "./router.ts";
+
+const route = (method: string, template: string, operationId: string, handler: Handler): Route<Handler> => ({
+  method,
+  template,
+  operationId,
+  handler,
+});
+
+/**
+ * Every route of the HTTP API. Each must be an operation of api/openapi.json with the same
+ * operationId, and the spec must have no other operation (test/unit/app/openapi.test.ts).
+ * There is no DELETE /policies/{name}: the vault has no such operation.
+ */
+export const API_ROUTES: readonly Route<Handler>[] = [
+  route("POST", "/restores", "startRestore", startRestore),
+  route("GET", "/restores/{id}", "getRestore", getRestore),
+  route("GET", "/recovery-points", "listRecoveryPoints", listRecoveryPoints),
+  route("GET", "/recovery-points/{id}", "getRecoveryPoint", getRecoveryPoint),
+  route("DELETE", "/recovery-points/{id}", "deleteRecoveryPoint", deleteRecoveryPoint),
+  route("POST", "/recovery-points/{id}/undelete", "undeleteRecoveryPoint", undeleteRecoveryPoint),
+  route("GET", "/jobs", "listJobs", listJobs),
+  route("GET", "/policies", "listPolicies", listPolicies),
+  route("POST", "/policies", "createPolicy", createPolicy),
+  route("GET", "/policies/{name}", "getPolicy", getPolicy),
+  route("PUT", "/policies/{name}", "updatePolicy", updatePolicy),
+  route("GET", "/protected-items", "listProtectedItems", listProtectedItems),
+  route("POST", "/protected-items", "protectItem", protectItem),
+  route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),
+  route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
+];
