@@ -103,6 +103,28 @@ export async function loadManifest(
   return { root, ids, fingerprints };
 }
 
+/**
+ * Reads one segment manifest, verified against its name, and returns its block IDs (32 bytes
+ * each, holes all zero), for callers that walk segments shared by many points only once.
+ */
+export async function loadSegmentIds(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  segmentId: string,
+): Promise<Buffer> {
+  const key = manifestKey(segmentId);
+  const bytes = await getMetadata(store, secrets, key, segmentId);
+  const body = bytes.length - SEGMENT_MAGIC.length;
+  if (
+    !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
+    body % (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
+  ) {
+    throw new IntegrityError(`${key}: not a segment manifest`);
+  }
+  const count = body / (BLOCK_ID_BYTES + FINGERPRINT_BYTES);
+  return bytes.subarray(SEGMENT_MAGIC.length, SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES);
+}
+
 /** Writes a segment manifest (idempotent) and returns its id. */
 export function writeSegment(
   store: ObjectStore,

@@ -20,6 +20,11 @@ export interface RestoreOptions {
   /** Restore only these bytes of the disk; the target then holds exactly them. */
   readonly range?: ByteRange;
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /**
+   * A job already recorded for this restore (the API creates it before the restore state machine
+   * runs): it is updated instead of a new job being created.
+   */
+  readonly jobId?: string;
 }
 
 /** What a restore did. */
@@ -77,12 +82,14 @@ export async function runRestore(
   const vaultId = ctx.config.vaultId;
   const started = clock.now();
   const range = validateRange(options.range, point.logicalSize);
-  const jobId = await startJob(ctx, {
-    type: JobType.Restore,
-    disk: point.disk,
-    recoveryPoint: point.id,
-    detail: { target: target.description, offset: range.offset, length: range.length },
-  });
+  const jobId =
+    options.jobId ??
+    (await startJob(ctx, {
+      type: JobType.Restore,
+      disk: point.disk,
+      recoveryPoint: point.id,
+      detail: { target: target.description, offset: range.offset, length: range.length },
+    }));
   let verified: number;
   let where: string;
   try {
