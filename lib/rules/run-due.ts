@@ -5,7 +5,7 @@ import { type CollectResult, collectGarbage } from "../engine/gc/collect.ts";
 import { failJob, startJob } from "../engine/jobs.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
 import { BlockvaultError, ConflictError } from "../errors.ts";
-import { JobStatus, JobType, PointState } from "../model.ts";
+import { JobStatus, JobType, PointState, Tier } from "../model.ts";
 import { pointsToExpire, tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
@@ -29,7 +29,8 @@ export interface DueReport {
  * Evaluates every protected disk's policy against the clock: backs up a disk whose latest due
  * slot has no backup job yet (one job per disk and slot, so a re-run or an overlapping tick
  * does nothing twice), then applies retention (expired points are soft-deleted), moves points
- * to the tier the policy says, and purges soft-deleted points whose period has ended.
+ * from the snapshot to the vault tier as the policy says (archiving is the tiering state
+ * machine's), and purges soft-deleted points whose period has ended.
  */
 export async function runDue(
   ctx: VaultContext,
@@ -63,8 +64,12 @@ export async function runDue(
     }
     for (const p of points) {
       if (report.expired.includes(p.id)) continue;
-      const tier = tierFor(policy, p, now);
-      if (tier !== p.tier) {
+      // Archiving moves packs to an archive storage class, which the tiering state machine does
+      // (run by `blockvault serve` and in the cloud); a catalog-only move would hide the point
+      // from it and leave its packs online. Here a point goes at most as far as the vault tier.
+      const wanted = tierFor(policy, p, now);
+      const tier = wanted === Tier.Archive ? Tier.Vault : wanted;
+      if (tier !== p.tier && p.tier === Tier.Snapshot) {
         await catalog.updateRecoveryPoint(vaultId, p.id, { tier });
         report.tiered.push({ id: p.id, tier });
       }
