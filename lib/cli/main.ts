@@ -18,6 +18,7 @@ import { checkCommand, gcCommand, reclaimCommand } from "./commands/maintenance.
 import { policyCommand } from "./commands/policy.ts";
 import { principalCommand } from "./commands/principal.ts";
 import { restoreCommand } from "./commands/restore.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { vaultCommand } from "./commands/vault-settings.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -123,6 +124,11 @@ const COMMANDS: Record<
     usage: "reclaim [--grace-hours N] [--dry-run]",
   },
   gc: { run: gcCommand, options: {}, usage: "gc" },
+  serve: {
+    run: serveCommand,
+    options: { host: { type: "string" }, port: { type: "string" }, "tick-seconds": { type: "string" } },
+    usage: "serve [--host HOST] [--port N] [--tick-seconds N]",
+  },
   demo: {
     run: demoCommand,
     options: { "size-mib": { type: "string" }, keep: { type: "boolean" } },

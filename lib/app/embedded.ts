@@ -1,0 +1,129 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ObjectArchive } from "../ports/object-archive.ts";
+import { Machine } from "../ports/workflows.ts";
+import type { Vault } from "../vault.ts";
+import type { AppContext } from "./app-context.ts";
+import { nodeListener } from "./http/node-http.ts";
+import type { ResolvePrincipal } from "./http/types.ts";
+import { buildLocalApp, type LocalApp } from "./local-app.ts";
+import { LocalWorkflows } from "./local-workflows.ts";
+import { schedulerTick, type TickReport } from "./scheduler.ts";
+
+/** How `blockvault serve` runs. */
+export interface EmbeddedOptions {
+  readonly vault: Vault;
+  readonly archive?: ObjectArchive;
+  /** Who a request is: bearer tokens of the vault's principals, embedded. */
+  readonly principals: ResolvePrincipal;
+  /** Loopback by default: anyone who can reach the port can use the vault's principals. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Scheduler tick period; 0 disables the timer (ticks are then driven by calling `tick`). */
+  readonly tickMs?: number;
+  /** Shortened waits for tests: Wait states and retry pauses of the state machines. */
+  readonly waitMs?: number;
+  readonly retryIntervalMs?: number;
+  /** Redelivery backoff of the in-process queue. */
+  readonly queueBackoffMs?: (attempt: number) => number;
+  readonly log?: (line: string) => void;
+}
+
+/** A running embedded runtime. */
+export interface EmbeddedRuntime {
+  readonly url: string;
+  readonly app: AppContext;
+  readonly local: LocalApp;
+  readonly workflows: LocalWorkflows;
+  /** One scheduler tick now: backups due, retention, and the day's tiering and expiry runs. */
+  tick(): Promise<TickReport>;
+  /** Waits until queued backups and started executions have finished. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The serverless application on one machine: the HTTP API on a local port, the scheduler on a
+ * timer, the fan-out queue in process, and the same ASL state machines run by
+ * aws-local-stepfunctions with their Lambda tasks calling the local handlers.
+ */
+export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<EmbeddedRuntime> {
+  const log = options.log ?? (() => {});
+  let workflows!: LocalWorkflows;
+  const local = buildLocalApp({
+    vault: options.vault,
+    ...(options.archive ? { archive: options.archive } : {}),
+    workflows: (app) => {
+      workflows = new LocalWorkflows({
+        app: () => app,
+        ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+        ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+      });
+      return workflows;
+    },
+    ...(options.queueBackoffMs ? { queue: { backoffMs: options.queueBackoffMs } } : {}),
+    alertSink: log,
+  });
+  const app = local.app;
+  const clock = options.vault.ctx.deps.clock;
+  const tick = async (): Promise<TickReport> => {
+    const report = await schedulerTick(app);
+    // Tiering decides what to archive from the points that exist: let this tick's backups land
+    // first, so a pack a new point shares is not archived under it.
+    await local.queue.drained();
+    // Once a day each: execution names carry the date, so later ticks of the day start nothing.
+    const day = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
+    await app.workflows.start(Machine.Tiering, `tiering-${day}`, {});
+    await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
+    return report;
+  };
+  const server = createServer(nodeListener(app, options.principals));
+  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  let timer: NodeJS.Timeout | undefined;
+  if ((options.tickMs ?? 60_000) > 0) {
+    let running = false;
+    timer = setInterval(() => {
+      // A tick waits for its backups; a slow one must not pile up ticks behind it.
+      if (running) return;
+      running = true;
+      tick()
+        .catch((err: unknown) =>
+          log(`scheduler tick failed: ${err instanceof Error ? err.message : String(err)}`),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }, options.tickMs ?? 60_000);
+    timer.unref();
+  }
+  const settle = async () => {
+    await local.queue.drained();
+    await workflows.idle();
+  };
+  return {
+    url: `http://${host}:${port}`,
+    app,
+    local,
+    workflows,
+    tick,
+    settle,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await settle();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,59 @@
+import { s3Client } from "../../adapters/aws/clients.ts";
+import { S3ObjectStore } from "../../adapters/aws/s3-object-store.ts";
+import { FsObjectArchive } from "../../adapters/local/fs-object-archive.ts";
+import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
+import { localVaultPaths } from "../../adapters/local/local-vault.ts";
+import { startEmbeddedRuntime } from "../../app/embedded.ts";
+import { iamPrincipals, localTokenPrincipals, parseIamRoleMap } from "../../app/http/principals.ts";
+import { ValidationError } from "../../errors.ts";
+import type { ObjectArchive } from "../../ports/object-archive.ts";
+import { type CommandContext, integerOption, openVault } from "../context.ts";
+
+/**
+ * `blockvault serve [--host H] [--port N] [--tick-seconds N]`: runs the serverless application
+ * on this machine — the HTTP API, the scheduler, the queue and the state machines — until
+ * interrupted.
+ */
+export async function serveCommand(ctx: CommandContext): Promise<void> {
+  if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
+  const port = integerOption(ctx, "port") ?? 8080;
+  const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
+  const host = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
+  const vault = await openVault(ctx.global);
+  const aws = ctx.global.aws;
+  let archive: ObjectArchive;
+  if (aws) {
+    archive = new S3ObjectStore(s3Client(aws.aws ?? {}), {
+      bucket: aws.bucket,
+      ...(aws.prefix ? { prefix: aws.prefix } : {}),
+    });
+  } else {
+    const paths = localVaultPaths(ctx.global.vault);
+    archive = new FsObjectArchive(new FsObjectStore(paths.objects), { clock: vault.ctx.deps.clock });
+  }
+  // On AWS the caller's identity would be IAM's; a local server has only bearer tokens, so a
+  // vault on AWS served locally maps IAM role ARNs given in BLOCKVAULT_PRINCIPALS, if any.
+  const principals = aws
+    ? iamPrincipals(parseIamRoleMap(process.env.BLOCKVAULT_PRINCIPALS))
+    : localTokenPrincipals(localVaultPaths(ctx.global.vault).principals);
+  const runtime = await startEmbeddedRuntime({
+    vault,
+    archive,
+    principals,
+    host,
+    port,
+    tickMs: tickSeconds * 1000,
+    log: (line) => console.error(line),
+  });
+  ctx.print(
+    { url: runtime.url, vault: vault.id },
+    `blockvault serving vault "${vault.name}" at ${runtime.url} (scheduler every ${tickSeconds} s); Ctrl-C stops`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await runtime.stop();
+  await vault.close();
+}
