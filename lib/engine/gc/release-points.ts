@@ -1,7 +1,7 @@
 import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../../model.ts";
 import { PointRelease, type ReferenceStore } from "../../ports/references.ts";
 import type { VaultContext } from "../vault-config.ts";
-import { diskChain, RootCache } from "./chain.ts";
+import { RootCache } from "./chain.ts";
 import { bySegment, holdersForRelease } from "./holders.ts";
 import { releaseHolders } from "./release.ts";
 
@@ -25,13 +25,20 @@ export async function releasePurgedPoints(
   runningGraceMs: number,
 ): Promise<PointsReleased> {
   const vaultId = ctx.config.vaultId;
-  const disks = new Set((await ctx.deps.catalog.listRecoveryPoints(vaultId)).map((p) => p.disk));
+  const [points, releases] = await Promise.all([
+    ctx.deps.catalog.listRecoveryPoints(vaultId),
+    refs.pointReleases(vaultId),
+  ]);
+  const unreleased = points.filter((p) => releases.get(p.id) !== PointRelease.Released);
+  // Only disks with a purged point still to release are looked at: the work follows the purge.
+  const disks = new Set(unreleased.filter((p) => p.state === PointState.Purged).map((p) => p.disk));
   const roots = new RootCache(ctx);
   const released: string[] = [];
   const deferred: string[] = [];
   let segmentsReleased = 0;
   for (const disk of [...disks].sort()) {
-    const { chain } = await diskChain(ctx, refs, disk);
+    // The catalog lists newest first (ties in reverse commit order): reversed, oldest first.
+    const chain = unreleased.filter((p) => p.disk === disk).reverse();
     for (let i = 0; i < chain.length; i++) {
       const point = chain[i]!;
       if (point.state !== PointState.Purged) continue;
