@@ -10,13 +10,23 @@ export interface PooledPack extends WorkerPack {
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
 
+/**
+ * The worker's entry point. Run from source it is the `.ts` file beside this one; bundled for
+ * Lambda (an `.mjs` handler), the build puts `block-worker.mjs` beside the handler (see
+ * infra/esbuild-plugins.mjs), since a bundle has no `.ts` files left to start a thread from.
+ */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".mjs") ? "./block-worker.mjs" : "./block-worker.ts",
+  import.meta.url,
+);
+
 /** One worker thread and the requests waiting on it. */
 export class BlockWorker {
   readonly thread: Worker;
   readonly pending = new Map<number, Pending>();
 
   constructor(onFatal: (err: Error) => void) {
-    this.thread = new Worker(new URL("./block-worker.ts", import.meta.url), {
+    this.thread = new Worker(WORKER_URL, {
       // A small young generation makes the many short-lived crypto and zstd output buffers
       // die sooner, keeping resident memory flat (measured: 418 MiB peak at 16, 356 MiB at 1).
       resourceLimits: { maxYoungGenerationSizeMb: 1 },

@@ -1,0 +1,102 @@
+import { spawnSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
+import { JobStatus } from "../../lib/model.ts";
+import { planScheduledBackups } from "../../lib/rules/schedule.ts";
+import { openFileSource } from "../../lib/sources/file-source.ts";
+import type { Vault } from "../../lib/vault.ts";
+import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
+import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
+import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { restoreBytes } from "../helpers/vault-ops.ts";
+import { packagedStages } from "./package-fixture.ts";
+
+let dir: string;
+let vault: Vault;
+let env: Record<string, string>;
+const image = seededBytes(5, 3 * 1024 * 1024);
+
+beforeAll(async () => {
+  dir = await tempDir("bundle");
+  const config = emulatorConfig();
+  const bucket = uniqueName("bundle");
+  const table = uniqueName("bundle");
+  vault = await initAwsVault({ bucket, table, aws: config }, { name: "bundle", blockSize: 4096 });
+  env = {
+    PATH: process.env.PATH ?? "",
+    AWS_ENDPOINT_URL: config.endpoint!,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    BLOCKVAULT_BUCKET: bucket,
+    BLOCKVAULT_TABLE: table,
+    BLOCKVAULT_KMS_KEY: vault.ctx.config.dedupKey.masterKeyId,
+    BLOCKVAULT_MAX_RECEIVES: "3",
+    POWERTOOLS_METRICS_NAMESPACE: "blockvault",
+  };
+}, 300_000);
+
+afterAll(async () => {
+  await vault?.close();
+  await removeDir(dir);
+});
+
+/** Unzips a packaged function and invokes its handler with `event` in a fresh Node 24 process. */
+async function invokePackaged(fn: string, event: unknown): Promise<{ status: number | null; out: string }> {
+  const { dev } = await packagedStages();
+  const unpacked = path.join(dir, fn);
+  await mkdir(unpacked, { recursive: true });
+  const unzip = spawnSync("unzip", ["-q", "-o", path.join(dev.dir, `${fn}.zip`), "-d", unpacked], {
+    encoding: "utf8",
+  });
+  expect(unzip.status, unzip.stderr).toBe(0);
+  const script = `import(${JSON.stringify(path.join(unpacked, "functions", `${fn}.mjs`))})
+    .then((m) => m.handler(${JSON.stringify(event)}, { awsRequestId: "test", functionName: "${fn}" }))
+    .then((r) => { console.log(JSON.stringify(r)); })
+    .catch((e) => { console.error(e); process.exit(1); });`;
+  // A file, not --eval: worker threads inherit the process's flags, as they would not in Lambda.
+  const runner = path.join(unpacked, "invoke.mjs");
+  await writeFile(runner, script);
+  const run = spawnSync(process.execPath, [runner], { env, encoding: "utf8", timeout: 120_000 });
+  return { status: run.status, out: `${run.stdout}${run.stderr}` };
+}
+
+describe("the packaged snapshot function", () => {
+  it("runs a whole backup from its bundle, worker threads included, against the emulator", async () => {
+    const imagePath = path.join(dir, "disk.img");
+    await writeFile(imagePath, image);
+    await vault.createPolicy({
+      name: "daily",
+      schedule: { kind: "daily", times: ["00:00"] },
+      timeZone: "UTC",
+      retention: { daily: { days: 7 } },
+      snapshotRetentionDays: 2,
+    });
+    const source = await openFileSource(imagePath);
+    try {
+      await vault.protect(source, "web", "daily");
+    } finally {
+      await source.close();
+    }
+    const [request] = await planScheduledBackups(vault.ctx, Date.now() + 24 * 60 * 60 * 1000);
+    expect(request).toBeDefined();
+    const event = {
+      Records: [
+        {
+          messageId: "m1",
+          body: JSON.stringify(request),
+          attributes: { ApproximateReceiveCount: "1" },
+        },
+      ],
+    };
+    const run = await invokePackaged("snapshot", event);
+    expect(run.status, run.out).toBe(0);
+    expect(run.out).toContain('"batchItemFailures":[]');
+    const job = await vault.ctx.deps.catalog.getJob(vault.id, request!.jobId);
+    expect(job.status).toBe(JobStatus.Completed);
+    const [point] = await vault.listPoints("web");
+    expect(sha256(await restoreBytes(vault, point!.id, dir))).toBe(sha256(image));
+  });
+});
