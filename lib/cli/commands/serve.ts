@@ -4,9 +4,10 @@ import { FsObjectArchive } from "../../adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
 import { localVaultPaths } from "../../adapters/local/local-vault.ts";
 import { startEmbeddedRuntime } from "../../app/embedded.ts";
-import { iamPrincipals, localTokenPrincipals, parseIamRoleMap } from "../../app/http/principals.ts";
+import { localTokenPrincipals } from "../../app/http/principals.ts";
 import { ValidationError } from "../../errors.ts";
 import type { ObjectArchive } from "../../ports/object-archive.ts";
+import { OWNER } from "../../rules/roles.ts";
 import { type CommandContext, integerOption, openVault } from "../context.ts";
 
 /**
@@ -31,10 +32,10 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     const paths = localVaultPaths(ctx.global.vault);
     archive = new FsObjectArchive(new FsObjectStore(paths.objects), { clock: vault.ctx.deps.clock });
   }
-  // On AWS the caller's identity would be IAM's; a local server has only bearer tokens, so a
-  // vault on AWS served locally maps IAM role ARNs given in BLOCKVAULT_PRINCIPALS, if any.
+  // Served locally, a vault on AWS is used with this process's own AWS credentials: its callers
+  // act as the owner, as the CLI's do (there is no IAM identity on a local request).
   const principals = aws
-    ? iamPrincipals(parseIamRoleMap(process.env.BLOCKVAULT_PRINCIPALS))
+    ? async () => OWNER
     : localTokenPrincipals(localVaultPaths(ctx.global.vault).principals);
   const runtime = await startEmbeddedRuntime({
     vault,
