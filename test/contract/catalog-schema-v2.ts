@@ -61,3 +61,22 @@ export function inspect(file: string): { version: unknown; tables: unknown[] } {
       .map((row) => row.name),
   }));
 }
+
+/** The tables of a catalog at the current schema version (5), sorted by name. */
+export const CURRENT_TABLES = [
+  "approvals",
+  "audit",
+  "disks",
+  "jobs",
+  "leases",
+  "policies",
+  "recovery_points",
+  "ref_pack_holders",
+  "ref_packs",
+  "ref_points",
+  "ref_segment_holders",
+  "ref_segments",
+  "ref_vaults",
+  "settings",
+  "vaults",
+];

@@ -6,7 +6,7 @@ import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { vault } from "./catalog-records.ts";
-import { inspect, withRawDb } from "./catalog-schema-v2.ts";
+import { CURRENT_TABLES, inspect, withRawDb } from "./catalog-schema-v2.ts";
 import { writeV3Catalog } from "./catalog-schema-v3.ts";
 
 // The SQLite catalog's approval requests beyond the Catalog contract (which
@@ -126,23 +126,7 @@ describe("SqliteCatalog approval requests", () => {
       expect(SCHEMA_VERSION).toBe(5);
       expect(inspect(dbFile())).toStrictEqual({
         version: 5,
-        tables: [
-          "approvals",
-          "audit",
-          "disks",
-          "jobs",
-          "leases",
-          "policies",
-          "recovery_points",
-          "ref_pack_holders",
-          "ref_packs",
-          "ref_points",
-          "ref_segment_holders",
-          "ref_segments",
-          "ref_vaults",
-          "settings",
-          "vaults",
-        ],
+        tables: CURRENT_TABLES,
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());
       expect((await first.getPolicy("v1", "daily")).definition).toStrictEqual({ name: "daily" });

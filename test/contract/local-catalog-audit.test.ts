@@ -7,7 +7,7 @@ import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { vault } from "./catalog-records.ts";
 import { policy } from "./catalog-rules.contract.ts";
-import { inspect, withRawDb, writeV2Catalog } from "./catalog-schema-v2.ts";
+import { CURRENT_TABLES, inspect, withRawDb, writeV2Catalog } from "./catalog-schema-v2.ts";
 
 // The SQLite catalog's audit log beyond the Catalog contract (which catalog-audit.contract.ts
 // checks): the schema itself keeps it append-only, validation, two connections, and migration.
@@ -148,23 +148,7 @@ describe("SqliteCatalog audit log", () => {
       expect(SCHEMA_VERSION).toBe(5);
       expect(inspect(dbFile())).toStrictEqual({
         version: 5,
-        tables: [
-          "approvals",
-          "audit",
-          "disks",
-          "jobs",
-          "leases",
-          "policies",
-          "recovery_points",
-          "ref_pack_holders",
-          "ref_packs",
-          "ref_points",
-          "ref_segment_holders",
-          "ref_segments",
-          "ref_vaults",
-          "settings",
-          "vaults",
-        ],
+        tables: CURRENT_TABLES,
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());
       expect(await first.getPolicy("v1", "daily")).toStrictEqual(

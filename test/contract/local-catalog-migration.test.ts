@@ -7,6 +7,7 @@ import { useCatalogFile } from "../helpers/catalog-file.ts";
 import { disk, job, point, vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 import { SCHEMA_V1_AS_RELEASED } from "./catalog-schema-v1.ts";
+import { CURRENT_TABLES } from "./catalog-schema-v2.ts";
 
 /** Rows of vault `v1` as a version-1 catalog held them. */
 const V1_ROWS = `
@@ -59,23 +60,7 @@ describe("SqliteCatalog schema migration", () => {
     expect(SCHEMA_VERSION).toBe(5);
     expect(inspect(dbFile())).toStrictEqual({
       version: 5,
-      tables: [
-        "approvals",
-        "audit",
-        "disks",
-        "jobs",
-        "leases",
-        "policies",
-        "recovery_points",
-        "ref_pack_holders",
-        "ref_packs",
-        "ref_points",
-        "ref_segment_holders",
-        "ref_segments",
-        "ref_vaults",
-        "settings",
-        "vaults",
-      ],
+      tables: CURRENT_TABLES,
     });
   });
 

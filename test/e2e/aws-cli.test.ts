@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ebsClient, s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
 import { writeSnapshot } from "../contract/aws-fixture.ts";
-import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
+import { emulatorConfig, uniqueName, useEmulatorFromCli } from "../helpers/aws.ts";
 import { runCli } from "../helpers/cli.ts";
 import { seededBytes, seededText, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -18,16 +18,8 @@ let table: string;
 let aws: string[];
 
 beforeAll(async () => {
-  const config = emulatorConfig();
-  // The CLI reads its AWS settings from the environment, as a user's shell would give them.
-  process.env.AWS_ENDPOINT_URL = config.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = "test";
-  process.env.AWS_SECRET_ACCESS_KEY = "test";
-  process.env.AWS_REGION = "us-east-1";
+  ({ bucket, table, flags: aws } = useEmulatorFromCli());
   dir = await tempDir("aws-cli");
-  bucket = uniqueName("vault");
-  table = uniqueName("catalog");
-  aws = ["--backend", "aws", "--bucket", bucket, "--table", table];
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
 import { idFromKey } from "../../lib/engine/layout.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";
-import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
+import { emulatorConfig, useEmulatorFromCli } from "../helpers/aws.ts";
 import { runCli } from "../helpers/cli.ts";
 import { seededBytes, seededText, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -21,16 +21,8 @@ let table: string;
 let aws: string[];
 
 beforeAll(async () => {
-  const config = emulatorConfig();
-  // The CLI reads its AWS settings from the environment, as a user's shell would give them.
-  process.env.AWS_ENDPOINT_URL = config.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = "test";
-  process.env.AWS_SECRET_ACCESS_KEY = "test";
-  process.env.AWS_REGION = "us-east-1";
+  ({ bucket, table, flags: aws } = useEmulatorFromCli());
   dir = await tempDir("aws-gc");
-  bucket = uniqueName("vault");
-  table = uniqueName("catalog");
-  aws = ["--backend", "aws", "--bucket", bucket, "--table", table];
 });
 
 afterAll(async () => {

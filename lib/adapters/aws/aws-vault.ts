@@ -126,15 +126,16 @@ export async function openAwsVault(options: AwsVaultOptions): Promise<Vault> {
     return await Vault.open(ports, close);
   } catch (err) {
     await close();
-    if (err instanceof NotFoundError) {
-      const where = `s3://${options.bucket}/${options.prefix ?? ""}`;
-      throw new NotFoundError(
-        `${where} holds no blockvault vault (run "blockvault init --backend aws" first)`,
-        { cause: err },
-      );
-    }
-    throw err;
+    throw err instanceof NotFoundError ? noVault(options, err) : err;
   }
+}
+
+/** The error for a bucket (or prefix) that holds no vault. */
+function noVault(options: AwsVaultOptions, cause: unknown): NotFoundError {
+  const where = `s3://${options.bucket}/${options.prefix ?? ""}`;
+  return new NotFoundError(`${where} holds no blockvault vault (run "blockvault init --backend aws" first)`, {
+    cause,
+  });
 }
 
 /** The KMS key named in the vault's config (which wrapped its dedup key). */
@@ -146,14 +147,7 @@ async function keyOfConfig(options: AwsVaultOptions): Promise<string> {
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
     const raw = await store.get("config").catch((err: unknown) => {
-      if (err instanceof NotFoundError) {
-        const where = `s3://${options.bucket}/${options.prefix ?? ""}`;
-        throw new NotFoundError(
-          `${where} holds no blockvault vault (run "blockvault init --backend aws" first)`,
-          { cause: err },
-        );
-      }
-      throw err;
+      throw err instanceof NotFoundError ? noVault(options, err) : err;
     });
     const key = (JSON.parse(raw.toString("utf8")) as { dedupKey?: { masterKeyId?: unknown } }).dedupKey
       ?.masterKeyId;
