@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { AwsConfig } from "../adapters/aws/clients.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
 import type { Vault } from "../vault.ts";
@@ -28,6 +29,8 @@ export interface EmbeddedOptions {
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
+  /** How sources and restore targets on AWS are reached; the environment's by default. */
+  readonly aws?: AwsConfig;
 }
 
 /** A running embedded runtime. */
@@ -64,6 +67,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     },
     ...(options.queueBackoffMs ? { queue: { backoffMs: options.queueBackoffMs } } : {}),
     alertSink: log,
+    ...(options.aws ? { aws: options.aws } : {}),
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;

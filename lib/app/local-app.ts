@@ -1,3 +1,4 @@
+import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { LogAlerts } from "../adapters/local/log-alerts.ts";
 import { InProcessQueue, type InProcessQueueOptions } from "../adapters/local/memory-queue.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
@@ -23,6 +24,8 @@ export interface LocalAppOptions {
   readonly archive?: ObjectArchive;
   readonly queue?: InProcessQueueOptions;
   readonly alertSink?: (line: string) => void;
+  /** How sources and restore targets on AWS (s3://, ebs://) are reached; the environment's by default. */
+  readonly aws?: AwsConfig;
 }
 
 /**
@@ -40,10 +43,13 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
     vault: async () => options.vault,
     queue,
     alerts,
-    openSource: (spec: string) => openSource(spec),
+    openSource: (spec: string) => (options.aws ? openSource(spec, options.aws) : openSource(spec)),
     openTarget: async (spec: Parameters<AppContext["openTarget"]>[0], size: number) => {
       const disks = await options.vault.ctx.deps.catalog.listDisks(options.vault.id);
-      return openTarget(spec, size, { protectedPaths: disks.map((d) => d.source) });
+      return openTarget(spec, size, {
+        protectedPaths: disks.map((d) => d.source),
+        ...(options.aws ? { aws: options.aws } : {}),
+      });
     },
     ...(options.archive ? { archive: options.archive } : {}),
   };

@@ -11,6 +11,15 @@ import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 export interface RuntimeUnderTest {
   readonly vault: Vault;
   readonly runtime: EmbeddedRuntime;
+  /**
+   * Cloud restore targets to check, where the runtime has them: after restoring the latest point
+   * into `s3Url` and into a new EBS snapshot, these read the results back.
+   */
+  readonly cloudTargets?: {
+    readonly s3Url: string;
+    readS3(url: string): Promise<Buffer>;
+    readSnapshot(snapshotId: string, length: number): Promise<Buffer>;
+  };
   close(): Promise<void>;
 }
 
@@ -22,6 +31,7 @@ export interface RuntimeUnderTest {
 export function describeHttpFlow(
   name: string,
   start: (root: string, clock: { now(): number }) => Promise<RuntimeUnderTest>,
+  options: { readonly cloudTargets?: boolean } = {},
 ): void {
   const DAY = 24 * 60 * 60 * 1000;
   const SIZE = 2 * 1024 * 1024;
@@ -171,6 +181,30 @@ export function describeHttpFlow(
       }
       expect((await vault.check()).ok).toBe(true);
     });
+
+    if (options.cloudTargets) {
+      it("restores into the cloud targets the runtime offers: an S3 object, an EBS snapshot", async () => {
+        const targets = under.cloudTargets!;
+        const latest = (await points()).find((p) => p.state === "available")!;
+        const expected = await readFile(imagePath());
+        for (const target of [
+          { kind: "s3", url: targets.s3Url },
+          { kind: "ebs-snapshot", description: "web" },
+        ]) {
+          const started = await call("POST", "/restores", { recoveryPointId: latest.id, target });
+          expect(started.status, JSON.stringify(started.json)).toBe(202);
+          await runtime.settle();
+          const job = (await call("GET", `/restores/${started.json.jobId}`)).json;
+          expect(job.status, JSON.stringify(job)).toBe("completed");
+          const where = String(job.restoredTo);
+          const bytes =
+            target.kind === "s3"
+              ? await targets.readS3(targets.s3Url)
+              : await targets.readSnapshot(where.replace(/^.*?(snap-[0-9a-f]+).*$/, "$1"), expected.length);
+          expect(sha256(bytes), `${target.kind} → ${where}`).toBe(sha256(expected));
+        }
+      });
+    }
 
     it("answers bad requests with 400 naming the field, unknown ids with 404", async () => {
       const bad = await call("POST", "/restores", { target: { kind: "file", path: "/tmp/x" } });

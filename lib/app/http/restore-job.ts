@@ -98,6 +98,8 @@ export function restoreView(job: JobRecord): Record<string, unknown> {
     started: job.started,
     ...(job.ended !== undefined ? { ended: job.ended } : {}),
     ...(job.status === JobStatus.Completed ? { bytesRestored: job.bytesScanned } : {}),
+    // Where the restored image is: the file, the S3 object, the new EBS snapshot's id.
+    ...(typeof d.restoredTo === "string" ? { restoredTo: d.restoredTo } : {}),
     ...(job.error !== undefined ? { error: job.error } : {}),
   };
 }

@@ -45,6 +45,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     port,
     tickMs: tickSeconds * 1000,
     log: (line) => console.error(line),
+    ...(aws?.aws ? { aws: aws.aws } : {}),
   });
   ctx.print(
     { url: runtime.url, vault: vault.id },
