@@ -64,6 +64,8 @@ export interface SegmentRef {
  * - `holdPack` adds holders to a live pack; a missing, condemned or deleted pack rejects with
  *   `ConflictError` (retryable: the caller's view of the index is stale).
  * - `releasePack` removes holders and returns how many remain (0 for a missing record).
+ * - `listUnheldPacks` lists live packs registered before the time and never held since (once
+ *   held, a pack leaves that list for good, whatever its holders later).
  * - `condemnPack` moves a live pack with no holders to condemned and returns true; false (and no
  *   change) when it has holders or is not live. `markPackDeleted` moves condemned to deleted;
  *   `dropPack` forgets a record.
@@ -92,6 +94,11 @@ export interface ReferenceStore {
   listPacks(vaultId: string, state: "condemned" | "deleted"): Promise<PackRef[]>;
   /** Live packs recorded as named by `indexId`. */
   packsOfIndex(vaultId: string, indexId: string): Promise<PackRef[]>;
+  /**
+   * Live packs registered before `registeredBefore` (epoch ms) and never held since: what a
+   * backup that failed between storing its packs and committing left behind.
+   */
+  listUnheldPacks(vaultId: string, registeredBefore: number): Promise<PackRef[]>;
 
   holdSegment(
     vaultId: string,

@@ -32,6 +32,26 @@ const sent: string[] = [];
   },
   { step: "initialize" },
 );
+// moto quirk: its server handles requests on threads without isolating a conditional update's
+// check from its write, so two racing updates of one item can both pass their conditions (the
+// hold-versus-kill race then has two winners). DynamoDB makes each request atomic; one request in
+// flight at a time restores that here, while the calls' requests still interleave in any order.
+let gateTail: Promise<unknown> = Promise.resolve();
+(
+  client.middlewareStack as unknown as {
+    add(mw: (next: (a: unknown) => Promise<unknown>) => (a: unknown) => Promise<unknown>, o: object): void;
+  }
+).add(
+  (next) => (args) => {
+    const result = gateTail.then(
+      () => next(args),
+      () => next(args),
+    );
+    gateTail = result.catch(() => undefined);
+    return result;
+  },
+  { step: "finalizeRequest", name: "motoGate" },
+);
 let created: Promise<unknown> | undefined;
 
 /** The shared table, created on first use. */

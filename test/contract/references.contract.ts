@@ -87,6 +87,18 @@ export function describeReferenceStoreContract(
       expect(await refs.listPacks(v, "deleted")).toEqual([]);
     });
 
+    it("lists live packs registered before a time and never held, until their first hold", async () => {
+      await refs.registerPacks(v, ["p1", "p2"], 10);
+      await refs.registerPacks(v, ["p3"], 30);
+      expect((await refs.listUnheldPacks(v, 20)).map((p) => p.id)).toEqual(["p1", "p2"]);
+      await refs.holdPack(v, "p1", ["s1"]);
+      await refs.releasePack(v, "p1", ["s1"]);
+      expect((await refs.listUnheldPacks(v, 40)).map((p) => p.id)).toEqual(["p2", "p3"]);
+      expect(await refs.condemnPack(v, "p2", 50)).toBe(true);
+      expect((await refs.listUnheldPacks(v, 40)).map((p) => p.id)).toEqual(["p3"]);
+      expect(await refs.listUnheldPacks(v, 10)).toEqual([]);
+    });
+
     it("refuses to hold a pack it has no record of", async () => {
       await stale(refs.holdPack(v, "ghost", ["s1"]));
     });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AccessDeniedError } from "../../lib/errors.ts";
+import { AccessDeniedError, BlockvaultError } from "../../lib/errors.ts";
 import { JobStatus, JobType } from "../../lib/model.ts";
 import { Role } from "../../lib/rules/roles.ts";
 import { DAY, GcFixture, listIds } from "../helpers/gc-fixture.ts";
@@ -134,6 +134,28 @@ describe("garbage collection", () => {
     const p2 = await f.backup("web", image);
     await expectRestores(new Map([[p2, image]]));
     expect((await f.vault.check({ readData: true })).ok).toBe(true);
+  });
+
+  it("deletes the packs of a backup that failed before holding them, once no backup can still need them", async () => {
+    const kept = seededBytes(11, MIB);
+    const p1 = await f.backup("web", kept);
+    const packsBefore = await f.packs();
+    // The commit fails after the packs are stored, indexed and registered, before they are held.
+    const refs = f.vault.ctx.deps.references!;
+    const hold = refs.holdSegment.bind(refs);
+    refs.holdSegment = async () => {
+      throw new BlockvaultError("simulated: the reference store is down");
+    };
+    await expect(f.backup("web", seededBytes(12, MIB))).rejects.toThrow(/simulated/);
+    refs.holdSegment = hold;
+    const orphaned = (await f.packs()).filter((p) => !packsBefore.includes(p));
+    expect(orphaned.length).toBeGreaterThan(0);
+    // Too young: a backup might still be about to hold them.
+    expect((await f.vault.collectGarbage()).packsDeleted).toEqual([]);
+    f.now += 5 * DAY;
+    expect((await f.vault.collectGarbage()).packsDeleted.sort()).toEqual(orphaned.sort());
+    expect(await f.packs()).toEqual(packsBefore);
+    await expectRestores(new Map([[p1, kept]]));
   });
 
   it("records each collection in the audit log and refuses a reader", async () => {

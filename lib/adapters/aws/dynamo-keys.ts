@@ -74,8 +74,9 @@ export const SK = {
  * - `lsi1` `RS#<state>#<changed>#<pack>`: condemned and deleted packs, by state and time;
  * - `lsi2` `RX#<index>#<pack>`: packs by the index object naming them (removed on condemning);
  * - `lsi3` `RD#<segment>`: dead segments only.
+ * - `lsi1` `RU#<registered>#<pack>`: live packs registered and never held since.
  */
-export const REF_LSI = { packState: "RS#", packIndex: "RX#", deadSegment: "RD#" } as const;
+export const REF_LSI = { packState: "RS#", packUnheld: "RU#", packIndex: "RX#", deadSegment: "RD#" } as const;
 
 const SIGNED_OFFSET = 2n ** 53n;
 

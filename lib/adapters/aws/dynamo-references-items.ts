@@ -35,6 +35,11 @@ export function packStateValue(state: PackRefState, changed: number, id: string)
   return `${REF_LSI.packState}${state}#${sortableInt(changed)}#${id}`;
 }
 
+/** `lsi1` of a live pack registered at `at` and never held since. */
+export function packUnheldValue(at: number, id: string): string {
+  return `${REF_LSI.packUnheld}${sortableInt(at)}#${id}`;
+}
+
 /** `lsi2` of a pack named by index object `indexId`. */
 export function packIndexValue(indexId: string, id: string): string {
   return `${REF_LSI.packIndex}${part(indexId)}#${id}`;

@@ -1,5 +1,5 @@
 import { type PackRef, PackRefState } from "../../ports/references.ts";
-import { ATTR, INDEX, part, REF_LSI, vaultPk } from "./dynamo-keys.ts";
+import { ATTR, INDEX, part, REF_LSI, sortableInt, vaultPk } from "./dynamo-keys.ts";
 import { A, packFromItem, type ReferenceTable } from "./dynamo-references-items.ts";
 
 /** The listings of pack reference records: strongly consistent Queries of the catalog's LSIs. */
@@ -43,6 +43,33 @@ export async function packsOfIndex(
       },
     },
     `list packs of index ${indexId} in vault ${vaultId}`,
+  );
+  return items.map(packFromItem);
+}
+
+/**
+ * Live packs registered before `registeredBefore` and never held: a Query of `lsi1` below the
+ * time (a pack's first hold removes it from there).
+ */
+export async function listUnheldPacks(
+  table: ReferenceTable,
+  vaultId: string,
+  registeredBefore: number,
+): Promise<PackRef[]> {
+  const items = await table.query(
+    {
+      IndexName: INDEX.lsi1,
+      KeyConditionExpression: `pk = :pk AND ${ATTR.lsi1} BETWEEN :from AND :to`,
+      FilterExpression: "#s = :live",
+      ExpressionAttributeNames: { "#s": A.state },
+      ExpressionAttributeValues: {
+        ":pk": vaultPk(vaultId),
+        ":from": REF_LSI.packUnheld,
+        ":to": `${REF_LSI.packUnheld}${sortableInt(registeredBefore)}`,
+        ":live": PackRefState.Live,
+      },
+    },
+    `list unheld packs of vault ${vaultId}`,
   );
   return items.map(packFromItem);
 }

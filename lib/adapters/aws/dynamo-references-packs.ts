@@ -7,6 +7,7 @@ import {
   packIndexValue,
   packKey,
   packStateValue,
+  packUnheldValue,
   type ReferenceTable,
   staleConflict,
 } from "./dynamo-references-items.ts";
@@ -26,12 +27,18 @@ export async function registerPacks(
   await eachLimited([...new Set(packIds)], async (id) => {
     const updated = await table.update(
       packKey(vaultId, id),
-      "SET #s = if_not_exists(#s, :live), #c = if_not_exists(#c, :at), #k = :kind",
+      // A new record is listed as unheld (lsi1) until its first hold.
+      `SET #s = if_not_exists(#s, :live), #c = if_not_exists(#c, :at), #k = :kind, ${ATTR.lsi1} = if_not_exists(${ATTR.lsi1}, :unheld)`,
       "attribute_not_exists(pk) OR #s = :live",
       `register pack ${id} in vault ${vaultId}`,
       {
         names: { "#s": A.state, "#c": A.changed, "#k": "kind" },
-        values: { ":live": PackRefState.Live, ":at": at, ":kind": "packref" },
+        values: {
+          ":live": PackRefState.Live,
+          ":at": at,
+          ":kind": "packref",
+          ":unheld": packUnheldValue(at, id),
+        },
       },
     );
     if (updated === undefined) throw await refusal(table, vaultId, id);
@@ -69,7 +76,8 @@ export async function holdPack(
       ? await getPack(table, vaultId, packId).then((p) => (p?.state === PackRefState.Live ? p : undefined))
       : await table.update(
           packKey(vaultId, packId),
-          "ADD #h :segs",
+          // The first hold takes the pack off the unheld list (lsi1 holds nothing else while live).
+          `ADD #h :segs REMOVE ${ATTR.lsi1}`,
           "#s = :live",
           `hold pack ${packId} in vault ${vaultId}`,
           {

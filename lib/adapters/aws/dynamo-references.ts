@@ -91,6 +91,10 @@ export class DynamoReferenceStore implements ReferenceStore {
     return lists.packsOfIndex(this.#t, vaultId, indexId);
   }
 
+  listUnheldPacks(vaultId: string, registeredBefore: number): Promise<PackRef[]> {
+    return lists.listUnheldPacks(this.#t, vaultId, registeredBefore);
+  }
+
   holdSegment(
     vaultId: string,
     segmentId: string,

@@ -47,7 +47,7 @@ export class SqliteReferenceStore implements ReferenceStore {
         const row = this.#db.get(what, SQL.pack, { v: vaultId, id });
         if (row && row.state !== PackRefState.Live) throw staleConflict(`pack ${id} is ${String(row.state)}`);
         if (!row) {
-          const sql = "INSERT INTO ref_packs VALUES ($v, $id, 'live', NULL, $at)";
+          const sql = "INSERT INTO ref_packs VALUES ($v, $id, 'live', NULL, $at, 1)";
           this.#db.run(what, sql, { v: vaultId, id, at });
         }
       }
@@ -72,6 +72,11 @@ export class SqliteReferenceStore implements ReferenceStore {
       const row = this.#db.get(what, SQL.pack, { v: vaultId, id: packId });
       if (!row) throw staleConflict(`pack ${packId} has no reference record`);
       if (row.state !== PackRefState.Live) throw staleConflict(`pack ${packId} is ${String(row.state)}`);
+      if (row.unheld === 1 && segmentIds.length > 0)
+        this.#db.run(what, "UPDATE ref_packs SET unheld = 0 WHERE vault_id = $v AND id = $id", {
+          v: vaultId,
+          id: packId,
+        });
       for (const segment of segmentIds)
         this.#db.run(what, "INSERT OR IGNORE INTO ref_pack_holders VALUES ($v, $p, $s)", {
           v: vaultId,
@@ -147,6 +152,15 @@ export class SqliteReferenceStore implements ReferenceStore {
     const sql = "SELECT * FROM ref_packs WHERE vault_id = $v AND idx = $idx AND state = 'live' ORDER BY id";
     return this.#db
       .all(what, sql, { v: vaultId, idx: indexId })
+      .map((row) => this.#packFromRow(what, vaultId, row));
+  }
+
+  async listUnheldPacks(vaultId: string, registeredBefore: number): Promise<PackRef[]> {
+    const what = `list unheld packs of vault ${vaultId}`;
+    const sql = `SELECT * FROM ref_packs WHERE vault_id = $v AND unheld = 1 AND changed < $before
+      AND state = 'live' ORDER BY changed, id`;
+    return this.#db
+      .all(what, sql, { v: vaultId, before: registeredBefore })
       .map((row) => this.#packFromRow(what, vaultId, row));
   }
 

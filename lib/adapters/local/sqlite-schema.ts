@@ -195,8 +195,10 @@ CREATE TABLE ref_packs (
   state TEXT NOT NULL CHECK (state IN ('live', 'condemned', 'deleted')),
   idx TEXT,
   changed INTEGER NOT NULL,
+  unheld INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (vault_id, id)
 );
+CREATE INDEX ref_packs_unheld ON ref_packs (vault_id, changed) WHERE unheld = 1;
 CREATE INDEX ref_packs_by_state ON ref_packs (vault_id, state) WHERE state <> 'live';
 CREATE INDEX ref_packs_by_index ON ref_packs (vault_id, idx);
 CREATE TABLE ref_pack_holders (

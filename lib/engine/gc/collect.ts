@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BlockvaultError, ConflictError } from "../../errors.ts";
 import type { VaultContext } from "../vault-config.ts";
-import { TOMBSTONE_MS, trackedReferences } from "./chain.ts";
+import { MAX_INDEX_AGE_MS, TOMBSTONE_MS, trackedReferences } from "./chain.ts";
 import { releaseDeadSegment } from "./release.ts";
 import { releasePurgedPoints } from "./release-points.ts";
 import { dropTombstones, sweepCondemned } from "./sweep.ts";
@@ -61,6 +61,10 @@ export async function collectGarbage(
     // Segments a crashed collector (or an undone backup) killed but did not finish releasing.
     const dead = await refs.listDeadSegments(vaultId);
     for (const segment of dead) await releaseDeadSegment(ctx, refs, segment);
+    // Packs a failed backup stored and registered but never held: old enough that no backup can
+    // still be about to hold them (a backup refuses to commit on an index older than that).
+    const stale = await refs.listUnheldPacks(vaultId, ctx.deps.clock.now() - MAX_INDEX_AGE_MS - DAY_MS);
+    for (const pack of stale) await refs.condemnPack(vaultId, pack.id, ctx.deps.clock.now());
     const sweep = await sweepCondemned(ctx, refs);
     const tombstonesDropped = await dropTombstones(ctx, refs, ctx.deps.clock.now() - TOMBSTONE_MS);
     return {

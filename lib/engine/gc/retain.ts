@@ -54,10 +54,16 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
     await releaseHolders(ctx, refs, held);
   };
   try {
-    await mapLimit([...changes], 8, async ([segment, holders]) => {
-      await holdSegment(ctx, refs, point, segment, holders);
-      held.push([segment, holders]);
+    // Every hold settles before an undo runs: a pack hold still in flight after the undo
+    // released its segment would hold the pack for a segment that no longer exists.
+    let failure: { error: unknown } | undefined;
+    await mapLimit([...changes], 8, async (change) => {
+      if (failure) return;
+      await holdSegment(ctx, refs, point, change, held).catch((error: unknown) => {
+        failure ??= { error };
+      });
     });
+    if (failure) throw failure.error;
     // The collector marks a tail "releasing" before it checks for running backups; checking the
     // mark after holding means one of the two always sees the other.
     await chainTail(ctx, refs, point.disk);
@@ -69,23 +75,30 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
 }
 
 /**
- * Holds one segment for `holders`, holding its packs first. Pack holds are never given back
- * here: a pack's holder is the segment id, which a concurrent backup creating the same segment
- * adds too, so removing it could strip the other backup's hold. A hold added in vain (the
- * segment turned out dead, or recorded with other copies of its blocks) only keeps a pack alive.
+ * Holds one segment for `holders`, then the packs its record names. The record comes first: if
+ * another backup created it (locating some blocks in other copies), this one holds the record's
+ * packs, not its own, so no pack is ever held for a segment that does not name it. Until every
+ * pack is held the point is not committed, so nothing relies on them yet; if a hold fails (the
+ * pack was condemned), undoing the point's holders releases the segment and, with it, the holds.
  */
 async function holdSegment(
   ctx: VaultContext,
   refs: ReferenceStore,
   point: NewPoint,
-  segment: string,
-  holders: string[],
+  [segment, holders]: [string, string[]],
+  held: [string, string[]][],
 ): Promise<void> {
   const vaultId = ctx.config.vaultId;
   const existing = await refs.getSegment(vaultId, segment);
-  const packs = existing?.packs ?? packsOfSegment(point, segment);
-  for (const pack of packs) await refs.holdPack(vaultId, pack, [segment]);
-  await refs.holdSegment(vaultId, segment, holders, packs);
+  const record = await refs.holdSegment(
+    vaultId,
+    segment,
+    holders,
+    existing?.packs ?? packsOfSegment(point, segment),
+  );
+  // Recorded before the pack holds: if one fails, the undo must release these holders too.
+  held.push([segment, holders]);
+  for (const pack of record.packs) await refs.holdPack(vaultId, pack, [segment]);
 }
 
 /** The packs holding the blocks of `segment`, wherever it sits in the new point. */
