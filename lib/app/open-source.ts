@@ -1,7 +1,4 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
-import { ebsClient, s3Client } from "../adapters/aws/clients.ts";
-import { openEbsSnapshotSource } from "../adapters/aws/ebs-snapshot-source.ts";
-import { openS3ImageSource } from "../adapters/aws/s3-image-source.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import { openFileSource } from "../sources/file-source.ts";
 
@@ -21,11 +18,16 @@ function environmentAws(): AwsConfig {
  * device). The source owns the clients it opens and releases them on close.
  */
 export async function openSource(spec: string, aws: AwsConfig = environmentAws()): Promise<VolumeSource> {
+  // The AWS adapters are loaded only for AWS sources: the SDK is heavy to import.
   if (spec.startsWith("s3://")) {
+    const { s3Client } = await import("../adapters/aws/clients.ts");
+    const { openS3ImageSource } = await import("../adapters/aws/s3-image-source.ts");
     const client = s3Client(aws);
     return owning(await openS3ImageSource(client, spec).catch(closing(client)), () => client.destroy());
   }
   if (spec.startsWith(EBS_PREFIX)) {
+    const { ebsClient } = await import("../adapters/aws/clients.ts");
+    const { openEbsSnapshotSource } = await import("../adapters/aws/ebs-snapshot-source.ts");
     const client = ebsClient(aws);
     const source = await openEbsSnapshotSource(client, spec.slice(EBS_PREFIX.length)).catch(closing(client));
     return owning(source, () => client.destroy());

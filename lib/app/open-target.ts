@@ -1,6 +1,4 @@
-import { type AwsConfig, ebsClient, s3Client } from "../adapters/aws/clients.ts";
-import { openEbsSnapshotTarget } from "../adapters/aws/ebs-snapshot-target.ts";
-import { openS3ObjectTarget } from "../adapters/aws/s3-object-target.ts";
+import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { ValidationError } from "../errors.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { openFileTarget } from "../targets/file-target.ts";
@@ -34,13 +32,17 @@ export async function openTarget(
       protectedPaths: options.protectedPaths ?? [],
     });
   }
+  // The AWS adapters are loaded only for AWS targets: the SDK is heavy to import.
+  const { ebsClient, s3Client } = await import("../adapters/aws/clients.ts");
   if (spec.kind === "s3") {
+    const { openS3ObjectTarget } = await import("../adapters/aws/s3-object-target.ts");
     const client = s3Client(options.aws ?? {});
     return releasing(
       await openS3ObjectTarget(client, spec.url, size, { force: spec.force ?? false }).catch(closing(client)),
       client,
     );
   }
+  const { openEbsSnapshotTarget } = await import("../adapters/aws/ebs-snapshot-target.ts");
   const client = ebsClient(options.aws ?? {});
   const target = await openEbsSnapshotTarget(client, size, {
     ...(spec.description ? { description: spec.description } : {}),

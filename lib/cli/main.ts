@@ -18,7 +18,6 @@ import { checkCommand, gcCommand, reclaimCommand } from "./commands/maintenance.
 import { policyCommand } from "./commands/policy.ts";
 import { principalCommand } from "./commands/principal.ts";
 import { restoreCommand } from "./commands/restore.ts";
-import { serveCommand } from "./commands/serve.ts";
 import { vaultCommand } from "./commands/vault-settings.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -125,7 +124,8 @@ const COMMANDS: Record<
   },
   gc: { run: gcCommand, options: {}, usage: "gc" },
   serve: {
-    run: serveCommand,
+    // The application's runtime (HTTP, state machines) loads only when served.
+    run: async (ctx) => (await import("./commands/serve.ts")).serveCommand(ctx),
     options: { host: { type: "string" }, port: { type: "string" }, "tick-seconds": { type: "string" } },
     usage: "serve [--host HOST] [--port N] [--tick-seconds N]",
   },

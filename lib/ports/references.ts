@@ -107,6 +107,17 @@ export interface ReferenceStore {
     packs: readonly string[],
   ): Promise<SegmentRef>;
   releaseSegment(vaultId: string, segmentId: string, holders: readonly string[]): Promise<number | undefined>;
+  /**
+   * Several `holdSegment`s at once, all or nothing where the store can (the embedded store does
+   * them in one transaction: one durable write instead of hundreds). A dead segment among them
+   * rejects with the retryable `ConflictError`; the records are returned in the order given.
+   */
+  holdSegments(
+    vaultId: string,
+    segments: readonly { segment: string; holders: readonly string[]; packs: readonly string[] }[],
+  ): Promise<SegmentRef[]>;
+  /** Several `holdPack`s at once, all or nothing where the store can; same refusals. */
+  holdPacks(vaultId: string, holds: readonly { pack: string; segments: readonly string[] }[]): Promise<void>;
   killSegment(vaultId: string, segmentId: string): Promise<boolean>;
   dropSegment(vaultId: string, segmentId: string): Promise<void>;
   getSegment(vaultId: string, segmentId: string): Promise<SegmentRef | undefined>;

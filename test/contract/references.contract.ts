@@ -119,6 +119,27 @@ export function describeReferenceStoreContract(
       expect(await refs.releaseSegment(v, "missing", ["x"])).toBeUndefined();
     });
 
+    it("holds segments and packs in batches, returning the records in order", async () => {
+      await refs.registerPacks(v, ["p1", "p2"], 1);
+      const records = await refs.holdSegments(v, [
+        { segment: "s2", holders: ["d/1/a"], packs: ["p2"] },
+        { segment: "s1", holders: ["d/0/a"], packs: ["p1", "p2"] },
+      ]);
+      expect(records.map((r) => [r.id, r.packs])).toEqual([
+        ["s2", ["p2"]],
+        ["s1", ["p1", "p2"]],
+      ]);
+      await refs.holdPacks(v, [
+        { pack: "p1", segments: ["s1"] },
+        { pack: "p2", segments: ["s1", "s2"] },
+      ]);
+      expect((await refs.getPack(v, "p2"))?.holders).toBe(2);
+      await stale(refs.holdPacks(v, [{ pack: "ghost", segments: ["s1"] }]));
+      await refs.releaseSegment(v, "s2", ["d/1/a"]);
+      await refs.killSegment(v, "s2");
+      await stale(refs.holdSegments(v, [{ segment: "s2", holders: ["d/1/b"], packs: ["p2"] }]));
+    });
+
     it("kills only a live segment without holders; a dead one cannot be held, and can be forgotten", async () => {
       await refs.holdSegment(v, "s1", ["h"], ["p1"]);
       expect(await refs.killSegment(v, "s1")).toBe(false);

@@ -142,12 +142,12 @@ describe("garbage collection", () => {
     const packsBefore = await f.packs();
     // The commit fails after the packs are stored, indexed and registered, before they are held.
     const refs = f.vault.ctx.deps.references!;
-    const hold = refs.holdSegment.bind(refs);
-    refs.holdSegment = async () => {
+    const hold = refs.holdSegments.bind(refs);
+    refs.holdSegments = async () => {
       throw new BlockvaultError("simulated: the reference store is down");
     };
     await expect(f.backup("web", seededBytes(12, MIB))).rejects.toThrow(/simulated/);
-    refs.holdSegment = hold;
+    refs.holdSegments = hold;
     const orphaned = (await f.packs()).filter((p) => !packsBefore.includes(p));
     expect(orphaned.length).toBeGreaterThan(0);
     // Too young: a backup might still be about to hold them.

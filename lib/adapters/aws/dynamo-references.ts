@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { IntegrityError, NotFoundError } from "../../errors.ts";
 import { type PackRef, PointRelease, type ReferenceStore, type SegmentRef } from "../../ports/references.ts";
+import { mapLimit } from "../../util/concurrency.ts";
 import { itemKey, SK, vaultPk } from "./dynamo-keys.ts";
 import { packKey, ReferenceTable, segmentKey } from "./dynamo-references-items.ts";
 import * as lists from "./dynamo-references-pack-lists.ts";
@@ -27,6 +28,22 @@ export interface DynamoReferenceStoreOptions {
  * of the catalog's LSIs, under prefixes of their own (`REF_LSI` in dynamo-keys.ts):
  * condemned and deleted packs in `lsi1`, packs by index object in `lsi2`, dead segments in `lsi3`.
  */
+/** Requests in flight for one batch call. */
+const BATCH_CONCURRENCY = 8;
+
+/** Runs every task (a bounded number at once), then rejects with the first failure, if any. */
+async function settledAll<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  let failure: { error: unknown } | undefined;
+  const results = await mapLimit(tasks, limit, (task) =>
+    task().catch((error: unknown) => {
+      failure ??= { error };
+      return undefined as T;
+    }),
+  );
+  if (failure) throw failure.error;
+  return results;
+}
+
 export class DynamoReferenceStore implements ReferenceStore {
   readonly #t: ReferenceTable;
 
@@ -57,6 +74,32 @@ export class DynamoReferenceStore implements ReferenceStore {
 
   setPackIndex(vaultId: string, packIds: readonly string[], indexId: string): Promise<void> {
     return packs.setPackIndex(this.#t, vaultId, packIds, indexId);
+  }
+
+  /**
+   * DynamoDB has no multi-item conditional update short of a transaction: one update each. A
+   * refusal rejects only after every other update has settled, so a caller that undoes on
+   * failure never races an update still in flight.
+   */
+  async holdPacks(
+    vaultId: string,
+    holds: readonly { pack: string; segments: readonly string[] }[],
+  ): Promise<void> {
+    await settledAll(
+      holds.map((h) => () => this.holdPack(vaultId, h.pack, h.segments)),
+      BATCH_CONCURRENCY,
+    );
+  }
+
+  /** One update each, as for packs; a dead segment rejects after the others have settled. */
+  async holdSegments(
+    vaultId: string,
+    segments: readonly { segment: string; holders: readonly string[]; packs: readonly string[] }[],
+  ): Promise<SegmentRef[]> {
+    return settledAll(
+      segments.map((s) => () => this.holdSegment(vaultId, s.segment, s.holders, s.packs)),
+      BATCH_CONCURRENCY,
+    );
   }
 
   holdPack(vaultId: string, packId: string, segmentIds: readonly string[]): Promise<void> {

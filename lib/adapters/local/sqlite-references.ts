@@ -68,22 +68,34 @@ export class SqliteReferenceStore implements ReferenceStore {
 
   async holdPack(vaultId: string, packId: string, segmentIds: readonly string[]): Promise<void> {
     const what = `hold pack ${packId} in vault ${vaultId}`;
+    this.#db.transaction(what, () => this.#holdPack(what, vaultId, packId, segmentIds));
+  }
+
+  async holdPacks(
+    vaultId: string,
+    holds: readonly { pack: string; segments: readonly string[] }[],
+  ): Promise<void> {
+    const what = `hold ${holds.length} packs in vault ${vaultId}`;
     this.#db.transaction(what, () => {
-      const row = this.#db.get(what, SQL.pack, { v: vaultId, id: packId });
-      if (!row) throw staleConflict(`pack ${packId} has no reference record`);
-      if (row.state !== PackRefState.Live) throw staleConflict(`pack ${packId} is ${String(row.state)}`);
-      if (row.unheld === 1 && segmentIds.length > 0)
-        this.#db.run(what, "UPDATE ref_packs SET unheld = 0 WHERE vault_id = $v AND id = $id", {
-          v: vaultId,
-          id: packId,
-        });
-      for (const segment of segmentIds)
-        this.#db.run(what, "INSERT OR IGNORE INTO ref_pack_holders VALUES ($v, $p, $s)", {
-          v: vaultId,
-          p: packId,
-          s: segment,
-        });
+      for (const { pack, segments } of holds) this.#holdPack(what, vaultId, pack, segments);
     });
+  }
+
+  #holdPack(what: string, vaultId: string, packId: string, segmentIds: readonly string[]): void {
+    const row = this.#db.get(what, SQL.pack, { v: vaultId, id: packId });
+    if (!row) throw staleConflict(`pack ${packId} has no reference record`);
+    if (row.state !== PackRefState.Live) throw staleConflict(`pack ${packId} is ${String(row.state)}`);
+    if (row.unheld === 1 && segmentIds.length > 0)
+      this.#db.run(what, "UPDATE ref_packs SET unheld = 0 WHERE vault_id = $v AND id = $id", {
+        v: vaultId,
+        id: packId,
+      });
+    for (const segment of segmentIds)
+      this.#db.run(what, "INSERT OR IGNORE INTO ref_pack_holders VALUES ($v, $p, $s)", {
+        v: vaultId,
+        p: packId,
+        s: segment,
+      });
   }
 
   async releasePack(vaultId: string, packId: string, segmentIds: readonly string[]): Promise<number> {
@@ -183,23 +195,41 @@ export class SqliteReferenceStore implements ReferenceStore {
     packs: readonly string[],
   ): Promise<SegmentRef> {
     const what = `hold segment ${segmentId} in vault ${vaultId}`;
-    return this.#db.transaction(what, () => {
-      const row = this.#db.get(what, SQL.segment, { v: vaultId, id: segmentId });
-      if (row && row.state !== SegmentRefState.Live) throw staleConflict(`segment ${segmentId} was released`);
-      if (!row)
-        this.#db.run(what, "INSERT INTO ref_segments VALUES ($v, $id, 'live', $packs)", {
-          v: vaultId,
-          id: segmentId,
-          packs: JSON.stringify([...new Set(packs)].sort()),
-        });
-      for (const holder of holders)
-        this.#db.run(what, "INSERT OR IGNORE INTO ref_segment_holders VALUES ($v, $s, $h)", {
-          v: vaultId,
-          s: segmentId,
-          h: holder,
-        });
-      return this.#segment(what, vaultId, segmentId)!;
-    });
+    return this.#db.transaction(what, () => this.#holdSegment(what, vaultId, segmentId, holders, packs));
+  }
+
+  async holdSegments(
+    vaultId: string,
+    segments: readonly { segment: string; holders: readonly string[]; packs: readonly string[] }[],
+  ): Promise<SegmentRef[]> {
+    const what = `hold ${segments.length} segments in vault ${vaultId}`;
+    return this.#db.transaction(what, () =>
+      segments.map((s) => this.#holdSegment(what, vaultId, s.segment, s.holders, s.packs)),
+    );
+  }
+
+  #holdSegment(
+    what: string,
+    vaultId: string,
+    segmentId: string,
+    holders: readonly string[],
+    packs: readonly string[],
+  ): SegmentRef {
+    const row = this.#db.get(what, SQL.segment, { v: vaultId, id: segmentId });
+    if (row && row.state !== SegmentRefState.Live) throw staleConflict(`segment ${segmentId} was released`);
+    if (!row)
+      this.#db.run(what, "INSERT INTO ref_segments VALUES ($v, $id, 'live', $packs)", {
+        v: vaultId,
+        id: segmentId,
+        packs: JSON.stringify([...new Set(packs)].sort()),
+      });
+    for (const holder of holders)
+      this.#db.run(what, "INSERT OR IGNORE INTO ref_segment_holders VALUES ($v, $s, $h)", {
+        v: vaultId,
+        s: segmentId,
+        h: holder,
+      });
+    return this.#segment(what, vaultId, segmentId)!;
   }
 
   async releaseSegment(

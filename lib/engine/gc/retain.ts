@@ -54,16 +54,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
     await releaseHolders(ctx, refs, held);
   };
   try {
-    // Every hold settles before an undo runs: a pack hold still in flight after the undo
-    // released its segment would hold the pack for a segment that no longer exists.
-    let failure: { error: unknown } | undefined;
-    await mapLimit([...changes], 8, async (change) => {
-      if (failure) return;
-      await holdSegment(ctx, refs, point, change, held).catch((error: unknown) => {
-        failure ??= { error };
-      });
-    });
-    if (failure) throw failure.error;
+    await holdAll(ctx, refs, point, [...changes], held);
     // The collector marks a tail "releasing" before it checks for running backups; checking the
     // mark after holding means one of the two always sees the other.
     await chainTail(ctx, refs, point.disk);
@@ -75,30 +66,42 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
 }
 
 /**
- * Holds one segment for `holders`, then the packs its record names. The record comes first: if
- * another backup created it (locating some blocks in other copies), this one holds the record's
- * packs, not its own, so no pack is ever held for a segment that does not name it. Until every
- * pack is held the point is not committed, so nothing relies on them yet; if a hold fails (the
- * pack was condemned), undoing the point's holders releases the segment and, with it, the holds.
+ * Holds the segments for their holders, then the packs their records name. The records come
+ * first: if another backup created one (locating some blocks in other copies), this backup holds
+ * the record's packs, not its own, so no pack is ever held for a segment that does not name it.
+ * Until every pack is held the point is not committed, so nothing relies on them yet; if a hold
+ * fails (a pack was condemned), undoing the point's holders releases the segments and, with
+ * them, the holds. Both steps are batches: one durable write each in the embedded store.
  */
-async function holdSegment(
+async function holdAll(
   ctx: VaultContext,
   refs: ReferenceStore,
   point: NewPoint,
-  [segment, holders]: [string, string[]],
+  changes: readonly [string, string[]][],
   held: [string, string[]][],
 ): Promise<void> {
+  if (changes.length === 0) return;
   const vaultId = ctx.config.vaultId;
-  const existing = await refs.getSegment(vaultId, segment);
-  const record = await refs.holdSegment(
+  const existing = await mapLimit(changes, 16, ([segment]) => refs.getSegment(vaultId, segment));
+  // Recorded before any hold: whatever part of the batch landed, the undo releases it (releasing
+  // a holder never added changes nothing).
+  held.push(...changes);
+  const records = await refs.holdSegments(
     vaultId,
-    segment,
-    holders,
-    existing?.packs ?? packsOfSegment(point, segment),
+    changes.map(([segment, holders], i) => ({
+      segment,
+      holders,
+      packs: existing[i]?.packs ?? packsOfSegment(point, segment),
+    })),
   );
-  // Recorded before the pack holds: if one fails, the undo must release these holders too.
-  held.push([segment, holders]);
-  for (const pack of record.packs) await refs.holdPack(vaultId, pack, [segment]);
+  const byPack = new Map<string, string[]>();
+  for (const record of records) {
+    for (const pack of record.packs) byPack.set(pack, [...(byPack.get(pack) ?? []), record.id]);
+  }
+  await refs.holdPacks(
+    vaultId,
+    [...byPack].map(([pack, segments]) => ({ pack, segments })),
+  );
 }
 
 /** The packs holding the blocks of `segment`, wherever it sits in the new point. */
