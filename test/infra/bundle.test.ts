@@ -48,9 +48,14 @@ async function invokePackaged(fn: string, event: unknown): Promise<{ status: num
   const { dev } = await packagedStages();
   const unpacked = path.join(dir, fn);
   await mkdir(unpacked, { recursive: true });
-  const unzip = spawnSync("unzip", ["-q", "-o", path.join(dev.dir, `${fn}.zip`), "-d", unpacked], {
-    encoding: "utf8",
-  });
+  // Python's zipfile, not unzip: a fresh machine has Python 3 but not necessarily unzip.
+  const unzip = spawnSync(
+    process.env.PYTHON ?? "python3",
+    ["-m", "zipfile", "-e", path.join(dev.dir, `${fn}.zip`), unpacked],
+    {
+      encoding: "utf8",
+    },
+  );
   expect(unzip.status, unzip.stderr).toBe(0);
   const script = `import(${JSON.stringify(path.join(unpacked, "functions", `${fn}.mjs`))})
     .then((m) => m.handler(${JSON.stringify(event)}, { awsRequestId: "test", functionName: "${fn}" }))
