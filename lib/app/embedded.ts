@@ -59,7 +59,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     ...(options.archive ? { archive: options.archive } : {}),
     workflows: (app) => {
       workflows = new LocalWorkflows({
-        app: () => app,
+        app,
         ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
       });

@@ -19,8 +19,11 @@ export interface LocalApp {
 /** What the embedded runtime is built from. */
 export interface LocalAppOptions {
   readonly vault: Vault;
-  /** The state-machine runner; built by the caller because it needs the app itself. */
-  readonly workflows: (app: AppContext) => Workflows;
+  /**
+   * The state-machine runner, built by the caller. Its tasks need the app it belongs to, so it
+   * gets a way to reach the app once built rather than the app itself.
+   */
+  readonly workflows: (app: () => AppContext) => Workflows;
   readonly archive?: ObjectArchive;
   readonly queue?: InProcessQueueOptions;
   readonly alertSink?: (line: string) => void;
@@ -34,12 +37,16 @@ export interface LocalAppOptions {
  */
 export function buildLocalApp(options: LocalAppOptions): LocalApp {
   const alerts = new LogAlerts(options.alertSink);
-  let app: AppContext | undefined;
+  let built: AppContext | undefined;
+  const self = (): AppContext => {
+    if (!built) throw new Error("the embedded application is used before it is built");
+    return built;
+  };
   const queue = new InProcessQueue(
-    (request, delivery) => runSnapshot(app!, request, delivery),
+    (request, delivery) => runSnapshot(self(), request, delivery),
     options.queue,
   );
-  const base = {
+  const app: AppContext = {
     vault: async () => options.vault,
     queue,
     alerts,
@@ -52,14 +59,8 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
       });
     },
     ...(options.archive ? { archive: options.archive } : {}),
+    workflows: options.workflows(self),
   };
-  let workflows: Workflows | undefined;
-  app = {
-    ...base,
-    get workflows() {
-      return workflows!;
-    },
-  } as AppContext;
-  workflows = options.workflows(app);
+  built = app;
   return { app, queue, alerts };
 }
