@@ -5,9 +5,9 @@ import { ebsClient, s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
 import { writeSnapshot } from "../contract/aws-fixture.ts";
 import { emulatorConfig, uniqueName, useEmulatorFromCli } from "../helpers/aws.ts";
-import { runCli } from "../helpers/cli.ts";
-import { seededBytes, seededText, sha256 } from "../helpers/image-bytes.ts";
+import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { cliJson, diskImage } from "./cli-fixture.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
@@ -26,49 +26,39 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-async function cli(...args: string[]) {
-  const run = await runCli([...args, "--json"]);
-  return { ...run, json: run.stdout ? JSON.parse(run.stdout) : undefined };
-}
-
-/** A 6 MiB image: random and text extents, and a hole. */
-function image(seed: number): Buffer {
-  return Buffer.concat([seededBytes(seed, 2 * MIB), Buffer.alloc(MIB), seededText(seed, 3 * MIB)]);
-}
-
 describe("the CLI on the AWS backend (S3, DynamoDB and KMS on the emulator)", () => {
   const points: { id: string; bytes: Buffer }[] = [];
 
   it("init creates the bucket, the catalog table and a KMS key", async () => {
-    const r = await cli("init", "--name", "cloud", ...aws);
+    const r = await cliJson("init", "--name", "cloud", ...aws);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ name: "cloud", bucket, table });
     expect(r.json.kmsKey).toMatch(/^arn:aws:kms:/);
-    const again = await cli("init", "--name", "cloud", ...aws);
+    const again = await cliJson("init", "--name", "cloud", ...aws);
     expect(again.code).toBe(4);
   });
 
   it("backs up fully and incrementally, and restores each point byte for byte", async () => {
-    const first = image(1);
+    const first = diskImage(1);
     const second = Buffer.from(first);
     seededBytes(99, 64 * 1024).copy(second, 5 * MIB);
     for (const [i, bytes] of [first, second].entries()) {
       const path = join(dir, `disk-${i}.img`);
       await writeFile(path, bytes);
-      const r = await cli("backup", path, "--disk", "web", ...aws);
+      const r = await cliJson("backup", path, "--disk", "web", ...aws);
       expect(r.code, r.stderr).toBe(0);
       points.push({ id: r.json.recoveryPointId, bytes });
       if (i === 1) expect(r.json.bytesStored).toBeLessThan(MIB);
     }
     for (const point of points) {
       const target = join(dir, `restore-${point.id}.img`);
-      const r = await cli("restore", point.id, "--to", target, ...aws);
+      const r = await cliJson("restore", point.id, "--to", target, ...aws);
       expect(r.code, r.stderr).toBe(0);
       expect(sha256(await readFile(target))).toBe(sha256(point.bytes));
     }
-    const list = await cli("list", ...aws);
+    const list = await cliJson("list", ...aws);
     expect(list.json.map((p: { id: string }) => p.id).sort()).toEqual(points.map((p) => p.id).sort());
-    const check = await cli("check", "--read-data", ...aws);
+    const check = await cliJson("check", "--read-data", ...aws);
     expect(check.code, check.stderr).toBe(0);
   });
 
@@ -78,11 +68,11 @@ describe("the CLI on the AWS backend (S3, DynamoDB and KMS on the emulator)", ()
     for await (const info of store.list("packs/")) packs.push(info.key);
     for (const key of packs) await store.setStorageClass(key, "GLACIER");
     const target = join(dir, "archived.img");
-    const refused = await cli("restore", points[0]!.id, "--to", target, ...aws);
+    const refused = await cliJson("restore", points[0]!.id, "--to", target, ...aws);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/archived/);
     for (const key of packs) await store.requestRestore(key, { days: 1, tier: "Standard" });
-    const r = await cli("restore", points[0]!.id, "--to", target, ...aws);
+    const r = await cliJson("restore", points[0]!.id, "--to", target, ...aws);
     expect(r.code, r.stderr).toBe(0);
     expect(sha256(await readFile(target))).toBe(sha256(points[0]!.bytes));
   });
@@ -92,11 +82,11 @@ describe("the CLI on the AWS backend (S3, DynamoDB and KMS on the emulator)", ()
     const blockBytes = 512; // moto reports 512-byte snapshot blocks
     const blocks = new Map([0, 7, 4096].map((i) => [i, seededBytes(i + 1, blockBytes)] as const));
     const snapshot = await writeSnapshot(ebs, blocks);
-    const r = await cli("backup", `ebs://${snapshot.id}`, "--disk", "db", ...aws);
+    const r = await cliJson("backup", `ebs://${snapshot.id}`, "--disk", "db", ...aws);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ format: "ebs-snapshot", logicalSize: snapshot.volumeBytes });
     const target = join(dir, "ebs.img");
-    const restored = await cli(
+    const restored = await cliJson(
       "restore",
       r.json.recoveryPointId,
       "--to",
@@ -114,15 +104,23 @@ describe("the CLI on the AWS backend (S3, DynamoDB and KMS on the emulator)", ()
   });
 
   it("names what is missing: no bucket flag, a bucket without a vault", async () => {
-    const noBucket = await cli("list", "--backend", "aws", "--table", table);
+    const noBucket = await cliJson("list", "--backend", "aws", "--table", table);
     expect(noBucket.code).toBe(2);
     expect(noBucket.stderr).toMatch(/--bucket/);
     const empty = uniqueName("empty");
-    await cli("init", "--name", "x", "--backend", "aws", "--bucket", empty, "--table", table);
-    const other = await cli("list", "--backend", "aws", "--bucket", uniqueName("nothing"), "--table", table);
+    await cliJson("init", "--name", "x", "--backend", "aws", "--bucket", empty, "--table", table);
+    const other = await cliJson(
+      "list",
+      "--backend",
+      "aws",
+      "--bucket",
+      uniqueName("nothing"),
+      "--table",
+      table,
+    );
     expect(other.code).toBe(3);
     expect(other.stderr).toMatch(/holds no blockvault vault|does not exist/);
-    const wrongBackend = await cli("list", "--backend", "gcp");
+    const wrongBackend = await cliJson("list", "--backend", "gcp");
     expect(wrongBackend.code).toBe(2);
   });
 });

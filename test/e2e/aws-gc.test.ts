@@ -7,13 +7,13 @@ import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
 import { idFromKey } from "../../lib/engine/layout.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";
 import { emulatorConfig, useEmulatorFromCli } from "../helpers/aws.ts";
-import { runCli } from "../helpers/cli.ts";
-import { seededBytes, seededText, sha256 } from "../helpers/image-bytes.ts";
+import { sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
+import { cliJson, diskImage } from "./cli-fixture.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
-const MIB = 1024 * 1024;
+const _MIB = 1024 * 1024;
 const DAY = 24 * 60 * 60 * 1000;
 let dir: string;
 let bucket: string;
@@ -29,16 +29,6 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-async function cli(...args: string[]) {
-  const run = await runCli([...args, "--json"]);
-  return { ...run, json: run.stdout ? JSON.parse(run.stdout) : undefined };
-}
-
-/** A 6 MiB image: random and text extents, and a hole; images of different seeds share no block. */
-function image(seed: number): Buffer {
-  return Buffer.concat([seededBytes(seed, 2 * MIB), Buffer.alloc(MIB), seededText(seed, 3 * MIB)]);
-}
-
 /** Ids of the pack objects in the vault's bucket. */
 async function packsInBucket(): Promise<string[]> {
   const s3 = s3Client(emulatorConfig());
@@ -53,22 +43,22 @@ async function packsInBucket(): Promise<string[]> {
 
 describe("garbage collection on the AWS backend (references in the DynamoDB catalog table)", () => {
   it("deletes the packs only a purged point used, and the remaining point stays whole", async () => {
-    const init = await cli("init", "--name", "gc", ...aws);
+    const init = await cliJson("init", "--name", "gc", ...aws);
     expect(init.code, init.stderr).toBe(0);
 
     const points: { id: string; bytes: Buffer }[] = [];
     for (const seed of [1, 2]) {
-      const bytes = image(seed);
+      const bytes = diskImage(seed);
       const path = join(dir, `disk-${seed}.img`);
       await writeFile(path, bytes);
-      const r = await cli("backup", path, "--disk", "web", ...aws);
+      const r = await cliJson("backup", path, "--disk", "web", ...aws);
       expect(r.code, r.stderr).toBe(0);
       points.push({ id: r.json.recoveryPointId, bytes });
     }
     const [first, second] = points as [(typeof points)[0], (typeof points)[0]];
     const before = await packsInBucket();
 
-    const deleted = await cli("delete", first.id, ...aws);
+    const deleted = await cliJson("delete", first.id, ...aws);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.json.state).toBe("soft-deleted");
     // Let the soft-delete period pass: a vault opened with a clock past it purges the point.
@@ -84,7 +74,7 @@ describe("garbage collection on the AWS backend (references in the DynamoDB cata
       await later.close();
     }
 
-    const gc = await cli("gc", ...aws);
+    const gc = await cliJson("gc", ...aws);
     expect(gc.code, gc.stderr).toBe(0);
     expect(gc.json.pointsReleased).toEqual([first.id]);
     const packsDeleted: string[] = gc.json.packsDeleted;
@@ -99,15 +89,15 @@ describe("garbage collection on the AWS backend (references in the DynamoDB cata
     expect(after.length).toBeGreaterThan(0);
 
     const target = join(dir, "restored.img");
-    const restored = await cli("restore", second.id, "--to", target, ...aws);
+    const restored = await cliJson("restore", second.id, "--to", target, ...aws);
     expect(restored.code, restored.stderr).toBe(0);
     expect(sha256(await readFile(target))).toBe(sha256(second.bytes));
-    const check = await cli("check", "--read-data", ...aws);
+    const check = await cliJson("check", "--read-data", ...aws);
     expect(check.code, check.stderr).toBe(0);
     expect(check.json.ok).toBe(true);
 
     // Nothing is left to collect: a second run deletes nothing.
-    const again = await cli("gc", ...aws);
+    const again = await cliJson("gc", ...aws);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json.packsDeleted).toEqual([]);
   });
