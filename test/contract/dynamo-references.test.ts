@@ -114,6 +114,51 @@ describe("DynamoReferenceStore beside the catalog in one table", () => {
     await catalog.close();
   });
 
+  it("forgets a dead segment without deleting it when the caller may not delete (fault injection: an IAM deny)", async () => {
+    const { catalog, vaultId: v } = await fresh();
+    const denied = dynamoDocumentClient(emulatorConfig());
+    (
+      denied.middlewareStack as unknown as {
+        add(
+          mw: (
+            next: (a: unknown) => Promise<unknown>,
+            ctx: { commandName: string },
+          ) => (a: unknown) => Promise<unknown>,
+          o: object,
+        ): void;
+      }
+    ).add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === "DeleteItemCommand") {
+          throw Object.assign(new Error("not authorized to perform: dynamodb:DeleteItem"), {
+            name: "AccessDeniedException",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      },
+      { step: "initialize" },
+    );
+    const refs = new DynamoReferenceStore({ tableName, client: denied });
+    await refs.holdSegment(v, "s1", ["d/0/a"], ["p1"]);
+    await refs.releaseSegment(v, "s1", ["d/0/a"]);
+    expect(await refs.killSegment(v, "s1")).toBe(true);
+    await refs.dropSegment(v, "s1");
+    expect(await refs.getSegment(v, "s1")).toBeUndefined();
+    expect(await refs.listDeadSegments(v)).toEqual([]);
+    expect(await refs.releaseSegment(v, "s1", ["x"])).toBeUndefined();
+    expect(await refs.killSegment(v, "s1")).toBe(false);
+    // The same content held again starts afresh, with the packs of its new creator.
+    expect(await refs.holdSegment(v, "s1", ["d/0/b"], ["p2"])).toStrictEqual({
+      id: "s1",
+      state: "live",
+      holders: ["d/0/b"],
+      packs: ["p2"],
+    });
+    denied.destroy();
+    await catalog.close();
+  });
+
   it("refuses to track a vault that does not exist", async () => {
     const { catalog, refs } = await fresh();
     await expect(refs.track("no-such-vault")).rejects.toBeInstanceOf(NotFoundError);

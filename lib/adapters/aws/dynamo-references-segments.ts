@@ -12,7 +12,14 @@ import {
 /**
  * Segment reference records: item `SEGREF#<id>` with `state`, `packs` (a list, fixed when the
  * record is created) and the string set `holders` (run names). Each change is one UpdateItem.
+ *
+ * A record can also be `forgotten`: what `dropSegment` leaves when the caller may not delete
+ * items (the backup role, undoing its holds). It reads as no record at all, and a hold creates
+ * the segment afresh over it.
  */
+
+/** The state of a record forgotten without being deleted. */
+export const FORGOTTEN = "forgotten";
 
 /**
  * Creates a live record with `holders` and `packs`, or adds `holders` to a live one, in one
@@ -30,13 +37,14 @@ export async function holdSegment(
   const add = holders.length > 0 ? " ADD #h :h" : "";
   const updated = await table.update(
     segmentKey(vaultId, segmentId),
-    `SET #s = if_not_exists(#s, :live), #p = if_not_exists(#p, :packs), #k = :kind${add}`,
-    "attribute_not_exists(pk) OR #s = :live",
+    `SET #s = :live, #p = if_not_exists(#p, :packs), #k = :kind${add}`,
+    "attribute_not_exists(pk) OR #s = :live OR #s = :forgotten",
     what,
     {
       names: { "#s": A.state, "#p": A.packs, "#k": "kind", ...(add ? { "#h": A.holders } : {}) },
       values: {
         ":live": SegmentRefState.Live,
+        ":forgotten": FORGOTTEN,
         ":packs": [...new Set(packs)].sort(),
         ":kind": "segref",
         ...(add ? { ":h": new Set(holders) } : {}),
@@ -58,9 +66,12 @@ export async function releaseSegment(
   const updated = await table.update(
     segmentKey(vaultId, segmentId),
     "DELETE #h :h",
-    "attribute_exists(pk)",
+    "attribute_exists(pk) AND #s <> :forgotten",
     `release segment ${segmentId} in vault ${vaultId}`,
-    { names: { "#h": A.holders }, values: { ":h": new Set(holders) } },
+    {
+      names: { "#h": A.holders, "#s": A.state },
+      values: { ":h": new Set(holders), ":forgotten": FORGOTTEN },
+    },
   );
   return updated === undefined ? undefined : segmentFromItem(updated).holders.length;
 }
@@ -100,7 +111,28 @@ export async function getSegment(
     segmentKey(vaultId, segmentId),
     `read segment ${segmentId} in vault ${vaultId}`,
   );
-  return item === undefined ? undefined : segmentFromItem(item);
+  return item === undefined || item[A.state] === FORGOTTEN ? undefined : segmentFromItem(item);
+}
+
+/**
+ * Marks a dead record forgotten, keeping only its key: `dropSegment`'s way when deleting is not
+ * allowed. Only a dead record moves; anything else is left as it is.
+ */
+export async function forgetSegment(
+  table: ReferenceTable,
+  vaultId: string,
+  segmentId: string,
+): Promise<void> {
+  await table.update(
+    segmentKey(vaultId, segmentId),
+    `SET #s = :forgotten REMOVE #p, #h, ${ATTR.lsi3}`,
+    "#s = :dead",
+    `forget segment ${segmentId} in vault ${vaultId}`,
+    {
+      names: { "#s": A.state, "#p": A.packs, "#h": A.holders },
+      values: { ":forgotten": FORGOTTEN, ":dead": SegmentRefState.Dead },
+    },
+  );
 }
 
 /** Dead segments by id: a Query of `lsi3`, which only dead segments are in. */

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { IntegrityError, NotFoundError } from "../../errors.ts";
+import { AccessDeniedError, IntegrityError, NotFoundError } from "../../errors.ts";
 import { type PackRef, PointRelease, type ReferenceStore, type SegmentRef } from "../../ports/references.ts";
 import { mapLimit } from "../../util/concurrency.ts";
 import { itemKey, SK, vaultPk } from "./dynamo-keys.ts";
@@ -159,9 +159,18 @@ export class DynamoReferenceStore implements ReferenceStore {
     return segments.killSegment(this.#t, vaultId, segmentId);
   }
 
+  /**
+   * Deletes the record; a caller not allowed to delete items (the backup role, undoing its
+   * holds, may not delete anything) leaves it forgotten instead, which reads as no record.
+   */
   async dropSegment(vaultId: string, segmentId: string): Promise<void> {
     const what = `forget segment ${segmentId} in vault ${vaultId}`;
-    await this.#t.delete(segmentKey(vaultId, segmentId), undefined, what);
+    try {
+      await this.#t.delete(segmentKey(vaultId, segmentId), undefined, what);
+    } catch (err) {
+      if (!(err instanceof AccessDeniedError)) throw err;
+      await segments.forgetSegment(this.#t, vaultId, segmentId);
+    }
   }
 
   getSegment(vaultId: string, segmentId: string): Promise<SegmentRef | undefined> {
