@@ -1,6 +1,11 @@
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { parseSnapshotRequest } from "../lib/adapters/aws/sqs-queue.ts";
+import { sqsClient } from "../lib/adapters/aws/clients.ts";
+import {
+  delayRedelivery,
+  parseSnapshotRequest,
+  redeliveryDelaySeconds,
+} from "../lib/adapters/aws/sqs-queue.ts";
 import { runSnapshot } from "../lib/app/snapshot.ts";
 import { countFailedJob, logger, metrics } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
@@ -8,9 +13,28 @@ import { cloudApp } from "./runtime.ts";
 /** Deliveries before SQS moves a message to the dead-letter queue (the redrive policy's count). */
 const MAX_ATTEMPTS = Number(process.env.BLOCKVAULT_MAX_RECEIVES ?? 3);
 
+let sqs: ReturnType<typeof sqsClient> | undefined;
+
+/** Retries with backoff: the failed message stays invisible longer after each attempt. */
+async function backOff(receiptHandle: string, attempt: number): Promise<void> {
+  const queueUrl = process.env.BLOCKVAULT_QUEUE_URL;
+  if (!queueUrl) return;
+  sqs ??= sqsClient({
+    ...(process.env.AWS_ENDPOINT_URL ? { endpoint: process.env.AWS_ENDPOINT_URL } : {}),
+    maxAttempts: 3,
+  });
+  await delayRedelivery(sqs, queueUrl, receiptHandle, redeliveryDelaySeconds(attempt)).catch(
+    (err: unknown) => {
+      logger.warn("could not delay redelivery; the queue's visibility timeout applies", {
+        error: String(err),
+      });
+    },
+  );
+}
+
 /**
  * SQS → one backup per message. Reports partial batch failures, so only the failed messages are
- * redelivered (with the queue's backoff) and, after the last attempt, dead-lettered; the job is
+ * redelivered — after 1, 4, 16… minutes — and, after the last attempt, dead-lettered; the job is
  * marked failed and an alert published by then.
  */
 export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -25,6 +49,7 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
     } catch (err) {
       logger.error("snapshot failed", { messageId: record.messageId, error: String(err) });
       if (attempt >= MAX_ATTEMPTS) countFailedJob();
+      else await backOff(record.receiptHandle, attempt);
       failures.push({ itemIdentifier: record.messageId });
     }
   }

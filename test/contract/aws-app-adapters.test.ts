@@ -5,7 +5,12 @@ import { describe, expect, it } from "vitest";
 import { sfnClient, snsClient, sqsClient } from "../../lib/adapters/aws/clients.ts";
 import { SfnWorkflows } from "../../lib/adapters/aws/sfn-workflows.ts";
 import { SnsAlerts } from "../../lib/adapters/aws/sns-alerts.ts";
-import { parseSnapshotRequest, SqsSnapshotQueue } from "../../lib/adapters/aws/sqs-queue.ts";
+import {
+  delayRedelivery,
+  parseSnapshotRequest,
+  redeliveryDelaySeconds,
+  SqsSnapshotQueue,
+} from "../../lib/adapters/aws/sqs-queue.ts";
 import { BlockvaultError, ConflictError, ValidationError } from "../../lib/errors.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 
@@ -26,6 +31,18 @@ describe("SqsSnapshotQueue on the emulator", () => {
       for (const m of res.Messages) got.push(parseSnapshotRequest(m.Body!));
     }
     expect(got.sort((a, b) => (a as { slot: number }).slot - (b as { slot: number }).slot)).toEqual(requests);
+  });
+
+  it("backs off a failed message: invisible for 1, 4, 16… minutes, at most 12 hours", async () => {
+    expect([1, 2, 3, 10].map(redeliveryDelaySeconds)).toEqual([60, 240, 960, 43_200]);
+    const sqs = sqsClient(emulatorConfig());
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("backoff") }));
+    await new SqsSnapshotQueue(sqs, QueueUrl!).send([{ jobId: "j", disk: "d", slot: 1 }]);
+    const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+    const handle = first.Messages![0]!.ReceiptHandle!;
+    await delayRedelivery(sqs, QueueUrl!, handle, 60);
+    const hidden = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+    expect(hidden.Messages ?? []).toEqual([]);
   });
 
   it("refuses a message body that is not a request", () => {

@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { TransientError } from "../../errors.ts";
 import type { SnapshotQueue, SnapshotRequest } from "../../ports/queue.ts";
 import { translateAwsError } from "./aws-errors.ts";
@@ -59,4 +59,39 @@ export function parseSnapshotRequest(body: string): SnapshotRequest {
     throw new SyntaxError(`not a snapshot request: ${body.slice(0, 200)}`);
   }
   return { jobId: parsed.jobId, disk: parsed.disk, slot: parsed.slot };
+}
+
+/** SQS's longest visibility timeout: 12 hours. */
+const MAX_VISIBILITY_S = 12 * 60 * 60;
+
+/**
+ * The wait before delivery `attempt + 1` of a failed request: one minute, then four, sixteen…
+ * (capped at SQS's 12 hours), so a passing outage is retried soon and a lasting one is not
+ * hammered.
+ */
+export function redeliveryDelaySeconds(attempt: number): number {
+  return Math.min(MAX_VISIBILITY_S, 60 * 4 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Keeps a failed message invisible for `seconds` from now: the queue's backoff. Best effort — if
+ * it fails, the queue's own visibility timeout still brings the message back.
+ */
+export async function delayRedelivery(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandle: string,
+  seconds: number,
+): Promise<void> {
+  try {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
+  } catch (err) {
+    throw translateAwsError(err, `delay redelivery on queue ${queueUrl}`);
+  }
 }
