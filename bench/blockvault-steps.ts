@@ -21,7 +21,7 @@ interface BackupReport {
  * benchmark (Node 24 from the devDependency), and returns its parsed JSON.
  */
 async function cli(ctx: ToolContext, vault: string, args: readonly string[]): Promise<StepOutcome> {
-  const m = await runMeasured(process.execPath, ["bin/blockvault.ts", ...args, "--vault", vault, "--json"], {
+  const m = await runMeasured(process.execPath, ["bin/blockvault.mjs", ...args, "--vault", vault, "--json"], {
     cwd: ctx.repoRoot,
   });
   if (m.exitCode !== 0) {

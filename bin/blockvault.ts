@@ -1,19 +1,5 @@
 #!/usr/bin/env node
-import { enableCompileCache } from "node:module";
-
-// Node 24 comes with the project (the `node` devDependency puts it first on the PATH of npm
-// scripts and npx). Refuse older runtimes plainly rather than failing on a missing API later.
-const major = Number(process.versions.node.split(".")[0]);
-if (major < 24) {
-  console.error(
-    `blockvault needs Node.js 24 or newer (this is ${process.version}); run it as "npx blockvault" from the project`,
-  );
-  process.exit(1);
-}
-// Cache compiled (and type-stripped) modules on disk: start-up drops from about 200 ms to 60 ms,
-// and each worker thread's from 150 ms to 60 ms, which matters for a one-second incremental.
-// Worker threads inherit the setting through the environment.
-const cache = enableCompileCache();
-if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
-const { main } = await import("../lib/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+// The CLI's entry point is bin/blockvault.mjs. This file remains for installs that linked the
+// command before it moved (npx keeps such links in its cache).
+const entry: string = "./blockvault.mjs";
+await import(entry);

@@ -29,9 +29,9 @@ export async function runCli(args: readonly string[]): Promise<CliRun> {
   }
 }
 
-const BIN = fileURLToPath(new URL("../../bin/blockvault.ts", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/blockvault.mjs", import.meta.url));
 
-/** Runs `bin/blockvault.ts` in a child process on this Node (24 under vitest), in `cwd`. */
+/** Runs `bin/blockvault.mjs` in a child process on this Node (24 under vitest), in `cwd`. */
 export function runCliProcess(args: readonly string[], cwd: string): CliRun {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8" });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/blockvault.ts", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/blockvault.mjs", import.meta.url));
 let root: string;
 
 beforeEach(async () => {

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import * as nodeModule from "node:module";
+
+// Node 24 comes with the project (the `node` devDependency puts it first on the PATH of npm
+// scripts and npx). Refuse older runtimes plainly rather than failing on a missing API later.
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 24) {
+  console.error(
+    `blockvault needs Node.js 24 or newer (this is ${process.version}); run it as "npx blockvault" from the project`,
+  );
+  process.exit(1);
+}
+// This entry point is plain JavaScript, so that an older Node reaches the check above (it cannot
+// load TypeScript at all) and so that a cached start never loads the type stripper.
+// Cache compiled (and type-stripped) modules on disk: start-up drops from about 200 ms to 60 ms,
+// and each worker thread's from 150 ms to 60 ms, which matters for a one-second incremental.
+// Worker threads inherit the setting through the environment.
+const cache = nodeModule.enableCompileCache();
+if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
+const { main } = await import("../lib/cli/main.ts");
+process.exitCode = await main(process.argv.slice(2));
