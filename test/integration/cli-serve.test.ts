@@ -46,6 +46,14 @@ describe("blockvault serve", () => {
     expect(await exited).toBe(0);
   });
 
+  it("refuses to listen beyond loopback while every caller would be the vault's owner", async () => {
+    const vault = join(root, "vault");
+    expect((await runCli(["init", "--vault", vault])).code).toBe(0);
+    const r = await runCli(["serve", "--vault", vault, "--host", "0.0.0.0", "--port", "0"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing to serve on 0\.0\.0\.0.*principal add/);
+  });
+
   it("refuses a bad port with exit code 2", async () => {
     const r = await runCli(["serve", "--vault", join(root, "none"), "--port", "http"]);
     expect(r.code).toBe(2);

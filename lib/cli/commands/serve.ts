@@ -3,6 +3,7 @@ import { S3ObjectStore } from "../../adapters/aws/s3-object-store.ts";
 import { FsObjectArchive } from "../../adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
 import { localVaultPaths } from "../../adapters/local/local-vault.ts";
+import { listPrincipals } from "../../adapters/local/principals.ts";
 import { startEmbeddedRuntime } from "../../app/embedded.ts";
 import { localTokenPrincipals } from "../../app/http/principals.ts";
 import { ValidationError } from "../../errors.ts";
@@ -20,6 +21,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const port = integerOption(ctx, "port") ?? 8080;
   const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
   const host = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
+  await refuseOpenExposure(ctx, host);
   const vault = await openVault(ctx.global);
   const aws = ctx.global.aws;
   let archive: ObjectArchive;
@@ -58,4 +60,30 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   });
   await runtime.stop();
   await vault.close();
+}
+
+/** Loopback addresses: only this machine reaches them. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+/**
+ * Refuses to expose a vault whose callers would all act as its owner — an embedded vault without
+ * principals, or a vault on AWS used with this process's credentials — on an address other
+ * machines can reach.
+ */
+async function refuseOpenExposure(ctx: CommandContext, host: string): Promise<void> {
+  if (isLoopback(host)) return;
+  const open = ctx.global.aws
+    ? true
+    : (await listPrincipals(localVaultPaths(ctx.global.vault).principals)).length === 0;
+  if (open) {
+    throw new ValidationError(
+      `refusing to serve on ${host}: every caller would act as the vault's owner; ${
+        ctx.global.aws
+          ? "serve a vault on AWS on localhost only"
+          : "add principals first (blockvault principal add)"
+      }`,
+    );
+  }
 }
