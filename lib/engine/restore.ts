@@ -25,6 +25,8 @@ export interface RestoreOptions {
    * runs): it is updated instead of a new job being created.
    */
   readonly jobId?: string;
+  /** Bytes written between background flushes of a target that can flush (default 256 MiB). */
+  readonly flushEveryBytes?: number;
 }
 
 /** What a restore did. */
@@ -130,6 +132,7 @@ async function restoreBlocks(
   const pool = openingPool(ctx);
   let verified = 0;
   let done = 0;
+  let flusher: ReturnType<typeof backgroundFlush> | undefined;
   try {
     const [manifest, index] = await Promise.all([
       loadManifest(store, ctx.secrets, point.manifest),
@@ -145,6 +148,8 @@ async function restoreBlocks(
     const endBlock = Math.ceil((range.offset + range.length) / blockSize);
     const reads = planReads(manifest.ids, firstBlock, endBlock, index);
     const keyFor = packDataKeys(ctx, index);
+    const flush = backgroundFlush(target, options.flushEveryBytes ?? FLUSH_EVERY);
+    flusher = flush;
     // One read more than workers keeps every worker busy; more only adds memory.
     await mapLimit(reads, pool.size + 1, async (read) => {
       const [bytes, key] = await Promise.all([
@@ -173,8 +178,12 @@ async function restoreBlocks(
       }
       verified += read.blobs.reduce((n, b) => n + b.blocks.length, 0);
       options.onProgress?.(Math.min(done, range.length), range.length);
+      flush.written(done);
     });
+    await flush.settle();
   } finally {
+    // A flush still running must end before the caller aborts (closes) the target.
+    await flusher?.settle().catch(() => {});
     await pool.close();
   }
   return verified;
@@ -196,4 +205,36 @@ export function placeBlobs(blobs: readonly PlannedBlob[], blockSize: number, ran
     }
   });
   return placements;
+}
+
+/** Bytes written between background flushes of the target. */
+const FLUSH_EVERY = 256 * 1024 * 1024;
+
+/**
+ * Starts a target flush every `every` bytes, one at a time, without waiting for it:
+ * the disk writes back while the workers go on. Its failures surface at `settle` (and the
+ * commit's own sync would report them anyway).
+ */
+function backgroundFlush(target: RestoreTarget, every: number) {
+  let next = every;
+  let running: Promise<void> | undefined;
+  let failure: unknown;
+  return {
+    written(bytes: number): void {
+      if (!target.flush || running || bytes < next) return;
+      next = bytes + every;
+      running = target
+        .flush()
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          running = undefined;
+        });
+    },
+    async settle(): Promise<void> {
+      await running;
+      if (failure !== undefined) throw failure;
+    },
+  };
 }

@@ -18,6 +18,12 @@ export interface RestoreTarget {
    */
   readonly fd?: number;
   write(offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Optional: starts putting what was written so far on stable storage, so that `commit` has
+   * less left to flush. The engine calls it now and then during a restore, never concurrently
+   * with itself; it promises nothing by itself — only `commit` makes the image durable.
+   */
+  flush?(): Promise<void>;
   commit(): Promise<string>;
   abort(): Promise<void>;
 }

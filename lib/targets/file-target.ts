@@ -66,6 +66,11 @@ export async function openFileTarget(
         written += r.bytesWritten;
       }
     },
+    // Writing back during the restore overlaps the disk with decrypting and verifying, instead
+    // of leaving the whole image to the final sync.
+    async flush() {
+      if (!done) await handle.datasync();
+    },
     async commit() {
       await handle.sync();
       await handle.close();
