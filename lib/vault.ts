@@ -34,7 +34,14 @@ import type { VolumeSource } from "./ports/volume-source.ts";
 import { type Actor, approve } from "./rules/approvals.ts";
 import { rotateVaultKey } from "./rules/key-rotation.ts";
 import { type LockPreview, lockPreview, setLock, setSoftDelete } from "./rules/lock.ts";
-import { createPolicy, getPolicy, listPolicies, type StoredPolicy, updatePolicy } from "./rules/policies.ts";
+import {
+  createPolicy,
+  deletePolicy,
+  getPolicy,
+  listPolicies,
+  type StoredPolicy,
+  updatePolicy,
+} from "./rules/policies.ts";
 import { protect, unprotect } from "./rules/protect.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import { type DueReport, runDue } from "./rules/run-due.ts";
@@ -263,6 +270,11 @@ export class Vault {
     return this.audited("policy.update", Operation.ManagePolicies, name, () =>
       updatePolicy(this.ctx, name, input, this.actor(approval)),
     );
+  }
+
+  /** Deletes a policy that no protected disk uses. */
+  async deletePolicy(name: string): Promise<void> {
+    return this.audited("policy.delete", Operation.ManagePolicies, name, () => deletePolicy(this.ctx, name));
   }
 
   async getPolicy(name: string): Promise<StoredPolicy> {

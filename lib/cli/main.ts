@@ -66,7 +66,8 @@ const COMMANDS: Record<
   policy: {
     run: policyCommand,
     options: { file: { type: "string" }, approval: { type: "string" } },
-    usage: "policy create --file FILE | update NAME --file FILE [--approval ID] | show NAME | list",
+    usage:
+      "policy create --file FILE | update NAME --file FILE [--approval ID] | show NAME | list | delete NAME",
   },
   protect: {
     run: protectCommand,

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { AlreadyExistsError, ConflictError } from "../errors.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError } from "../errors.ts";
 import type {
   ApprovalRecord,
   ApprovalState,
@@ -163,6 +163,21 @@ export class RetryingCatalog implements Catalog {
       async () => sameJson(await this.#inner.getPolicy(policy.vaultId, policy.name), policy),
       this.#policy,
       `put policy ${policy.name}`,
+    );
+  }
+
+  deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
+    // A retry after a lost answer finds the policy gone: its own delete landed.
+    return retryConditional(
+      () => this.#inner.deletePolicy(vaultId, name, expectedVersion),
+      (err) => err instanceof NotFoundError,
+      async () =>
+        this.#inner.getPolicy(vaultId, name).then(
+          () => false,
+          (err: unknown) => err instanceof NotFoundError,
+        ),
+      this.#policy,
+      `delete policy ${name}`,
     );
   }
 

@@ -61,6 +61,8 @@ export interface AuditQuery {
  *   (else `AlreadyExistsError`); with a number, the stored version must equal it (else
  *   `ConflictError`; `NotFoundError` when there is none). The caller passes the new record with
  *   `version` already incremented. `listPolicies` returns a vault's policies by name.
+ * - `deletePolicy(vaultId, name, expectedVersion)` removes the policy only if its stored version
+ *   equals `expectedVersion` (else `ConflictError`); `NotFoundError` when there is none.
  * - `getSettings` returns the stored settings, or `defaultSettings(vaultId)` (version 0) when
  *   none were ever written. `putSettings(settings, expectedVersion)` writes only if the stored
  *   version (0 when none) equals `expectedVersion`, else `ConflictError`; the caller passes
@@ -116,6 +118,7 @@ export interface Catalog {
   putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void>;
   getPolicy(vaultId: string, name: string): Promise<PolicyRecord>;
   listPolicies(vaultId: string): Promise<PolicyRecord[]>;
+  deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void>;
 
   getSettings(vaultId: string): Promise<VaultSettings>;
   putSettings(settings: VaultSettings, expectedVersion: number): Promise<void>;

@@ -1,5 +1,5 @@
 import type { VaultContext } from "../engine/vault-config.ts";
-import { AccessDeniedError, NotFoundError, ValidationError } from "../errors.ts";
+import { AccessDeniedError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { LockState, type PolicyRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { validatePolicy } from "../policy/validate.ts";
@@ -13,6 +13,21 @@ export interface StoredPolicy extends PolicyRecord {
 
 function typed(record: PolicyRecord): StoredPolicy {
   return record as StoredPolicy;
+}
+
+/**
+ * Deletes a policy no protected disk uses; one that protects disks is refused (move or
+ * unprotect them first), so no disk is left pointing at a policy that is gone.
+ */
+export async function deletePolicy(ctx: VaultContext, name: string): Promise<void> {
+  const current = await getPolicy(ctx, name);
+  const users = (await ctx.deps.catalog.listDisks(ctx.config.vaultId)).filter((d) => d.policy === name);
+  if (users.length > 0) {
+    throw new ConflictError(
+      `policy "${name}" protects ${users.map((d) => `"${d.name}"`).join(", ")}; unprotect those disks or give them another policy first`,
+    );
+  }
+  await ctx.deps.catalog.deletePolicy(ctx.config.vaultId, name, current.version);
 }
 
 /** Creates a policy from untrusted input; the name inside the input names it. */

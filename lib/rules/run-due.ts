@@ -9,7 +9,7 @@ import { JobStatus, JobType, PointState, Tier } from "../model.ts";
 import { pointsToExpire, tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
-import { getPolicy } from "./policies.ts";
+import { policyOf } from "./schedule.ts";
 import { purgeExpired, softDelete } from "./soft-delete.ts";
 
 /** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
@@ -41,8 +41,8 @@ export async function runDue(
   const now = clock.now();
   const report: DueReport = { backups: [], expired: [], purged: [], tiered: [] };
   for (const disk of await catalog.listDisks(vaultId)) {
-    if (!disk.policy) continue;
-    const policy = (await getPolicy(ctx, disk.policy)).definition;
+    const policy = await policyOf(ctx, disk);
+    if (!policy) continue;
     const slot = dueSlots(policy, now - CATCH_UP_MS, now + 1).at(-1);
     if (slot !== undefined && slot >= disk.created - 60_000) {
       const jobs = await catalog.listJobs(vaultId, { disk: disk.name });

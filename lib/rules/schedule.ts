@@ -1,5 +1,5 @@
 import type { VaultContext } from "../engine/vault-config.ts";
-import { AlreadyExistsError } from "../errors.ts";
+import { AlreadyExistsError, NotFoundError } from "../errors.ts";
 import { type DiskRecord, type JobRecord, JobStatus, JobType, PointState } from "../model.ts";
 import { pointsToExpire } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
@@ -9,6 +9,20 @@ import { softDelete } from "./soft-delete.ts";
 
 /** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
 export const CATCH_UP_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * The disk's policy, or undefined for a disk without one — also when the policy was deleted in
+ * the moment the disk was given it: such a disk is treated as unprotected (its points are kept).
+ */
+export async function policyOf(ctx: VaultContext, disk: DiskRecord) {
+  if (!disk.policy) return undefined;
+  try {
+    return (await getPolicy(ctx, disk.policy)).definition;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
 
 /** The latest slot of the disk's policy due at `now`, if any (never one before protection began). */
 export async function latestDueSlot(
@@ -77,8 +91,8 @@ export async function applyRetention(ctx: VaultContext, now: number): Promise<st
   const vaultId = ctx.config.vaultId;
   const expired: string[] = [];
   for (const disk of await catalog.listDisks(vaultId)) {
-    if (!disk.policy) continue;
-    const policy = (await getPolicy(ctx, disk.policy)).definition;
+    const policy = await policyOf(ctx, disk);
+    if (!policy) continue;
     const points = (await catalog.listRecoveryPoints(vaultId, disk.name)).filter(
       (p) => p.state === PointState.Available,
     );

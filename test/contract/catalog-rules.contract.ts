@@ -111,6 +111,19 @@ export function describeRuleClauses(current: () => Catalog): void {
         expect(await catalog.listPolicies("v2")).toStrictEqual([]);
       });
 
+      it("deletes a policy conditional on its stored version", async () => {
+        await catalog.putPolicy(policy("daily"), null);
+        await catalog.putPolicy(policy("weekly"), null);
+        await expect(catalog.deletePolicy("v1", "daily", 2)).rejects.toBeInstanceOf(ConflictError);
+        expect(await catalog.getPolicy("v1", "daily")).toStrictEqual(policy("daily"));
+        await catalog.deletePolicy("v1", "daily", 1);
+        await expect(catalog.getPolicy("v1", "daily")).rejects.toBeInstanceOf(NotFoundError);
+        await expect(catalog.deletePolicy("v1", "daily", 1)).rejects.toBeInstanceOf(NotFoundError);
+        expect((await catalog.listPolicies("v1")).map((p) => p.name)).toEqual(["weekly"]);
+        // The name is free again.
+        await catalog.putPolicy(policy("daily"), null);
+      });
+
       it("rejects a missing policy with NotFoundError naming it", async () => {
         await catalog.putPolicy(policy("daily"), null);
         const err = await catalog.getPolicy("v1", "nopolicy").catch((e: unknown) => e);

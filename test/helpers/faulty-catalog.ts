@@ -79,6 +79,10 @@ export class FaultyCatalog implements Catalog {
   putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
     return this.run("putPolicy", () => this.inner.putPolicy(policy, expectedVersion));
   }
+
+  deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
+    return this.run("deletePolicy", () => this.inner.deletePolicy(vaultId, name, expectedVersion));
+  }
   getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
     return this.run("getPolicy", () => this.inner.getPolicy(vaultId, name));
   }

@@ -485,6 +485,7 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /policies",
           "GET /policies/{name}",
           "PUT /policies/{name}",
+          "DELETE /policies/{name}",
           "GET /protected-items",
           "POST /protected-items",
           "GET /protected-items/{name}",

@@ -46,7 +46,26 @@ describe("policy, protect, run-due, delete and undelete through the CLI", () => 
     });
     await expectRefused(fx.vault, ["policy", "frobnicate", "--vault", fx.vault], {
       code: 2,
-      message: /create, update, show or list/,
+      message: /create, update, show, list or delete/,
+    });
+  });
+
+  it("deletes a policy only while no disk uses it", async () => {
+    await cliJson(["policy", "create", "--file", policyFile, "--vault", fx.vault]);
+    expect(
+      (await runCli(["protect", fx.image, "--disk", "web", "--policy", "nightly", "--vault", fx.vault])).code,
+    ).toBe(0);
+    await expectRefused(fx.vault, ["policy", "delete", "nightly", "--vault", fx.vault], {
+      code: 8,
+      message: /protects "web"/,
+    });
+    expect((await runCli(["unprotect", "web", "--vault", fx.vault])).code).toBe(0);
+    expect(await cliJson(["policy", "delete", "nightly", "--vault", fx.vault])).toEqual({
+      deleted: "nightly",
+    });
+    await expectRefused(fx.vault, ["policy", "delete", "nightly", "--vault", fx.vault], {
+      code: 3,
+      message: /nightly/,
     });
   });
 

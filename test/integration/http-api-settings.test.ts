@@ -39,7 +39,7 @@ describe("policies", () => {
     expect(updated.body).toMatchObject({ version: 2, definition: { snapshotRetentionDays: 3 } });
   });
 
-  it("answers 409 for a duplicate, 400 naming the field, 404 for unknown, 405 for DELETE; nothing changes", async () => {
+  it("answers 409 for a duplicate or a policy in use, 400 naming the field, 404 for unknown, 405; nothing changes", async () => {
     const before = await readerView(f);
     const dup = await call(f, "POST", "/policies", { ...as("contributor"), body: DAILY });
     expect([dup.status, dup.body.error.code]).toEqual([409, "ALREADY_EXISTS"]);
@@ -55,10 +55,24 @@ describe("policies", () => {
     expect(
       (await call(f, "POST", "/policies", { ...as("reader"), body: { ...DAILY, name: "x" } })).status,
     ).toBe(403);
-    const del = await call(f, "DELETE", "/policies/daily", as("contributor"));
-    expect(del.status).toBe(405);
-    expect(del.headers.get("allow")).toBe("GET, PUT");
+    const inUse = await call(f, "DELETE", "/policies/daily", as("contributor"));
+    expect([inUse.status, inUse.body.error.code]).toEqual([409, "CONFLICT"]);
+    expect(inUse.body.error.message).toMatch(/protects "web"/);
+    expect((await call(f, "DELETE", "/policies/none", as("contributor"))).status).toBe(404);
+    expect((await call(f, "DELETE", "/policies/daily", as("reader"))).status).toBe(403);
+    const patch = await call(f, "PATCH", "/policies/daily", as("contributor"));
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get("allow")).toBe("GET, PUT, DELETE");
     expect(await readerView(f)).toEqual(before);
+  });
+
+  it("deletes a policy no disk uses (204), after which its name is free", async () => {
+    const spare = { ...DAILY, name: "spare" };
+    expect((await call(f, "POST", "/policies", { ...as("contributor"), body: spare })).status).toBe(201);
+    const deleted = await call(f, "DELETE", "/policies/spare", as("contributor"));
+    expect(deleted.status).toBe(204);
+    expect((await call(f, "GET", "/policies/spare", as("reader"))).status).toBe(404);
+    expect((await call(f, "POST", "/policies", { ...as("contributor"), body: spare })).status).toBe(201);
   });
 });
 

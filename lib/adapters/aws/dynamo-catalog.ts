@@ -136,6 +136,10 @@ export class DynamoCatalog implements Catalog {
     await rules.putPolicy(this.#t, policy, expectedVersion);
   }
 
+  async deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
+    await rules.deletePolicy(this.#t, vaultId, name, expectedVersion);
+  }
+
   async getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
     return rules.getPolicy(this.#t, vaultId, name);
   }

@@ -43,6 +43,29 @@ export async function putPolicy(
   });
 }
 
+/** Deletes the policy if its stored version is `expectedVersion`, as the Catalog port specifies. */
+export async function deletePolicy(
+  table: DynamoTable,
+  vaultId: string,
+  name: string,
+  expectedVersion: number,
+): Promise<void> {
+  const what = `delete policy ${name} of vault ${vaultId}`;
+  const op: Op = {
+    delete: policyKey(vaultId, name),
+    condition: "#v = :v",
+    names: VERSION,
+    values: { ":v": expectedVersion },
+  };
+  await writeInVault(table, vaultId, op, what, async () => {
+    const stored = await table.get(policyKey(vaultId, name), what);
+    if (stored === undefined) return new NotFoundError(`${what}: policy ${name} not found`);
+    return new ConflictError(
+      `${what}: expected version ${expectedVersion}, but it is ${String(stored.version)}`,
+    );
+  });
+}
+
 export async function getPolicy(table: DynamoTable, vaultId: string, name: string): Promise<PolicyRecord> {
   const item = await table.get(policyKey(vaultId, name), `get policy ${name} of vault ${vaultId}`);
   if (item === undefined) throw new NotFoundError(`policy ${name} in vault ${vaultId} not found`);

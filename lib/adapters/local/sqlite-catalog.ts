@@ -212,6 +212,10 @@ export class SqliteCatalog implements Catalog {
     rules.putPolicy(this.#db, policy, expectedVersion);
   }
 
+  async deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
+    rules.deletePolicy(this.#db, vaultId, name, expectedVersion);
+  }
+
   async getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
     return rules.getPolicy(this.#db, vaultId, name);
   }

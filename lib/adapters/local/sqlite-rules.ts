@@ -64,6 +64,24 @@ export function putPolicy(db: SqliteDb, policy: PolicyRecord, expectedVersion: n
   });
 }
 
+/** Deletes the policy if its stored version is `expectedVersion`, as the Catalog port specifies. */
+export function deletePolicy(db: SqliteDb, vaultId: string, name: string, expectedVersion: number): void {
+  const what = `delete policy ${name} of vault ${vaultId}`;
+  db.transaction(what, () => {
+    const stored = db.get(what, SQL.policy, { vault_id: vaultId, name });
+    if (stored === undefined) throw new NotFoundError(`${what}: policy ${name} not found`);
+    if (stored.version !== expectedVersion) {
+      throw new ConflictError(
+        `${what}: expected version ${expectedVersion}, but it is ${String(stored.version)}`,
+      );
+    }
+    db.run(what, "DELETE FROM policies WHERE vault_id = $vault_id AND name = $name", {
+      vault_id: vaultId,
+      name,
+    });
+  });
+}
+
 /** The policy `name` of the vault; `NotFoundError` naming it when there is none. */
 export function getPolicy(db: SqliteDb, vaultId: string, name: string): PolicyRecord {
   return policyFromRow(db.one(`policy ${name} in vault ${vaultId}`, SQL.policy, { vault_id: vaultId, name }));

@@ -27,3 +27,9 @@ export async function updatePolicy(call: Call): Promise<HttpResponse> {
   const definition = body.name === undefined ? { ...body, name } : body;
   return json(200, await call.vault.updatePolicy(name, definition, approvalOf(call)));
 }
+
+/** `DELETE /policies/{name}`: only a policy no protected disk uses (else 409). */
+export async function deletePolicy(call: Call): Promise<HttpResponse> {
+  await call.vault.deletePolicy(param(call, "name"));
+  return { status: 204, headers: {}, body: "" };
+}

@@ -6,7 +6,7 @@ import {
   listRecoveryPoints,
   undeleteRecoveryPoint,
 } from "./points.ts";
-import { createPolicy, getPolicy, listPolicies, updatePolicy } from "./policies.ts";
+import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from "./policies.ts";
 import { getProtectedItem, listProtectedItems, protectItem, unprotectItem } from "./protected-items.ts";
 import { getRestore, startRestore } from "./restores.ts";
 import type { Route } from "./router.ts";
@@ -21,7 +21,6 @@ const route = (method: string, template: string, operationId: string, handler: H
 /**
  * Every route of the HTTP API. Each must be an operation of api/openapi.json with the same
  * operationId, and the spec must have no other operation (test/unit/app/openapi.test.ts).
- * There is no DELETE /policies/{name}: the vault has no such operation.
  */
 export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/restores", "startRestore", startRestore),
@@ -35,6 +34,7 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/policies", "createPolicy", createPolicy),
   route("GET", "/policies/{name}", "getPolicy", getPolicy),
   route("PUT", "/policies/{name}", "updatePolicy", updatePolicy),
+  route("DELETE", "/policies/{name}", "deletePolicy", deletePolicy),
   route("GET", "/protected-items", "listProtectedItems", listProtectedItems),
   route("POST", "/protected-items", "protectItem", protectItem),
   route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),

@@ -53,6 +53,11 @@ export async function policyCommand(ctx: CommandContext): Promise<void> {
         const p = await vault.getPolicy(name);
         return ctx.print(p, describe(p));
       }
+      case "delete": {
+        if (name === undefined) throw new ValidationError("missing POLICY name");
+        await vault.deletePolicy(name);
+        return ctx.print({ deleted: name }, `Deleted policy ${name}`);
+      }
       case "list": {
         const all = await vault.listPolicies();
         const rows = all.map((p) => [
@@ -68,7 +73,7 @@ export async function policyCommand(ctx: CommandContext): Promise<void> {
       }
       default:
         throw new ValidationError(
-          `policy needs an action: create, update, show or list (got "${action ?? ""}")`,
+          `policy needs an action: create, update, show, list or delete (got "${action ?? ""}")`,
         );
     }
   });
