@@ -18,7 +18,8 @@ function required(name: string): string {
   return value;
 }
 
-function awsConfig(): AwsConfig {
+/** Client settings of every function: the SDK's defaults, an emulator when AWS_ENDPOINT_URL says so. */
+export function awsConfig(): AwsConfig {
   const endpoint = process.env.AWS_ENDPOINT_URL;
   return { ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
 }

@@ -8,7 +8,7 @@ import {
 } from "../lib/adapters/aws/sqs-queue.ts";
 import { runSnapshot } from "../lib/app/snapshot.ts";
 import { countFailedJob, logger, metrics } from "./observability.ts";
-import { cloudApp } from "./runtime.ts";
+import { awsConfig, cloudApp } from "./runtime.ts";
 
 /** Deliveries before SQS moves a message to the dead-letter queue (the redrive policy's count). */
 const MAX_ATTEMPTS = Number(process.env.BLOCKVAULT_MAX_RECEIVES ?? 3);
@@ -19,10 +19,7 @@ let sqs: ReturnType<typeof sqsClient> | undefined;
 async function backOff(receiptHandle: string, attempt: number): Promise<void> {
   const queueUrl = process.env.BLOCKVAULT_QUEUE_URL;
   if (!queueUrl) return;
-  sqs ??= sqsClient({
-    ...(process.env.AWS_ENDPOINT_URL ? { endpoint: process.env.AWS_ENDPOINT_URL } : {}),
-    maxAttempts: 3,
-  });
+  sqs ??= sqsClient(awsConfig());
   await delayRedelivery(sqs, queueUrl, receiptHandle, redeliveryDelaySeconds(attempt)).catch(
     (err: unknown) => {
       logger.warn("could not delay redelivery; the queue's visibility timeout applies", {

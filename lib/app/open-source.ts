@@ -20,26 +20,23 @@ function environmentAws(): AwsConfig {
 export async function openSource(spec: string, aws: AwsConfig = environmentAws()): Promise<VolumeSource> {
   // The AWS adapters are loaded only for AWS sources: the SDK is heavy to import.
   if (spec.startsWith("s3://")) {
-    const { s3Client } = await import("../adapters/aws/clients.ts");
+    const { destroyOnError, s3Client } = await import("../adapters/aws/clients.ts");
     const { openS3ImageSource } = await import("../adapters/aws/s3-image-source.ts");
     const client = s3Client(aws);
-    return owning(await openS3ImageSource(client, spec).catch(closing(client)), () => client.destroy());
+    return owning(await openS3ImageSource(client, spec).catch(destroyOnError(client)), () =>
+      client.destroy(),
+    );
   }
   if (spec.startsWith(EBS_PREFIX)) {
-    const { ebsClient } = await import("../adapters/aws/clients.ts");
+    const { destroyOnError, ebsClient } = await import("../adapters/aws/clients.ts");
     const { openEbsSnapshotSource } = await import("../adapters/aws/ebs-snapshot-source.ts");
     const client = ebsClient(aws);
-    const source = await openEbsSnapshotSource(client, spec.slice(EBS_PREFIX.length)).catch(closing(client));
+    const source = await openEbsSnapshotSource(client, spec.slice(EBS_PREFIX.length)).catch(
+      destroyOnError(client),
+    );
     return owning(source, () => client.destroy());
   }
   return openFileSource(spec);
-}
-
-function closing(client: { destroy(): void }) {
-  return (err: unknown): never => {
-    client.destroy();
-    throw err;
-  };
 }
 
 /** The source, with `release` run after its own close. */

@@ -33,12 +33,14 @@ export async function openTarget(
     });
   }
   // The AWS adapters are loaded only for AWS targets: the SDK is heavy to import.
-  const { ebsClient, s3Client } = await import("../adapters/aws/clients.ts");
+  const { destroyOnError, ebsClient, s3Client } = await import("../adapters/aws/clients.ts");
   if (spec.kind === "s3") {
     const { openS3ObjectTarget } = await import("../adapters/aws/s3-object-target.ts");
     const client = s3Client(options.aws ?? {});
     return releasing(
-      await openS3ObjectTarget(client, spec.url, size, { force: spec.force ?? false }).catch(closing(client)),
+      await openS3ObjectTarget(client, spec.url, size, { force: spec.force ?? false }).catch(
+        destroyOnError(client),
+      ),
       client,
     );
   }
@@ -46,15 +48,8 @@ export async function openTarget(
   const client = ebsClient(options.aws ?? {});
   const target = await openEbsSnapshotTarget(client, size, {
     ...(spec.description ? { description: spec.description } : {}),
-  }).catch(closing(client));
+  }).catch(destroyOnError(client));
   return releasing(target, client);
-}
-
-function closing(client: { destroy(): void }) {
-  return (err: unknown): never => {
-    client.destroy();
-    throw err;
-  };
 }
 
 function releasing(target: RestoreTarget, client: { destroy(): void }): RestoreTarget {

@@ -70,3 +70,14 @@ export function snsClient(config: AwsConfig): SNSClient {
 export function sfnClient(config: AwsConfig): SFNClient {
   return new SFNClient(base(config));
 }
+
+/**
+ * For `.catch` on a call that opens something with `client`: destroys the client (nothing will
+ * own it now) and rethrows.
+ */
+export function destroyOnError(client: { destroy(): void }): (err: unknown) => never {
+  return (err) => {
+    client.destroy();
+    throw err;
+  };
+}

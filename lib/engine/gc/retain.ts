@@ -59,8 +59,8 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
     // mark after holding means one of the two always sees the other.
     await chainTail(ctx, refs, point.disk);
   } catch (err) {
-    // The failure is what the caller must see; an undo that fails too leaves holds behind, which
-    // a leak, never a loss, and the collector's sweep of dead segments finishes what it marked.
+    // The failure is what the caller must see. An undo that fails too leaves holds behind: a
+    // leak, never a loss, and the collector's sweep of dead segments finishes what it marked.
     await undo().catch(() => {});
     throw err;
   }
