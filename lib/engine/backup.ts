@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, SourceError, ValidationError } from "../e
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
-import { type BlockIndex, loadLiveIndex } from "./block-index.ts";
+import { loadLiveIndex } from "./block-index.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
@@ -13,8 +13,9 @@ import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.t
 import {
   isAllHoles,
   type LoadedManifest,
-  loadManifest,
   type RootManifest,
+  type StreamedManifest,
+  streamManifest,
   writeRoot,
   writeSegment,
 } from "./manifest.ts";
@@ -143,15 +144,14 @@ async function backupInto(
     blockSize,
     packTarget: PACK_TARGET_BYTES,
   });
-  let parentManifest: LoadedManifest | undefined;
-  let index: BlockIndex;
+  let parentManifest: StreamedManifest | undefined;
   const indexLoadedAt = clock.now();
+  // The scan starts before the index has loaded: it needs the index only to decide.
+  const indexLoading = loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx));
+  indexLoading.catch(() => {}); // awaited by the scan and after it
   let hints: ChangedRange[] | undefined;
   try {
-    [parentManifest, index] = await Promise.all([
-      parent ? loadManifest(store, ctx.secrets, parent.manifest) : Promise.resolve(undefined),
-      loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
-    ]);
+    parentManifest = parent ? await streamManifest(store, ctx.secrets, parent.manifest) : undefined;
     if (parentManifest && parentManifest.root.blockSize !== blockSize) {
       throw new SourceError(
         `recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`,
@@ -188,10 +188,9 @@ async function backupInto(
         source,
         blockSize,
         segmentBlocks,
-        parentIds: parentManifest?.ids,
-        parentFingerprints: parentManifest?.fingerprints,
+        parent: parentManifest,
         segmentsToRead: hints ? segmentsTouched(hints, blockSize * segmentBlocks) : undefined,
-        isStored: (id) => index.has(id),
+        stored: indexLoading,
         pool,
         rotation,
         sink,
@@ -203,12 +202,14 @@ async function backupInto(
       parentManifest ? pool.size * 4 : pool.size * 2,
     );
     await sink.finish();
+    await parentManifest?.complete; // every segment was awaited by the scan; this is a guard
   } catch (err) {
     await sink.settle();
     throw err;
   } finally {
     await pool.close();
   }
+  const index = await indexLoading;
   for (const pack of sink.indexed) index.addPack(pack);
   const manifest = await writeManifests(ctx, options.disk, source, scan, parentManifest);
   const point: RecoveryPointRecord = {

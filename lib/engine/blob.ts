@@ -1,34 +1,24 @@
 import { createCipheriv, createDecipheriv, createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "../errors.ts";
+import { type BlockCompressor, Codec } from "./block-compressor.ts";
 
-/**
+/*
  * A sealed blob is one block, compressed when that pays, then encrypted with AES-256-GCM:
  * `ciphertext ‖ tag (16)`. The nonce is not stored: it is the first 96 bits of the block ID. IDs
  * are keyed hashes of the content, so under one data key two different blocks never share a
- * nonce (a 96-bit collision is out of reach: rotation caps a key at about a million blocks), and the same block sealed
- * twice only yields the same ciphertext, which its ID reveals anyway. The plaintext starts with
- * one codec byte so the codec is
- * authenticated too, and the additional data binds the block ID: a blob moved to another ID, or
- * any flipped byte, fails to open.
+ * nonce (a 96-bit collision is out of reach: rotation caps a key at about a million blocks), and
+ * the same block sealed twice only yields the same ciphertext, which its ID reveals anyway. The
+ * plaintext starts with one codec byte so the codec is authenticated too, and the additional data
+ * binds the block ID: a blob moved to another ID, or any flipped byte, fails to open.
  */
-export const Codec = { None: 0, Zstd: 1 } as const;
+
+/** How a blob's payload is encoded: its first plaintext byte. */
+export { Codec };
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const AAD_PREFIX = Buffer.from("blockvault/blob/v1");
-/**
- * Before compressing, estimate the byte entropy of a 4 KiB sample: above this many bits per byte
- * the block is treated as incompressible (random or already compressed/encrypted) and stored
- * as is. Far cheaper than a trial compression, which on such data is pure loss.
- */
-const SAMPLE_BYTES = 4096;
-const MAX_ENTROPY_BITS = 7.5;
-const MIN_WINDOW_LOG = 10;
-const MAX_WINDOW_LOG = 22;
-/** Keep the compressed form only if it saves at least this fraction. */
-const MIN_SAVING = 0.03;
-
 /** Overhead a sealed blob adds to its payload. */
 export const SEAL_OVERHEAD = TAG_BYTES + 1;
 
@@ -50,62 +40,30 @@ function aad(id: Uint8Array): Buffer {
   return aadScratch;
 }
 
-const histogram = new Uint32Array(256);
-
-/** Shannon entropy, in bits per byte, of two 2 KiB samples (start and middle) of `data`. */
-function sampleEntropy(data: Uint8Array): number {
-  histogram.fill(0);
-  const half = SAMPLE_BYTES / 2;
-  const middle = Math.max(half, (data.length >> 1) - (half >> 1));
-  for (let i = 0; i < half; i++) {
-    histogram[data[i]!]!++;
-    histogram[data[middle + i]!]!++;
-  }
-  let bits = 0;
-  for (const count of histogram) {
-    if (count === 0) continue;
-    const p = count / SAMPLE_BYTES;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
-function compressIfWorthIt(data: Buffer, level: number): { codec: number; payload: Buffer } {
-  // A block is at most a few hundred KiB: a window and tables sized for it set up faster than
-  // the level's defaults, with the same output.
-  const windowLog = Math.min(MAX_WINDOW_LOG, Math.max(MIN_WINDOW_LOG, Math.ceil(Math.log2(data.length))));
-  const params = {
-    [constants.ZSTD_c_compressionLevel]: level,
-    [constants.ZSTD_c_windowLog]: windowLog,
-    [constants.ZSTD_c_hashLog]: windowLog - 1,
-    [constants.ZSTD_c_chainLog]: windowLog,
-  };
-  if (data.length >= SAMPLE_BYTES * 2 && sampleEntropy(data) > MAX_ENTROPY_BITS)
-    return { codec: Codec.None, payload: data };
-  const packed = zstdCompressSync(data, { params });
-  if (packed.length <= data.length * (1 - MIN_SAVING)) return { codec: Codec.Zstd, payload: packed };
-  return { codec: Codec.None, payload: data };
-}
+const CODEC_NONE = Buffer.of(Codec.None);
 
 /**
- * Compresses (when it pays) and encrypts one block under `dataKey`, bound to its ID. The sealed
- * bytes are written into the buffer `allocate` returns for their length, so a caller can seal
- * straight into a pack.
+ * Compresses (when it pays, with `compressor`) and encrypts one block under `dataKey`, bound to
+ * its ID. The sealed bytes are written into the buffer `allocate` returns for their length, so a
+ * caller can seal straight into a pack.
  */
 export function sealBlock(
   dataKey: Key,
   id: Uint8Array,
   data: Buffer,
-  zstdLevel: number,
+  compressor: BlockCompressor,
   allocate: (length: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
-  const { codec, payload } = compressIfWorthIt(data, zstdLevel);
+  const { codec, payload, framed } = compressor.compress(data);
   const out = allocate(1 + payload.length + TAG_BYTES);
   const cipher = createCipheriv("aes-256-gcm", dataKey, id.subarray(0, NONCE_BYTES));
   cipher.setAAD(aad(id));
   let at = 0;
-  at += cipher.update(Buffer.of(codec)).copy(out, at);
-  at += cipher.update(payload).copy(out, at);
+  if (framed) at += cipher.update(framed).copy(out, at);
+  else {
+    at += cipher.update(codec === Codec.None ? CODEC_NONE : Buffer.of(codec)).copy(out, at);
+    at += cipher.update(payload).copy(out, at);
+  }
   at += cipher.final().copy(out, at);
   cipher.getAuthTag().copy(out, at);
   return out;

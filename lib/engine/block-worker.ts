@@ -5,10 +5,14 @@
  * and come back for reuse, so a backup allocates a few buffers, not one per block.
  */
 import { createSecretKey, type KeyObject } from "node:crypto";
+import { readSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
+import { SourceError } from "../errors.ts";
+import { sourceErrorFromFs } from "../sources/fs-errors.ts";
 import { blockId, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
+import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
@@ -19,7 +23,7 @@ import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.t
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as (options?: object) => void;
 const MAJOR_GC_SPACING = 4;
-let messagesSinceMajor = 0;
+let heavyMessages = 0;
 let scans = 0;
 /** Resident memory above which workers collect fully; BLOCKVAULT_MEMORY_MIB overrides. */
 const memoryBudget = (Number(process.env.BLOCKVAULT_MEMORY_MIB) || 260) * 1024 * 1024;
@@ -28,7 +32,7 @@ if (!port) throw new Error("block-worker must run in a worker thread");
 
 let blockIdKey: KeyObject | undefined;
 let fingerprinter: Fingerprinter | undefined;
-let zstdLevel = 3;
+let compressor: BlockCompressor | undefined;
 let packTarget = 0;
 let blockSize = 0;
 let zeros = Buffer.alloc(0);
@@ -71,7 +75,7 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
     const block = chunk.data.subarray(b * blockSize, Math.min(chunk.data.length, (b + 1) * blockSize));
     const id = chunk.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
     const builder = open.builder;
-    sealBlock(key.key, id, block, zstdLevel, (length) =>
+    sealBlock(key.key, id, block, compressor!, (length) =>
       builder.reserve(id.toString("hex"), length, block.length),
     );
   }
@@ -79,9 +83,29 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
   return { type: "sealed", seq, chunk: chunk.data.buffer as ArrayBuffer, packs };
 }
 
+/** Fills `data` from a source's local file at `offset` (see VolumeSource.localFile). */
+function readSource(read: { fd: number; offset: number; source: string }, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) {
+    let n: number;
+    try {
+      n = readSync(read.fd, data, done, data.length - done, read.offset + done);
+    } catch (err) {
+      throw sourceErrorFromFs(err, read.source, "read image");
+    }
+    if (n === 0) {
+      throw new SourceError(
+        `image ${read.source} ended at ${read.offset + done} bytes: it shrank while open`,
+      );
+    }
+    done += n;
+  }
+}
+
 function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
   const { seq, length } = msg;
   const data = Buffer.from(msg.buffer, 0, length);
+  if (msg.read) readSource(msg.read, data);
   const count = Math.ceil(length / blockSize);
   const blocks = Array.from({ length: count }, (_, i) => {
     const block = data.subarray(i * blockSize, Math.min(length, (i + 1) * blockSize));
@@ -144,7 +168,7 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
         createSecretKey(msg.fingerprintKeys[0]),
         createSecretKey(msg.fingerprintKeys[1]),
       );
-      zstdLevel = msg.zstdLevel;
+      compressor = new BlockCompressor(msg.zstdLevel, msg.blockSize);
       packTarget = msg.packTarget;
       blockSize = msg.blockSize;
       zeros = Buffer.alloc(blockSize);
@@ -180,9 +204,10 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
  * collection (at most every few messages, as it costs more) returns what was promoted.
  */
 function afterHeavyMessage(): void {
-  messagesSinceMajor++;
-  if (messagesSinceMajor >= MAJOR_GC_SPACING && process.memoryUsage.rss() > memoryBudget) {
-    messagesSinceMajor = 0;
+  heavyMessages++;
+  // Reading the resident size means reading /proc (about half a millisecond here with many
+  // threads): only every few messages, which also spaces the full collections.
+  if (heavyMessages % MAJOR_GC_SPACING === 0 && process.memoryUsage.rss() > memoryBudget) {
     collect({ type: "major" });
   } else collect({ type: "minor" });
 }

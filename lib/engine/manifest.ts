@@ -76,6 +76,32 @@ export async function loadManifest(
   secrets: VaultSecrets,
   rootId: string,
 ): Promise<LoadedManifest> {
+  const manifest = await streamManifest(store, secrets, rootId);
+  await manifest.complete;
+  return manifest;
+}
+
+/**
+ * A block map whose segments are still arriving: `ids` and `fingerprints` fill in as segments
+ * load (in disk order, several at a time), so a backup can start scanning the first segments
+ * while later ones are still being read.
+ */
+export interface StreamedManifest extends LoadedManifest {
+  /** Resolves once segment `s` is in `ids` and `fingerprints`; rejects if it failed to load. */
+  segmentLoaded(s: number): Promise<void>;
+  /** Resolves when every segment is loaded; rejects with the first failure. */
+  readonly complete: Promise<void>;
+}
+
+/** Segments read at once: enough to hide each read's latency. */
+const SEGMENT_READS = 16;
+
+/** Reads a root manifest, then starts loading its segments; see {@link StreamedManifest}. */
+export async function streamManifest(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  rootId: string,
+): Promise<StreamedManifest> {
   const rootKey = manifestKey(rootId);
   const root = await loadRoot(store, secrets, rootId);
   const blocks = blockCount(root.logicalSize, root.blockSize);
@@ -84,23 +110,58 @@ export async function loadManifest(
   }
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
   const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
-  await mapLimit(root.segments, 16, async (segmentId, s) => {
-    if (segmentId === null) return;
-    const key = manifestKey(segmentId);
-    const bytes = await getMetadata(store, secrets, key, segmentId);
-    const count = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks);
-    if (
-      !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
-      bytes.length - SEGMENT_MAGIC.length !== count * (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
-    ) {
-      throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
+  const loaded = root.segments.map(() => deferred());
+  const complete = mapLimit(root.segments, SEGMENT_READS, async (segmentId, s) => {
+    try {
+      if (segmentId !== null)
+        await loadSegmentInto(store, secrets, root, blocks, segmentId, s, ids, fingerprints);
+      loaded[s]!.resolve();
+    } catch (err) {
+      loaded[s]!.reject(err);
+      throw err;
     }
-    const first = s * root.segmentBlocks;
-    const idsEnd = SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES;
-    bytes.copy(ids, first * BLOCK_ID_BYTES, SEGMENT_MAGIC.length, idsEnd);
-    bytes.copy(fingerprints, first * FINGERPRINT_BYTES, idsEnd);
-  });
-  return { root, ids, fingerprints };
+  }).then(
+    () => undefined,
+    (err: unknown) => {
+      // Segments no reader got to yet fail too, so that no waiter hangs.
+      for (const d of loaded) d.reject(err);
+      throw err;
+    },
+  );
+  // Waiters may stop early (a failed backup); a failure nobody awaits must not crash the process.
+  complete.catch(() => {});
+  return { root, ids, fingerprints, segmentLoaded: (s) => loaded[s]!.promise, complete };
+}
+
+async function loadSegmentInto(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  root: RootManifest,
+  blocks: number,
+  segmentId: string,
+  s: number,
+  ids: Buffer,
+  fingerprints: Buffer,
+): Promise<void> {
+  const key = manifestKey(segmentId);
+  const bytes = await getMetadata(store, secrets, key, segmentId);
+  const count = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks);
+  if (
+    !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
+    bytes.length - SEGMENT_MAGIC.length !== count * (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
+  ) {
+    throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
+  }
+  const first = s * root.segmentBlocks;
+  const idsEnd = SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES;
+  bytes.copy(ids, first * BLOCK_ID_BYTES, SEGMENT_MAGIC.length, idsEnd);
+  bytes.copy(fingerprints, first * FINGERPRINT_BYTES, idsEnd);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 /**

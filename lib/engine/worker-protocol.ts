@@ -25,6 +25,11 @@ export type WorkerRequest =
       seq: number;
       buffer: ArrayBuffer;
       length: number;
+      /**
+       * When set, the worker first reads `length` bytes at `offset` of this local file into
+       * `buffer` (the source's `localFile`); `source` names it in errors.
+       */
+      read?: { fd: number; offset: number; source: string };
       /** The parent point's IDs and fingerprints of these blocks, when there is a parent. */
       parentIds?: Uint8Array;
       parentFingerprints?: Uint8Array;

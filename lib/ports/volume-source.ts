@@ -17,6 +17,10 @@ export interface ChangedRange {
  * - `changedRanges`, when present, lists every range that may differ from the volume the parent
  *   recovery point was taken from (`parentRef`); ranges not listed are promised unchanged. A
  *   source without change tracking omits it and the engine reads everything.
+ * - `localFile`, when present, is an open local file descriptor holding the volume's bytes at
+ *   offsets [0, size): the engine may then read it with positional reads from its worker threads
+ *   (which hash and seal blocks where they land, instead of receiving copies). It stays valid
+ *   until `close`; bytes past `size` (a VHD footer) are never read through it.
  * - `close` releases handles; it is safe to call twice. A read after close rejects with
  *   `SourceError` naming the source.
  * Unreadable or vanished sources reject with `SourceError` naming the source.
@@ -30,6 +34,8 @@ export interface VolumeSource {
   readonly format: string;
   /** A reference later runs can pass as `parentRef` for change tracking (EBS snapshot id). */
   readonly sourceRef?: string;
+  /** See the contract: a file descriptor worker threads may read directly. */
+  readonly localFile?: { readonly fd: number };
   read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   changedRanges?(parentRef: string): Promise<ChangedRange[] | undefined>;
   close(): Promise<void>;

@@ -119,6 +119,10 @@ class FileSource implements VolumeSource {
     this.format = format;
   }
 
+  get localFile(): { fd: number } | undefined {
+    return this.#closing ? undefined : { fd: this.#handle.fd };
+  }
+
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new ValidationError(`invalid read of ${this.description}: offset ${offset}, length ${length}`);

@@ -2,10 +2,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { blockId, Codec, openBlock, SEAL_OVERHEAD, sealBlock } from "../../../lib/engine/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 
 const dataKey = randomBytes(32);
+const compressor = new BlockCompressor(3, 65536);
 const idKey = randomBytes(32);
 const AAD_PREFIX = Buffer.from("blockvault/blob/v1");
 
@@ -29,7 +31,7 @@ function sealRaw(id: Buffer, codec: number, payload: Buffer): Buffer {
 
 function seal(data: Buffer): { id: Buffer; sealed: Buffer } {
   const id = blockId(idKey, data);
-  return { id, sealed: sealBlock(dataKey, id, data, 3) };
+  return { id, sealed: sealBlock(dataKey, id, data, compressor) };
 }
 
 describe("sealBlock / openBlock", () => {
@@ -63,8 +65,10 @@ describe("sealBlock / openBlock", () => {
   it("derives the nonce from the block ID: same block, same key, same bytes; another key, other bytes", () => {
     const data = seededText(6, 4096);
     const id = blockId(idKey, data);
-    expect(sealBlock(dataKey, id, data, 3)).toEqual(sealBlock(dataKey, id, data, 3));
-    expect(sealBlock(randomBytes(32), id, data, 3)).not.toEqual(sealBlock(dataKey, id, data, 3));
+    expect(sealBlock(dataKey, id, data, compressor)).toEqual(sealBlock(dataKey, id, data, compressor));
+    expect(sealBlock(randomBytes(32), id, data, compressor)).not.toEqual(
+      sealBlock(dataKey, id, data, compressor),
+    );
     const other = seededText(7, 4096);
     const otherId = blockId(idKey, other);
     expect(otherId.subarray(0, 12)).not.toEqual(id.subarray(0, 12));
@@ -74,7 +78,7 @@ describe("sealBlock / openBlock", () => {
     const data = seededBytes(7, 5000);
     const id = blockId(idKey, data);
     const pack = Buffer.alloc(10_000);
-    const sealed = sealBlock(dataKey, id, data, 3, (n) => pack.subarray(100, 100 + n));
+    const sealed = sealBlock(dataKey, id, data, compressor, (n) => pack.subarray(100, 100 + n));
     expect(sealed.buffer).toBe(pack.buffer);
     expect(openBlock(dataKey, idKey, id, pack.subarray(100, 100 + sealed.length), data.length)).toEqual(data);
   });

@@ -7,6 +7,7 @@ import {
   isAllHoles,
   loadManifest,
   type RootManifest,
+  streamManifest,
   writeRoot,
   writeSegment,
 } from "../../../lib/engine/manifest.ts";
@@ -125,6 +126,43 @@ describe("loadManifest", () => {
       expect(error, what).toBeInstanceOf(IntegrityError);
       expect((error as Error).message, what).toMatch(message);
     }
+  });
+});
+
+describe("streamManifest", () => {
+  it("hands out segments as they load, and the whole map once complete", async () => {
+    const { rootId, expected, expectedFingerprints } = await writePoint();
+    const streamed = await streamManifest(store, secrets, rootId);
+    await streamed.segmentLoaded(0);
+    expect(streamed.ids.subarray(0, 4 * 32)).toEqual(expected.subarray(0, 4 * 32));
+    await streamed.segmentLoaded(1); // all holes: nothing to read, still "loaded"
+    await streamed.complete;
+    expect(streamed.ids).toEqual(expected);
+    expect(streamed.fingerprints).toEqual(expectedFingerprints);
+  });
+
+  it("fails the broken segment, every segment not yet loaded and the whole, without hanging", async () => {
+    // Many segments, the first one missing: the readers stop, and nobody may wait forever.
+    const segment = await writeSegment(store, secrets, ids(4), fps(4));
+    const many = 40;
+    const rootId = await writeRoot(
+      store,
+      secrets,
+      root([...Array.from({ length: many - 1 }, () => segment), "cd".repeat(32)], {
+        logicalSize: many * 4 * BLOCK,
+      }),
+    );
+    await store.delete(manifestKey(segment));
+    const streamed = await streamManifest(store, secrets, rootId);
+    await expect(streamed.complete).rejects.toThrow(/is missing from the vault/);
+    for (let s = 0; s < many; s++) {
+      await expect(streamed.segmentLoaded(s), `segment ${s}`).rejects.toBeInstanceOf(IntegrityError);
+    }
+  });
+
+  it("refuses a root whose segment count does not match its size before loading anything", async () => {
+    const rootId = await writeRoot(store, secrets, root([null]));
+    await expect(streamManifest(store, secrets, rootId)).rejects.toThrow(/segment count/);
   });
 });
 

@@ -1,0 +1,182 @@
+import { constants, createZstdCompress, zstdCompressSync } from "node:zlib";
+
+/** How a sealed blob's payload is encoded (the first plaintext byte). */
+export const Codec = { None: 0, Zstd: 1 } as const;
+
+/** A block's payload: compressed, or the block itself. */
+export interface CompressedBlock {
+  readonly codec: number;
+  /** The payload; when compressed, a view of the compressor's buffer, valid until its next call. */
+  readonly payload: Buffer;
+  /** The codec byte followed by the payload, when the compressor holds them together. */
+  readonly framed?: Buffer;
+}
+
+/**
+ * Before compressing, estimate the byte entropy of a 4 KiB sample: above this many bits per byte
+ * the block is treated as incompressible (random or already compressed/encrypted) and stored
+ * as is. Far cheaper than a trial compression, which on such data is pure loss.
+ */
+const SAMPLE_BYTES = 4096;
+const MAX_ENTROPY_BITS = 7.5;
+const MIN_WINDOW_LOG = 10;
+const MAX_WINDOW_LOG = 22;
+/** Keep the compressed form only if it saves at least this fraction. */
+const MIN_SAVING = 0.03;
+/** The level a vault gets by default; its parameters are tuned for blocks (see below). */
+const DEFAULT_LEVEL = 3;
+
+const histogram = new Uint32Array(256);
+
+/** Shannon entropy, in bits per byte, of two 2 KiB samples (start and middle) of `data`. */
+function sampleEntropy(data: Uint8Array): number {
+  histogram.fill(0);
+  const half = SAMPLE_BYTES / 2;
+  const middle = Math.max(half, (data.length >> 1) - (half >> 1));
+  for (let i = 0; i < half; i++) {
+    histogram[data[i]!]!++;
+    histogram[data[middle + i]!]!++;
+  }
+  let bits = 0;
+  for (const count of histogram) {
+    if (count === 0) continue;
+    const p = count / SAMPLE_BYTES;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/**
+ * zstd parameters for blocks of `maxBlock` bytes. A window and tables sized for one block set up
+ * faster than the level's defaults (which assume long streams). At the default level the
+ * strategy is pinned to level 3's (double-fast) with a 5-byte minimum match and smaller tables:
+ * on log-like text in 64 KiB blocks that measured 20 % faster than level 3's own tables, for
+ * slightly smaller output (ratio 0.2085 against 0.2091).
+ */
+export function zstdParams(level: number, maxBlock: number): Record<number, number> {
+  const windowLog = Math.min(MAX_WINDOW_LOG, Math.max(MIN_WINDOW_LOG, Math.ceil(Math.log2(maxBlock))));
+  const sized = {
+    [constants.ZSTD_c_compressionLevel]: level,
+    [constants.ZSTD_c_windowLog]: windowLog,
+  };
+  if (level !== DEFAULT_LEVEL) {
+    return { ...sized, [constants.ZSTD_c_hashLog]: windowLog - 1, [constants.ZSTD_c_chainLog]: windowLog };
+  }
+  return {
+    ...sized,
+    [constants.ZSTD_c_strategy]: constants.ZSTD_dfast,
+    [constants.ZSTD_c_minMatch]: 5,
+    [constants.ZSTD_c_searchLog]: 1,
+    [constants.ZSTD_c_hashLog]: Math.max(MIN_WINDOW_LOG, windowLog - 2),
+    [constants.ZSTD_c_chainLog]: Math.max(MIN_WINDOW_LOG, windowLog - 4),
+  };
+}
+
+/**
+ * The parts of Node's zstd stream that compress straight into a caller's buffer. Node's public
+ * API only returns fresh buffers from a fresh context per call; a block worker compresses
+ * thousands of blocks a second, so it keeps one context and one output buffer instead. If a
+ * future Node changes these internals, {@link BlockCompressor} falls back to the public API.
+ */
+interface ZstdHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  reset(): void;
+}
+
+interface Reusable {
+  readonly handle: ZstdHandle;
+  readonly state: Uint32Array;
+  /** Set by the stream when zstd itself reports an error during writeSync. */
+  error: Error | undefined;
+}
+
+function reusableHandle(params: Record<number, number>): Reusable | undefined {
+  const stream = createZstdCompress({ params });
+  const internals = stream as unknown as { _handle?: unknown; _writeState?: unknown };
+  const handle = internals._handle as Partial<ZstdHandle> | undefined;
+  const state = internals._writeState;
+  if (typeof handle?.writeSync !== "function" || typeof handle.reset !== "function") return undefined;
+  if (!(state instanceof Uint32Array) || state.length < 2) return undefined;
+  const reusable: Reusable = { handle: handle as ZstdHandle, state, error: undefined };
+  // The stream reports zstd errors as events; without a listener one would crash the thread.
+  stream.on("error", (err: Error) => {
+    reusable.error = err;
+  });
+  return reusable;
+}
+
+/**
+ * Compresses blocks one at a time, when that pays, with one long-lived zstd context writing into
+ * one reusable buffer: no per-block context set-up and no per-block allocation (which, at
+ * thousands of blocks a second, kept the garbage collector busy). Not safe to share between
+ * threads; each worker has its own.
+ */
+export class BlockCompressor {
+  private readonly params: Record<number, number>;
+  private readonly output: Buffer;
+  private reusable: Reusable | undefined;
+
+  /** @param maxBlock the largest block this compressor will be given */
+  constructor(level: number, maxBlock: number) {
+    this.params = zstdParams(level, maxBlock);
+    // One byte more in front for the codec, so the sealing cipher gets codec and payload at once.
+    this.output = Buffer.allocUnsafeSlow(maxBlock + 1);
+    this.reusable = reusableHandle(this.params);
+  }
+
+  /** True when blocks are compressed in place on one context (false: the public-API fallback). */
+  get inPlace(): boolean {
+    return this.reusable !== undefined;
+  }
+
+  /** The block compressed if that saves at least 3 %, else the block itself (codec None). */
+  compress(data: Buffer): CompressedBlock {
+    if (data.length >= SAMPLE_BYTES * 2 && sampleEntropy(data) > MAX_ENTROPY_BITS) {
+      return { codec: Codec.None, payload: data };
+    }
+    // Output that does not fit in this many bytes would not be worth keeping.
+    const room = Math.floor(data.length * (1 - MIN_SAVING));
+    if (this.reusable && data.length < this.output.length) {
+      const length = this.intoBuffer(this.reusable, data, room);
+      if (length === undefined) return { codec: Codec.None, payload: data };
+      this.output[0] = Codec.Zstd;
+      return {
+        codec: Codec.Zstd,
+        payload: this.output.subarray(1, 1 + length),
+        framed: this.output.subarray(0, 1 + length),
+      };
+    }
+    const packed = zstdCompressSync(data, { params: this.params });
+    return packed.length <= room
+      ? { codec: Codec.Zstd, payload: packed }
+      : { codec: Codec.None, payload: data };
+  }
+
+  /** Compresses into the output buffer after the codec byte; undefined if it needs over `room`. */
+  private intoBuffer(reusable: Reusable, data: Buffer, room: number): number | undefined {
+    const { handle, state } = reusable;
+    handle.writeSync(constants.ZSTD_e_end, data, 0, data.length, this.output, 1, room);
+    if (reusable.error) {
+      const err = reusable.error;
+      this.reusable = undefined; // a context that failed once is not trusted again
+      throw err;
+    }
+    const outLeft = state[0]!;
+    const inLeft = state[1]!;
+    // Input left over or output full: the frame did not fit. Drop the half-written frame so
+    // the next block starts a clean one.
+    if (inLeft !== 0 || outLeft === 0) {
+      handle.reset();
+      return undefined;
+    }
+    return room - outLeft;
+  }
+}
