@@ -4,7 +4,6 @@ import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, 
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { loadLiveIndex } from "./block-index.ts";
-import { segmentsTouched } from "./changed-ranges.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
 import { retainNewPoint } from "./gc/retain.ts";
@@ -189,7 +188,7 @@ async function backupInto(
         blockSize,
         segmentBlocks,
         parent: parentManifest,
-        segmentsToRead: hints ? segmentsTouched(hints, blockSize * segmentBlocks) : undefined,
+        changed: hints,
         stored: indexLoading,
         pool,
         rotation,

@@ -1,6 +1,6 @@
 import type { ChangedRange } from "../ports/volume-source.ts";
 
-/** The indexes of the segments (of `segmentBytes` each) that any changed range overlaps. */
+/** The indexes of the pieces of the disk (of `segmentBytes` each) that any changed range overlaps. */
 export function segmentsTouched(ranges: readonly ChangedRange[], segmentBytes: number): Set<number> {
   const touched = new Set<number>();
   for (const r of ranges) {

@@ -10,8 +10,12 @@ export const FORMAT_VERSION = 1;
 /** Default block size: 64 KiB keeps a 1 % scattered change under 2× in stored bytes (see bench). */
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 
-/** Blocks per segment manifest: 64 × 64 KiB = 4 MiB of disk per segment. */
-export const DEFAULT_SEGMENT_BLOCKS = 64;
+/**
+ * Blocks per segment manifest: 256 × 64 KiB = 16 MiB of disk per segment. Fewer, larger segments
+ * mean fewer objects to write and read per point (a full 2 GiB backup: about 125 instead of 311);
+ * a 1 % scattered change then rewrites 1 MiB of manifests instead of 0.4.
+ */
+export const DEFAULT_SEGMENT_BLOCKS = 256;
 
 /** A pack is closed once its blobs reach this many bytes: few requests, little memory. */
 export const PACK_TARGET_BYTES = 8 * 1024 * 1024;

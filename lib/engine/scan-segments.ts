@@ -1,5 +1,6 @@
 import { SourceError } from "../errors.ts";
-import type { VolumeSource } from "../ports/volume-source.ts";
+import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
+import { segmentsTouched } from "./changed-ranges.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { HOLE_ID, type StreamedManifest } from "./manifest.ts";
@@ -16,8 +17,11 @@ export interface ScanInputs {
    * backup. Its segments may still be loading: each is awaited before its slice is used.
    */
   readonly parent: Pick<StreamedManifest, "ids" | "fingerprints" | "segmentLoaded"> | undefined;
-  /** Segments to read; the others are promised unchanged (change tracking). All when undefined. */
-  readonly segmentsToRead: ReadonlySet<number> | undefined;
+  /**
+   * The ranges that may have changed since the parent (change tracking); the rest is promised
+   * unchanged and not read. Everything is read when undefined.
+   */
+  readonly changed: readonly ChangedRange[] | undefined;
   /**
    * The blocks the vault already stores (by hex ID). It may still be loading when the scan
    * starts: reading and hashing the first segments does not need it, only deciding does.
@@ -38,10 +42,16 @@ export interface ScanStats {
 }
 
 /**
- * Reads the source segment by segment, hashes every block in the workers, decides which blocks
+ * Bytes the scan reads and hashes as one unit: big enough for few messages, small enough that
+ * the chunks in flight stay a few tens of MiB. A segment (the manifest's unit) may span several.
+ */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the source chunk by chunk, hashes every block in the workers, decides which blocks
  * are new (not the parent's block at that offset, not stored, not already queued in this run),
  * seals only those and hands them to the pack sink. Returns the new block map and the totals.
- * Segments are processed several at a time and may finish out of order; decisions are made on
+ * Chunks are processed several at a time and may finish out of order; decisions are made on
  * the main thread, so dedup within the run needs no locks.
  */
 export async function scanSegments(
@@ -50,7 +60,9 @@ export async function scanSegments(
 ): Promise<{ ids: Buffer; fingerprints: Buffer; stats: ScanStats }> {
   const { source, blockSize, segmentBlocks } = inputs;
   const blocks = Math.ceil(source.size / blockSize);
-  const segmentCount = Math.ceil(blocks / segmentBlocks);
+  const chunkBlocks = Math.max(1, Math.min(segmentBlocks, Math.floor(CHUNK_BYTES / blockSize)));
+  const chunkCount = Math.ceil(blocks / chunkBlocks);
+  const chunksToRead = inputs.changed && segmentsTouched(inputs.changed, chunkBlocks * blockSize);
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
   const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
   const queued = new Set<string>();
@@ -61,13 +73,14 @@ export async function scanSegments(
   let failed = false;
   let progress = 0;
 
-  const processSegment = async (s: number) => {
-    const offset = s * segmentBlocks * blockSize;
-    const length = Math.min(segmentBlocks * blockSize, source.size - offset);
-    const firstBlock = s * segmentBlocks;
+  const processChunk = async (c: number) => {
+    const firstBlock = c * chunkBlocks;
+    const offset = firstBlock * blockSize;
+    const length = Math.min(chunkBlocks * blockSize, source.size - offset);
     const count = Math.ceil(length / blockSize);
-    // The parent's segment may still be loading: read the source meanwhile.
-    const parentReady = inputs.parent && parentSlices(inputs.parent, s, firstBlock, count);
+    const segments = segmentRange(firstBlock, count, segmentBlocks);
+    // The parent's segments may still be loading: read the source meanwhile.
+    const parentReady = inputs.parent && parentSlices(inputs.parent, segments, firstBlock, count);
     parentReady?.catch(() => {}); // awaited below unless the read fails first
     const startFromParent = async () => {
       const parent = await parentReady;
@@ -76,13 +89,13 @@ export async function scanSegments(
       parent?.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
       return parent;
     };
-    if (inputs.segmentsToRead && !inputs.segmentsToRead.has(s)) {
+    if (chunksToRead && !chunksToRead.has(c)) {
       await startFromParent();
       progress += length;
       inputs.onProgress?.(progress);
       return;
     }
-    const chunk = spare.pop() ?? new ArrayBuffer(segmentBlocks * blockSize);
+    const chunk = spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize);
     // A local file is read by the worker itself, into the chunk it hashes straight away; other
     // sources are read here.
     const local = source.localFile;
@@ -93,7 +106,7 @@ export async function scanSegments(
     scanned.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
     const stored = await inputs.stored;
     const fresh: number[] = [];
-    for (let b = 0; b * blockSize < length; b++) {
+    for (let b = 0; b < count; b++) {
       const at = (firstBlock + b) * BLOCK_ID_BYTES;
       const id = scanned.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
       const before = parent?.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
@@ -119,33 +132,38 @@ export async function scanSegments(
   };
 
   const runner = async () => {
-    while (!failed && next < segmentCount) {
-      const s = next++;
+    while (!failed && next < chunkCount) {
+      const c = next++;
       try {
-        await processSegment(s);
+        await processChunk(c);
       } catch (err) {
         failed = true;
         throw err;
       }
     }
   };
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.min(concurrency, segmentCount) }, runner),
-  );
+  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, chunkCount) }, runner));
   const rejected = results.find((r) => r.status === "rejected");
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
   await inputs.sink.accept(await inputs.pool.flush());
   return { ids, fingerprints, stats };
 }
 
-/** Segment `s` of the parent's map, once it has loaded. */
+/** The segments blocks [firstBlock, firstBlock + count) fall in. */
+function segmentRange(firstBlock: number, count: number, segmentBlocks: number): number[] {
+  const first = Math.floor(firstBlock / segmentBlocks);
+  const last = Math.floor((firstBlock + count - 1) / segmentBlocks);
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/** Blocks [firstBlock, firstBlock + count) of the parent's map, once their segments loaded. */
 async function parentSlices(
   parent: NonNullable<ScanInputs["parent"]>,
-  s: number,
+  segments: readonly number[],
   firstBlock: number,
   count: number,
 ): Promise<{ ids: Buffer; fingerprints: Buffer }> {
-  await parent.segmentLoaded(s);
+  for (const s of segments) await parent.segmentLoaded(s);
   return {
     ids: parent.ids.subarray(firstBlock * BLOCK_ID_BYTES, (firstBlock + count) * BLOCK_ID_BYTES),
     fingerprints: parent.fingerprints.subarray(

@@ -90,7 +90,7 @@ describe("backup from and restore to EBS snapshots through the engine (emulator)
     expect(full.logicalSize).toBe(1024 ** 3);
     const incremental = await backup(await openEbsSnapshotSource(ebs, second.id), "ebs-disk");
     expect(incremental.parent).toBe(full.recoveryPointId);
-    // Only the 4 MiB segments holding blocks 100 and 9001 are read.
+    // Only the 4 MiB chunks holding blocks 100 and 9001 are read.
     expect(incremental.bytesScanned).toBe(2 * 4 * MIB);
     expect(incremental.bytesChanged).toBeGreaterThan(0);
 

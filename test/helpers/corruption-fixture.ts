@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
 import { blockId, openBlock } from "../../lib/engine/blob.ts";
 import { BlockIndex } from "../../lib/engine/block-index.ts";
-import { idFromKey, manifestKey } from "../../lib/engine/layout.ts";
+import { DEFAULT_SEGMENT_BLOCKS, idFromKey, manifestKey } from "../../lib/engine/layout.ts";
 import type { PackedBlob, WrappedKeyRef } from "../../lib/engine/pack.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { tempDir } from "./temp-dir.ts";
@@ -32,15 +32,15 @@ export interface CorruptionFixture {
 }
 
 /**
- * Two segments (64 blocks of 4 KiB, then one partial block), two distinct non-zero blocks stored
+ * Two segments (a full one of 4 KiB blocks, then one partial block), two distinct non-zero blocks stored
  * once each (one of them used twice), the rest holes. Blocks of one repeated byte compress to a
  * few bytes, which keeps the pack tiny enough to corrupt every byte of it.
  */
 function makeImage(): Buffer {
-  const img = Buffer.alloc(64 * BLOCK + 1000);
+  const img = Buffer.alloc(DEFAULT_SEGMENT_BLOCKS * BLOCK + 1000);
   img.fill(0x41, 0, BLOCK);
   img.fill(0x41, 2 * BLOCK, 3 * BLOCK);
-  img.fill(0x43, 64 * BLOCK);
+  img.fill(0x43, DEFAULT_SEGMENT_BLOCKS * BLOCK);
   return img;
 }
 
