@@ -195,10 +195,7 @@ async function backupInto(
         sink,
         onProgress: (done) => options.onProgress?.(done, source.size),
       },
-      // Segments in flight: enough that reads, hashing and the seal round trip overlap (an
-      // incremental's 2 GiB scan: 1.41 s at 2 per worker, 1.02 s at 4). A full backup is bound
-      // by compression instead and holds pack buffers, so it keeps fewer chunks in memory.
-      parentManifest ? pool.size * 4 : pool.size * 2,
+      chunksInFlight(source, pool.size, parentManifest !== undefined),
     );
     await sink.finish();
     await parentManifest?.complete; // every segment was awaited by the scan; this is a guard
@@ -259,6 +256,17 @@ async function backupInto(
     blocksNew: scan.stats.blocksNew,
     durationMs: clock.now() - started,
   };
+}
+
+/**
+ * Chunks the scan keeps in flight. A source read here (S3, EBS) has latency to hide: four per
+ * worker. A local image is read by the workers themselves, and there fewer is faster, as the
+ * chunks then stay in the CPU caches: a 2 GiB incremental took 0.73-0.78 s at one per worker,
+ * 0.77-0.85 s at four. A full backup is bound by compression and holds pack buffers: two.
+ */
+function chunksInFlight(source: VolumeSource, workers: number, incremental: boolean): number {
+  if (!source.localFile) return workers * 4;
+  return incremental ? workers : workers * 2;
 }
 
 async function upsertDisk(ctx: VaultContext, disk: string, source: VolumeSource): Promise<void> {

@@ -1,3 +1,4 @@
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "../errors.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { mapLimit } from "../util/concurrency.ts";
@@ -22,7 +23,14 @@ export interface RootManifest {
 }
 
 const ROOT_MAGIC = Buffer.from("BVRT\x01");
-const SEGMENT_MAGIC = Buffer.from("BVSG\x01");
+/** A segment as written first: the entries as they are. Still read. */
+const SEGMENT_MAGIC_RAW = Buffer.from("BVSG\x01");
+/** A segment as written now: the entries zstd-compressed, so holes (all-zero entries) cost nothing. */
+const SEGMENT_MAGIC = Buffer.from("BVSG\x02");
+/** No segment holds more entries: a bound on what decompressing a damaged one may allocate. */
+const MAX_SEGMENT_BLOCKS = 1 << 16;
+/** Bytes of one block's entry in a segment: its ID and its fingerprint. */
+const ENTRY_BYTES = BLOCK_ID_BYTES + FINGERPRINT_BYTES;
 
 /** All-zero ID: the marker of a hole (an HMAC output is never all zeros in practice). */
 export const HOLE_ID = Buffer.alloc(BLOCK_ID_BYTES);
@@ -32,9 +40,35 @@ export function blockCount(size: number, blockSize: number): number {
   return Math.ceil(size / blockSize);
 }
 
-/** A segment is its blocks' IDs, then their fingerprints (see fingerprint.ts). */
+/**
+ * A segment is its blocks' IDs, then their fingerprints (see fingerprint.ts), compressed. IDs
+ * and fingerprints of data blocks are random and stay as they are; runs of holes vanish.
+ */
 function encodeSegment(ids: Buffer, fingerprints: Buffer): Buffer {
-  return Buffer.concat([SEGMENT_MAGIC, ids, fingerprints]);
+  return Buffer.concat([SEGMENT_MAGIC, zstdCompressSync(Buffer.concat([ids, fingerprints]))]);
+}
+
+/**
+ * The entries (IDs, then fingerprints) of a segment manifest, checked to be `count` long when
+ * `count` is given, else any whole number of entries.
+ */
+function decodeSegment(key: string, bytes: Buffer, count?: number): Buffer {
+  const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
+  let body: Buffer;
+  if (magic.equals(SEGMENT_MAGIC_RAW)) body = bytes.subarray(SEGMENT_MAGIC_RAW.length);
+  else if (magic.equals(SEGMENT_MAGIC)) {
+    try {
+      body = zstdDecompressSync(bytes.subarray(SEGMENT_MAGIC.length), {
+        maxOutputLength: MAX_SEGMENT_BLOCKS * ENTRY_BYTES,
+      });
+    } catch (cause) {
+      throw new IntegrityError(`${key}: unreadable segment manifest`, { cause });
+    }
+  } else throw new IntegrityError(`${key}: not a segment manifest`);
+  if (count === undefined ? body.length % ENTRY_BYTES !== 0 : body.length !== count * ENTRY_BYTES) {
+    throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
+  }
+  return body;
 }
 
 function encodeRoot(root: RootManifest): Buffer {
@@ -144,18 +178,11 @@ async function loadSegmentInto(
   fingerprints: Buffer,
 ): Promise<void> {
   const key = manifestKey(segmentId);
-  const bytes = await getMetadata(store, secrets, key, segmentId);
   const count = Math.min(root.segmentBlocks, blocks - s * root.segmentBlocks);
-  if (
-    !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
-    bytes.length - SEGMENT_MAGIC.length !== count * (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
-  ) {
-    throw new IntegrityError(`${key}: not a segment manifest of the expected length`);
-  }
+  const body = decodeSegment(key, await getMetadata(store, secrets, key, segmentId), count);
   const first = s * root.segmentBlocks;
-  const idsEnd = SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES;
-  bytes.copy(ids, first * BLOCK_ID_BYTES, SEGMENT_MAGIC.length, idsEnd);
-  bytes.copy(fingerprints, first * FINGERPRINT_BYTES, idsEnd);
+  body.copy(ids, first * BLOCK_ID_BYTES, 0, count * BLOCK_ID_BYTES);
+  body.copy(fingerprints, first * FINGERPRINT_BYTES, count * BLOCK_ID_BYTES);
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
@@ -174,16 +201,8 @@ export async function loadSegmentIds(
   segmentId: string,
 ): Promise<Buffer> {
   const key = manifestKey(segmentId);
-  const bytes = await getMetadata(store, secrets, key, segmentId);
-  const body = bytes.length - SEGMENT_MAGIC.length;
-  if (
-    !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) ||
-    body % (BLOCK_ID_BYTES + FINGERPRINT_BYTES)
-  ) {
-    throw new IntegrityError(`${key}: not a segment manifest`);
-  }
-  const count = body / (BLOCK_ID_BYTES + FINGERPRINT_BYTES);
-  return bytes.subarray(SEGMENT_MAGIC.length, SEGMENT_MAGIC.length + count * BLOCK_ID_BYTES);
+  const body = decodeSegment(key, await getMetadata(store, secrets, key, segmentId));
+  return body.subarray(0, (body.length / ENTRY_BYTES) * BLOCK_ID_BYTES);
 }
 
 /** Writes a segment manifest (idempotent) and returns its id. */

@@ -129,6 +129,37 @@ describe("loadManifest", () => {
   });
 });
 
+describe("segment encoding", () => {
+  it("compresses segments, so runs of holes cost next to nothing", async () => {
+    const holes = Buffer.alloc(4 * 32);
+    randomBytes(32).copy(holes, 64);
+    const id = await writeSegment(store, secrets, holes, Buffer.alloc(4 * 16));
+    const raw = 5 + 4 * 48;
+    expect(store.objects.get(manifestKey(id))!.length).toBeLessThan(raw);
+  });
+
+  it("still reads segments written uncompressed by earlier versions (BVSG 1)", async () => {
+    const [s0, f0, s2, f2] = [ids(4), fps(4), ids(2), fps(2)];
+    const put = (bytes: Buffer) => putMetadata(store, secrets, manifestKey, bytes);
+    const segments = [
+      await put(Buffer.concat([Buffer.from("BVSG\x01"), s0, f0])),
+      null,
+      await writeSegment(store, secrets, s2, f2),
+    ];
+    const rootId = await writeRoot(store, secrets, root(segments));
+    const loaded = await loadManifest(store, secrets, rootId);
+    expect(loaded.ids).toEqual(Buffer.concat([s0, Buffer.alloc(4 * 32), s2]));
+    expect(loaded.fingerprints).toEqual(Buffer.concat([f0, Buffer.alloc(4 * 16), f2]));
+  });
+
+  it("refuses an authentic compressed segment whose data does not decompress", async () => {
+    const put = (bytes: Buffer) => putMetadata(store, secrets, manifestKey, bytes);
+    const broken = await put(Buffer.concat([Buffer.from("BVSG\x02"), randomBytes(40)]));
+    const rootId = await writeRoot(store, secrets, root([broken, null, null]));
+    await expect(loadManifest(store, secrets, rootId)).rejects.toThrow(/unreadable segment manifest/);
+  });
+});
+
 describe("streamManifest", () => {
   it("hands out segments as they load, and the whole map once complete", async () => {
     const { rootId, expected, expectedFingerprints } = await writePoint();
