@@ -145,19 +145,23 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
 }
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
-  const { opened, starts } = openItems(
-    createSecretKey(msg.key),
-    blockIdKey!,
-    Buffer.from(msg.buffer),
-    msg.items,
-    () => collect({ type: "minor" }),
+  const opened = openItems(createSecretKey(msg.key), blockIdKey!, Buffer.from(msg.buffer), msg.items, () =>
+    collect({ type: "minor" }),
   );
   if (msg.fd !== undefined && msg.placements) {
-    return { type: "written", seq: msg.seq, bytes: writePlacements(msg.fd, opened, starts, msg.placements) };
+    return { type: "written", seq: msg.seq, bytes: writePlacements(msg.fd, opened, msg.placements) };
   }
-  const buffer = new ArrayBuffer(opened.length);
-  opened.copy(Buffer.from(buffer));
-  return { type: "opened", seq: msg.seq, buffer, lengths: msg.items.map((i) => i.rawLength) };
+  // A buffer of its own, to transfer: pooled small Buffers share theirs.
+  const buffer = new ArrayBuffer(opened.reduce((n, b) => n + b.length, 0));
+  const view = Buffer.from(buffer);
+  let at = 0;
+  for (const b of opened) at += b.copy(view, at);
+  return {
+    type: "opened",
+    seq: msg.seq,
+    buffer,
+    lengths: msg.items.map((i) => i.rawLength),
+  };
 }
 
 function handle(msg: WorkerRequest): WorkerReply | undefined {

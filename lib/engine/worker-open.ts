@@ -1,17 +1,17 @@
 import type { KeyObject } from "node:crypto";
-import { writeSync } from "node:fs";
+import { writevSync } from "node:fs";
 import { openBlock } from "./blob.ts";
 import type { OpenItem, Placement } from "./worker-protocol.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
 const COLLECT_EVERY = 64;
 
-/** Scratch space for opened blocks, kept across messages so a restore allocates it once. */
-let scratch = Buffer.alloc(0);
+/** Buffers a single positional write hands the kernel at most (Linux's IOV_MAX). */
+const MAX_IOVECS = 1024;
 
 /**
- * Opens and verifies every item of `data` into the worker's scratch buffer; returns the buffer
- * and where each item starts in it. Valid until the next call.
+ * Opens and verifies every item of `data`; returns each item's bytes. Nothing is returned
+ * unless every item verified.
  */
 export function openItems(
   key: KeyObject,
@@ -19,47 +19,59 @@ export function openItems(
   data: Buffer,
   items: readonly OpenItem[],
   afterBlocks: () => void = () => {},
-) {
-  const total = items.reduce((n, item) => n + item.rawLength, 0);
-  if (scratch.length < total) scratch = Buffer.allocUnsafeSlow(total);
-  const starts: number[] = [];
-  let at = 0;
+): Buffer[] {
+  const opened: Buffer[] = [];
   for (const item of items) {
-    starts.push(at);
     const sealed = data.subarray(item.offset, item.offset + item.length);
-    at += openBlock(key, blockIdKey, Buffer.from(item.id, "hex"), sealed, item.rawLength).copy(scratch, at);
-    if (starts.length % COLLECT_EVERY === 0) afterBlocks();
+    opened.push(openBlock(key, blockIdKey, Buffer.from(item.id, "hex"), sealed, item.rawLength));
+    if (opened.length % COLLECT_EVERY === 0) afterBlocks();
   }
-  return { opened: scratch.subarray(0, total), starts };
+  return opened;
 }
 
 /**
- * Writes placements of opened items to `fd` with positional writes, merging placements that are
- * contiguous both in the scratch buffer and in the file into one write.
+ * Writes placements of opened items to `fd` with positional writes straight from the opened
+ * buffers (no copy into one buffer first): placements that follow each other in the file go out
+ * together, as one vectored write.
  */
 export function writePlacements(
   fd: number,
-  opened: Buffer,
-  starts: readonly number[],
+  opened: readonly Buffer[],
   placements: readonly Placement[],
 ): number {
   const sorted = [...placements].sort((a, b) => a.to - b.to);
   let written = 0;
-  let run: { src: number; to: number; length: number } | undefined;
+  let run: { to: number; length: number; parts: Buffer[] } | undefined;
   const flush = () => {
     if (!run) return;
-    let done = 0;
-    while (done < run.length) done += writeSync(fd, opened, run.src + done, run.length - done, run.to + done);
+    writeAll(fd, run.parts, run.to);
     written += run.length;
   };
   for (const p of sorted) {
-    const src = starts[p.item]! + p.from;
-    if (run && run.to + run.length === p.to && run.src + run.length === src) run.length += p.length;
-    else {
+    const part = opened[p.item]!.subarray(p.from, p.from + p.length);
+    if (run && run.to + run.length === p.to && run.parts.length < MAX_IOVECS) {
+      run.parts.push(part);
+      run.length += p.length;
+    } else {
       flush();
-      run = { src, to: p.to, length: p.length };
+      run = { to: p.to, length: p.length, parts: [part] };
     }
   }
   flush();
   return written;
+}
+
+/** Writes every byte of `parts` at `position`, going on after short writes. */
+function writeAll(fd: number, parts: Buffer[], position: number): void {
+  let rest = parts;
+  let at = position;
+  while (rest.length > 0) {
+    let n = writevSync(fd, rest, at);
+    if (n === 0) throw new Error(`writing at offset ${at} made no progress`);
+    at += n;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
 }
