@@ -16,7 +16,7 @@ import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
-import { openItems, writePlacements } from "./worker-open.ts";
+import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
 import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
 
 // Exposes gc() to this worker's code only through a fresh context; nothing else changes.
@@ -36,6 +36,7 @@ let compressor: BlockCompressor | undefined;
 let packTarget = 0;
 let blockSize = 0;
 let zeros = Buffer.alloc(0);
+let writeLock = new Int32Array(new SharedArrayBuffer(4));
 const dataKeys = new Map<number, { key: KeyObject; wrapped: string; masterKeyId: string }>();
 /** Chunks scanned but not yet sealed, by sequence number. */
 const held = new Map<number, { data: Buffer; ids: Buffer }>();
@@ -149,7 +150,12 @@ function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
     collect({ type: "minor" }),
   );
   if (msg.fd !== undefined && msg.placements) {
-    return { type: "written", seq: msg.seq, bytes: writePlacements(msg.fd, opened, msg.placements) };
+    const { fd, placements } = msg;
+    return {
+      type: "written",
+      seq: msg.seq,
+      bytes: holdingLock(writeLock, () => writePlacements(fd, opened, placements)),
+    };
   }
   // A buffer of its own, to transfer: pooled small Buffers share theirs.
   const buffer = new ArrayBuffer(opened.reduce((n, b) => n + b.length, 0));
@@ -176,6 +182,7 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
       packTarget = msg.packTarget;
       blockSize = msg.blockSize;
       zeros = Buffer.alloc(blockSize);
+      writeLock = new Int32Array(msg.writeLock);
       return undefined;
     case "key":
       dataKeys.set(msg.generation, {

@@ -75,3 +75,18 @@ function writeAll(fd: number, parts: Buffer[], position: number): void {
     if (n > 0) rest[0] = rest[0]!.subarray(n);
   }
 }
+
+/**
+ * Runs `fn` holding the lock in `lock[0]` (0 free, 1 held), shared by a pool's workers. The kernel
+ * serialises writes to one file anyway (its inode lock), and a thread that finds it taken spins
+ * on it before sleeping: burning the CPU the other worker needs. Waiting here sleeps at once.
+ */
+export function holdingLock<T>(lock: Int32Array, fn: () => T): T {
+  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 1000);
+  try {
+    return fn();
+  } finally {
+    Atomics.store(lock, 0, 0);
+    Atomics.notify(lock, 0, 1);
+  }
+}

@@ -120,6 +120,7 @@ export class WorkerPool {
       zstdLevel,
       blockSize,
       packTarget,
+      writeLock: new SharedArrayBuffer(4),
     };
     for (const w of this.workers) w.thread.postMessage(init);
   }

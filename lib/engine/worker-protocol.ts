@@ -18,6 +18,8 @@ export type WorkerRequest =
       zstdLevel: number;
       packTarget: number;
       blockSize: number;
+      /** One Int32 shared by the pool's workers: the lock around writes to a restore target. */
+      writeLock: SharedArrayBuffer;
     }
   | { type: "key"; generation: number; key: Uint8Array; wrapped: string; masterKeyId: string }
   | {

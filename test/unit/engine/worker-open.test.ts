@@ -1,7 +1,8 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writePlacements } from "../../../lib/engine/worker-open.ts";
+import { holdingLock, writePlacements } from "../../../lib/engine/worker-open.ts";
 import type { Placement } from "../../../lib/engine/worker-protocol.ts";
 import { seededBytes } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
@@ -58,5 +59,49 @@ describe("writePlacements", () => {
     const { bytes, written } = writeFile(pieces * 7, opened, placements);
     expect(written).toBe(pieces * 7);
     expect(bytes).toEqual(Buffer.concat(opened));
+  });
+});
+
+describe("holdingLock", () => {
+  it("returns what the function returns and frees the lock, also when it throws", () => {
+    const lock = new Int32Array(new SharedArrayBuffer(4));
+    expect(holdingLock(lock, () => 42)).toBe(42);
+    expect(lock[0]).toBe(0);
+    expect(() =>
+      holdingLock(lock, () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(lock[0]).toBe(0);
+  });
+
+  it("lets one thread at a time in: no update of a shared counter is lost", async () => {
+    const shared = new SharedArrayBuffer(8);
+    const module = new URL("../../../lib/engine/worker-open.ts", import.meta.url).href;
+    // Each thread reads the counter, yields, then writes it back plus one: without mutual
+    // exclusion the two threads overwrite each other's increments.
+    const code = `
+      const { workerData, parentPort } = require("node:worker_threads");
+      import(workerData.module).then(({ holdingLock }) => {
+        const lock = new Int32Array(workerData.shared, 0, 1);
+        const counter = new Int32Array(workerData.shared, 4, 1);
+        for (let i = 0; i < 2000; i++) {
+          holdingLock(lock, () => {
+            const seen = Atomics.load(counter, 0);
+            for (let spin = 0; spin < 200; spin++) Math.sqrt(spin);
+            Atomics.store(counter, 0, seen + 1);
+          });
+        }
+        parentPort.postMessage("done");
+      });
+    `;
+    const run = () =>
+      new Promise<void>((resolve, reject) => {
+        const worker = new Worker(code, { eval: true, workerData: { shared, module } });
+        worker.once("message", () => resolve());
+        worker.once("error", reject);
+      });
+    await Promise.all([run(), run()]);
+    expect(new Int32Array(shared, 4, 1)[0]).toBe(4000);
   });
 });
