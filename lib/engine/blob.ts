@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
-import { zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "../errors.ts";
 import { type BlockCompressor, Codec } from "./block-compressor.ts";
+import { BlockDecompressor } from "./block-decompressor.ts";
 
 /*
  * A sealed blob is one block, compressed when that pays, then encrypted with AES-256-GCM:
@@ -41,6 +41,9 @@ function aad(id: Uint8Array): Buffer {
 }
 
 const CODEC_NONE = Buffer.of(Codec.None);
+
+/** This thread's zstd decompression context, made on first use. */
+let decompressor: BlockDecompressor | undefined;
 
 /**
  * Compresses (when it pays, with `compressor`) and encrypts one block under `dataKey`, bound to
@@ -103,7 +106,8 @@ export function openBlock(
   if (codec === Codec.None) data = plain.subarray(1);
   else if (codec === Codec.Zstd) {
     try {
-      data = zstdDecompressSync(plain.subarray(1), { maxOutputLength: expectedLength });
+      decompressor ??= new BlockDecompressor();
+      data = decompressor.decompress(plain.subarray(1), expectedLength);
     } catch (cause) {
       throw new IntegrityError(`block ${idHex}: decompression failed`, { cause });
     }
