@@ -65,7 +65,10 @@ export class BlockDecompressor {
     }
     const produced = out.length - context.state[0]!;
     const inputLeft = context.state[1]!;
-    context.handle.reset();
+    // A frame read whole to the expected length leaves the context ready for the next frame.
+    // Anything else may leave it inside a frame: start afresh. (Node's reset builds a new zstd
+    // context, which costs as much as the decompression of a small block, so only then.)
+    if (produced !== maxLength || inputLeft !== 0) context.handle.reset();
     if (produced > maxLength) throw new Error(`zstd frame holds more than ${maxLength} bytes`);
     if (inputLeft !== 0) throw new Error("zstd frame is followed by other data");
     return out.subarray(0, produced);
