@@ -21,7 +21,11 @@ export class LimitedObjectStore implements ObjectStore {
   constructor(inner: ObjectStore, limit: number) {
     this.#inner = inner;
     this.#permits = new Semaphore(limit);
+    if (inner.localPath) this.localPath = (key) => this.#inner.localPath!(key);
   }
+
+  /** The inner store's, when it has one (reading the file is the caller's business). */
+  readonly localPath?: (key: string) => Promise<string | undefined>;
 
   /** The cap on calls in flight. */
   get limit(): number {

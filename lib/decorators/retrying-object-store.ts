@@ -23,7 +23,14 @@ export class RetryingObjectStore implements ObjectStore {
   constructor(inner: ObjectStore, policy: RetryPolicy = DEFAULT_RETRY_POLICY) {
     this.#inner = inner;
     this.#policy = policy;
+    if (inner.localPath) {
+      this.localPath = (key) =>
+        retry(() => this.#inner.localPath!(key), this.#policy, `locate object ${key}`);
+    }
   }
+
+  /** The inner store's, retried, when it has one. */
+  readonly localPath?: (key: string) => Promise<string | undefined>;
 
   put(key: string, data: Uint8Array): Promise<void> {
     return retryCreate(

@@ -16,7 +16,7 @@ import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
-import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
+import { holdingLock, openItems, readObjectRange, writePlacements } from "./worker-open.ts";
 import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
 
 // Exposes gc() to this worker's code only through a fresh context; nothing else changes.
@@ -146,7 +146,8 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
 }
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
-  const opened = openItems(createSecretKey(msg.key), blockIdKey!, Buffer.from(msg.buffer), msg.items, () =>
+  const data = msg.source instanceof ArrayBuffer ? Buffer.from(msg.source) : readObjectRange(msg.source);
+  const opened = openItems(createSecretKey(msg.key), blockIdKey!, data, msg.items, () =>
     collect({ type: "minor" }),
   );
   if (msg.fd !== undefined && msg.placements) {

@@ -1,6 +1,6 @@
 import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
 import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../model.ts";
-import type { ByteRange } from "../ports/object-store.ts";
+import type { ByteRange, ObjectStore } from "../ports/object-store.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
 import { mapLimit } from "../util/concurrency.ts";
@@ -10,10 +10,10 @@ import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
 import { loadManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
-import { type PlannedBlob, planReads } from "./restore-plan.ts";
+import { type PlannedBlob, type PlannedRead, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { openingPool } from "./worker-pool.ts";
-import type { Placement } from "./worker-protocol.ts";
+import type { ObjectFileRange, Placement } from "./worker-protocol.ts";
 
 /** Options of one restore. */
 export interface RestoreOptions {
@@ -152,14 +152,7 @@ async function restoreBlocks(
     flusher = flush;
     // One read more than workers keeps every worker busy; more only adds memory.
     await mapLimit(reads, pool.size + 1, async (read) => {
-      const [bytes, key] = await Promise.all([
-        store.get(packKey(read.pack), { offset: read.offset, length: read.length }).catch((err: unknown) => {
-          // The index promised this pack: its absence is lost data, like a missing manifest.
-          if (!(err instanceof NotFoundError)) throw err;
-          throw new IntegrityError(`${packKey(read.pack)} is missing from the vault`, { cause: err });
-        }),
-        keyFor(read.pack),
-      ]);
+      const [source, key] = await Promise.all([packRange(store, read), keyFor(read.pack)]);
       const items = read.blobs.map((b) => ({
         id: b.id,
         offset: b.offset - read.offset,
@@ -168,9 +161,9 @@ async function restoreBlocks(
       }));
       const placements = placeBlobs(read.blobs, blockSize, range);
       if (target.fd !== undefined) {
-        done += await pool.openInto(key, ownedArrayBuffer(bytes), items, target.fd, placements);
+        done += await pool.openInto(key, source, items, target.fd, placements);
       } else {
-        const opened = await pool.open(key, ownedArrayBuffer(bytes), items);
+        const opened = await pool.open(key, source, items);
         for (const p of placements) {
           await target.write(p.to, opened[p.item]!.subarray(p.from, p.from + p.length));
           done += p.length;
@@ -187,6 +180,23 @@ async function restoreBlocks(
     await pool.close();
   }
   return verified;
+}
+
+/**
+ * The bytes of one planned read, for a worker: where the store has the pack as a local file, the
+ * range of it for the worker to read (no copy through this thread, and the worker decrypts what
+ * it just read while it is in its caches); otherwise the bytes, fetched here.
+ */
+async function packRange(store: ObjectStore, read: PlannedRead): Promise<ArrayBuffer | ObjectFileRange> {
+  const key = packKey(read.pack);
+  const path = await store.localPath?.(key);
+  if (path !== undefined) return { path, key, offset: read.offset, length: read.length };
+  const bytes = await store.get(key, { offset: read.offset, length: read.length }).catch((err: unknown) => {
+    // The index promised this pack: its absence is lost data, like a missing manifest.
+    if (!(err instanceof NotFoundError)) throw err;
+    throw new IntegrityError(`${key} is missing from the vault`, { cause: err });
+  });
+  return ownedArrayBuffer(bytes);
 }
 
 /**

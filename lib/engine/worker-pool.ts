@@ -1,7 +1,14 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError, SourceError } from "../errors.ts";
-import type { OpenItem, Placement, WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import type {
+  ObjectFileRange,
+  OpenItem,
+  Placement,
+  WorkerPack,
+  WorkerReply,
+  WorkerRequest,
+} from "./worker-protocol.ts";
 
 /** A finished pack and the worker whose buffer it occupies (to recycle it there). */
 export interface PooledPack extends WorkerPack {
@@ -211,34 +218,44 @@ export class WorkerPool {
     ]);
   }
 
-  /** Opens and verifies sealed blobs found in `buffer` (transferred); returns their bytes. */
-  async open(key: Buffer, buffer: ArrayBuffer, items: OpenItem[]): Promise<Buffer[]> {
+  /**
+   * Opens and verifies sealed blobs found in `source` (a buffer, transferred, or a range of an
+   * object's local file the worker reads); returns their bytes.
+   */
+  async open(key: Buffer, source: ArrayBuffer | ObjectFileRange, items: OpenItem[]): Promise<Buffer[]> {
     const worker = this.pick();
     const seq = this.seq++;
-    const reply = await worker.request({ type: "open", seq, key, buffer, items }, [buffer]);
+    const reply = await worker.request({ type: "open", seq, key, source, items }, transferable(source));
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
   }
 
   /**
-   * Opens and verifies sealed blobs found in `buffer` (transferred) and writes them, as the
+   * Opens and verifies sealed blobs found in `source` (as for {@link open}) and writes them, as the
    * placements say, to the file descriptor `fd` straight from the worker.
    */
   async openInto(
     key: Buffer,
-    buffer: ArrayBuffer,
+    source: ArrayBuffer | ObjectFileRange,
     items: OpenItem[],
     fd: number,
     placements: Placement[],
   ): Promise<number> {
     const worker = this.pick();
     const seq = this.seq++;
-    const reply = await worker.request({ type: "open", seq, key, buffer, items, fd, placements }, [buffer]);
+    const reply = await worker.request(
+      { type: "open", seq, key, source, items, fd, placements },
+      transferable(source),
+    );
     return (reply as Extract<WorkerReply, { type: "written" }>).bytes;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
+}
+
+function transferable(source: ArrayBuffer | ObjectFileRange): ArrayBuffer[] {
+  return source instanceof ArrayBuffer ? [source] : [];
 }
 
 function split(reply: { buffer: ArrayBuffer; lengths: number[] }): Buffer[] {

@@ -43,12 +43,22 @@ export type WorkerRequest =
       type: "open";
       seq: number;
       key: Uint8Array;
-      buffer: ArrayBuffer;
+      /** The sealed blobs: bytes sent along, or a range of an object's local file to read. */
+      source: ArrayBuffer | ObjectFileRange;
       items: OpenItem[];
       /** When set, write the placements to this file descriptor instead of replying with data. */
       fd?: number;
       placements?: Placement[];
     };
+
+/** A byte range of an object, read by the worker from the object's local file. */
+export interface ObjectFileRange {
+  readonly path: string;
+  /** The object's key, for messages. */
+  readonly key: string;
+  readonly offset: number;
+  readonly length: number;
+}
 
 /** A sealed blob inside a buffer sent to a worker for opening. */
 export interface OpenItem {

@@ -39,6 +39,11 @@ export interface ByteRange {
  *   particular order, once each. A prefix no valid key can start with (`/a`, `a//`, `a/../`)
  *   is a `ValidationError`.
  * - `delete` is idempotent: deleting a missing key succeeds.
+ * - `localPath`, when a store has it, names a local file holding the object's bytes, for readers
+ *   that read it directly (the engine's worker threads, without copies through the main thread).
+ *   It resolves to undefined when the object cannot be read as is right now (archived), so the
+ *   caller uses `get` and gets that method's error. The file is the object: it is never written
+ *   to, and a missing file is a missing object.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {
@@ -47,6 +52,7 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  localPath?(key: string): Promise<string | undefined>;
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;

@@ -4,6 +4,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { translateFsError } from "../../lib/adapters/local/fs-errors.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
+import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
+import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.ts";
 import {
   AccessDeniedError,
   AlreadyExistsError,
@@ -12,6 +14,7 @@ import {
   TransientError,
   ValidationError,
 } from "../../lib/errors.ts";
+import { MemoryObjectStore } from "../helpers/memory-object-store.ts";
 import { describeObjectStoreContract, listAll } from "./object-store.contract.ts";
 
 async function tempDir(): Promise<string> {
@@ -35,6 +38,21 @@ describe("FsObjectStore on disk", () => {
   });
 
   const tmpEntries = () => readdir(path.join(store.root, ".tmp"));
+
+  it("names the file holding an object, and for a missing object a path where no file is", async () => {
+    await store.put("packs/ab/ab12", Buffer.from("data"));
+    expect(await readFile(await store.localPath("packs/ab/ab12"))).toEqual(Buffer.from("data"));
+    await expect(readFile(await store.localPath("packs/ab/gone"))).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(store.localPath("../escape")).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it("keeps the local path through the limiting and retrying decorators, and only where the inner store has one", async () => {
+    await store.put("packs/ab/ab12", Buffer.from("data"));
+    const decorated = new RetryingObjectStore(new LimitedObjectStore(store, 2));
+    expect(await decorated.localPath?.("packs/ab/ab12")).toBe(await store.localPath("packs/ab/ab12"));
+    const withoutFiles = new RetryingObjectStore(new LimitedObjectStore(new MemoryObjectStore(), 2));
+    expect(withoutFiles.localPath).toBeUndefined();
+  });
 
   it("creates the root on first put and keeps each object as a file at its key path", async () => {
     await store.put("packs/ab/ab12", Buffer.from("data"));

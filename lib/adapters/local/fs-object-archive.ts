@@ -91,6 +91,13 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
     return this.store.get(key, range);
   }
 
+  /** The object's file, unless it is archived or still being restored. */
+  async localPath(key: string): Promise<string | undefined> {
+    const state = await this.#state(key);
+    if (state === "archived" || state === "restoring") return undefined;
+    return this.store.localPath(key);
+  }
+
   head(key: string): Promise<ObjectInfo> {
     return this.store.head(key);
   }

@@ -67,6 +67,11 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /** The file holding the object (which may not exist); see {@link ObjectStore}. */
+  async localPath(key: string): Promise<string> {
+    return this.#pathOf(key);
+  }
+
   /** Reads the whole object, or exactly `range` of it; see {@link ObjectStore}. */
   async get(key: string, range?: ByteRange): Promise<Buffer> {
     const file = this.#pathOf(key);

@@ -124,6 +124,18 @@ describe("FsObjectArchive", () => {
     expect(await immediate.get("packs/a")).toEqual(data);
   });
 
+  it("names the object's file only while it can be read: not archived, not while restoring", async () => {
+    const file = await archive.localPath("packs/a");
+    expect(file).toBeDefined();
+    expect(await readFile(file!)).toEqual(data);
+    await archive.setStorageClass("packs/a", "GLACIER");
+    expect(await archive.localPath("packs/a")).toBeUndefined();
+    await archive.requestRestore("packs/a", { days: 1, tier: "Standard" });
+    expect(await archive.localPath("packs/a")).toBeUndefined();
+    now += 3_600_000;
+    expect(await archive.localPath("packs/a")).toBe(file);
+  });
+
   it("changes an archived object's class only once restored, like S3's copy", async () => {
     await archive.setStorageClass("packs/a", "GLACIER");
     await expect(archive.setStorageClass("packs/a", "STANDARD")).rejects.toBeInstanceOf(ArchivedObjectError);
