@@ -1,4 +1,5 @@
 import { constants, createZstdCompress, zstdCompressSync } from "node:zlib";
+import { type ZstdContext, zstdContext } from "./zstd-context.ts";
 
 /** How a sealed blob's payload is encoded (the first plaintext byte). */
 export const Codec = { None: 0, Zstd: 1 } as const;
@@ -78,47 +79,6 @@ export function zstdParams(level: number, maxBlock: number): Record<number, numb
 }
 
 /**
- * The parts of Node's zstd stream that compress straight into a caller's buffer. Node's public
- * API only returns fresh buffers from a fresh context per call; a block worker compresses
- * thousands of blocks a second, so it keeps one context and one output buffer instead. If a
- * future Node changes these internals, {@link BlockCompressor} falls back to the public API.
- */
-interface ZstdHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOffset: number,
-    inLength: number,
-    output: Uint8Array,
-    outOffset: number,
-    outLength: number,
-  ): void;
-  reset(): void;
-}
-
-interface Reusable {
-  readonly handle: ZstdHandle;
-  readonly state: Uint32Array;
-  /** Set by the stream when zstd itself reports an error during writeSync. */
-  error: Error | undefined;
-}
-
-function reusableHandle(params: Record<number, number>): Reusable | undefined {
-  const stream = createZstdCompress({ params });
-  const internals = stream as unknown as { _handle?: unknown; _writeState?: unknown };
-  const handle = internals._handle as Partial<ZstdHandle> | undefined;
-  const state = internals._writeState;
-  if (typeof handle?.writeSync !== "function" || typeof handle.reset !== "function") return undefined;
-  if (!(state instanceof Uint32Array) || state.length < 2) return undefined;
-  const reusable: Reusable = { handle: handle as ZstdHandle, state, error: undefined };
-  // The stream reports zstd errors as events; without a listener one would crash the thread.
-  stream.on("error", (err: Error) => {
-    reusable.error = err;
-  });
-  return reusable;
-}
-
-/**
  * Compresses blocks one at a time, when that pays, with one long-lived zstd context writing into
  * one reusable buffer: no per-block context set-up and no per-block allocation (which, at
  * thousands of blocks a second, kept the garbage collector busy). Not safe to share between
@@ -127,19 +87,19 @@ function reusableHandle(params: Record<number, number>): Reusable | undefined {
 export class BlockCompressor {
   private readonly params: Record<number, number>;
   private readonly output: Buffer;
-  private reusable: Reusable | undefined;
+  private context: ZstdContext | undefined;
 
   /** @param maxBlock the largest block this compressor will be given */
   constructor(level: number, maxBlock: number) {
     this.params = zstdParams(level, maxBlock);
     // One byte more in front for the codec, so the sealing cipher gets codec and payload at once.
     this.output = Buffer.allocUnsafeSlow(maxBlock + 1);
-    this.reusable = reusableHandle(this.params);
+    this.context = zstdContext(createZstdCompress({ params: this.params }));
   }
 
   /** True when blocks are compressed in place on one context (false: the public-API fallback). */
   get inPlace(): boolean {
-    return this.reusable !== undefined;
+    return this.context !== undefined;
   }
 
   /** The block compressed if that saves at least 3 %, else the block itself (codec None). */
@@ -149,8 +109,8 @@ export class BlockCompressor {
     }
     // Output that does not fit in this many bytes would not be worth keeping.
     const room = Math.floor(data.length * (1 - MIN_SAVING));
-    if (this.reusable && data.length < this.output.length) {
-      const length = this.intoBuffer(this.reusable, data, room);
+    if (this.context && data.length < this.output.length) {
+      const length = this.intoBuffer(this.context, data, room);
       if (length === undefined) return { codec: Codec.None, payload: data };
       this.output[0] = Codec.Zstd;
       return {
@@ -166,22 +126,18 @@ export class BlockCompressor {
   }
 
   /** Compresses into the output buffer after the codec byte; undefined if it needs over `room`. */
-  private intoBuffer(reusable: Reusable, data: Buffer, room: number): number | undefined {
-    const { handle, state } = reusable;
-    handle.writeSync(constants.ZSTD_e_end, data, 0, data.length, this.output, 1, room);
-    if (reusable.error) {
-      const err = reusable.error;
-      this.reusable = undefined; // a context that failed once is not trusted again
-      throw err;
+  private intoBuffer(context: ZstdContext, data: Buffer, room: number): number | undefined {
+    const run = context.run(data, this.output, 1, room);
+    if (!run) {
+      this.context = zstdContext(createZstdCompress({ params: this.params })); // Node closed the failed one
+      throw new Error("zstd failed to compress a block");
     }
-    const outLeft = state[0]!;
-    const inLeft = state[1]!;
     // Input left over or output full: the frame did not fit. Drop the half-written frame so
     // the next block starts a clean one.
-    if (inLeft !== 0 || outLeft === 0) {
-      handle.reset();
+    if (run.inputLeft !== 0 || run.produced === room) {
+      context.reset();
       return undefined;
     }
-    return room - outLeft;
+    return run.produced;
   }
 }

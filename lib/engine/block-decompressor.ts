@@ -1,36 +1,8 @@
-import { constants, createZstdDecompress, zstdDecompressSync } from "node:zlib";
+import { createZstdDecompress, zstdDecompressSync } from "node:zlib";
+import { zstdContext } from "./zstd-context.ts";
 
-/** The parts of Node's zstd stream used to decompress straight into a buffer (see below). */
-interface ZstdHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOffset: number,
-    inLength: number,
-    output: Uint8Array,
-    outOffset: number,
-    outLength: number,
-  ): void;
-  reset(): void;
-}
-
-interface Context {
-  readonly handle: ZstdHandle;
-  readonly state: Uint32Array;
-  /** The stream owning the handle: Node destroys it, synchronously, when zstd reports an error. */
-  readonly stream: { readonly destroyed: boolean };
-}
-
-function newContext(): Context | undefined {
-  const stream = createZstdDecompress();
-  // Errors are seen through `destroyed` right after each call; the event would come too late.
-  stream.on("error", () => {});
-  const internals = stream as unknown as { _handle?: Partial<ZstdHandle>; _writeState?: unknown };
-  const handle = internals._handle;
-  const state = internals._writeState;
-  if (typeof handle?.writeSync !== "function" || typeof handle.reset !== "function") return undefined;
-  if (!(state instanceof Uint32Array) || state.length < 2) return undefined;
-  return { handle: handle as ZstdHandle, state, stream };
+function newContext() {
+  return zstdContext(createZstdDecompress());
 }
 
 /**
@@ -41,7 +13,7 @@ function newContext(): Context | undefined {
  * One per thread.
  */
 export class BlockDecompressor {
-  private context: Context | undefined = newContext();
+  private context = newContext();
 
   /** True when frames are decompressed on the reused context (false: the public-API fallback). */
   get reusesContext(): boolean {
@@ -58,17 +30,16 @@ export class BlockDecompressor {
     if (!context) return zstdDecompressSync(frame, { maxOutputLength: maxLength });
     // One byte of room more than allowed, so that a longer frame shows.
     const out = Buffer.allocUnsafe(maxLength + 1);
-    context.handle.writeSync(constants.ZSTD_e_end, frame, 0, frame.length, out, 0, out.length);
-    if (context.stream.destroyed) {
+    const run = context.run(frame, out, 0, out.length);
+    if (!run) {
       this.context = newContext(); // Node closed the failed one
       throw new Error("zstd frame is damaged");
     }
-    const produced = out.length - context.state[0]!;
-    const inputLeft = context.state[1]!;
+    const { produced, inputLeft } = run;
     // A frame read whole to the expected length leaves the context ready for the next frame.
     // Anything else may leave it inside a frame: start afresh. (Node's reset builds a new zstd
     // context, which costs as much as the decompression of a small block, so only then.)
-    if (produced !== maxLength || inputLeft !== 0) context.handle.reset();
+    if (produced !== maxLength || inputLeft !== 0) context.reset();
     if (produced > maxLength) throw new Error(`zstd frame holds more than ${maxLength} bytes`);
     if (inputLeft !== 0) throw new Error("zstd frame is followed by other data");
     return out.subarray(0, produced);
