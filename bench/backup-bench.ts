@@ -36,7 +36,7 @@ async function bench(opts: BenchOptions): Promise<void> {
       ? `Images made with lib/sample-image.ts (${images.fallbackReason}): same layout as make-image.py, different bytes.`
       : "Images made with ../shared/bench/make-image.py.",
     `Images ${images.reused ? "reused from an earlier run" : "generated now"}: ${images.pristine} (+ mutated copy).`,
-    "Warm cache: each step's input is read once before it is timed (caches are not dropped); dirty pages are synced first.",
+    "Warm cache: each step's input is read once before it is timed (caches are not dropped); as much memory as the image is written and freed (first use of memory the VM left idle cost up to 7x the system time); dirty pages are synced first.",
     `Peak RSS: ${(await usesGnuTime()) ? "GNU time %M (kernel maxrss of the process)" : "polled /proc VmHWM every 20 ms (may miss the last moments)"}.`,
     "Times are wall time around the subprocess, including process startup.",
   ];

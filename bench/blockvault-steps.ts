@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { apparentSize, flushWrites, sha256File, warmCache } from "./fs-stats.ts";
+import { apparentSize, beforeStep, sha256File } from "./fs-stats.ts";
 import { runMeasured } from "./proc.ts";
 import { type StepOutcome, step } from "./step.ts";
 import type { ToolContext, ToolResult } from "./types.ts";
@@ -40,23 +40,20 @@ export async function benchBlockvault(ctx: ToolContext): Promise<ToolResult> {
 
   await cli(ctx, vault, ["init", "--name", "bench"]);
 
-  await warmCache(images.pristine);
-  await flushWrites();
+  await beforeStep(images.pristine, ctx.runDir, images.sizeBytes);
   const full = await step("blockvault", "full backup", images.sizeBytes, log, () =>
     cli(ctx, vault, ["backup", images.pristine, "--disk", DISK]),
   );
   const storeBytesAfterFull = await apparentSize(vault);
 
-  await warmCache(images.mutated);
-  await flushWrites();
+  await beforeStep(images.mutated, ctx.runDir, images.sizeBytes);
   const incremental = await step("blockvault", "incremental", images.sizeBytes, log, () =>
     cli(ctx, vault, ["backup", images.mutated, "--disk", DISK]),
   );
   const storeBytesAfterIncremental = await apparentSize(vault);
   const pointId = (incremental.reported as BackupReport).recoveryPointId;
 
-  await warmCache(vault);
-  await flushWrites();
+  await beforeStep(vault, ctx.runDir, images.sizeBytes);
   const restore = await step("blockvault", "restore", images.sizeBytes, log, () =>
     cli(ctx, vault, ["restore", pointId, "--to", restored]),
   );

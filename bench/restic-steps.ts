@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { apparentSize, flushWrites, sha256File, warmCache } from "./fs-stats.ts";
+import { apparentSize, beforeStep, sha256File } from "./fs-stats.ts";
 import { canRun, type RunOptions, run, runMeasured } from "./proc.ts";
 import { type StepOutcome, step } from "./step.ts";
 import type { ToolContext, ToolResult } from "./types.ts";
@@ -68,23 +68,20 @@ export async function benchRestic(ctx: ToolContext): Promise<ToolResult> {
   await restic(["init"]);
 
   await placeSource(images.pristine, join(source, SOURCE_NAME));
-  await warmCache(images.pristine);
-  await flushWrites();
+  await beforeStep(images.pristine, ctx.runDir, images.sizeBytes);
   const full = await step("restic", "full backup", images.sizeBytes, log, () =>
     restic(["backup", "--json", SOURCE_NAME]),
   );
   const storeBytesAfterFull = await apparentSize(repo);
 
   await placeSource(images.mutated, join(source, SOURCE_NAME));
-  await warmCache(images.mutated);
-  await flushWrites();
+  await beforeStep(images.mutated, ctx.runDir, images.sizeBytes);
   const incremental = await step("restic", "incremental", images.sizeBytes, log, () =>
     restic(["backup", "--json", SOURCE_NAME]),
   );
   const storeBytesAfterIncremental = await apparentSize(repo);
 
-  await warmCache(repo);
-  await flushWrites();
+  await beforeStep(repo, ctx.runDir, images.sizeBytes);
   const restore = await step("restic", "restore", images.sizeBytes, log, () =>
     restic(["restore", "latest", "--target", target]),
   );
