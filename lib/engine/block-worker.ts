@@ -5,19 +5,17 @@
  * and come back for reuse, so a backup allocates a few buffers, not one per block.
  */
 import { createSecretKey, type KeyObject } from "node:crypto";
-import { readSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { SourceError } from "../errors.ts";
-import { sourceErrorFromFs } from "../sources/fs-errors.ts";
 import { blockId, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
 import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
-import { holdingLock, openItems, readObjectRange, writePlacements } from "./worker-open.ts";
+import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
 import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { readObjectRange, readSource } from "./worker-reads.ts";
 
 // Exposes gc() to this worker's code only through a fresh context; nothing else changes.
 setFlagsFromString("--expose-gc");
@@ -82,25 +80,6 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
   }
   if (open && open.builder.size >= packTarget) finishOpen(packs);
   return { type: "sealed", seq, chunk: chunk.data.buffer as ArrayBuffer, packs };
-}
-
-/** Fills `data` from a source's local file at `offset` (see VolumeSource.localFile). */
-function readSource(read: { fd: number; offset: number; source: string }, data: Buffer): void {
-  let done = 0;
-  while (done < data.length) {
-    let n: number;
-    try {
-      n = readSync(read.fd, data, done, data.length - done, read.offset + done);
-    } catch (err) {
-      throw sourceErrorFromFs(err, read.source, "read image");
-    }
-    if (n === 0) {
-      throw new SourceError(
-        `image ${read.source} ended at ${read.offset + done} bytes: it shrank while open`,
-      );
-    }
-    done += n;
-  }
 }
 
 function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {

@@ -24,7 +24,7 @@ export interface ScanInputs {
   readonly changed: readonly ChangedRange[] | undefined;
   /**
    * The blocks the vault already stores (by hex ID). It may still be loading when the scan
-   * starts: reading and hashing the first segments does not need it, only deciding does.
+   * starts: reading and hashing the first chunks does not need it, only deciding does.
    */
   readonly stored: Promise<{ has(id: string): boolean }>;
   readonly pool: WorkerPool;

@@ -1,47 +1,13 @@
 import type { KeyObject } from "node:crypto";
-import { closeSync, openSync, readSync, writevSync } from "node:fs";
-import { IntegrityError } from "../errors.ts";
+import { writevSync } from "node:fs";
 import { openBlock } from "./blob.ts";
-import type { ObjectFileRange, OpenItem, Placement } from "./worker-protocol.ts";
+import type { OpenItem, Placement } from "./worker-protocol.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
 const COLLECT_EVERY = 64;
 
 /** Buffers a single positional write hands the kernel at most (Linux's IOV_MAX). */
 const MAX_IOVECS = 1024;
-
-/** The buffer object ranges are read into, kept across messages so a restore allocates it once. */
-let readBuffer = Buffer.alloc(0);
-
-/**
- * Reads a range of an object from its local file into the worker's read buffer (valid until the
- * next call). As the object store's `get` would: a missing file is a missing object, a short one
- * is corruption; both are {@link IntegrityError}s naming the object.
- */
-export function readObjectRange(range: ObjectFileRange): Buffer {
-  if (readBuffer.length < range.length) readBuffer = Buffer.allocUnsafeSlow(range.length);
-  let fd: number;
-  try {
-    fd = openSync(range.path, "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new IntegrityError(`${range.key} is missing from the vault`, { cause: err });
-    }
-    throw err;
-  }
-  try {
-    let done = 0;
-    while (done < range.length) {
-      const n = readSync(fd, readBuffer, done, range.length - done, range.offset + done);
-      if (n === 0)
-        throw new IntegrityError(`get object ${range.key}: object ended after ${range.offset + done} bytes`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return readBuffer.subarray(0, range.length);
-}
 
 /**
  * Opens and verifies every item of `data`; returns each item's bytes. Nothing is returned
