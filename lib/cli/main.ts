@@ -1,24 +1,6 @@
 import { parseArgs } from "node:util";
 import type { AwsVaultOptions } from "../adapters/aws/aws-vault.ts";
 import { BlockvaultError, ValidationError } from "../errors.ts";
-import { approvalsCommand } from "./commands/approvals.ts";
-import { auditCommand } from "./commands/audit.ts";
-import { backupCommand } from "./commands/backup.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { initCommand } from "./commands/init.ts";
-import {
-  deleteCommand,
-  protectCommand,
-  runDueCommand,
-  undeleteCommand,
-  unprotectCommand,
-} from "./commands/lifecycle.ts";
-import { jobsCommand, listCommand } from "./commands/list.ts";
-import { checkCommand, gcCommand, reclaimCommand } from "./commands/maintenance.ts";
-import { policyCommand } from "./commands/policy.ts";
-import { principalCommand } from "./commands/principal.ts";
-import { restoreCommand } from "./commands/restore.ts";
-import { vaultCommand } from "./commands/vault-settings.ts";
 import type { CommandContext } from "./context.ts";
 
 type Option = { type: "string" | "boolean"; short?: string; multiple?: boolean };
@@ -42,14 +24,22 @@ const COMMANDS: Record<
   { run: (ctx: CommandContext) => Promise<void>; options: Record<string, Option>; usage: string }
 > = {
   init: {
-    run: initCommand,
+    run: async (ctx) => (await import("./commands/init.ts")).initCommand(ctx),
     options: { name: { type: "string" }, "block-size": { type: "string" } },
     usage: "init [--name NAME] [--block-size BYTES]",
   },
-  backup: { run: backupCommand, options: { disk: { type: "string" } }, usage: "backup IMAGE --disk NAME" },
-  list: { run: listCommand, options: { disk: { type: "string" } }, usage: "list [--disk NAME]" },
+  backup: {
+    run: async (ctx) => (await import("./commands/backup.ts")).backupCommand(ctx),
+    options: { disk: { type: "string" } },
+    usage: "backup IMAGE --disk NAME",
+  },
+  list: {
+    run: async (ctx) => (await import("./commands/list.ts")).listCommand(ctx),
+    options: { disk: { type: "string" } },
+    usage: "list [--disk NAME]",
+  },
   restore: {
-    run: restoreCommand,
+    run: async (ctx) => (await import("./commands/restore.ts")).restoreCommand(ctx),
     options: {
       to: { type: "string" },
       force: { type: "boolean" },
@@ -59,34 +49,38 @@ const COMMANDS: Record<
     usage: "restore RECOVERY_POINT_ID --to PATH [--force] [--offset BYTES --length BYTES]",
   },
   jobs: {
-    run: jobsCommand,
+    run: async (ctx) => (await import("./commands/list.ts")).jobsCommand(ctx),
     options: { status: { type: "string" }, limit: { type: "string" } },
     usage: "jobs [--status STATUS] [--limit N]",
   },
   policy: {
-    run: policyCommand,
+    run: async (ctx) => (await import("./commands/policy.ts")).policyCommand(ctx),
     options: { file: { type: "string" }, approval: { type: "string" } },
     usage:
       "policy create --file FILE | update NAME --file FILE [--approval ID] | show NAME | list | delete NAME",
   },
   protect: {
-    run: protectCommand,
+    run: async (ctx) => (await import("./commands/lifecycle.ts")).protectCommand(ctx),
     options: { disk: { type: "string" }, policy: { type: "string" } },
     usage: "protect IMAGE --disk NAME --policy NAME",
   },
   unprotect: {
-    run: unprotectCommand,
+    run: async (ctx) => (await import("./commands/lifecycle.ts")).unprotectCommand(ctx),
     options: { "delete-points": { type: "boolean" }, approval: { type: "string" } },
     usage: "unprotect DISK [--delete-points [--approval ID]]",
   },
   delete: {
-    run: deleteCommand,
+    run: async (ctx) => (await import("./commands/lifecycle.ts")).deleteCommand(ctx),
     options: { approval: { type: "string" } },
     usage: "delete RECOVERY_POINT_ID [--approval ID]",
   },
-  undelete: { run: undeleteCommand, options: {}, usage: "undelete RECOVERY_POINT_ID" },
+  undelete: {
+    run: async (ctx) => (await import("./commands/lifecycle.ts")).undeleteCommand(ctx),
+    options: {},
+    usage: "undelete RECOVERY_POINT_ID",
+  },
   vault: {
-    run: vaultCommand,
+    run: async (ctx) => (await import("./commands/vault-settings.ts")).vaultCommand(ctx),
     options: {
       days: { type: "string" },
       "always-on": { type: "boolean" },
@@ -97,17 +91,17 @@ const COMMANDS: Record<
       "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]] | key rotate [--approval ID]",
   },
   principal: {
-    run: principalCommand,
+    run: async (ctx) => (await import("./commands/principal.ts")).principalCommand(ctx),
     options: { role: { type: "string", multiple: true } },
     usage: "principal add NAME --role ROLE [--role ROLE] | list | remove NAME",
   },
   approvals: {
-    run: approvalsCommand,
+    run: async (ctx) => (await import("./commands/approvals.ts")).approvalsCommand(ctx),
     options: { state: { type: "string" } },
     usage: "approvals list [--state pending|approved|used] | approve ID",
   },
   audit: {
-    run: auditCommand,
+    run: async (ctx) => (await import("./commands/audit.ts")).auditCommand(ctx),
     options: {
       after: { type: "string" },
       limit: { type: "string" },
@@ -116,14 +110,26 @@ const COMMANDS: Record<
     },
     usage: "audit [--after SEQ] [--limit N] [--principal NAME] [--action ACTION]",
   },
-  "run-due": { run: runDueCommand, options: { at: { type: "string" } }, usage: "run-due [--at TIME]" },
-  check: { run: checkCommand, options: { "read-data": { type: "boolean" } }, usage: "check [--read-data]" },
+  "run-due": {
+    run: async (ctx) => (await import("./commands/lifecycle.ts")).runDueCommand(ctx),
+    options: { at: { type: "string" } },
+    usage: "run-due [--at TIME]",
+  },
+  check: {
+    run: async (ctx) => (await import("./commands/maintenance.ts")).checkCommand(ctx),
+    options: { "read-data": { type: "boolean" } },
+    usage: "check [--read-data]",
+  },
   reclaim: {
-    run: reclaimCommand,
+    run: async (ctx) => (await import("./commands/maintenance.ts")).reclaimCommand(ctx),
     options: { "grace-hours": { type: "string" }, "dry-run": { type: "boolean" } },
     usage: "reclaim [--grace-hours N] [--dry-run]",
   },
-  gc: { run: gcCommand, options: {}, usage: "gc" },
+  gc: {
+    run: async (ctx) => (await import("./commands/maintenance.ts")).gcCommand(ctx),
+    options: {},
+    usage: "gc",
+  },
   serve: {
     // The application's runtime (HTTP, state machines) loads only when served.
     run: async (ctx) => (await import("./commands/serve.ts")).serveCommand(ctx),
@@ -131,7 +137,7 @@ const COMMANDS: Record<
     usage: "serve [--host HOST] [--port N] [--tick-seconds N]",
   },
   demo: {
-    run: demoCommand,
+    run: async (ctx) => (await import("./commands/demo.ts")).demoCommand(ctx),
     options: { "size-mib": { type: "string" }, keep: { type: "boolean" } },
     usage: "demo [--size-mib N] [--keep]",
   },

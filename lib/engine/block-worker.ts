@@ -14,7 +14,13 @@ import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
 import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
-import type { WorkerPack, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import {
+  unpackItems,
+  unpackPlacements,
+  type WorkerPack,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./worker-protocol.ts";
 import { readObjectRange, readSource } from "./worker-reads.ts";
 
 // Exposes gc() to this worker's code only through a fresh context; nothing else changes.
@@ -126,11 +132,13 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
   const data = msg.source instanceof ArrayBuffer ? Buffer.from(msg.source) : readObjectRange(msg.source);
-  const opened = openItems(createSecretKey(msg.key), blockIdKey!, data, msg.items, () =>
+  const items = unpackItems(msg.items);
+  const opened = openItems(createSecretKey(msg.key), blockIdKey!, data, items, () =>
     collect({ type: "minor" }),
   );
   if (msg.fd !== undefined && msg.placements) {
-    const { fd, placements } = msg;
+    const { fd } = msg;
+    const placements = unpackPlacements(msg.placements);
     return {
       type: "written",
       seq: msg.seq,
@@ -146,7 +154,7 @@ function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
     type: "opened",
     seq: msg.seq,
     buffer,
-    lengths: msg.items.map((i) => i.rawLength),
+    lengths: items.map((i) => i.rawLength),
   };
 }
 

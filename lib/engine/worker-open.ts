@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { writevSync } from "node:fs";
 import { openBlock } from "./blob.ts";
-import type { OpenItem, Placement } from "./worker-protocol.ts";
+import type { Placement, UnpackedItem } from "./worker-protocol.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
 const COLLECT_EVERY = 64;
@@ -17,13 +17,13 @@ export function openItems(
   key: KeyObject,
   blockIdKey: KeyObject,
   data: Buffer,
-  items: readonly OpenItem[],
+  items: readonly UnpackedItem[],
   afterBlocks: () => void = () => {},
 ): Buffer[] {
   const opened: Buffer[] = [];
   for (const item of items) {
     const sealed = data.subarray(item.offset, item.offset + item.length);
-    opened.push(openBlock(key, blockIdKey, Buffer.from(item.id, "hex"), sealed, item.rawLength));
+    opened.push(openBlock(key, blockIdKey, item.id, sealed, item.rawLength));
     if (opened.length % COLLECT_EVERY === 0) afterBlocks();
   }
   return opened;

@@ -1,13 +1,15 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError, SourceError } from "../errors.ts";
-import type {
-  ObjectFileRange,
-  OpenItem,
-  Placement,
-  WorkerPack,
-  WorkerReply,
-  WorkerRequest,
+import {
+  type ObjectFileRange,
+  type OpenItem,
+  type Placement,
+  packItems,
+  packPlacements,
+  type WorkerPack,
+  type WorkerReply,
+  type WorkerRequest,
 } from "./worker-protocol.ts";
 
 /** A finished pack and the worker whose buffer it occupies (to recycle it there). */
@@ -225,7 +227,10 @@ export class WorkerPool {
   async open(key: Buffer, source: ArrayBuffer | ObjectFileRange, items: OpenItem[]): Promise<Buffer[]> {
     const worker = this.pick();
     const seq = this.seq++;
-    const reply = await worker.request({ type: "open", seq, key, source, items }, transferable(source));
+    const reply = await worker.request(
+      { type: "open", seq, key, source, items: packItems(items) },
+      transferable(source),
+    );
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
   }
 
@@ -243,7 +248,7 @@ export class WorkerPool {
     const worker = this.pick();
     const seq = this.seq++;
     const reply = await worker.request(
-      { type: "open", seq, key, source, items, fd, placements },
+      { type: "open", seq, key, source, items: packItems(items), fd, placements: packPlacements(placements) },
       transferable(source),
     );
     return (reply as Extract<WorkerReply, { type: "written" }>).bytes;

@@ -45,10 +45,11 @@ export type WorkerRequest =
       key: Uint8Array;
       /** The sealed blobs: bytes sent along, or a range of an object's local file to read. */
       source: ArrayBuffer | ObjectFileRange;
-      items: OpenItem[];
+      items: PackedItems;
       /** When set, write the placements to this file descriptor instead of replying with data. */
       fd?: number;
-      placements?: Placement[];
+      /** The placements, packed by {@link packPlacements}. */
+      placements?: Float64Array;
     };
 
 /** A byte range of an object, read by the worker from the object's local file. */
@@ -74,6 +75,72 @@ export interface Placement {
   readonly from: number;
   readonly length: number;
   readonly to: number;
+}
+
+/*
+ * A restore posts hundreds of open requests a second, each with dozens of items and placements.
+ * As arrays of objects, cloning them cost the main thread (which the workers need) about 5 % of a
+ * restore; packed into typed arrays, a clone is a copy of bytes.
+ */
+
+/** Items packed for posting: their IDs back to back, and offset, length, raw length of each. */
+export interface PackedItems {
+  readonly ids: Uint8Array;
+  readonly layout: Float64Array;
+}
+
+/** An item as a worker sees it: its ID as bytes. */
+export interface UnpackedItem {
+  readonly id: Buffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+const ID_BYTES = 32;
+
+/** Packs items for a message (IDs are 32-byte hex strings). */
+export function packItems(items: readonly OpenItem[]): PackedItems {
+  const ids = Buffer.allocUnsafeSlow(items.length * ID_BYTES);
+  const layout = new Float64Array(items.length * 3);
+  items.forEach((item, i) => {
+    if (ids.write(item.id, i * ID_BYTES, ID_BYTES, "hex") !== ID_BYTES) {
+      throw new Error(`item ${i}: "${item.id}" is not a 32-byte hex ID`);
+    }
+    layout.set([item.offset, item.length, item.rawLength], i * 3);
+  });
+  return { ids: new Uint8Array(ids.buffer, ids.byteOffset, ids.length), layout };
+}
+
+/** The items of a message, with views of their IDs. */
+export function unpackItems(packed: PackedItems): UnpackedItem[] {
+  const ids = Buffer.from(packed.ids.buffer, packed.ids.byteOffset, packed.ids.length);
+  const { layout } = packed;
+  return Array.from({ length: layout.length / 3 }, (_, i) => ({
+    id: ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES),
+    offset: layout[i * 3]!,
+    length: layout[i * 3 + 1]!,
+    rawLength: layout[i * 3 + 2]!,
+  }));
+}
+
+/** Packs placements for a message: item, from, length, to of each. */
+export function packPlacements(placements: readonly Placement[]): Float64Array {
+  const packed = new Float64Array(placements.length * 4);
+  placements.forEach((p, i) => {
+    packed.set([p.item, p.from, p.length, p.to], i * 4);
+  });
+  return packed;
+}
+
+/** The placements of a message. */
+export function unpackPlacements(packed: Float64Array): Placement[] {
+  return Array.from({ length: packed.length / 4 }, (_, i) => ({
+    item: packed[i * 4]!,
+    from: packed[i * 4 + 1]!,
+    length: packed[i * 4 + 2]!,
+    to: packed[i * 4 + 3]!,
+  }));
 }
 
 /** Replies from a block worker. */

@@ -1,0 +1,33 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  packItems,
+  packPlacements,
+  unpackItems,
+  unpackPlacements,
+} from "../../../lib/engine/worker-protocol.ts";
+
+const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex"));
+const size = fc.integer({ min: 0, max: 2 ** 40 });
+
+describe("open requests packed into typed arrays", () => {
+  it("unpack to the items and placements that were packed", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: hexId, offset: size, length: size, rawLength: size }), { maxLength: 40 }),
+        fc.array(fc.record({ item: size, from: size, length: size, to: size }), { maxLength: 40 }),
+        (items, placements) => {
+          const unpacked = unpackItems(structuredClone(packItems(items)));
+          expect(unpacked.map((i) => ({ ...i, id: i.id.toString("hex") }))).toEqual(items);
+          expect(unpackPlacements(structuredClone(packPlacements(placements)))).toEqual(placements);
+        },
+      ),
+    );
+  });
+
+  it("refuses an ID that is not 32 bytes of hex, naming the item", () => {
+    const good = { id: "ab".repeat(32), offset: 0, length: 1, rawLength: 1 };
+    expect(() => packItems([good, { ...good, id: "ab".repeat(31) }])).toThrow(/item 1/);
+    expect(() => packItems([{ ...good, id: "zz".repeat(32) }])).toThrow(/item 0/);
+  });
+});
