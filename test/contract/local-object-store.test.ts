@@ -59,6 +59,18 @@ describe("FsObjectStore on disk", () => {
     expect(await readFile(path.join(root, "vault", "packs", "ab", "ab12"), "utf8")).toBe("data");
   });
 
+  it("makes its directories again when they are removed behind its back between puts", async () => {
+    await store.put("packs/ab/ab12", Buffer.from("one"));
+    await rm(path.join(store.root, "packs"), { recursive: true });
+    await rm(path.join(store.root, ".tmp"), { recursive: true });
+    await store.put("packs/ab/ab34", Buffer.from("two"));
+    expect((await store.get("packs/ab/ab34")).toString()).toBe("two");
+    await rm(path.join(store.root, "packs", "ab"), { recursive: true });
+    await store.put("packs/ab/ab56", Buffer.from("three"));
+    expect((await store.get("packs/ab/ab56")).toString()).toBe("three");
+    expect(await tmpEntries()).toEqual([]);
+  });
+
   it("leaves the temporary directory empty after successful and refused puts", async () => {
     await store.put("a", Buffer.from("1"));
     await store.put("b/c", Buffer.from("2"));

@@ -35,6 +35,12 @@ const TMP_DIR = ".tmp";
 export class FsObjectStore implements ObjectStore {
   /** Absolute path of the directory holding the objects. */
   readonly root: string;
+  /**
+   * Directories this store made or found, so a put does not ask again: a backup puts a pack every
+   * few milliseconds, and every filesystem call is a round trip through Node's thread pool. A
+   * directory removed behind the store's back is made again when a put finds it missing.
+   */
+  readonly #dirs = new Set<string>();
 
   /** @param root directory holding the objects; created on first `put` if missing. */
   constructor(root: string) {
@@ -47,11 +53,10 @@ export class FsObjectStore implements ObjectStore {
     const tmpDir = path.join(this.root, TMP_DIR);
     const tmp = path.join(tmpDir, `${randomUUID()}.tmp`);
     try {
-      await mkdir(tmpDir, { recursive: true });
-      await writeDurably(tmp, data);
+      await this.#again(tmpDir, () => writeDurably(tmp, data));
       await this.#makeParent(key, file);
       try {
-        await link(tmp, file);
+        await this.#again(path.dirname(file), () => link(tmp, file));
       } catch (err) {
         if (errnoCode(err) === "EEXIST") throw await existsError(key, file, err);
         throw err;
@@ -175,10 +180,33 @@ export class FsObjectStore implements ObjectStore {
     return path.join(this.root, ...parts);
   }
 
+  /**
+   * Runs `create` (which makes a file in `dir`), first making `dir` if this store has not seen it,
+   * and once more after making it if the directory turns out to be missing.
+   */
+  async #again<T>(dir: string, create: () => Promise<T>): Promise<T> {
+    if (!this.#dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+    }
+    try {
+      return await create();
+    } catch (err) {
+      if (errnoCode(err) !== "ENOENT") throw err;
+      this.#dirs.delete(dir);
+      await mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+      return create();
+    }
+  }
+
   /** Creates the directories above `file`, refusing when one of them is already an object. */
   async #makeParent(key: string, file: string): Promise<void> {
+    const dir = path.dirname(file);
+    if (this.#dirs.has(dir)) return;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
+      await mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
     } catch (err) {
       const code = errnoCode(err);
       if (code === "EEXIST" || code === "ENOTDIR") {
