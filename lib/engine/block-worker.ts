@@ -43,14 +43,34 @@ let zeros = Buffer.alloc(0);
 let writeLock = new Int32Array(new SharedArrayBuffer(4));
 const dataKeys = new Map<number, { key: KeyObject; wrapped: string; masterKeyId: string }>();
 /** Chunks scanned but not yet sealed, by sequence number. */
-const held = new Map<number, { data: Buffer; ids: Buffer }>();
+const held = new Map<number, { data: Buffer; ids: Buffer; own: boolean }>();
+/**
+ * Chunk buffers of this worker's own, for the chunks it reads itself. Buffers that crossed threads
+ * count as new external memory in each isolate they reach until a collection, and at two
+ * crossings per 4 MiB chunk that alone kept the main thread's collector busy.
+ */
+const ownChunks: ArrayBuffer[] = [];
 /** Pack buffers handed back by the engine after upload. */
-const spare: ArrayBuffer[] = [];
+const spare: (ArrayBuffer | SharedArrayBuffer)[] = [];
+/** Enough for the packs uploading, the one filling and one more: a buffer is rarely dropped. */
+const MAX_SPARE_PACKS = 4;
 let open: { builder: PackBuilder; generation: number } | undefined;
 
 function packBuffer(): Buffer {
   // Room for the target plus one more blob and a trailer, so a pack rarely has to grow.
-  return Buffer.from(spare.pop() ?? new ArrayBuffer(packTarget + blockSize + SEAL_OVERHEAD + 256 * 1024));
+  // Shared, not transferred: a transferred buffer counts as new external memory in the isolate it
+  // reaches, and 8 MiB packs arriving every few milliseconds pushed the main thread into a full
+  // collection every ~100 ms. Shared memory is not counted per isolate, so the buffers are kept
+  // and reused rather than left for the collector.
+  return Buffer.from(
+    spare.pop() ?? new SharedArrayBuffer(packTarget + blockSize + SEAL_OVERHEAD + 256 * 1024),
+  );
+}
+
+/** A chunk buffer of this worker's own with room for `length` bytes. */
+function ownChunk(length: number): ArrayBuffer {
+  const i = ownChunks.findIndex((b) => b.byteLength >= length);
+  return i >= 0 ? ownChunks.splice(i, 1)[0]! : new ArrayBuffer(length);
 }
 
 function finishOpen(out: WorkerPack[]): void {
@@ -59,7 +79,7 @@ function finishOpen(out: WorkerPack[]): void {
   const pack = open.builder.finish({ wrapped: key.wrapped, masterKeyId: key.masterKeyId });
   out.push({
     id: pack.id,
-    buffer: pack.bytes.buffer as ArrayBuffer,
+    buffer: pack.bytes.buffer,
     length: pack.bytes.length,
     generation: open.generation,
     blobs: pack.blobs,
@@ -85,13 +105,20 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
     );
   }
   if (open && open.builder.size >= packTarget) finishOpen(packs);
+  if (chunk.own) {
+    ownChunks.push(chunk.data.buffer as ArrayBuffer);
+    return { type: "sealed", seq, packs };
+  }
   return { type: "sealed", seq, chunk: chunk.data.buffer as ArrayBuffer, packs };
 }
 
 function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
   const { seq, length } = msg;
-  const data = Buffer.from(msg.buffer, 0, length);
+  const own = msg.buffer === undefined;
+  const buffer = msg.buffer ?? ownChunk(length);
+  const data = Buffer.from(buffer, 0, length);
   if (msg.read) readSource(msg.read, data);
+  else if (own) throw new Error(`scan ${seq} has neither bytes nor a file to read`);
   const count = Math.ceil(length / blockSize);
   const blocks = Array.from({ length: count }, (_, i) => {
     const block = data.subarray(i * blockSize, Math.min(length, (i + 1) * blockSize));
@@ -121,7 +148,7 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
     if (unchanged) parentIds!.copy(ids, idAt, idAt, idAt + BLOCK_ID_BYTES);
     else blockId(blockIdKey!, block).copy(ids, idAt);
   }
-  held.set(seq, { data, ids });
+  held.set(seq, { data, ids, own });
   return {
     type: "scanned",
     seq,
@@ -180,7 +207,7 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
       });
       return undefined;
     case "recycle":
-      if (spare.length < 1) spare.push(msg.buffer);
+      if (spare.length < MAX_SPARE_PACKS) spare.push(msg.buffer);
       return undefined;
     case "scan":
       return scan(msg);
@@ -211,14 +238,19 @@ function afterHeavyMessage(): void {
   } else collect({ type: "minor" });
 }
 
+/** The buffers of packs that outgrew their shared buffer: those are transferred. */
+function transferablePacks(packs: readonly WorkerPack[]): ArrayBuffer[] {
+  return packs.flatMap((p) => (p.buffer instanceof ArrayBuffer ? [p.buffer] : []));
+}
+
 function transferList(reply: WorkerReply): ArrayBuffer[] {
   switch (reply.type) {
     case "scanned":
       return [reply.ids, reply.fingerprints];
     case "sealed":
-      return [reply.chunk, ...reply.packs.map((p) => p.buffer)];
+      return [...(reply.chunk ? [reply.chunk] : []), ...transferablePacks(reply.packs)];
     case "flushed":
-      return reply.packs.map((p) => p.buffer);
+      return transferablePacks(reply.packs);
     case "opened":
       return [reply.buffer];
     default:

@@ -95,11 +95,11 @@ export async function scanSegments(
       inputs.onProgress?.(progress);
       return;
     }
-    const chunk = spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize);
-    // A local file is read by the worker itself, into the chunk it hashes straight away; other
-    // sources are read here.
+    // A local file is read by the worker itself, into a buffer of its own that it hashes straight
+    // away; other sources are read here.
     const local = source.localFile;
-    if (!local) await readInto(source, chunk, offset, length);
+    const chunk = local ? undefined : (spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize));
+    if (chunk) await readInto(source, chunk, offset, length);
     const parent = await startFromParent();
     const read = local && { fd: local.fd, offset, source: source.description };
     const scanned = await inputs.pool.scan(chunk, length, parent, read);
@@ -125,7 +125,7 @@ export async function scanSegments(
     stats.bytesScanned += length;
     const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
     const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
-    spare.push(sealed.chunk);
+    if (sealed.chunk) spare.push(sealed.chunk);
     await inputs.sink.accept(sealed.packs);
     progress += length;
     inputs.onProgress?.(progress);

@@ -154,11 +154,11 @@ export class WorkerPool {
   }
 
   /**
-   * Hashes the blocks of `buffer` (transferred), after reading them into it from a local file
-   * when `read` says where; returns their IDs and the worker holding them.
+   * Hashes the blocks of `buffer` (transferred) or, when `read` says where, of a chunk of a local
+   * file the worker reads into a buffer of its own; returns their IDs and the worker holding them.
    */
   async scan(
-    buffer: ArrayBuffer,
+    buffer: ArrayBuffer | undefined,
     length: number,
     parent?: { ids: Buffer; fingerprints: Buffer },
     read?: { fd: number; offset: number; source: string },
@@ -170,14 +170,17 @@ export class WorkerPool {
     const msg: WorkerRequest = {
       type: "scan",
       seq,
-      buffer,
+      ...(buffer ? { buffer } : {}),
       length,
       ...(read ? { read } : {}),
       ...(parent
         ? { parentIds: new Uint8Array(parent.ids), parentFingerprints: new Uint8Array(parent.fingerprints) }
         : {}),
     };
-    const reply = (await worker.request(msg, [buffer])) as Extract<WorkerReply, { type: "scanned" }>;
+    const reply = (await worker.request(msg, buffer ? [buffer] : [])) as Extract<
+      WorkerReply,
+      { type: "scanned" }
+    >;
     return { worker, seq, ids: Buffer.from(reply.ids), fingerprints: Buffer.from(reply.fingerprints) };
   }
 
@@ -190,7 +193,7 @@ export class WorkerPool {
     seq: number,
     generation: number,
     blocks: number[],
-  ): Promise<{ chunk: ArrayBuffer; packs: PooledPack[] }> {
+  ): Promise<{ chunk: ArrayBuffer | undefined; packs: PooledPack[] }> {
     const reply = (await worker.request({ type: "seal", seq, generation, blocks })) as Extract<
       WorkerReply,
       { type: "sealed" }
@@ -215,9 +218,11 @@ export class WorkerPool {
   /** Hands an uploaded pack's buffer back to the worker that filled it. */
   recycle(pack: PooledPack): void {
     if (this.fatal) return;
-    pack.worker.thread.postMessage({ type: "recycle", buffer: pack.buffer } satisfies WorkerRequest, [
-      pack.buffer,
-    ]);
+    const { buffer } = pack;
+    pack.worker.thread.postMessage(
+      { type: "recycle", buffer } satisfies WorkerRequest,
+      buffer instanceof ArrayBuffer ? [buffer] : [],
+    );
   }
 
   /**

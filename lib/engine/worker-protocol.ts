@@ -1,9 +1,12 @@
 import type { PackedBlob } from "./pack.ts";
 
-/** A pack a worker finished: transferred to the engine for upload, then recycled. */
+/**
+ * A pack a worker finished: shared with (or, if it outgrew its shared buffer, transferred to) the
+ * engine for upload, then recycled.
+ */
 export interface WorkerPack {
   readonly id: string;
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   readonly length: number;
   readonly generation: number;
   readonly blobs: PackedBlob[];
@@ -25,11 +28,15 @@ export type WorkerRequest =
   | {
       type: "scan";
       seq: number;
-      buffer: ArrayBuffer;
+      /**
+       * The chunk's bytes, transferred; absent when `read` is set: the worker then reads into a
+       * buffer of its own, which never crosses threads (see block-worker.ts).
+       */
+      buffer?: ArrayBuffer;
       length: number;
       /**
-       * When set, the worker first reads `length` bytes at `offset` of this local file into
-       * `buffer` (the source's `localFile`); `source` names it in errors.
+       * When set, the worker reads `length` bytes at `offset` of this local file (the source's
+       * `localFile`) itself; `source` names it in errors.
        */
       read?: { fd: number; offset: number; source: string };
       /** The parent point's IDs and fingerprints of these blocks, when there is a parent. */
@@ -38,7 +45,7 @@ export type WorkerRequest =
     }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
   | { type: "flush"; seq: number }
-  | { type: "recycle"; buffer: ArrayBuffer }
+  | { type: "recycle"; buffer: ArrayBuffer | SharedArrayBuffer }
   | {
       type: "open";
       seq: number;
@@ -146,7 +153,8 @@ export function unpackPlacements(packed: Float64Array): Placement[] {
 /** Replies from a block worker. */
 export type WorkerReply =
   | { type: "scanned"; seq: number; ids: ArrayBuffer; fingerprints: ArrayBuffer }
-  | { type: "sealed"; seq: number; chunk: ArrayBuffer; packs: WorkerPack[] }
+  /** `chunk` is the scan's buffer, back for reuse, when the engine sent one. */
+  | { type: "sealed"; seq: number; chunk?: ArrayBuffer; packs: WorkerPack[] }
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "written"; seq: number; bytes: number }
