@@ -305,7 +305,8 @@ async function writeManifests(
   };
   const segments = await mapLimit(
     Array.from({ length: count }, (_, s) => s),
-    8,
+    // Each is a small durable write: many at once share the filesystem's journal commits.
+    32,
     async (s) => {
       const ids = map.ids.subarray(s * idBytes, (s + 1) * idBytes);
       // Same IDs mean same blocks, hence same fingerprints: the parent's segment, by name.
