@@ -120,8 +120,13 @@ async function packageStage(stage: Stage, root: string): Promise<PackagedStage> 
   const dir = path.join(root, stage);
   // serverless-esbuild builds under this folder (relative to serverless.yml), away from the tree.
   const workFolder = path.relative(REPO, path.join(root, `esbuild-${stage}`));
+  // serverless-esbuild leaves a temporary directory per function behind (its cleanup cannot
+  // remove a directory that still has files): keep them inside this cache, removed with it.
+  const tmp = path.join(root, `tmp-${stage}`);
+  mkdirSync(tmp, { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    TMPDIR: tmp,
     AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
     AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     AWS_REGION: "us-east-1",
