@@ -3,12 +3,12 @@ import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../mod
 import type { ByteRange, ObjectStore } from "../ports/object-store.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
-import { mapLimit } from "../util/concurrency.ts";
-import { loadLiveIndex } from "./block-index.ts";
+import { forEachLimit } from "../util/concurrency.ts";
+import { type BlockIndex, loadLiveIndex } from "./block-index.ts";
 import { condemnedPacks } from "./gc/chain.ts";
 import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
-import { loadManifest } from "./manifest.ts";
+import { type StreamedManifest, streamManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
 import { type PlannedBlob, type PlannedRead, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
@@ -135,7 +135,7 @@ async function restoreBlocks(
   let flusher: ReturnType<typeof backgroundFlush> | undefined;
   try {
     const [manifest, index] = await Promise.all([
-      loadManifest(store, ctx.secrets, point.manifest),
+      streamManifest(store, ctx.secrets, point.manifest),
       loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
     ]);
     const { blockSize, logicalSize } = manifest.root;
@@ -146,13 +146,13 @@ async function restoreBlocks(
     }
     const firstBlock = Math.floor(range.offset / blockSize);
     const endBlock = Math.ceil((range.offset + range.length) / blockSize);
-    const reads = planReads(manifest.ids, firstBlock, endBlock, index);
+    const reads = plannedReads(manifest, firstBlock, endBlock, index);
     const keyFor = packDataKeys(ctx, index);
     const paths = localPaths(store);
     const flush = backgroundFlush(target, options.flushEveryBytes ?? FLUSH_EVERY);
     flusher = flush;
     // One read more than workers keeps every worker busy; more only adds memory.
-    await mapLimit(reads, pool.size + 1, async (read) => {
+    await forEachLimit(reads, pool.size + 1, async (read) => {
       const [source, key] = await Promise.all([packRange(store, read, paths), keyFor(read.pack)]);
       const items = read.blobs.map((b) => ({
         id: b.id,
@@ -181,6 +181,34 @@ async function restoreBlocks(
     await pool.close();
   }
   return verified;
+}
+
+/** Blocks planned at a time: the first reads start before the rest of the map is planned. */
+const PLAN_WINDOW_BLOCKS = 2048;
+
+/**
+ * The reads restoring blocks `[firstBlock, endBlock)`, planned a window at a time as the block
+ * map's segments arrive: workers start on the first window while the main thread decodes and
+ * plans the next (on a 2 GiB restore the whole plan took the main thread ~60 ms with the workers
+ * idle). A pack's blobs are merged into reads within a window, and a block repeated in several
+ * windows is opened once per window.
+ */
+async function* plannedReads(
+  manifest: StreamedManifest,
+  firstBlock: number,
+  endBlock: number,
+  index: BlockIndex,
+): AsyncGenerator<PlannedRead> {
+  const { segmentBlocks } = manifest.root;
+  for (let start = firstBlock; start < endBlock; start += PLAN_WINDOW_BLOCKS) {
+    const end = Math.min(endBlock, start + PLAN_WINDOW_BLOCKS);
+    for (let s = Math.floor(start / segmentBlocks); s < Math.ceil(end / segmentBlocks); s++) {
+      await manifest.segmentLoaded(s);
+    }
+    yield* planReads(manifest.ids, start, end, index);
+  }
+  // Segments outside the range still load; their failures must not go unobserved.
+  await manifest.complete;
 }
 
 /**
