@@ -1,11 +1,12 @@
-import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { IntegrityError } from "../errors.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import { mapLimit } from "../util/concurrency.ts";
+import { decodeIndex, encodeIndex } from "./index-codec.ts";
 import type { VaultSecrets } from "./keys.ts";
 import { idFromKey, indexKey } from "./layout.ts";
 import { getMetadata, putMetadata } from "./metadata-object.ts";
 import type { PackedBlob, WrappedKeyRef } from "./pack.ts";
+
+export { decodeIndex, encodeIndex };
 
 /** Where a stored block lives. */
 export interface BlockLocation {
@@ -21,44 +22,6 @@ export interface IndexedPack {
   readonly size: number;
   readonly key: WrappedKeyRef;
   readonly blobs: readonly PackedBlob[];
-}
-
-const MAGIC = Buffer.from("BVIX\x01");
-
-/** Serialises packs into the bytes of one index object. */
-export function encodeIndex(packs: readonly IndexedPack[]): Buffer {
-  const json = JSON.stringify({
-    packs: packs.map((p) => ({
-      id: p.id,
-      size: p.size,
-      key: p.key,
-      blobs: p.blobs.map((b) => [b.id, b.offset, b.length, b.rawLength]),
-    })),
-  });
-  return Buffer.concat([MAGIC, zstdCompressSync(Buffer.from(json))]);
-}
-
-/** Parses the bytes of an index object (already checked against its name). */
-export function decodeIndex(key: string, bytes: Buffer): IndexedPack[] {
-  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new IntegrityError(`${key}: not an index object`);
-  try {
-    const parsed = JSON.parse(zstdDecompressSync(bytes.subarray(MAGIC.length)).toString("utf8"));
-    return (
-      parsed.packs as {
-        id: string;
-        size: number;
-        key: WrappedKeyRef;
-        blobs: [string, number, number, number][];
-      }[]
-    ).map((p) => ({
-      id: p.id,
-      size: p.size,
-      key: p.key,
-      blobs: p.blobs.map(([id, offset, length, rawLength]) => ({ id, offset, length, rawLength })),
-    }));
-  } catch (cause) {
-    throw new IntegrityError(`${key}: unreadable index object`, { cause });
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   BlockIndex,
@@ -7,6 +8,7 @@ import {
   type IndexedPack,
   writeIndex,
 } from "../../../lib/engine/block-index.ts";
+import { encodeIndexV1 } from "../../../lib/engine/index-codec.ts";
 import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
 import { indexKey } from "../../../lib/engine/layout.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
@@ -31,9 +33,58 @@ describe("index objects", () => {
     expect(decodeIndex("index/x", encodeIndex(packs))).toEqual(packs);
   });
 
+  it("round-trip many packs of random IDs and sizes up to the format's limits", () => {
+    const packs = Array.from({ length: 7 }, (_, p) => ({
+      id: randomBytes(32).toString("hex"),
+      size: 8 * 1024 * 1024 + p,
+      key: { wrapped: `w${p}`, masterKeyId: `m${p % 2}` },
+      blobs: Array.from({ length: p * 13 }, (_, i) => ({
+        id: randomBytes(32).toString("hex"),
+        offset: i === 0 ? 0xffff_ffff : i * 65_553,
+        length: 1 + ((i * 7919) % 65_553),
+        rawLength: i % 3 === 0 ? 65_536 : 1 + i,
+      })),
+    }));
+    expect(decodeIndex("index/x", encodeIndex(packs))).toEqual(packs);
+  });
+
+  it("still reads version 1 objects, written before the columnar format", () => {
+    const packs = [pack("a".repeat(64), [1, 2, 3]), pack("b".repeat(64), [])];
+    expect(encodeIndexV1(packs).subarray(0, 5).toString("latin1")).toBe("BVIX\x01");
+    expect(decodeIndex("index/x", encodeIndexV1(packs))).toEqual(packs);
+  });
+
+  it("refuses to write an entry the format cannot hold", () => {
+    const bad = (blob: Partial<IndexedPack["blobs"][number]>) => [
+      { ...pack("a".repeat(64), [1]), blobs: [{ ...pack("a".repeat(64), [1]).blobs[0]!, ...blob }] },
+    ];
+    expect(() => encodeIndex(bad({ id: "ab" }))).toThrow(/not 32 bytes of hex/);
+    expect(() => encodeIndex(bad({ id: "zz".repeat(32) }))).toThrow(/not 32 bytes of hex/);
+    expect(() => encodeIndex(bad({ offset: 2 ** 32 }))).toThrow(/does not fit/);
+    expect(() => encodeIndex(bad({ length: -1 }))).toThrow(/does not fit/);
+  });
+
   it("decoding refuses other bytes with an IntegrityError naming the object", () => {
     expect(() => decodeIndex("index/x", Buffer.from("BVIX\x01garbage"))).toThrow(/index\/x: unreadable/);
+    expect(() => decodeIndex("index/x", Buffer.from("BVIX\x02garbage"))).toThrow(/index\/x: unreadable/);
     expect(() => decodeIndex("index/y", Buffer.from("nope"))).toThrow(/index\/y: not an index object/);
+  });
+
+  it("decoding refuses a version 2 body whose columns do not match its header", () => {
+    const packs = [pack("a".repeat(64), [1, 2, 3])];
+    const body = zstdDecompressSync(encodeIndex(packs).subarray(5));
+    const reencode = (b: Buffer) => Buffer.concat([Buffer.from("BVIX\x02"), zstdCompressSync(b)]);
+    for (const damaged of [body.subarray(0, body.length - 4), Buffer.concat([body, Buffer.alloc(12)])]) {
+      const err = (() => {
+        try {
+          decodeIndex("index/z", reencode(damaged));
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message).toMatch(/index\/z: unreadable/);
+    }
   });
 });
 
