@@ -24,7 +24,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --only blockvault|restic
                          run one tool only
   --work DIR             work directory (default bench/.work); images are kept there for reuse
-  --runs N               rounds of both tools, interleaved; times are medians (default 3)
+  --runs N               rounds of both tools, interleaved; times are medians (default 5)
   -h, --help             show this help`;
 
 const DEFAULT_SIZE_MIB = 2048;
@@ -64,7 +64,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
     mutatePercent: 1,
     mutateSeed: 11,
     tools,
-    runs: positiveInt(values.runs, 3, "--runs"),
+    runs: positiveInt(values.runs, 5, "--runs"),
     // npm runs scripts from the package root; INIT_CWD is where the user typed the command.
     workDir: values.work
       ? resolve(process.env.INIT_CWD ?? process.cwd(), values.work)
