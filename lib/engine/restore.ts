@@ -25,7 +25,7 @@ export interface RestoreOptions {
    * runs): it is updated instead of a new job being created.
    */
   readonly jobId?: string;
-  /** Bytes written between background flushes of a target that can flush (default 64 MiB). */
+  /** Bytes written between background flushes of a target that can flush (default 16 MiB). */
   readonly flushEveryBytes?: number;
 }
 
@@ -269,7 +269,7 @@ export function placeBlobs(blobs: readonly PlannedBlob[], blockSize: number, ran
 }
 
 /** Bytes written between background flushes of the target. */
-const FLUSH_EVERY = 64 * 1024 * 1024;
+const FLUSH_EVERY = 16 * 1024 * 1024;
 
 /**
  * Starts a target flush every `every` bytes, one at a time, without waiting for it:
