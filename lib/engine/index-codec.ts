@@ -2,6 +2,7 @@ import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "../errors.ts";
 import type { IndexedPack } from "./block-index.ts";
 import { BLOCK_ID_BYTES } from "./layout.ts";
+import { refuseNewerVersion } from "./object-version.ts";
 import type { PackedBlob, WrappedKeyRef } from "./pack.ts";
 
 /*
@@ -66,6 +67,7 @@ export function encodeIndex(packs: readonly IndexedPack[]): Buffer {
 
 /** Parses the bytes of an index object (already checked against its name), either version. */
 export function decodeIndex(key: string, bytes: Buffer): IndexedPack[] {
+  refuseNewerVersion(key, bytes, "BVIX", 2, "index object");
   const magic = bytes.subarray(0, MAGIC_V2.length);
   const isV2 = magic.equals(MAGIC_V2);
   if (!isV2 && !magic.equals(MAGIC_V1)) throw new IntegrityError(`${key}: not an index object`);

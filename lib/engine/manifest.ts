@@ -5,6 +5,7 @@ import { mapLimit } from "../util/concurrency.ts";
 import type { VaultSecrets } from "./keys.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, manifestKey } from "./layout.ts";
 import { getMetadata, putMetadata } from "./metadata-object.ts";
+import { refuseNewerVersion } from "./object-version.ts";
 
 /**
  * A recovery point's block map is a two-level tree: a root manifest lists segment manifests, and
@@ -53,6 +54,7 @@ function encodeSegment(ids: Buffer, fingerprints: Buffer): Buffer {
  * `count` is given, else any whole number of entries.
  */
 function decodeSegment(key: string, bytes: Buffer, count?: number): Buffer {
+  refuseNewerVersion(key, bytes, "BVSG", 2, "segment manifest");
   const magic = bytes.subarray(0, SEGMENT_MAGIC.length);
   let body: Buffer;
   if (magic.equals(SEGMENT_MAGIC_RAW)) body = bytes.subarray(SEGMENT_MAGIC_RAW.length);
@@ -76,6 +78,7 @@ function encodeRoot(root: RootManifest): Buffer {
 }
 
 function decodeRoot(key: string, bytes: Buffer): RootManifest {
+  refuseNewerVersion(key, bytes, "BVRT", 1, "root manifest");
   if (!bytes.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC))
     throw new IntegrityError(`${key}: not a root manifest`);
   try {
