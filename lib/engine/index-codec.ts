@@ -51,7 +51,7 @@ export function encodeIndex(packs: readonly IndexedPack[]): Buffer {
   blobs.forEach((b, i) => {
     if (
       body.write(b.id, ids + i * BLOCK_ID_BYTES, BLOCK_ID_BYTES, "hex") !== BLOCK_ID_BYTES ||
-      b.id.length !== 64
+      b.id.length !== 2 * BLOCK_ID_BYTES
     ) {
       throw new Error(`index entry ${i}: block ID "${b.id}" is not 32 bytes of hex`);
     }

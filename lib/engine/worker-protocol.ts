@@ -1,3 +1,4 @@
+import { BLOCK_ID_BYTES } from "./layout.ts";
 import type { PackedBlob } from "./pack.ts";
 
 /**
@@ -104,14 +105,13 @@ export interface UnpackedItem {
   readonly rawLength: number;
 }
 
-const ID_BYTES = 32;
-
 /** Packs items for a message (IDs are 32-byte hex strings). */
 export function packItems(items: readonly OpenItem[]): PackedItems {
-  const ids = Buffer.allocUnsafeSlow(items.length * ID_BYTES);
+  const ids = Buffer.allocUnsafeSlow(items.length * BLOCK_ID_BYTES);
   const layout = new Float64Array(items.length * 3);
   items.forEach((item, i) => {
-    if (ids.write(item.id, i * ID_BYTES, ID_BYTES, "hex") !== ID_BYTES) {
+    const written = ids.write(item.id, i * BLOCK_ID_BYTES, BLOCK_ID_BYTES, "hex");
+    if (written !== BLOCK_ID_BYTES || item.id.length !== 2 * BLOCK_ID_BYTES) {
       throw new Error(`item ${i}: "${item.id}" is not a 32-byte hex ID`);
     }
     layout.set([item.offset, item.length, item.rawLength], i * 3);
@@ -124,7 +124,7 @@ export function unpackItems(packed: PackedItems): UnpackedItem[] {
   const ids = Buffer.from(packed.ids.buffer, packed.ids.byteOffset, packed.ids.length);
   const { layout } = packed;
   return Array.from({ length: layout.length / 3 }, (_, i) => ({
-    id: ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES),
+    id: ids.subarray(i * BLOCK_ID_BYTES, (i + 1) * BLOCK_ID_BYTES),
     offset: layout[i * 3]!,
     length: layout[i * 3 + 1]!,
     rawLength: layout[i * 3 + 2]!,

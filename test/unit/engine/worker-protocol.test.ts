@@ -29,5 +29,6 @@ describe("open requests packed into typed arrays", () => {
     const good = { id: "ab".repeat(32), offset: 0, length: 1, rawLength: 1 };
     expect(() => packItems([good, { ...good, id: "ab".repeat(31) }])).toThrow(/item 1/);
     expect(() => packItems([{ ...good, id: "zz".repeat(32) }])).toThrow(/item 0/);
+    expect(() => packItems([{ ...good, id: "ab".repeat(33) }])).toThrow(/item 0/);
   });
 });
