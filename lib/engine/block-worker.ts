@@ -15,6 +15,7 @@ import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
 import { PackBuilder } from "./pack.ts";
 import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
 import {
+  movable,
   unpackItems,
   unpackPlacements,
   type WorkerPack,
@@ -239,19 +240,15 @@ function afterHeavyMessage(): void {
   } else collect({ type: "minor" });
 }
 
-/** The buffers of packs that outgrew their shared buffer: those are transferred. */
-function transferablePacks(packs: readonly WorkerPack[]): ArrayBuffer[] {
-  return packs.flatMap((p) => (p.buffer instanceof ArrayBuffer ? [p.buffer] : []));
-}
-
 function transferList(reply: WorkerReply): ArrayBuffer[] {
   switch (reply.type) {
     case "scanned":
       return [reply.ids, reply.fingerprints];
     case "sealed":
-      return [...(reply.chunk ? [reply.chunk] : []), ...transferablePacks(reply.packs)];
+      // A pack that outgrew its shared buffer is in a plain one: that is transferred.
+      return movable([reply.chunk, ...reply.packs.map((p) => p.buffer)]);
     case "flushed":
-      return transferablePacks(reply.packs);
+      return movable(reply.packs.map((p) => p.buffer));
     case "opened":
       return [reply.buffer];
     default:

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError, SourceError } from "../errors.ts";
 import {
+  movable,
   type ObjectFileRange,
   type OpenItem,
   type Placement,
@@ -177,10 +178,7 @@ export class WorkerPool {
         ? { parentIds: new Uint8Array(parent.ids), parentFingerprints: new Uint8Array(parent.fingerprints) }
         : {}),
     };
-    const reply = (await worker.request(msg, buffer ? [buffer] : [])) as Extract<
-      WorkerReply,
-      { type: "scanned" }
-    >;
+    const reply = (await worker.request(msg, movable([buffer]))) as Extract<WorkerReply, { type: "scanned" }>;
     return { worker, seq, ids: Buffer.from(reply.ids), fingerprints: Buffer.from(reply.fingerprints) };
   }
 
@@ -219,10 +217,7 @@ export class WorkerPool {
   recycle(pack: PooledPack): void {
     if (this.fatal) return;
     const { buffer } = pack;
-    pack.worker.thread.postMessage(
-      { type: "recycle", buffer } satisfies WorkerRequest,
-      buffer instanceof ArrayBuffer ? [buffer] : [],
-    );
+    pack.worker.thread.postMessage({ type: "recycle", buffer } satisfies WorkerRequest, movable([buffer]));
   }
 
   /**
@@ -234,7 +229,7 @@ export class WorkerPool {
     const seq = this.seq++;
     const reply = await worker.request(
       { type: "open", seq, key, source, items: packItems(items) },
-      transferable(source),
+      movable([source]),
     );
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
   }
@@ -254,7 +249,7 @@ export class WorkerPool {
     const seq = this.seq++;
     const reply = await worker.request(
       { type: "open", seq, key, source, items: packItems(items), fd, placements: packPlacements(placements) },
-      transferable(source),
+      movable([source]),
     );
     return (reply as Extract<WorkerReply, { type: "written" }>).bytes;
   }
@@ -262,10 +257,6 @@ export class WorkerPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
-}
-
-function transferable(source: ArrayBuffer | ObjectFileRange): ArrayBuffer[] {
-  return source instanceof ArrayBuffer ? [source] : [];
 }
 
 function split(reply: { buffer: ArrayBuffer; lengths: number[] }): Buffer[] {

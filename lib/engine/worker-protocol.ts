@@ -159,3 +159,11 @@ export type WorkerReply =
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "written"; seq: number; bytes: number }
   | { type: "error"; seq: number; name: string; message: string; code: string };
+
+/**
+ * What a message must transfer among `values`: the plain `ArrayBuffer`s. Shared buffers are shared,
+ * not moved; anything else (absent buffers, file ranges) has nothing to transfer.
+ */
+export function movable(values: readonly unknown[]): ArrayBuffer[] {
+  return values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer);
+}

@@ -53,10 +53,17 @@ export class FsObjectStore implements ObjectStore {
     const tmpDir = path.join(this.root, TMP_DIR);
     const tmp = path.join(tmpDir, `${randomUUID()}.tmp`);
     try {
-      await this.#again(tmpDir, () => writeDurably(tmp, data));
-      await this.#makeParent(key, file);
+      await this.#inDir(
+        tmpDir,
+        () => mkdir(tmpDir, { recursive: true }),
+        () => writeDurably(tmp, data),
+      );
       try {
-        await this.#again(path.dirname(file), () => link(tmp, file));
+        await this.#inDir(
+          path.dirname(file),
+          () => this.#makeParent(key, file),
+          () => link(tmp, file),
+        );
       } catch (err) {
         if (errnoCode(err) === "EEXIST") throw await existsError(key, file, err);
         throw err;
@@ -181,12 +188,12 @@ export class FsObjectStore implements ObjectStore {
   }
 
   /**
-   * Runs `create` (which makes a file in `dir`), first making `dir` if this store has not seen it,
-   * and once more after making it if the directory turns out to be missing.
+   * Runs `create` (which makes a file in `dir`), first running `makeDir` if this store has not
+   * seen `dir`, and once more after it if the directory turns out to be missing.
    */
-  async #again<T>(dir: string, create: () => Promise<T>): Promise<T> {
+  async #inDir<T>(dir: string, makeDir: () => Promise<unknown>, create: () => Promise<T>): Promise<T> {
     if (!this.#dirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      await makeDir();
       this.#dirs.add(dir);
     }
     try {
@@ -194,7 +201,7 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw err;
       this.#dirs.delete(dir);
-      await mkdir(dir, { recursive: true });
+      await makeDir();
       this.#dirs.add(dir);
       return create();
     }
@@ -202,11 +209,8 @@ export class FsObjectStore implements ObjectStore {
 
   /** Creates the directories above `file`, refusing when one of them is already an object. */
   async #makeParent(key: string, file: string): Promise<void> {
-    const dir = path.dirname(file);
-    if (this.#dirs.has(dir)) return;
     try {
-      await mkdir(dir, { recursive: true });
-      this.#dirs.add(dir);
+      await mkdir(path.dirname(file), { recursive: true });
     } catch (err) {
       const code = errnoCode(err);
       if (code === "EEXIST" || code === "ENOTDIR") {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  movable,
   packItems,
   packPlacements,
   unpackItems,
@@ -30,5 +31,15 @@ describe("open requests packed into typed arrays", () => {
     expect(() => packItems([good, { ...good, id: "ab".repeat(31) }])).toThrow(/item 1/);
     expect(() => packItems([{ ...good, id: "zz".repeat(32) }])).toThrow(/item 0/);
     expect(() => packItems([{ ...good, id: "ab".repeat(33) }])).toThrow(/item 0/);
+  });
+});
+
+describe("movable", () => {
+  it("transfers plain buffers only: shared ones are shared, absent ones and file ranges have none", () => {
+    const plain = new ArrayBuffer(8);
+    const shared = new SharedArrayBuffer(8);
+    const range = { path: "/p", key: "packs/ab/cd", offset: 0, length: 8 };
+    expect(movable([plain, shared, undefined, range])).toEqual([plain]);
+    expect(movable([shared])).toEqual([]);
   });
 });
