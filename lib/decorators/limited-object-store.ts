@@ -1,4 +1,4 @@
-import type { ByteRange, ObjectInfo, ObjectStore } from "../ports/object-store.ts";
+import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../ports/object-store.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 /**
@@ -22,6 +22,20 @@ export class LimitedObjectStore implements ObjectStore {
     this.#inner = inner;
     this.#permits = new Semaphore(limit);
     if (inner.localPath) this.localPath = (key) => this.#inner.localPath!(key);
+    if (inner.stage)
+      this.stage = () => this.#permits.run(async () => this.#limited(await this.#inner.stage!()));
+  }
+
+  /** The inner store's staging areas, their puts counted against the same limit. */
+  readonly stage?: () => Promise<StagingArea | undefined>;
+
+  #limited(area: StagingArea | undefined): StagingArea | undefined {
+    if (!area) return undefined;
+    return {
+      directory: area.directory,
+      put: (key, name) => this.#permits.run(() => area.put(key, name)),
+      close: () => area.close(),
+    };
   }
 
   /** The inner store's, when it has one (reading the file is the caller's business). */

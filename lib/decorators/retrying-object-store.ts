@@ -1,4 +1,4 @@
-import type { ByteRange, ObjectInfo, ObjectStore } from "../ports/object-store.ts";
+import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../ports/object-store.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryCreate } from "./retry-create.ts";
 
@@ -27,10 +27,17 @@ export class RetryingObjectStore implements ObjectStore {
       this.localPath = (key) =>
         retry(() => this.#inner.localPath!(key), this.#policy, `locate object ${key}`);
     }
+    if (inner.stage) {
+      // Opening the area is retried; its puts are not (each consumes its file, see StagingArea).
+      this.stage = () => retry(() => this.#inner.stage!(), this.#policy, "open a staging area");
+    }
   }
 
   /** The inner store's, retried, when it has one. */
   readonly localPath?: (key: string) => Promise<string | undefined>;
+
+  /** The inner store's staging areas, when it has them. */
+  readonly stage?: () => Promise<StagingArea | undefined>;
 
   put(key: string, data: Uint8Array): Promise<void> {
     return retryCreate(

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, SourceError, ValidationError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
+import type { StagingArea } from "../ports/object-store.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { loadLiveIndex } from "./block-index.ts";
@@ -149,7 +150,11 @@ async function backupInto(
   const indexLoading = loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx));
   indexLoading.catch(() => {}); // awaited by the scan and after it
   let hints: ChangedRange[] | undefined;
+  let staging: StagingArea | undefined;
   try {
+    // Packs go straight from the workers into the store's files when it can take them so.
+    staging = await store.stage?.();
+    if (staging) pool.stageInto(staging.directory);
     parentManifest = parent ? await streamManifest(store, ctx.secrets, parent.manifest) : undefined;
     if (parentManifest && parentManifest.root.blockSize !== blockSize) {
       throw new SourceError(
@@ -160,10 +165,12 @@ async function backupInto(
       parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
   } catch (err) {
     await pool.close();
+    await staging?.close().catch(() => undefined);
     throw err;
   }
   const refs = await trackedReferences(ctx);
   const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack), {
+    ...(staging ? { staging } : {}),
     ...(refs
       ? {
           beforeIndex: (ids) => refs.registerPacks(vaultId, ids, clock.now()),
@@ -204,6 +211,9 @@ async function backupInto(
     throw err;
   } finally {
     await pool.close();
+    // Every staged pack is stored by now, or dropped with the backup. A directory left behind is
+    // only litter (never an object), and must not hide how the backup itself ended.
+    await staging?.close().catch(() => undefined);
   }
   const index = await indexLoading;
   for (const pack of sink.indexed) index.addPack(pack);

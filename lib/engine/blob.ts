@@ -57,19 +57,35 @@ export function sealBlock(
   compressor: BlockCompressor,
   allocate: (length: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
+  const pieces = sealPieces(dataKey, id, data, compressor);
+  const out = allocate(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) at += p.copy(out, at);
+  return out;
+}
+
+/**
+ * Seals one block like {@link sealBlock}, returning the sealed bytes as the pieces the cipher
+ * produced them in (their concatenation is the sealed blob), for a caller that writes them out
+ * without joining them first.
+ */
+export function sealPieces(
+  dataKey: Key,
+  id: Uint8Array,
+  data: Buffer,
+  compressor: BlockCompressor,
+): Buffer[] {
   const { codec, payload, framed } = compressor.compress(data);
-  const out = allocate(1 + payload.length + TAG_BYTES);
   const cipher = createCipheriv("aes-256-gcm", dataKey, id.subarray(0, NONCE_BYTES));
   cipher.setAAD(aad(id));
-  let at = 0;
-  if (framed) at += cipher.update(framed).copy(out, at);
-  else {
-    at += cipher.update(codec === Codec.None ? CODEC_NONE : Buffer.of(codec)).copy(out, at);
-    at += cipher.update(payload).copy(out, at);
-  }
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
+  const pieces = framed
+    ? [cipher.update(framed)]
+    : [cipher.update(codec === Codec.None ? CODEC_NONE : Buffer.of(codec)), cipher.update(payload)];
+  // GCM is a stream mode: final() adds no bytes, it only computes the tag.
+  const last = cipher.final();
+  if (last.length > 0) pieces.push(last);
+  pieces.push(cipher.getAuthTag());
+  return pieces;
 }
 
 /**

@@ -8,12 +8,12 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { blockId, SEAL_OVERHEAD, sealBlock } from "./blob.ts";
+import { blockId } from "./blob.ts";
 import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
-import { PackBuilder } from "./pack.ts";
 import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
+import { PackFiller, type WorkerDataKey } from "./worker-packs.ts";
 import {
   movable,
   unpackItems,
@@ -38,12 +38,11 @@ if (!port) throw new Error("block-worker must run in a worker thread");
 
 let blockIdKey: KeyObject | undefined;
 let fingerprinter: Fingerprinter | undefined;
-let compressor: BlockCompressor | undefined;
-let packTarget = 0;
+let filler: PackFiller | undefined;
 let blockSize = 0;
 let zeros = Buffer.alloc(0);
 let writeLock = new Int32Array(new SharedArrayBuffer(4));
-const dataKeys = new Map<number, { key: KeyObject; wrapped: string; masterKeyId: string }>();
+const dataKeys = new Map<number, WorkerDataKey>();
 /** Chunks scanned but not yet sealed, by sequence number. */
 const held = new Map<number, { data: Buffer; ids: Buffer; own: boolean }>();
 /**
@@ -52,61 +51,25 @@ const held = new Map<number, { data: Buffer; ids: Buffer; own: boolean }>();
  * crossings per 4 MiB chunk that alone kept the main thread's collector busy.
  */
 const ownChunks: ArrayBuffer[] = [];
-/** Pack buffers handed back by the engine after upload. */
-const spare: (ArrayBuffer | SharedArrayBuffer)[] = [];
-/** Enough for the packs uploading, the one filling and one more: a buffer is rarely dropped. */
-const MAX_SPARE_PACKS = 4;
-let open: { builder: PackBuilder; generation: number } | undefined;
-
-function packBuffer(): Buffer {
-  // Room for the target plus one more blob and a trailer, so a pack rarely has to grow.
-  // Shared, not transferred: a transferred buffer counts as new external memory in the isolate it
-  // reaches, and 8 MiB packs arriving every few milliseconds pushed the main thread into a full
-  // collection every ~100 ms. Shared memory is not counted per isolate, so the buffers are kept
-  // and reused rather than left for the collector.
-  return Buffer.from(
-    spare.pop() ?? new SharedArrayBuffer(packTarget + blockSize + SEAL_OVERHEAD + 256 * 1024),
-  );
-}
-
 /** A chunk buffer of this worker's own with room for `length` bytes. */
 function ownChunk(length: number): ArrayBuffer {
   const i = ownChunks.findIndex((b) => b.byteLength >= length);
   return i >= 0 ? ownChunks.splice(i, 1)[0]! : new ArrayBuffer(length);
 }
 
-function finishOpen(out: WorkerPack[]): void {
-  if (!open || open.builder.count === 0) return;
-  const key = dataKeys.get(open.generation)!;
-  const pack = open.builder.finish({ wrapped: key.wrapped, masterKeyId: key.masterKeyId });
-  out.push({
-    id: pack.id,
-    buffer: pack.bytes.buffer,
-    length: pack.bytes.length,
-    generation: open.generation,
-    blobs: pack.blobs,
-  });
-  open = undefined;
-}
-
 function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
   const chunk = held.get(seq);
   held.delete(seq);
   if (!chunk) throw new Error(`no scanned chunk ${seq} to seal`);
+  const key = blocks.length > 0 ? dataKeys.get(generation) : undefined;
+  if (blocks.length > 0 && !key) throw new Error(`data key generation ${generation} was never sent`);
   const packs: WorkerPack[] = [];
   for (const b of blocks) {
-    const key = dataKeys.get(generation);
-    if (!key) throw new Error(`data key generation ${generation} was never sent`);
-    if (open && (open.generation !== generation || open.builder.size >= packTarget)) finishOpen(packs);
-    open ??= { builder: new PackBuilder(packBuffer()), generation };
     const block = chunk.data.subarray(b * blockSize, Math.min(chunk.data.length, (b + 1) * blockSize));
     const id = chunk.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
-    const builder = open.builder;
-    sealBlock(key.key, id, block, compressor!, (length) =>
-      builder.reserve(id.toString("hex"), length, block.length),
-    );
+    filler!.add(generation, key!, id, block, packs);
   }
-  if (open && open.builder.size >= packTarget) finishOpen(packs);
+  filler!.finishIfFull(packs);
   if (chunk.own) {
     ownChunks.push(chunk.data.buffer as ArrayBuffer);
     return { type: "sealed", seq, packs };
@@ -195,8 +158,12 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
         createSecretKey(msg.fingerprintKeys[0]),
         createSecretKey(msg.fingerprintKeys[1]),
       );
-      compressor = new BlockCompressor(msg.zstdLevel, msg.blockSize);
-      packTarget = msg.packTarget;
+      filler = new PackFiller(
+        msg.packTarget,
+        msg.blockSize,
+        new BlockCompressor(msg.zstdLevel, msg.blockSize),
+        (generation) => dataKeys.get(generation),
+      );
       blockSize = msg.blockSize;
       zeros = Buffer.alloc(blockSize);
       writeLock = new Int32Array(msg.writeLock);
@@ -209,15 +176,21 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
       });
       return undefined;
     case "recycle":
-      if (spare.length < MAX_SPARE_PACKS) spare.push(msg.buffer);
+      filler!.recycle(msg.buffer);
       return undefined;
+    case "stage":
+      filler!.stageInto(msg.directory);
+      return undefined;
+    case "discard":
+      filler!.discard();
+      return { type: "discarded", seq: msg.seq };
     case "scan":
       return scan(msg);
     case "seal":
       return seal(msg.seq, msg.generation, msg.blocks);
     case "flush": {
       const packs: WorkerPack[] = [];
-      finishOpen(packs);
+      filler!.finish(packs);
       return { type: "flushed", seq: msg.seq, packs };
     }
     case "open":

@@ -8,7 +8,7 @@
 export const FORMAT_VERSION = 1;
 
 /** Default block size: 64 KiB keeps a 1 % scattered change under 2× in stored bytes (see bench). */
-export const DEFAULT_BLOCK_SIZE = 64 * 1024;
+export const DEFAULT_BLOCK_SIZE = 128 * 1024;
 
 /**
  * Blocks per segment manifest: 256 × 64 KiB = 16 MiB of disk per segment. Fewer, larger segments

@@ -1,5 +1,5 @@
 import { AlreadyExistsError } from "../errors.ts";
-import type { ObjectStore } from "../ports/object-store.ts";
+import type { ObjectStore, StagingArea } from "../ports/object-store.ts";
 import { type IndexedPack, writeIndex } from "./block-index.ts";
 import type { VaultSecrets } from "./keys.ts";
 import { packKey } from "./layout.ts";
@@ -19,6 +19,8 @@ export interface PackSinkOptions {
    */
   readonly beforeIndex?: (packIds: string[]) => Promise<void>;
   readonly afterIndex?: (packIds: string[], indexId: string) => Promise<void>;
+  /** Where the workers write packs that come without a buffer (see `WorkerPack`). */
+  readonly staging?: StagingArea;
 }
 
 /**
@@ -76,7 +78,9 @@ export class PackSink {
 
   private async upload(pack: PooledPack): Promise<void> {
     try {
-      await this.store.put(packKey(pack.id), new Uint8Array(pack.buffer, 0, pack.length));
+      if (pack.buffer) await this.store.put(packKey(pack.id), new Uint8Array(pack.buffer, 0, pack.length));
+      else if (this.options.staging) await this.options.staging.put(packKey(pack.id), pack.id);
+      else throw new Error(`pack ${pack.id} was written to a staging area this backup does not have`);
     } catch (err) {
       // Same name means same bytes: a pack an earlier, interrupted run already stored.
       if (!(err instanceof AlreadyExistsError)) throw err;

@@ -84,14 +84,12 @@ export class PackBuilder {
    * view of this builder's buffer; call {@link reset} only once they are no longer needed.
    */
   finish(key: WrappedKeyRef): FinishedPack {
-    const trailer = encodeTrailer(key, this.blobs);
-    const total = this.bytes + trailer.length + FOOTER_BYTES;
+    const tail = encodePackTail(key, this.blobs);
+    const total = this.bytes + tail.length;
     if (total > this.buffer.length) this.grow(total);
-    trailer.copy(this.buffer, this.bytes);
-    this.buffer.writeUInt32LE(trailer.length, this.bytes + trailer.length);
-    MAGIC.copy(this.buffer, this.bytes + trailer.length + 4);
+    tail.copy(this.buffer, this.bytes);
     const bytes = this.buffer.subarray(0, total);
-    return { id: randomBytes(32).toString("hex"), bytes, blobs: this.blobs };
+    return { id: newPackId(), bytes, blobs: this.blobs };
   }
 
   /** Starts a new, empty pack in `buffer` (a recycled one, or the same). */
@@ -100,6 +98,21 @@ export class PackBuilder {
     this.blobs = [];
     this.bytes = 0;
   }
+}
+
+/** A fresh pack name: 256 random bits, hex. */
+export function newPackId(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/** What follows a pack's blobs: the trailer describing them, its length (u32 LE) and the magic. */
+export function encodePackTail(key: WrappedKeyRef, blobs: readonly PackedBlob[]): Buffer {
+  const trailer = encodeTrailer(key, blobs);
+  const tail = Buffer.allocUnsafe(trailer.length + FOOTER_BYTES);
+  trailer.copy(tail);
+  tail.writeUInt32LE(trailer.length, trailer.length);
+  MAGIC.copy(tail, trailer.length + 4);
+  return tail;
 }
 
 const TRAILER_MAGIC = Buffer.from("BVTR\x01");

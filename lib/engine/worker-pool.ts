@@ -107,6 +107,7 @@ export class WorkerPool {
   private seq = 0;
   private next = 0;
   private fatal: Error | undefined;
+  private staged = false;
 
   constructor(options: {
     blockIdKey: Buffer;
@@ -215,9 +216,19 @@ export class WorkerPool {
 
   /** Hands an uploaded pack's buffer back to the worker that filled it. */
   recycle(pack: PooledPack): void {
-    if (this.fatal) return;
     const { buffer } = pack;
+    if (this.fatal || !buffer) return;
     pack.worker.thread.postMessage({ type: "recycle", buffer } satisfies WorkerRequest, movable([buffer]));
+  }
+
+  /**
+   * Has the workers write the packs they start from now on into files in `directory` (a staging
+   * area's), named by pack ID, instead of into buffers.
+   */
+  stageInto(directory: string): void {
+    this.staged = true;
+    const msg: WorkerRequest = { type: "stage", directory };
+    for (const w of this.workers) w.thread.postMessage(msg);
   }
 
   /**
@@ -254,7 +265,17 @@ export class WorkerPool {
     return (reply as Extract<WorkerReply, { type: "written" }>).bytes;
   }
 
+  /**
+   * Stops the workers. Packs still being filled are dropped; when they were being written into
+   * files, the workers first close and remove them (a terminated thread would leave its open
+   * files open for the life of the process).
+   */
   async close(): Promise<void> {
+    if (this.staged && !this.fatal) {
+      await Promise.all(
+        this.workers.map((w) => w.request({ type: "discard", seq: this.seq++ }).catch(() => undefined)),
+      );
+    }
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 }

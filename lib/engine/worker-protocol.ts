@@ -2,12 +2,13 @@ import { BLOCK_ID_BYTES } from "./layout.ts";
 import type { PackedBlob } from "./pack.ts";
 
 /**
- * A pack a worker finished: shared with (or, if it outgrew its shared buffer, transferred to) the
- * engine for upload, then recycled.
+ * A pack a worker finished: in a buffer shared with (or, if it outgrew its shared buffer,
+ * transferred to) the engine for upload, then recycled; or, without a buffer, in the file named
+ * `id` in the staging directory the workers were given.
  */
 export interface WorkerPack {
   readonly id: string;
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly buffer?: ArrayBuffer | SharedArrayBuffer;
   readonly length: number;
   readonly generation: number;
   readonly blobs: PackedBlob[];
@@ -46,6 +47,10 @@ export type WorkerRequest =
     }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
   | { type: "flush"; seq: number }
+  /** Write packs into files in `directory` from now on (undefined: into buffers again). */
+  | { type: "stage"; directory: string | undefined }
+  /** Drop the pack being filled (and its file): the backup is over. */
+  | { type: "discard"; seq: number }
   | { type: "recycle"; buffer: ArrayBuffer | SharedArrayBuffer }
   | {
       type: "open";
@@ -158,6 +163,7 @@ export type WorkerReply =
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "written"; seq: number; bytes: number }
+  | { type: "discarded"; seq: number }
   | { type: "error"; seq: number; name: string; message: string; code: string };
 
 /**

@@ -44,6 +44,10 @@ export interface ByteRange {
  *   It resolves to undefined when the object cannot be read as is right now (archived), so the
  *   caller uses `get` and gets that method's error. The file is the object: it is never written
  *   to, and a missing file is a missing object.
+ * - `stage`, when a store has it, opens a {@link StagingArea}: a private local directory where a
+ *   writer on this machine builds objects as files and then stores them without handing their
+ *   bytes over in memory (the engine's worker threads write packs this way). It resolves to
+ *   undefined when the store cannot take files right now; the caller then uses `put`.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {
@@ -53,6 +57,26 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   localPath?(key: string): Promise<string | undefined>;
+  stage?(): Promise<StagingArea | undefined>;
+}
+
+/**
+ * A directory of the store's own filesystem, private to whoever opened it, where objects are built
+ * as files before they are stored (see {@link ObjectStore}). Files in it are never objects: only
+ * {@link put} makes one.
+ */
+export interface StagingArea {
+  /** Absolute path of the directory; the user names the files it makes in it. */
+  readonly directory: string;
+  /**
+   * Stores file `name` of the directory as object `key`, with the store's `put` contract (atomic,
+   * create-only: `AlreadyExistsError` when the key exists, durable once it resolves). The file is
+   * gone afterwards whether it was stored or not, so a failed call is never retried: the bytes
+   * have to be written again.
+   */
+  put(key: string, name: string): Promise<void>;
+  /** Removes the directory and any file still in it; idempotent. */
+  close(): Promise<void>;
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;

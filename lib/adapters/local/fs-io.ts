@@ -21,6 +21,16 @@ export async function writeDurably(file: string, data: Uint8Array, mode = 0o666)
   }
 }
 
+/** Flushes a file written elsewhere (another thread, another descriptor) to stable storage. */
+export async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Flushes a directory's entries, so a new name survives a power loss. Best effort where the
  * platform cannot open or sync a directory (Windows, some network filesystems): the file's data

@@ -17,6 +17,7 @@ import {
   isValidObjectKey,
   type ObjectInfo,
   type ObjectStore,
+  type StagingArea,
 } from "../../ports/object-store.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { syncDirectory, writeDurably } from "./fs-io.ts";
@@ -80,6 +81,19 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
     await this.#removeSidecar(key);
     const cls = options.storageClass ?? "STANDARD";
     if (cls !== "STANDARD") await this.#writeSidecar({ version: 1, key, storageClass: cls });
+  }
+
+  /** A staging area of the store's whose objects start `STANDARD`, like a plain `put`'s. */
+  async stage(): Promise<StagingArea> {
+    const area = await this.store.stage();
+    return {
+      directory: area.directory,
+      put: async (key, name) => {
+        await area.put(key, name);
+        await this.#removeSidecar(key);
+      },
+      close: () => area.close(),
+    };
   }
 
   /** Reads the object; `ArchivedObjectError` while it is archived or still being restored. */

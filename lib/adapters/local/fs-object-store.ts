@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { type FileHandle, link, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { AlreadyExistsError, IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
 import {
@@ -8,9 +8,10 @@ import {
   isValidObjectKey,
   type ObjectInfo,
   type ObjectStore,
+  type StagingArea,
 } from "../../ports/object-store.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
-import { isDirectory, readExactly, syncDirectory, writeDurably } from "./fs-io.ts";
+import { isDirectory, readExactly, syncDirectory, syncFile, writeDurably } from "./fs-io.ts";
 
 /** Top-level directory holding in-flight writes; reserved, never listed, never a key. */
 const TMP_DIR = ".tmp";
@@ -29,8 +30,9 @@ const TMP_DIR = ".tmp";
  *   a `ValidationError`;
  * - a top-level `.tmp` segment is reserved;
  * - on a case-insensitive filesystem, keys differing only in case collide.
- * A process killed mid-`put` can leave a file in `.tmp/`; it is never visible as an object and
- * can be removed while no `put` is running.
+ * A process killed mid-`put`, or with a staging area open, can leave a file or a `stage-*`
+ * directory in `.tmp/`; neither is ever visible as an object, and both can be removed while no
+ * `put` or staging area is in use.
  */
 export class FsObjectStore implements ObjectStore {
   /** Absolute path of the directory holding the objects. */
@@ -58,25 +60,65 @@ export class FsObjectStore implements ObjectStore {
         () => mkdir(tmpDir, { recursive: true }),
         () => writeDurably(tmp, data),
       );
-      try {
-        await this.#inDir(
-          path.dirname(file),
-          () => this.#makeParent(key, file),
-          () => link(tmp, file),
-        );
-      } catch (err) {
-        if (errnoCode(err) === "EEXIST") throw await existsError(key, file, err);
-        throw err;
-      }
-      // Why: without syncing the directory, a power loss may forget the new name even though
-      // the data blocks were flushed.
-      await syncDirectory(path.dirname(file));
+      await this.#linkInPlace(key, file, tmp);
     } catch (err) {
       throw translateFsError(err, `put object ${key}`);
     } finally {
       // The link (if made) holds the data; the temporary name is never needed after this call.
       await unlink(tmp).catch(() => undefined);
     }
+  }
+
+  /**
+   * A staging directory of its own under `.tmp/` (see {@link StagingArea}): its files become
+   * objects by the same hard link as `put`'s temporary files, after an fsync.
+   */
+  async stage(): Promise<StagingArea> {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const directory = path.join(tmpDir, `stage-${randomUUID()}`);
+    try {
+      await mkdir(directory, { recursive: true });
+    } catch (err) {
+      throw translateFsError(err, "open a staging directory");
+    }
+    return {
+      directory,
+      put: (key, name) => this.#putStaged(key, directory, name),
+      close: () => rm(directory, { recursive: true, force: true }),
+    };
+  }
+
+  async #putStaged(key: string, directory: string, name: string): Promise<void> {
+    const tmp = path.join(directory, name);
+    try {
+      if (path.basename(name) !== name || name === "." || name === "..") {
+        throw new ValidationError(`staged file name ${JSON.stringify(name)} is not a plain file name`);
+      }
+      const file = this.#pathOf(key);
+      await syncFile(tmp);
+      await this.#linkInPlace(key, file, tmp);
+    } catch (err) {
+      throw translateFsError(err, `put object ${key} from staged file ${name}`);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Links the complete, synced file `tmp` to `file` (create-only), then syncs its directory. */
+  async #linkInPlace(key: string, file: string, tmp: string): Promise<void> {
+    try {
+      await this.#inDir(
+        path.dirname(file),
+        () => this.#makeParent(key, file),
+        () => link(tmp, file),
+      );
+    } catch (err) {
+      if (errnoCode(err) === "EEXIST") throw await existsError(key, file, err);
+      throw err;
+    }
+    // Why: without syncing the directory, a power loss may forget the new name even though
+    // the data blocks were flushed.
+    await syncDirectory(path.dirname(file));
   }
 
   /** The file holding the object (which may not exist); see {@link ObjectStore}. */

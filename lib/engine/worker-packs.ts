@@ -1,0 +1,129 @@
+import type { KeyObject } from "node:crypto";
+import { SEAL_OVERHEAD, sealBlock, sealPieces } from "./blob.ts";
+import type { BlockCompressor } from "./block-compressor.ts";
+import { PackBuilder } from "./pack.ts";
+import { PackFile } from "./pack-file.ts";
+import type { WorkerPack } from "./worker-protocol.ts";
+
+/** A data key as a worker holds it: usable, and the wrapped form its packs record. */
+export interface WorkerDataKey {
+  readonly key: KeyObject;
+  readonly wrapped: string;
+  readonly masterKeyId: string;
+}
+
+/** Enough for the packs uploading, the one filling and one more: a buffer is rarely dropped. */
+const MAX_SPARE_PACKS = 4;
+
+/** The pack a worker is filling: in a buffer, or in a staged file. */
+type OpenPack =
+  | { readonly generation: number; readonly builder: PackBuilder; readonly file?: undefined }
+  | { readonly generation: number; readonly file: PackFile; readonly builder?: undefined };
+
+/**
+ * A block worker's packs: sealed blocks go into the open pack, which is finished once it reaches
+ * the target size or the data key changes. Packs are filled in shared buffers the engine uploads
+ * and hands back, or, once a staging directory is set, written straight into files there that the
+ * engine stores by name (see `PackFile`).
+ */
+export class PackFiller {
+  private readonly packTarget: number;
+  private readonly blockSize: number;
+  private readonly compressor: BlockCompressor;
+  /** Pack buffers handed back by the engine after upload. */
+  private readonly spare: (ArrayBuffer | SharedArrayBuffer)[] = [];
+  private open: OpenPack | undefined;
+  private staging: string | undefined;
+  private readonly keyOf: (generation: number) => WorkerDataKey | undefined;
+
+  /** `keyOf` finds the data key of a generation, to record in the packs sealed under it. */
+  constructor(
+    packTarget: number,
+    blockSize: number,
+    compressor: BlockCompressor,
+    keyOf: (generation: number) => WorkerDataKey | undefined,
+  ) {
+    this.packTarget = packTarget;
+    this.blockSize = blockSize;
+    this.compressor = compressor;
+    this.keyOf = keyOf;
+  }
+
+  /** Writes packs into files in `directory` from the next pack on; undefined: into buffers. */
+  stageInto(directory: string | undefined): void {
+    this.staging = directory;
+  }
+
+  /** Takes back a pack buffer the engine has uploaded. */
+  recycle(buffer: ArrayBuffer | SharedArrayBuffer): void {
+    if (this.spare.length < MAX_SPARE_PACKS) this.spare.push(buffer);
+  }
+
+  /** Seals `block` (ID `id`) under `key` into the open pack; packs that filled go to `out`. */
+  add(generation: number, key: WorkerDataKey, id: Buffer, block: Buffer, out: WorkerPack[]): void {
+    const open = this.open;
+    if (open && (open.generation !== generation || this.sizeOf(open) >= this.packTarget)) this.finish(out);
+    this.open ??= this.staging
+      ? { generation, file: new PackFile(this.staging) }
+      : { generation, builder: new PackBuilder(this.packBuffer()) };
+    const hex = id.toString("hex");
+    const { builder, file } = this.open;
+    if (file) file.append(hex, sealPieces(key.key, id, block, this.compressor), block.length);
+    else
+      sealBlock(key.key, id, block, this.compressor, (length) => builder.reserve(hex, length, block.length));
+  }
+
+  /** Finishes the open pack if it reached the target size. */
+  finishIfFull(out: WorkerPack[]): void {
+    if (this.open && this.sizeOf(this.open) >= this.packTarget) this.finish(out);
+  }
+
+  /** Finishes the open pack (if it has blobs) into `out`, under the key it was sealed with. */
+  finish(out: WorkerPack[]): void {
+    const open = this.open;
+    if (!open) return;
+    this.open = undefined;
+    const count = open.file ? open.file.count : open.builder.count;
+    if (count === 0) {
+      open.file?.discard();
+      return;
+    }
+    const key = this.keyOf(open.generation);
+    if (!key) throw new Error(`data key generation ${open.generation} was never sent`);
+    const ref = { wrapped: key.wrapped, masterKeyId: key.masterKeyId };
+    if (open.file) {
+      out.push({ ...open.file.finish(ref), generation: open.generation });
+      return;
+    }
+    const pack = open.builder.finish(ref);
+    out.push({
+      id: pack.id,
+      buffer: pack.bytes.buffer,
+      length: pack.bytes.length,
+      generation: open.generation,
+      blobs: pack.blobs,
+    });
+  }
+
+  /** Drops the open pack (its file, when staged): the backup it belonged to is over. */
+  discard(): void {
+    this.open?.file?.discard();
+    this.open = undefined;
+  }
+
+  private sizeOf(open: OpenPack): number {
+    return open.file ? open.file.size : open.builder.size;
+  }
+
+  private packBuffer(): Buffer {
+    // Room for the target plus one more blob and a trailer, so a pack rarely has to grow.
+    // Shared, not transferred: a transferred buffer counts as new external memory in the isolate
+    // it reaches, and 8 MiB packs arriving every few milliseconds pushed the main thread into a
+    // full collection every ~100 ms. Shared memory is not counted per isolate, so the buffers are
+    // kept and reused rather than left for the collector.
+    return Buffer.from(
+      this.spare.pop() ??
+        new SharedArrayBuffer(this.packTarget + this.blockSize + SEAL_OVERHEAD + 256 * 1024),
+    );
+  }
+}
