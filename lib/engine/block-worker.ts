@@ -181,9 +181,6 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
     case "stage":
       filler!.stageInto(msg.directory);
       return undefined;
-    case "discard":
-      filler!.discard();
-      return { type: "discarded", seq: msg.seq };
     case "scan":
       return scan(msg);
     case "seal":

@@ -79,12 +79,12 @@ function writeAll(fd: number, pieces: readonly Buffer[], length: number): void {
     const n = writevSync(fd, rest as Buffer[]);
     if (n <= 0) throw new Error(`pack file write made no progress (${written} of ${length} bytes)`);
     written += n;
-    rest = after(rest, n);
+    rest = remainingPieces(rest, n);
   }
 }
 
-/** The pieces left after the first `n` bytes of `pieces`. */
-function after(pieces: readonly Buffer[], n: number): Buffer[] {
+/** The pieces left after the first `n` bytes of `pieces` (where a short write stopped). */
+export function remainingPieces(pieces: readonly Buffer[], n: number): Buffer[] {
   const out: Buffer[] = [];
   let skip = n;
   for (const p of pieces) {

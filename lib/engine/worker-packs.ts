@@ -105,12 +105,6 @@ export class PackFiller {
     });
   }
 
-  /** Drops the open pack (its file, when staged): the backup it belonged to is over. */
-  discard(): void {
-    this.open?.file?.discard();
-    this.open = undefined;
-  }
-
   private sizeOf(open: OpenPack): number {
     return open.file ? open.file.size : open.builder.size;
   }

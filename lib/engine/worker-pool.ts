@@ -107,7 +107,6 @@ export class WorkerPool {
   private seq = 0;
   private next = 0;
   private fatal: Error | undefined;
-  private staged = false;
 
   constructor(options: {
     blockIdKey: Buffer;
@@ -226,7 +225,6 @@ export class WorkerPool {
    * area's), named by pack ID, instead of into buffers.
    */
   stageInto(directory: string): void {
-    this.staged = true;
     const msg: WorkerRequest = { type: "stage", directory };
     for (const w of this.workers) w.thread.postMessage(msg);
   }
@@ -266,16 +264,10 @@ export class WorkerPool {
   }
 
   /**
-   * Stops the workers. Packs still being filled are dropped; when they were being written into
-   * files, the workers first close and remove them (a terminated thread would leave its open
-   * files open for the life of the process).
+   * Stops the workers. Packs still being filled are dropped: Node closes the files a thread opened
+   * when it ends, and the staging area they are in is removed by its owner.
    */
   async close(): Promise<void> {
-    if (this.staged && !this.fatal) {
-      await Promise.all(
-        this.workers.map((w) => w.request({ type: "discard", seq: this.seq++ }).catch(() => undefined)),
-      );
-    }
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 }

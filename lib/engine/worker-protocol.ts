@@ -49,8 +49,6 @@ export type WorkerRequest =
   | { type: "flush"; seq: number }
   /** Write packs into files in `directory` from now on (undefined: into buffers again). */
   | { type: "stage"; directory: string | undefined }
-  /** Drop the pack being filled (and its file): the backup is over. */
-  | { type: "discard"; seq: number }
   | { type: "recycle"; buffer: ArrayBuffer | SharedArrayBuffer }
   | {
       type: "open";
@@ -163,7 +161,6 @@ export type WorkerReply =
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "written"; seq: number; bytes: number }
-  | { type: "discarded"; seq: number }
   | { type: "error"; seq: number; name: string; message: string; code: string };
 
 /**

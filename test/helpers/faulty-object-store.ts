@@ -1,4 +1,4 @@
-import type { ByteRange, ObjectInfo, ObjectStore } from "../../lib/ports/object-store.ts";
+import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../../lib/ports/object-store.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 
 /** An {@link ObjectStore} decorator that counts calls and fails the ones its plan picks. */
@@ -35,5 +35,20 @@ export class FaultyObjectStore implements ObjectStore {
 
   delete(key: string): Promise<void> {
     return this.plan.run("store", "delete", key, () => this.inner.delete(key));
+  }
+
+  /**
+   * The inner store's staging areas. A staged put is a put like any other to the plan (method
+   * `put`, its key), so every fault a put can suffer, a pack stored from a staged file suffers
+   * too. Closing an area is not a call of the store's: it only removes local files.
+   */
+  async stage(): Promise<StagingArea | undefined> {
+    const area = await this.plan.run("store", "stage", "", async () => this.inner.stage?.());
+    if (!area) return undefined;
+    return {
+      directory: area.directory,
+      put: (key, name) => this.plan.run("store", "put", key, () => area.put(key, name)),
+      close: () => area.close(),
+    };
   }
 }

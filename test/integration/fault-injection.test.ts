@@ -1,5 +1,7 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
 import { JobStatus, JobType } from "../../lib/model.ts";
 import { Vault } from "../../lib/vault.ts";
 import {
@@ -44,13 +46,19 @@ function surfaces(error: unknown, injected: unknown): boolean {
   return false;
 }
 
+/** What the run left in the object store's temporary directory (staged packs, half-written puts). */
+async function temporaries(run: FaultyRun): Promise<string[]> {
+  return readdir(join(localVaultPaths(run.dir).objects, ".tmp")).catch(() => []);
+}
+
 /**
  * After a failed incremental: the only point is still p1 and restores to v1; the failed job is
- * recorded (unless the catalog failed before the job existed); the next clean backup succeeds
- * and restores to v2.
+ * recorded (unless the catalog failed before the job existed); nothing staged is left behind; the
+ * next clean backup succeeds and restores to v2.
  */
 async function expectConsistentAfterFailure(run: FaultyRun, label: string): Promise<void> {
   expect(run.error, `${label}: the backup must fail`).toBeDefined();
+  expect(await temporaries(run), label).toEqual([]);
   expect(surfaces(run.error, run.plan.injected), `${label}: got ${String(run.error)}`).toBe(true);
   const hit = run.plan.hit!;
   const jobExisted = run.plan.calls.some((c) => c.method === "createJob" && c.n < hit.n);
@@ -84,6 +92,7 @@ async function expectConsistentAfterFailure(run: FaultyRun, label: string): Prom
  */
 async function expectCommittedDespiteFault(run: FaultyRun, label: string): Promise<void> {
   expect(run.error, label).toBeUndefined();
+  expect(await temporaries(run), label).toEqual([]);
   await inspectAndDiscard(run.dir, async (vault) => {
     expect(
       (await vault.listPoints()).map((p) => p.id),
@@ -107,6 +116,9 @@ describe("a fault at any port call of an incremental backup", () => {
     const catalog = dryRun.filter((c) => c.port === "catalog");
     expect(store.filter((c) => c.method === "put").length).toBeGreaterThanOrEqual(4);
     expect(store.filter((c) => c.method === "get").length).toBeGreaterThanOrEqual(3);
+    // Packs are written by the workers into a staging area and stored from there.
+    expect(store.filter((c) => c.method === "stage").length).toBe(1);
+    expect(store.some((c) => c.method === "put" && c.key!.startsWith("packs/"))).toBe(true);
     expect(catalog.map((c) => c.method)).toEqual(
       expect.arrayContaining(["latestRecoveryPoint", "createJob", "commitRecoveryPoint", "updateJob"]),
     );

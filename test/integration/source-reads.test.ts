@@ -1,4 +1,4 @@
-import { truncate, writeFile } from "node:fs/promises";
+import { readdir, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
@@ -75,5 +75,26 @@ describe("sources read by the worker threads", () => {
     const ok = await vault.backup(again, { disk: "shrinking" });
     await again.close();
     expect(await restoreBytes(vault, ok.recoveryPointId, root)).toEqual(image);
+  });
+
+  it("a read failing late in a backup leaves no pack file open or staged", async () => {
+    // 12 MiB of new data: packs are being written when the read at 10 MiB fails.
+    await writeFile(path, seededBytes(5, 12 * 1024 * 1024));
+    const source = await openFileSource(path);
+    const failing: VolumeSource = {
+      ...withoutLocalFile(source),
+      read: async (offset, length, into) => {
+        if (offset >= 10 * 1024 * 1024) throw new SourceError(`${path}: read failed at ${offset}`);
+        return source.read(offset, length, into);
+      },
+    };
+    const openFiles = (await readdir("/proc/self/fd")).length;
+    const error = await vault.backup(failing, { disk: "late" }).catch((e: unknown) => e);
+    await source.close();
+    expect(error).toBeInstanceOf(SourceError);
+    // The workers had packs half written when the read failed: closed and removed with the backup.
+    expect((await readdir("/proc/self/fd")).length).toBeLessThan(openFiles);
+    expect(await readdir(join(root, "vault", "objects", ".tmp")).catch(() => [])).toEqual([]);
+    expect(await vault.listPoints("late")).toEqual([]);
   });
 });

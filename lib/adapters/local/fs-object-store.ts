@@ -89,11 +89,14 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async #putStaged(key: string, directory: string, name: string): Promise<void> {
+    // Checked before anything touches the name: the cleanup below removes whatever it names.
+    if (name === "" || path.basename(name) !== name || name === "." || name === "..") {
+      throw new ValidationError(
+        `put object ${key}: staged file name ${JSON.stringify(name)} is not a plain file name`,
+      );
+    }
     const tmp = path.join(directory, name);
     try {
-      if (path.basename(name) !== name || name === "." || name === "..") {
-        throw new ValidationError(`staged file name ${JSON.stringify(name)} is not a plain file name`);
-      }
       const file = this.#pathOf(key);
       await syncFile(tmp);
       await this.#linkInPlace(key, file, tmp);

@@ -1,7 +1,7 @@
 import type { RetryPolicy } from "../../../lib/decorators/retry.ts";
 import { retryPolicy } from "../../../lib/decorators/retry.ts";
 import { type BlockvaultError, TransientError } from "../../../lib/errors.ts";
-import type { ByteRange, ObjectInfo, ObjectStore } from "../../../lib/ports/object-store.ts";
+import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../../../lib/ports/object-store.ts";
 
 /**
  * How an injected fault behaves: `before` fails without reaching the real port (a refused
@@ -91,6 +91,16 @@ export class FlakyObjectStore implements ObjectStore {
   }
   delete(key: string): Promise<void> {
     return underFaults(this.script, "delete", () => this.#inner.delete(key));
+  }
+  /** The inner store's staging areas, `stage` and their puts (`stagedPut`) under faults. */
+  async stage(): Promise<StagingArea | undefined> {
+    const area = await underFaults(this.script, "stage", async () => this.#inner.stage?.());
+    if (!area) return undefined;
+    return {
+      directory: area.directory,
+      put: (key, name) => underFaults(this.script, "stagedPut", () => area.put(key, name)),
+      close: () => area.close(),
+    };
   }
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const fault = this.script.take("list");

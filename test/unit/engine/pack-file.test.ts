@@ -1,0 +1,81 @@
+import { createSecretKey } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { blockId, openBlock, sealPieces } from "../../../lib/engine/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
+import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack.ts";
+import { PackFile, remainingPieces } from "../../../lib/engine/pack-file.ts";
+import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
+
+const KEY = { wrapped: Buffer.from("a wrapped data key").toString("base64"), masterKeyId: "master-1" };
+const dataKey = createSecretKey(Buffer.alloc(32, 7));
+const idKey = createSecretKey(Buffer.alloc(32, 9));
+
+describe("PackFile", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "blockvault-pack-file-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes sealed pieces into the same bytes a PackBuilder makes, and every blob opens", () => {
+    const compressor = new BlockCompressor(3, 65536);
+    // Random (stored as is), text (compressed) and a short last block.
+    const blocks = [seededBytes(1, 65536), seededText(2, 65536), seededText(3, 1000)];
+    const file = new PackFile(dir);
+    const builder = new PackBuilder(Buffer.alloc(16));
+    for (const block of blocks) {
+      const id = blockId(idKey, block);
+      const pieces = sealPieces(dataKey, id, block, compressor);
+      file.append(id.toString("hex"), pieces, block.length);
+      builder.add(id.toString("hex"), Buffer.concat(pieces), block.length);
+    }
+    expect(file.count).toBe(3);
+    const finished = file.finish(KEY);
+    const bytes = readFileSync(path.join(dir, file.id));
+    expect(finished.id).toBe(file.id);
+    expect(finished.length).toBe(bytes.length);
+    expect(bytes).toEqual(Buffer.from(builder.finish(KEY).bytes));
+    const trailer = readPackTrailer(file.id, bytes);
+    expect(trailer.key).toEqual(KEY);
+    expect(trailer.blobs).toEqual(finished.blobs);
+    trailer.blobs.forEach((b, i) => {
+      const sealed = bytes.subarray(b.offset, b.offset + b.length);
+      expect(openBlock(dataKey, idKey, Buffer.from(b.id, "hex"), sealed, b.rawLength)).toEqual(blocks[i]);
+    });
+  });
+
+  it("is created exclusively under its random name, and discarding it removes the file", async () => {
+    const file = new PackFile(dir);
+    expect(file.id).toMatch(/^[0-9a-f]{64}$/);
+    file.append("ab".repeat(32), [Buffer.from("x")], 1);
+    expect(await readdir(dir)).toEqual([file.id]);
+    file.discard();
+    file.discard();
+    expect(existsSync(path.join(dir, file.id))).toBe(false);
+    expect(() => file.finish(KEY)).toThrow(/already closed/);
+  });
+
+  it("resumes a short write from the exact byte it stopped at", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 8 }),
+        fc.nat(),
+        (arrays, k) => {
+          const pieces = arrays.map((a) => Buffer.from(a));
+          const whole = Buffer.concat(pieces);
+          const n = whole.length === 0 ? 0 : k % (whole.length + 1);
+          const rest = remainingPieces(pieces, n);
+          expect(Buffer.concat(rest)).toEqual(whole.subarray(n));
+          expect(rest.every((p) => p.length > 0)).toBe(true);
+        },
+      ),
+    );
+  });
+});
