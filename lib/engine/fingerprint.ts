@@ -11,8 +11,8 @@ import { FINGERPRINT_BYTES } from "./layout.ts";
  * keyed by a secret H (plus a constant), then encrypted with AES under a second vault key.
  *
  * - A changed block keeps its fingerprint with probability at most (block bytes / 16) / 2^128
- *   (GHASH is almost-XOR-universal for messages chosen without knowledge of H), about 2^-116
- *   for 64 KiB blocks: when the fingerprint matches, the block is treated as unchanged and the
+ *   (GHASH is almost-XOR-universal for messages chosen without knowledge of H), about 2^-115
+ *   for 128 KiB blocks: when the fingerprint matches, the block is treated as unchanged and the
  *   parent's ID is reused without hashing.
  * - GHASH alone is linear and would let an observer who knows some blocks solve for H; the AES
  *   permutation on top makes fingerprints look random, so like IDs they reveal only equality.

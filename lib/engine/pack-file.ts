@@ -79,7 +79,7 @@ function writeAll(fd: number, pieces: readonly Buffer[], length: number): void {
     const n = writevSync(fd, rest as Buffer[]);
     if (n <= 0) throw new Error(`pack file write made no progress (${written} of ${length} bytes)`);
     written += n;
-    rest = remainingPieces(rest, n);
+    if (written < length) rest = remainingPieces(rest, n);
   }
 }
 
