@@ -11,6 +11,8 @@ import { retryCreate } from "./retry-create.ts";
  *   stored object's bytes equal the ones being put; otherwise it is rethrown.
  * - `list` is retried only while it has yielded nothing: once the caller has seen items, starting
  *   over would yield them twice, so a later failure is rethrown as it is.
+ * - Opening a staging area is retried; a staged put is not, since its first attempt consumes the
+ *   file (see `StagingArea`).
  */
 export class RetryingObjectStore implements ObjectStore {
   readonly #inner: ObjectStore;

@@ -1,6 +1,7 @@
-import { closeSync, openSync, unlinkSync, writevSync } from "node:fs";
+import { closeSync, openSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { encodePackTail, newPackId, type PackedBlob, type WrappedKeyRef } from "./pack.ts";
+import { writePieces } from "./write-pieces.ts";
 
 /**
  * A pack written straight into a file of a staging area (see `StagingArea`) as its blobs are
@@ -37,7 +38,7 @@ export class PackFile {
   /** Appends one sealed blob, given as the pieces it was sealed in, in order. */
   append(id: string, pieces: readonly Buffer[], rawLength: number): void {
     const length = pieces.reduce((n, p) => n + p.length, 0);
-    writeAll(this.openFd(), pieces, length);
+    writePieces(this.openFd(), pieces, this.bytes);
     this.blobs.push({ id, offset: this.bytes, length, rawLength });
     this.bytes += length;
   }
@@ -46,7 +47,7 @@ export class PackFile {
   finish(key: WrappedKeyRef): { id: string; length: number; blobs: PackedBlob[] } {
     const tail = encodePackTail(key, this.blobs);
     const fd = this.openFd();
-    writeAll(fd, [tail], tail.length);
+    writePieces(fd, [tail], this.bytes);
     this.fd = undefined;
     closeSync(fd);
     return { id: this.id, length: this.bytes + tail.length, blobs: this.blobs };
@@ -70,29 +71,4 @@ export class PackFile {
     if (this.fd === undefined) throw new Error(`pack file ${this.id} is already closed`);
     return this.fd;
   }
-}
-
-/** Writes all `length` bytes of `pieces` at the file's position, resuming after short writes. */
-function writeAll(fd: number, pieces: readonly Buffer[], length: number): void {
-  let rest: readonly Buffer[] = pieces;
-  for (let written = 0; written < length; ) {
-    const n = writevSync(fd, rest as Buffer[]);
-    if (n <= 0) throw new Error(`pack file write made no progress (${written} of ${length} bytes)`);
-    written += n;
-    if (written < length) rest = remainingPieces(rest, n);
-  }
-}
-
-/** The pieces left after the first `n` bytes of `pieces` (where a short write stopped). */
-export function remainingPieces(pieces: readonly Buffer[], n: number): Buffer[] {
-  const out: Buffer[] = [];
-  let skip = n;
-  for (const p of pieces) {
-    if (skip >= p.length) skip -= p.length;
-    else {
-      out.push(skip > 0 ? p.subarray(skip) : p);
-      skip = 0;
-    }
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
-import { writevSync } from "node:fs";
 import { openBlock } from "./blob.ts";
 import type { Placement, UnpackedItem } from "./worker-protocol.ts";
+import { writePieces } from "./write-pieces.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
 const COLLECT_EVERY = 64;
@@ -44,7 +44,7 @@ export function writePlacements(
   let run: { to: number; length: number; parts: Buffer[] } | undefined;
   const flush = () => {
     if (!run) return;
-    writeAll(fd, run.parts, run.to);
+    writePieces(fd, run.parts, run.to);
     written += run.length;
   };
   for (const p of sorted) {
@@ -59,21 +59,6 @@ export function writePlacements(
   }
   flush();
   return written;
-}
-
-/** Writes every byte of `parts` at `position`, going on after short writes. */
-function writeAll(fd: number, parts: Buffer[], position: number): void {
-  let rest = parts;
-  let at = position;
-  while (rest.length > 0) {
-    let n = writevSync(fd, rest, at);
-    if (n === 0) throw new Error(`writing at offset ${at} made no progress`);
-    at += n;
-    let i = 0;
-    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
-    rest = rest.slice(i);
-    if (n > 0) rest[0] = rest[0]!.subarray(n);
-  }
 }
 
 /**

@@ -3,12 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { blockId, openBlock, sealPieces } from "../../../lib/engine/blob.ts";
 import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
 import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack.ts";
-import { PackFile, remainingPieces } from "../../../lib/engine/pack-file.ts";
+import { PackFile } from "../../../lib/engine/pack-file.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 
 const KEY = { wrapped: Buffer.from("a wrapped data key").toString("base64"), masterKeyId: "master-1" };
@@ -60,22 +59,5 @@ describe("PackFile", () => {
     file.discard();
     expect(existsSync(path.join(dir, file.id))).toBe(false);
     expect(() => file.finish(KEY)).toThrow(/already closed/);
-  });
-
-  it("resumes a short write from the exact byte it stopped at", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 8 }),
-        fc.nat(),
-        (arrays, k) => {
-          const pieces = arrays.map((a) => Buffer.from(a));
-          const whole = Buffer.concat(pieces);
-          const n = whole.length === 0 ? 0 : k % (whole.length + 1);
-          const rest = remainingPieces(pieces, n);
-          expect(Buffer.concat(rest)).toEqual(whole.subarray(n));
-          expect(rest.every((p) => p.length > 0)).toBe(true);
-        },
-      ),
-    );
   });
 });
