@@ -99,8 +99,13 @@ export function openBlock(
   sealed: Uint8Array,
   expectedLength: number,
 ): Buffer {
-  const idHex = Buffer.from(id).toString("hex");
-  if (sealed.length < SEAL_OVERHEAD) throw new IntegrityError(`block ${idHex}: sealed blob is truncated`);
+  // Named only when something failed: a restore opens thousands of blocks a second.
+  const failed = (what: string, cause?: unknown) =>
+    new IntegrityError(
+      `block ${Buffer.from(id).toString("hex")}: ${what}`,
+      cause === undefined ? {} : { cause },
+    );
+  if (sealed.length < SEAL_OVERHEAD) throw failed("sealed blob is truncated");
 
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
   const decipher = createDecipheriv("aes-256-gcm", dataKey, id.subarray(0, NONCE_BYTES));
@@ -113,9 +118,7 @@ export function openBlock(
     plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
     decipher.final();
   } catch (cause) {
-    throw new IntegrityError(`block ${idHex}: authentication failed (corrupted or tampered pack data)`, {
-      cause,
-    });
+    throw failed("authentication failed (corrupted or tampered pack data)", cause);
   }
   const codec = plain[0];
   let data: Buffer;
@@ -125,15 +128,15 @@ export function openBlock(
       decompressor ??= new BlockDecompressor();
       data = decompressor.decompress(plain.subarray(1), expectedLength);
     } catch (cause) {
-      throw new IntegrityError(`block ${idHex}: decompression failed`, { cause });
+      throw failed("decompression failed", cause);
     }
-  } else throw new IntegrityError(`block ${idHex}: unknown codec ${codec}`);
+  } else throw failed(`unknown codec ${codec}`);
   if (data.length !== expectedLength) {
-    throw new IntegrityError(`block ${idHex}: length ${data.length}, expected ${expectedLength}`);
+    throw failed(`length ${data.length}, expected ${expectedLength}`);
   }
   const actual = blockId(blockIdKey, data);
   if (actual.length !== id.length || !timingSafeEqual(actual, id)) {
-    throw new IntegrityError(`block ${idHex}: content does not match its ID`);
+    throw failed("content does not match its ID");
   }
   return data;
 }
