@@ -1,5 +1,4 @@
-import { access, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { access, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
@@ -9,6 +8,7 @@ import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.
 import { AlreadyExistsError, NotFoundError, TransientError, ValidationError } from "../../lib/errors.ts";
 import type { StagingArea } from "../../lib/ports/object-store.ts";
 import { MemoryObjectStore } from "../helpers/memory-object-store.ts";
+import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { FlakyObjectStore, instantPolicy } from "../unit/decorators/fakes.ts";
 import { listAll } from "./object-store.contract.ts";
 
@@ -23,12 +23,12 @@ describe("FsObjectStore staging areas", () => {
   let store: FsObjectStore;
   let area: StagingArea;
   beforeEach(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "blockvault-staging-"));
+    root = await tempDir("staging");
     store = new FsObjectStore(path.join(root, "vault"));
     area = await store.stage();
   });
   afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    await removeDir(root);
   });
 
   /** Writes a file into the area, as a worker thread would. */
@@ -135,10 +135,10 @@ describe("FsObjectStore staging areas", () => {
 describe("FsObjectArchive staging areas", () => {
   let root: string;
   beforeEach(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "blockvault-staging-archive-"));
+    root = await tempDir("staging-archive");
   });
   afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    await removeDir(root);
   });
 
   it("stores staged objects in STANDARD even where a stale sidecar names the key", async () => {

@@ -1,7 +1,6 @@
 import { createSecretKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import os from "node:os";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { blockId, openBlock, sealPieces } from "../../../lib/engine/blob.ts";
@@ -9,6 +8,7 @@ import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
 import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack.ts";
 import { PackFile } from "../../../lib/engine/pack-file.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
+import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 const KEY = { wrapped: Buffer.from("a wrapped data key").toString("base64"), masterKeyId: "master-1" };
 const dataKey = createSecretKey(Buffer.alloc(32, 7));
@@ -17,10 +17,10 @@ const idKey = createSecretKey(Buffer.alloc(32, 9));
 describe("PackFile", () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "blockvault-pack-file-"));
+    dir = await tempDir("pack-file");
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("writes sealed pieces into the same bytes a PackBuilder makes, and every blob opens", () => {

@@ -1,18 +1,17 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { remainingPieces, writePieces } from "../../../lib/engine/write-pieces.ts";
+import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 describe("writePieces", () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "blockvault-write-pieces-"));
+    dir = await tempDir("write-pieces");
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("writes the pieces back to back at the position, skipping empty ones", () => {
