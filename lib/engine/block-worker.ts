@@ -62,13 +62,11 @@ function seal(seq: number, generation: number, blocks: number[]): WorkerReply {
   const chunk = held.get(seq);
   held.delete(seq);
   if (!chunk) throw new Error(`no scanned chunk ${seq} to seal`);
-  const key = blocks.length > 0 ? dataKeys.get(generation) : undefined;
-  if (blocks.length > 0 && !key) throw new Error(`data key generation ${generation} was never sent`);
   const packs: WorkerPack[] = [];
   for (const b of blocks) {
     const block = chunk.data.subarray(b * blockSize, Math.min(chunk.data.length, (b + 1) * blockSize));
     const id = chunk.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
-    filler!.add(generation, key!, id, block, packs);
+    filler!.add(generation, id, block, packs);
   }
   filler!.finishIfFull(packs);
   if (chunk.own) {

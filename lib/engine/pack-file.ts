@@ -6,9 +6,9 @@ import { writePieces } from "./write-pieces.ts";
 /**
  * A pack written straight into a file of a staging area (see `StagingArea`) as its blobs are
  * sealed, in the same format as a {@link PackBuilder}'s. Why not a buffer: copying every sealed
- * blob into an 8 MiB pack buffer, and the buffer into a file later, cost a 2 GiB backup about half
- * a CPU-second, the copies missing the cache; here the sealed bytes reach the kernel while they are
- * still in cache, and nothing else touches them.
+ * blob into an 8 MiB pack buffer, and the buffer into a file later, cost a 2 GiB backup about a
+ * CPU-second (6.6 against 5.5 s, measured A/B), the copies missing the cache; here the sealed bytes
+ * reach the kernel while they are still in cache, and nothing else touches them.
  */
 export class PackFile {
   /** The pack's name, which is also the file's name in the staging directory. */

@@ -49,8 +49,8 @@ export class PackFiller {
     this.keyOf = keyOf;
   }
 
-  /** Writes packs into files in `directory` from the next pack on; undefined: into buffers. */
-  stageInto(directory: string | undefined): void {
+  /** Writes packs into files in `directory` from the next pack on. */
+  stageInto(directory: string): void {
     this.staging = directory;
   }
 
@@ -59,8 +59,12 @@ export class PackFiller {
     if (this.spare.length < MAX_SPARE_PACKS) this.spare.push(buffer);
   }
 
-  /** Seals `block` (ID `id`) under `key` into the open pack; packs that filled go to `out`. */
-  add(generation: number, key: WorkerDataKey, id: Buffer, block: Buffer, out: WorkerPack[]): void {
+  /**
+   * Seals `block` (ID `id`) under data key `generation` into the open pack; packs that filled go
+   * to `out`.
+   */
+  add(generation: number, id: Buffer, block: Buffer, out: WorkerPack[]): void {
+    const key = this.keyFor(generation);
     const open = this.open;
     if (open && (open.generation !== generation || this.sizeOf(open) >= this.packTarget)) this.finish(out);
     this.open ??= this.staging
@@ -88,8 +92,7 @@ export class PackFiller {
       open.file?.discard();
       return;
     }
-    const key = this.keyOf(open.generation);
-    if (!key) throw new Error(`data key generation ${open.generation} was never sent`);
+    const key = this.keyFor(open.generation);
     const ref = { wrapped: key.wrapped, masterKeyId: key.masterKeyId };
     if (open.file) {
       out.push({ ...open.file.finish(ref), generation: open.generation });
@@ -103,6 +106,12 @@ export class PackFiller {
       generation: open.generation,
       blobs: pack.blobs,
     });
+  }
+
+  private keyFor(generation: number): WorkerDataKey {
+    const key = this.keyOf(generation);
+    if (!key) throw new Error(`data key generation ${generation} was never sent`);
+    return key;
   }
 
   private sizeOf(open: OpenPack): number {

@@ -47,8 +47,8 @@ export type WorkerRequest =
     }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
   | { type: "flush"; seq: number }
-  /** Write packs into files in `directory` from now on (undefined: into buffers again). */
-  | { type: "stage"; directory: string | undefined }
+  /** Write packs into files in `directory` from now on (see `WorkerPack`). */
+  | { type: "stage"; directory: string }
   | { type: "recycle"; buffer: ArrayBuffer | SharedArrayBuffer }
   | {
       type: "open";
