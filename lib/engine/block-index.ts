@@ -3,7 +3,7 @@ import { mapLimit } from "../util/concurrency.ts";
 import { decodeIndex, encodeIndex } from "./index-codec.ts";
 import type { VaultSecrets } from "./keys.ts";
 import { idFromKey, indexKey } from "./layout.ts";
-import { getMetadata, putMetadata } from "./metadata-object.ts";
+import { getMetadataIfPresent, putMetadata } from "./metadata-object.ts";
 import type { PackedBlob, WrappedKeyRef } from "./pack.ts";
 
 export { decodeIndex, encodeIndex };
@@ -35,16 +35,30 @@ export class BlockIndex {
   private readonly copies = new Map<string, BlockLocation[]>();
   private readonly packs = new Map<string, IndexedPack>();
 
-  /** Loads every index object under `index/`, verifying each against its name. */
+  /**
+   * Loads every index object under `index/`, verifying each against its name. Garbage collection
+   * replaces an index object by writing its successor and then deleting it, so one that vanishes
+   * between the listing and the read has a successor that a fresh listing shows: the load lists
+   * again until a listing reads whole. (A pack met twice, in an object and its successor, is
+   * added once.)
+   */
   static async load(store: ObjectStore, secrets: VaultSecrets): Promise<BlockIndex> {
     const index = new BlockIndex();
-    const keys: string[] = [];
-    for await (const info of store.list("index/")) keys.push(info.key);
-    const loaded = await mapLimit(keys, 8, (key) => getMetadata(store, secrets, key, idFromKey(key)));
-    keys.forEach((key, i) => {
-      for (const pack of decodeIndex(key, loaded[i]!)) index.addPack(pack);
-    });
-    return index;
+    const loaded = new Set<string>();
+    for (;;) {
+      const keys: string[] = [];
+      for await (const info of store.list("index/")) if (!loaded.has(info.key)) keys.push(info.key);
+      const read = await mapLimit(keys, 8, (key) =>
+        getMetadataIfPresent(store, secrets, key, idFromKey(key)),
+      );
+      keys.forEach((key, i) => {
+        const bytes = read[i];
+        if (!bytes) return;
+        loaded.add(key);
+        for (const pack of decodeIndex(key, bytes)) index.addPack(pack);
+      });
+      if (read.every((bytes) => bytes !== undefined)) return index;
+    }
   }
 
   addPack(pack: IndexedPack): void {

@@ -35,12 +35,26 @@ export async function getMetadata(
   key: string,
   id: string,
 ): Promise<Buffer> {
+  const bytes = await getMetadataIfPresent(store, secrets, key, id);
+  if (!bytes) throw new IntegrityError(`${key} is missing from the vault`);
+  return bytes;
+}
+
+/**
+ * Like {@link getMetadata}, for an object that may rightly be gone (an index object garbage
+ * collection replaced): undefined when it is missing, an {@link IntegrityError} when it is damaged.
+ */
+export async function getMetadataIfPresent(
+  store: ObjectStore,
+  secrets: VaultSecrets,
+  key: string,
+  id: string,
+): Promise<Buffer | undefined> {
   let bytes: Buffer;
   try {
     bytes = await store.get(key);
   } catch (err) {
-    if (err instanceof NotFoundError)
-      throw new IntegrityError(`${key} is missing from the vault`, { cause: err });
+    if (err instanceof NotFoundError) return undefined;
     throw err;
   }
   if (!metadataIdMatches(secrets, bytes, id)) {

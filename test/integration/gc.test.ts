@@ -63,6 +63,33 @@ describe("garbage collection", () => {
     await expectRestores(new Map([[p3, three]]));
   });
 
+  it("finishes a collection that stopped after rewriting the index objects, before deleting the packs", async () => {
+    const one = seededBytes(1, MIB);
+    const two = seededBytes(2, MIB);
+    const p1 = await f.backup("web", one);
+    const packsOfP1 = await f.packs();
+    const p2 = await f.backup("web", two);
+    await f.purge(p1);
+    // The first pack deletion fails: the index objects naming p1's packs are already gone.
+    const store = f.vault.ctx.deps.store;
+    const del = store.delete.bind(store);
+    let failed = false;
+    store.delete = async (key) => {
+      if (key.startsWith("packs/") && !failed) {
+        failed = true;
+        throw new BlockvaultError("injected: the process stopped here");
+      }
+      return del(key);
+    };
+    await expect(f.vault.collectGarbage()).rejects.toThrow(/injected/);
+    expect(await listIds(store, "packs/")).toEqual(expect.arrayContaining(packsOfP1));
+    const again = await f.vault.collectGarbage();
+    expect(again.packsDeleted.sort()).toEqual(packsOfP1);
+    for (const id of packsOfP1) expect(await f.packExists(id)).toBe(false);
+    await expectRestores(new Map([[p2, two]]));
+    expect((await f.vault.check({ readData: true })).ok).toBe(true);
+  });
+
   it("keeps a soft-deleted point's blocks, so it stays restorable and can be undeleted", async () => {
     const one = seededBytes(4, MIB);
     const p1 = await f.backup("web", one);

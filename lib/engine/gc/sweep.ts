@@ -2,7 +2,7 @@ import { NotFoundError } from "../../errors.ts";
 import { type PackRef, PackRefState, type ReferenceStore } from "../../ports/references.ts";
 import { decodeIndex, type IndexedPack, writeIndex } from "../block-index.ts";
 import { idFromKey, indexKey, packKey } from "../layout.ts";
-import { getMetadata } from "../metadata-object.ts";
+import { getMetadataIfPresent } from "../metadata-object.ts";
 import type { VaultContext } from "../vault-config.ts";
 
 /** What sweeping condemned packs did. */
@@ -75,12 +75,8 @@ async function indexObjectsNaming(ctx: VaultContext, packs: readonly PackRef[]):
 
 async function readIndex(ctx: VaultContext, indexId: string): Promise<IndexedPack[] | undefined> {
   const key = indexKey(indexId);
-  try {
-    return decodeIndex(key, await getMetadata(ctx.deps.store, ctx.secrets, key, indexId));
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+  const bytes = await getMetadataIfPresent(ctx.deps.store, ctx.secrets, key, indexId);
+  return bytes && decodeIndex(key, bytes);
 }
 
 async function packSize(ctx: VaultContext, packId: string): Promise<number> {

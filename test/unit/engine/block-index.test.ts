@@ -117,6 +117,30 @@ describe("BlockIndex.load", () => {
     await expect(BlockIndex.load(store, secrets)).rejects.toThrow(indexKey(id));
   });
 
+  it("reads the successor of an index object garbage collection replaces between listing and reading", async () => {
+    const store = new MemoryObjectStore();
+    await writeIndex(store, secrets, [pack("a".repeat(64), [1])]);
+    const { id: old } = await writeIndex(store, secrets, [
+      pack("b".repeat(64), [2]),
+      pack("c".repeat(64), [3]),
+    ]);
+    // The first read of the old object finds it replaced: pack c dropped, the object deleted.
+    let replaced = false;
+    const get = store.get.bind(store);
+    store.get = async (key, range) => {
+      if (key === indexKey(old) && !replaced) {
+        replaced = true;
+        await writeIndex(store, secrets, [pack("b".repeat(64), [2])]);
+        store.objects.delete(key);
+      }
+      return get(key, range);
+    };
+    const index = await BlockIndex.load(store, secrets);
+    expect(replaced).toBe(true);
+    expect(index.packCount).toBe(2);
+    expect([index.has(idOf(1)), index.has(idOf(2)), index.has(idOf(3))]).toEqual([true, true, false]);
+  });
+
   it("loads an empty vault as an empty index", async () => {
     const index = await BlockIndex.load(new MemoryObjectStore(), secrets);
     expect([index.packCount, index.blockCount]).toEqual([0, 0]);
