@@ -84,6 +84,10 @@ export function zstdParams(level: number, maxBlock: number): Record<number, numb
   };
 }
 
+export function zstdCompressBound(length: number): number {
+  return length + (length >> 8) + (length < 128 * 1024 ? (128 * 1024 - length) >> 11 : 0);
+}
+
 /**
  * Compresses blocks one at a time, when that pays, with one long-lived zstd context writing into
  * one reusable buffer: no per-block context set-up and no per-block allocation (which, at
@@ -99,7 +103,7 @@ export class BlockCompressor {
   constructor(level: number, maxBlock: number) {
     this.params = zstdParams(level, maxBlock);
     // One byte more in front for the codec, so the sealing cipher gets codec and payload at once.
-    this.output = Buffer.allocUnsafeSlow(maxBlock + 1);
+    this.output = Buffer.allocUnsafeSlow(1 + zstdCompressBound(maxBlock));
     this.context = zstdContext(createZstdCompress({ params: this.params }));
   }
 
@@ -115,7 +119,7 @@ export class BlockCompressor {
     }
     // Output that does not fit in this many bytes would not be worth keeping.
     const room = Math.floor(data.length * (1 - MIN_SAVING));
-    if (this.context && data.length < this.output.length) {
+    if (this.context && zstdCompressBound(data.length) < this.output.length) {
       const length = this.intoBuffer(this.context, data, room);
       if (length === undefined) return { codec: Codec.None, payload: data };
       this.output[0] = Codec.Zstd;
@@ -133,17 +137,15 @@ export class BlockCompressor {
 
   /** Compresses into the output buffer after the codec byte; undefined if it needs over `room`. */
   private intoBuffer(context: ZstdContext, data: Buffer, room: number): number | undefined {
-    const run = context.run(data, this.output, 1, room);
+    const run = context.run(data, this.output, 1, zstdCompressBound(data.length));
     if (!run) {
       this.context = zstdContext(createZstdCompress({ params: this.params })); // Node closed the failed one
       throw new Error("zstd failed to compress a block");
     }
-    // Input left over or output full: the frame did not fit. Drop the half-written frame so
-    // the next block starts a clean one.
-    if (run.inputLeft !== 0 || run.produced === room) {
+    if (run.inputLeft !== 0) {
       context.reset();
       return undefined;
     }
-    return run.produced;
+    return run.produced <= room ? run.produced : undefined;
   }
 }
