@@ -149,7 +149,7 @@ function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
   };
 }
 
-function handle(msg: WorkerRequest): WorkerReply | undefined {
+function handle(msg: WorkerRequest): WorkerReply | Promise<WorkerReply> | undefined {
   switch (msg.type) {
     case "init":
       blockIdKey = createSecretKey(msg.blockIdKey);
@@ -191,7 +191,19 @@ function handle(msg: WorkerRequest): WorkerReply | undefined {
     }
     case "open":
       return openBlobs(msg);
+    case "close":
+      return (filler?.settle() ?? Promise.resolve()).then(() => ({ type: "closed", seq: msg.seq }) as const);
   }
+}
+
+/**
+ * `reply` once the packs it reports are complete in their files: uncached pack writes finish in
+ * the background, and a pack is only reported when all of its bytes are written.
+ */
+function whenWritten(reply: WorkerReply | Promise<WorkerReply> | undefined) {
+  const writes = filler?.takeWrites() ?? [];
+  if (writes.length === 0) return reply;
+  return Promise.all(writes).then(() => reply);
 }
 
 /**
@@ -225,10 +237,27 @@ function transferList(reply: WorkerReply): ArrayBuffer[] {
   }
 }
 
+function replyError(msg: WorkerRequest, err: unknown): void {
+  const e = err as Error & { code?: string };
+  const seq = "seq" in msg ? msg.seq : -1;
+  port!.postMessage({
+    type: "error",
+    seq,
+    name: e.name,
+    message: e.message,
+    code: e.code ?? "",
+  } satisfies WorkerReply);
+}
+
 port.on("message", (msg: WorkerRequest) => {
   try {
-    const reply = handle(msg);
-    if (reply) port.postMessage(reply, transferList(reply));
+    const reply = whenWritten(handle(msg));
+    if (reply instanceof Promise) {
+      reply.then(
+        (r) => r && port.postMessage(r, transferList(r)),
+        (err) => replyError(msg, err),
+      );
+    } else if (reply) port.postMessage(reply, transferList(reply));
     // A seal of no blocks (most of an incremental) made no garbage worth collecting. Scans do,
     // out of V8's sight: every fingerprint is a native GCM context V8 counts as a few bytes,
     // so without a collection now and then an 8 GiB incremental held 460 MiB of them. An open
@@ -243,14 +272,6 @@ port.on("message", (msg: WorkerRequest) => {
         : (msg.type === "open" && ++opens % 2 === 0) || (msg.type === "scan" && ++scans % 4 === 0);
     if (heavy) afterHeavyMessage();
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const seq = "seq" in msg ? msg.seq : -1;
-    port.postMessage({
-      type: "error",
-      seq,
-      name: e.name,
-      message: e.message,
-      code: e.code ?? "",
-    } satisfies WorkerReply);
+    replyError(msg, err);
   }
 });

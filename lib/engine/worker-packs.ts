@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { uncachedWritesWork } from "./aligned-appender.ts";
 import { SEAL_OVERHEAD, sealBlock, sealPieces } from "./blob.ts";
 import type { BlockCompressor } from "./block-compressor.ts";
 import { PackBuilder } from "./pack.ts";
@@ -34,6 +35,11 @@ export class PackFiller {
   private readonly spare: (ArrayBuffer | SharedArrayBuffer)[] = [];
   private open: OpenPack | undefined;
   private staging: string | undefined;
+  private uncached = false;
+  /** Completion of finished packs' writes not yet handed to {@link takeWrites}. */
+  private finishing: Promise<void>[] = [];
+  /** Every pack write not yet settled, to wait for before the thread ends. */
+  private readonly unsettled = new Set<Promise<void>>();
   private readonly keyOf: (generation: number) => WorkerDataKey | undefined;
 
   /** `keyOf` finds the data key of a generation, to record in the packs sealed under it. */
@@ -52,6 +58,25 @@ export class PackFiller {
   /** Writes packs into files in `directory` from the next pack on. */
   stageInto(directory: string): void {
     this.staging = directory;
+    this.uncached = process.env.BLOCKVAULT_DIRECT_IO !== "0" && uncachedWritesWork(directory);
+  }
+
+  /**
+   * The completions of the packs finished since the last call: a pack is complete in its file,
+   * and may be reported, once its completion has resolved.
+   */
+  takeWrites(): Promise<void>[] {
+    const taken = this.finishing;
+    this.finishing = [];
+    return taken;
+  }
+
+  /** Drops the open pack and waits for every write in flight: before the thread ends. */
+  async settle(): Promise<void> {
+    const open = this.open;
+    this.open = undefined;
+    if (open?.file) this.track(open.file.discard());
+    await Promise.allSettled([...this.unsettled]);
   }
 
   /** Takes back a pack buffer the engine has uploaded. */
@@ -68,7 +93,7 @@ export class PackFiller {
     const open = this.open;
     if (open && (open.generation !== generation || this.sizeOf(open) >= this.packTarget)) this.finish(out);
     this.open ??= this.staging
-      ? { generation, file: new PackFile(this.staging) }
+      ? { generation, file: new PackFile(this.staging, this.uncached) }
       : { generation, builder: new PackBuilder(this.packBuffer()) };
     const hex = id.toString("hex");
     const { builder, file } = this.open;
@@ -89,13 +114,15 @@ export class PackFiller {
     this.open = undefined;
     const count = open.file ? open.file.count : open.builder.count;
     if (count === 0) {
-      open.file?.discard();
+      if (open.file) this.track(open.file.discard());
       return;
     }
     const key = this.keyFor(open.generation);
     const ref = { wrapped: key.wrapped, masterKeyId: key.masterKeyId };
     if (open.file) {
-      out.push({ ...open.file.finish(ref), generation: open.generation });
+      const { written, ...pack } = open.file.finish(ref);
+      this.finishing.push(this.track(written));
+      out.push({ ...pack, generation: open.generation });
       return;
     }
     const pack = open.builder.finish(ref);
@@ -106,6 +133,13 @@ export class PackFiller {
       generation: open.generation,
       blobs: pack.blobs,
     });
+  }
+
+  private track(write: Promise<void>): Promise<void> {
+    this.unsettled.add(write);
+    const forget = () => this.unsettled.delete(write);
+    write.then(forget, forget);
+    return write;
   }
 
   private keyFor(generation: number): WorkerDataKey {

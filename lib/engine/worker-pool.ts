@@ -264,10 +264,14 @@ export class WorkerPool {
   }
 
   /**
-   * Stops the workers. Packs still being filled are dropped: Node closes the files a thread opened
-   * when it ends, and the staging area they are in is removed by its owner.
+   * Stops the workers. Packs still being filled are dropped (the staging area they are in is
+   * removed by its owner); each worker first waits for its pack writes in flight, so no write
+   * outlives the thread that started it.
    */
   async close(): Promise<void> {
+    if (!this.fatal) {
+      await Promise.allSettled(this.workers.map((w) => w.request({ type: "close", seq: this.seq++ })));
+    }
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 }

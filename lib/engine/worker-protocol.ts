@@ -47,6 +47,8 @@ export type WorkerRequest =
     }
   | { type: "seal"; seq: number; generation: number; blocks: number[] }
   | { type: "flush"; seq: number }
+  /** Drop the open pack and wait for every pack write in flight: the thread is about to end. */
+  | { type: "close"; seq: number }
   /** Write packs into files in `directory` from now on (see `WorkerPack`). */
   | { type: "stage"; directory: string }
   | { type: "recycle"; buffer: ArrayBuffer | SharedArrayBuffer }
@@ -159,6 +161,7 @@ export type WorkerReply =
   /** `chunk` is the scan's buffer, back for reuse, when the engine sent one. */
   | { type: "sealed"; seq: number; chunk?: ArrayBuffer; packs: WorkerPack[] }
   | { type: "flushed"; seq: number; packs: WorkerPack[] }
+  | { type: "closed"; seq: number }
   | { type: "opened"; seq: number; buffer: ArrayBuffer; lengths: number[] }
   | { type: "written"; seq: number; bytes: number }
   | { type: "error"; seq: number; name: string; message: string; code: string };

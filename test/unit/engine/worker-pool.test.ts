@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { blockId } from "../../../lib/engine/blob.ts";
 import { prestartWorkers, WorkerPool } from "../../../lib/engine/worker-pool.ts";
 import { seededText } from "../../helpers/image-bytes.ts";
+import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 const options = {
   blockIdKey: randomBytes(32),
@@ -43,5 +45,27 @@ describe("prestartWorkers", () => {
     expect(run.error).toBeUndefined();
     expect(run.stdout.trim()).toBe("started");
     expect(run.status).toBe(0);
+  });
+});
+
+describe("WorkerPool.close", () => {
+  it("waits for the pack writes in flight and removes the pack still being filled", async () => {
+    const dir = await tempDir("pool-close");
+    const pool = new WorkerPool({ ...options, blockSize: 65536, packTarget: 64 << 20, size: 1 });
+    try {
+      pool.setDataKey(1, randomBytes(32), "d3JhcHBlZA==", "master-1");
+      pool.stageInto(dir);
+      // 6 MiB of incompressible blocks: several segments written in the background, and the pack
+      // (target 64 MiB) still open when the pool closes.
+      const data = randomBytes(6 << 20);
+      const scanned = await pool.scan(new Uint8Array(data).buffer, data.length);
+      const sealed = await pool.seal(scanned.worker, scanned.seq, 1, [...Array(96).keys()]);
+      expect(sealed.packs).toEqual([]);
+      expect((await readdir(dir)).length).toBe(1); // the open pack's file
+    } finally {
+      await pool.close();
+    }
+    expect(await readdir(dir)).toEqual([]);
+    await removeDir(dir);
   });
 });
