@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { apparentSize, beforeStep, sha256File } from "./fs-stats.ts";
 import { runMeasured } from "./proc.ts";
 import { type StepOutcome, step } from "./step.ts";
@@ -21,9 +21,16 @@ interface BackupReport {
  * benchmark (Node 24 from the devDependency), and returns its parsed JSON.
  */
 async function cli(ctx: ToolContext, vault: string, args: readonly string[]): Promise<StepOutcome> {
-  const m = await runMeasured(process.execPath, ["bin/blockvault.mjs", ...args, "--vault", vault, "--json"], {
-    cwd: ctx.repoRoot,
-  });
+  // Run as users run it (npx blockvault): the file as a program, which sets up its runtime (see
+  // bin/blockvault.mjs), on this Node.
+  const m = await runMeasured(
+    join(ctx.repoRoot, "bin/blockvault.mjs"),
+    [...args, "--vault", vault, "--json"],
+    {
+      cwd: ctx.repoRoot,
+      env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}` },
+    },
+  );
   if (m.exitCode !== 0) {
     throw new Error(`blockvault ${args[0]} failed (exit ${m.exitCode}): ${m.stderr.trim()}`);
   }
