@@ -8,7 +8,7 @@ import * as nodeModule from "node:module";
 // from its heaps. Sealing and opening blocks allocates and frees a cipher output of up to 128 KiB
 // per block, thousands a second; by default glibc hands that memory back to the kernel and takes
 // it again, one page fault per 4 KiB: 150,000-210,000 faults on a 2 GiB backup against 30,000
-// tuned, ~8 % of its CPU time (see docs/design.md, "Memory allocator"). Settings of the caller's
+// tuned, ~6 % of its CPU time (see docs/design.md, "Memory allocator"). Settings of the caller's
 // own come after these and win. Other C libraries ignore the variable.
 
 // Node 24 comes with the project (the `node` devDependency puts it first on the PATH of npm

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { close, closeSync, constants, ftruncate, openSync, unlinkSync, write, writeSync } from "node:fs";
 import path from "node:path";
+import { writePieces } from "./write-pieces.ts";
 
 /**
  * Offsets, lengths and buffer addresses of uncached (`O_DIRECT`) I/O must be multiples of the
@@ -153,7 +154,7 @@ export class AlignedAppender {
     this.position += length;
     if (writesInFlight >= SEGMENTS - 1) {
       // Every segment is in flight: this one is written now, which paces the caller.
-      writeFully(this.fd, segment, length, position);
+      writePieces(this.fd, [segment.subarray(0, length)], position);
       freeSegments.push(segment);
       return;
     }
@@ -182,15 +183,6 @@ export class AlignedAppender {
     if (this.closed) return;
     this.closed = true;
     await new Promise<void>((resolve, reject) => close(this.fd, (e) => (e ? reject(e) : resolve())));
-  }
-}
-
-function writeFully(fd: number, buffer: Buffer, length: number, position: number): void {
-  let done = 0;
-  while (done < length) {
-    const n = writeSync(fd, buffer, done, length - done, position + done);
-    if (n === 0) throw new Error(`writing at offset ${position + done} made no progress`);
-    done += n;
   }
 }
 
