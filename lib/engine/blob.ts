@@ -91,6 +91,9 @@ export function sealPieces(
 /**
  * Decrypts and decompresses a sealed blob and checks that its bytes hash to `id` and are
  * `expectedLength` long. Any failure is an {@link IntegrityError}; nothing unverified is returned.
+ * A compressed block is decompressed into `scratch` when it has room (more than
+ * `expectedLength` bytes) and returned as a view of it; other blocks are returned in buffers of
+ * their own.
  */
 export function openBlock(
   dataKey: Key,
@@ -98,6 +101,7 @@ export function openBlock(
   id: Uint8Array,
   sealed: Uint8Array,
   expectedLength: number,
+  scratch?: Buffer,
 ): Buffer {
   // Named only when something failed: a restore opens thousands of blocks a second.
   const failed = (what: string, cause?: unknown) =>
@@ -126,7 +130,7 @@ export function openBlock(
   else if (codec === Codec.Zstd) {
     try {
       decompressor ??= new BlockDecompressor();
-      data = decompressor.decompress(plain.subarray(1), expectedLength);
+      data = decompressor.decompress(plain.subarray(1), expectedLength, scratch);
     } catch (cause) {
       throw failed("decompression failed", cause);
     }

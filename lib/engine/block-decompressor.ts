@@ -23,13 +23,15 @@ export class BlockDecompressor {
   /**
    * The content of one zstd frame, at most `maxLength` bytes (the caller checks the exact
    * length). Throws (a plain Error) when the frame is damaged, holds more, or is followed by
-   * anything.
+   * anything. With `into` (at least `maxLength + 1` bytes) the content is written at its start
+   * and returned as a view of it, instead of into a new buffer.
    */
-  decompress(frame: Uint8Array, maxLength: number): Buffer {
+  decompress(frame: Uint8Array, maxLength: number, into?: Buffer): Buffer {
     const context = this.context;
     if (!context) return zstdDecompressSync(frame, { maxOutputLength: maxLength });
     // One byte of room more than allowed, so that a longer frame shows.
-    const out = Buffer.allocUnsafe(maxLength + 1);
+    const out =
+      into && into.length > maxLength ? into.subarray(0, maxLength + 1) : Buffer.allocUnsafe(maxLength + 1);
     const run = context.run(frame, out, 0, out.length);
     if (!run) {
       this.context = newContext(); // Node closed the failed one

@@ -31,6 +31,21 @@ describe("BlockDecompressor", () => {
     }
   });
 
+  it("decompresses into the caller's buffer when it has room, into a new one when not", () => {
+    const d = new BlockDecompressor();
+    const into = Buffer.alloc(text.length + 10);
+    const out = d.decompress(frame, text.length, into.subarray(3));
+    expect(out).toEqual(text);
+    expect(out.buffer).toBe(into.buffer);
+    expect(out.byteOffset).toBe(into.byteOffset + 3);
+    // Exactly the content's size leaves no byte to show a longer frame: not used.
+    const tight = Buffer.alloc(text.length);
+    const fresh = d.decompress(frame, text.length, tight);
+    expect(fresh).toEqual(text);
+    expect(fresh.buffer).not.toBe(tight.buffer);
+    expect(tight.every((b) => b === 0)).toBe(true);
+  });
+
   it("returns a shorter content as it is (the caller checks the exact length)", () => {
     expect(new BlockDecompressor().decompress(frame, text.length + 5)).toEqual(text);
   });

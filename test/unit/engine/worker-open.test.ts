@@ -1,10 +1,14 @@
+import { createSecretKey, randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { holdingLock, writePlacements } from "../../../lib/engine/worker-open.ts";
-import type { Placement } from "../../../lib/engine/worker-protocol.ts";
-import { seededBytes } from "../../helpers/image-bytes.ts";
+import { blockId, sealBlock } from "../../../lib/engine/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
+import { holdingLock, openItems, writePlacements } from "../../../lib/engine/worker-open.ts";
+import type { Placement, UnpackedItem } from "../../../lib/engine/worker-protocol.ts";
+import { IntegrityError } from "../../../lib/errors.ts";
+import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 let dir: string;
@@ -32,6 +36,49 @@ function writeFile(
     closeSync(fd);
   }
 }
+
+const BLOCK = 128 * 1024;
+const dataKey = createSecretKey(randomBytes(32));
+const idKey = createSecretKey(randomBytes(32));
+const compressor = new BlockCompressor(3, BLOCK);
+
+/** The blocks sealed back to back, as in a pack, and the items that find them. */
+function sealedRun(blocks: Buffer[]): { data: Buffer; items: UnpackedItem[] } {
+  const items: UnpackedItem[] = [];
+  const sealed = blocks.map((block) => {
+    const id = blockId(idKey, block);
+    const bytes = sealBlock(dataKey, id, block, compressor);
+    const offset = items.reduce((n, i) => n + i.length, 0);
+    items.push({ id, offset, length: bytes.length, rawLength: block.length });
+    return bytes;
+  });
+  return { data: Buffer.concat(sealed), items };
+}
+
+describe("openItems", () => {
+  it("opens compressed and stored blocks, more of them than its scratch buffer holds, call after call", () => {
+    // 24 compressible blocks (3 MiB opened) overflow the 2 MiB scratch buffer; random blocks are
+    // stored as they are and never use it.
+    const first = Array.from({ length: 24 }, (_, i) =>
+      i % 5 === 4 ? seededBytes(i, BLOCK) : seededText(i, BLOCK),
+    );
+    const second = Array.from({ length: 6 }, (_, i) => seededText(100 + i, i === 5 ? 1000 : BLOCK));
+    const a = sealedRun(first);
+    const openedA = openItems(dataKey, idKey, a.data, a.items).map((b) => Buffer.from(b));
+    expect(openedA).toEqual(first);
+    const b = sealedRun(second);
+    expect(openItems(dataKey, idKey, b.data, b.items)).toEqual(second);
+  });
+
+  it("returns nothing when one block fails to verify, and opens the next call's blocks as before", () => {
+    const blocks = [seededText(1, BLOCK), seededText(2, BLOCK), seededText(3, BLOCK)];
+    const { data, items } = sealedRun(blocks);
+    const damaged = Buffer.from(data);
+    damaged[items[2]!.offset + 5]! ^= 1;
+    expect(() => openItems(dataKey, idKey, damaged, items)).toThrow(IntegrityError);
+    expect(openItems(dataKey, idKey, data, items)).toEqual(blocks);
+  });
+});
 
 describe("writePlacements", () => {
   it("writes every placement where it belongs, in any order, the same item in several places", () => {
