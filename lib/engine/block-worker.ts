@@ -99,6 +99,7 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
       msg.parentFingerprints.byteOffset,
       msg.parentFingerprints.length,
     );
+  let hashed = 0;
   for (let i = 0; i < count; i++) {
     const block = blocks[i];
     if (!block) continue; // a hole keeps the all-zero ID
@@ -110,15 +111,28 @@ function scan(msg: Extract<WorkerRequest, { type: "scan" }>): WorkerReply {
       ?.subarray(fpAt, fpAt + FINGERPRINT_BYTES)
       .equals(fingerprints.subarray(fpAt, fpAt + FINGERPRINT_BYTES));
     if (unchanged) parentIds!.copy(ids, idAt, idAt, idAt + BLOCK_ID_BYTES);
-    else blockId(blockIdKey!, block).copy(ids, idAt);
+    else {
+      blockId(blockIdKey!, block).copy(ids, idAt);
+      hashed++;
+    }
   }
-  held.set(seq, { data, ids, own });
-  return {
+  const reply = {
     type: "scanned",
     seq,
     ids: ids.buffer.slice(ids.byteOffset, ids.byteOffset + ids.length),
     fingerprints: new Uint8Array(fingerprints).buffer,
-  };
+  } as const;
+  // Only holes and the parent's own blocks: the engine can have nothing to seal, so the chunk is
+  // released now instead of on a seal request (most of an incremental's chunks).
+  if (hashed > 0) {
+    held.set(seq, { data, ids, own });
+    return { ...reply, released: false };
+  }
+  if (own) {
+    ownChunks.push(buffer as ArrayBuffer);
+    return { ...reply, released: true };
+  }
+  return { ...reply, released: true, chunk: buffer as ArrayBuffer };
 }
 
 function openBlobs(msg: Extract<WorkerRequest, { type: "open" }>): WorkerReply {
@@ -224,7 +238,7 @@ function afterHeavyMessage(): void {
 function transferList(reply: WorkerReply): ArrayBuffer[] {
   switch (reply.type) {
     case "scanned":
-      return [reply.ids, reply.fingerprints];
+      return movable([reply.ids, reply.fingerprints, reply.chunk]);
     case "sealed":
       // A pack that outgrew its shared buffer is in a plain one: that is transferred.
       return movable([reply.chunk, ...reply.packs.map((p) => p.buffer)]);

@@ -123,10 +123,16 @@ export async function scanSegments(
       stats.bytesNew += blockLength;
     }
     stats.bytesScanned += length;
-    const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
-    const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
-    if (sealed.chunk) spare.push(sealed.chunk);
-    await inputs.sink.accept(sealed.packs);
+    if (scanned.released) {
+      // The worker hashed no block: every one is a hole or the parent's, so none can be fresh.
+      if (fresh.length > 0) throw new Error(`scan of chunk ${c} released blocks it had to seal`);
+      if (scanned.chunk) spare.push(scanned.chunk);
+    } else {
+      const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
+      const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
+      if (sealed.chunk) spare.push(sealed.chunk);
+      await inputs.sink.accept(sealed.packs);
+    }
     progress += length;
     inputs.onProgress?.(progress);
   };

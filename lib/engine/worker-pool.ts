@@ -157,13 +157,22 @@ export class WorkerPool {
   /**
    * Hashes the blocks of `buffer` (transferred) or, when `read` says where, of a chunk of a local
    * file the worker reads into a buffer of its own; returns their IDs and the worker holding them.
+   * A `released` chunk (only holes and the parent's blocks) is not held: it takes no seal, and
+   * `chunk` is `buffer` back.
    */
   async scan(
     buffer: ArrayBuffer | undefined,
     length: number,
     parent?: { ids: Buffer; fingerprints: Buffer },
     read?: { fd: number; offset: number; source: string },
-  ): Promise<{ worker: BlockWorker; seq: number; ids: Buffer; fingerprints: Buffer }> {
+  ): Promise<{
+    worker: BlockWorker;
+    seq: number;
+    ids: Buffer;
+    fingerprints: Buffer;
+    released: boolean;
+    chunk?: ArrayBuffer;
+  }> {
     const worker = this.pick();
     const seq = this.seq++;
     // Copies of just this segment's slices: posting a view would clone its whole underlying
@@ -179,7 +188,14 @@ export class WorkerPool {
         : {}),
     };
     const reply = (await worker.request(msg, movable([buffer]))) as Extract<WorkerReply, { type: "scanned" }>;
-    return { worker, seq, ids: Buffer.from(reply.ids), fingerprints: Buffer.from(reply.fingerprints) };
+    return {
+      worker,
+      seq,
+      ids: Buffer.from(reply.ids),
+      fingerprints: Buffer.from(reply.fingerprints),
+      released: reply.released,
+      ...(reply.chunk ? { chunk: reply.chunk } : {}),
+    };
   }
 
   /**

@@ -157,7 +157,19 @@ export function unpackPlacements(packed: Float64Array): Placement[] {
 
 /** Replies from a block worker. */
 export type WorkerReply =
-  | { type: "scanned"; seq: number; ids: ArrayBuffer; fingerprints: ArrayBuffer }
+  /**
+   * `released`: the chunk held only holes and blocks unchanged from the parent, so nothing of it
+   * can need sealing and the worker has let it go (no seal request follows); `chunk` is the
+   * scan's buffer, back for reuse, when the engine sent one.
+   */
+  | {
+      type: "scanned";
+      seq: number;
+      ids: ArrayBuffer;
+      fingerprints: ArrayBuffer;
+      released: boolean;
+      chunk?: ArrayBuffer;
+    }
   /** `chunk` is the scan's buffer, back for reuse, when the engine sent one. */
   | { type: "sealed"; seq: number; chunk?: ArrayBuffer; packs: WorkerPack[] }
   | { type: "flushed"; seq: number; packs: WorkerPack[] }

@@ -69,3 +69,42 @@ describe("WorkerPool.close", () => {
     await removeDir(dir);
   });
 });
+
+describe("WorkerPool.scan releases a chunk that can have nothing to seal", () => {
+  it("all holes, or every block the parent's: released at once, the buffer back; a changed block: held for its seal", async () => {
+    const pool = new WorkerPool({ ...options, size: 1 });
+    try {
+      pool.setDataKey(1, randomBytes(32), "d3JhcHBlZA==", "master-1");
+      const holes = await pool.scan(new ArrayBuffer(4 * 4096), 4 * 4096);
+      expect(holes.released).toBe(true);
+      expect(holes.chunk?.byteLength).toBe(4 * 4096);
+      expect(holes.ids.every((b) => b === 0)).toBe(true);
+
+      // Text with a hole in the middle: hashed, so held until sealed.
+      const data = Buffer.concat([seededText(1, 4096), Buffer.alloc(4096), seededText(2, 4096)]);
+      const first = await pool.scan(new Uint8Array(data).buffer, data.length);
+      expect(first.released).toBe(false);
+      expect(first.chunk).toBeUndefined();
+      const sealed = await pool.seal(first.worker, first.seq, 1, [0, 2]);
+      expect(sealed.chunk?.byteLength).toBe(data.length);
+
+      // The same bytes against that scan as the parent: every block unchanged or a hole.
+      const parent = { ids: first.ids, fingerprints: first.fingerprints };
+      const again = await pool.scan(new Uint8Array(data).buffer, data.length, parent);
+      expect(again.released).toBe(true);
+      expect(again.ids).toEqual(first.ids);
+
+      // One block changed: hashed, held, and sealed as before.
+      const changed = Buffer.from(data);
+      changed[2 * 4096 + 7]! ^= 1;
+      const third = await pool.scan(new Uint8Array(changed).buffer, changed.length, parent);
+      expect(third.released).toBe(false);
+      expect(third.ids.subarray(0, 64)).toEqual(first.ids.subarray(0, 64));
+      expect(third.ids.subarray(64)).toEqual(blockId(options.blockIdKey, changed.subarray(2 * 4096)));
+      const resealed = await pool.seal(third.worker, third.seq, 1, [2]);
+      expect(resealed.chunk?.byteLength).toBe(changed.length);
+    } finally {
+      await pool.close();
+    }
+  });
+});
