@@ -67,7 +67,7 @@ export function templatePath(result: PackagedStage): string {
 async function loadOrPackage(): Promise<Record<Stage, PackagedStage>> {
   const parent = os.tmpdir();
   removeStaleCaches(parent);
-  const root = path.join(parent, `blockvault-sls-package-${process.ppid}`);
+  const root = path.join(parent, `${CACHE_PREFIX}${process.ppid}`);
   const done = path.join(root, "result.json");
   return withLock(root, async () => {
     if (existsSync(done)) return JSON.parse(readFileSync(done, "utf8")) as Record<Stage, PackagedStage>;
@@ -212,13 +212,23 @@ function run(
 }
 
 /** Caches of earlier runs: kept a day (for a look at what was packaged), then removed. */
-function removeStaleCaches(parent: string): void {
+const CACHE_PREFIX = "blockvault-sls-package-";
+
+/**
+ * Removes the packaging caches of test runs that have ended (their vitest main process is gone),
+ * and any older than a day (in case a later process took over the pid). Each holds both stages'
+ * packages, ~70 MB: kept until they aged out, a day of test runs filled the temporary directory
+ * with gigabytes.
+ */
+export function removeStaleCaches(parent: string): void {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const name of readdirSync(parent)) {
-    if (!name.startsWith("blockvault-sls-package-")) continue;
+    if (!name.startsWith(CACHE_PREFIX)) continue;
     const full = path.join(parent, name);
+    const owner = Number(name.slice(CACHE_PREFIX.length));
     try {
-      if (statSync(full).mtimeMs < dayAgo) rmSync(full, { recursive: true, force: true });
+      const ended = Number.isInteger(owner) && owner > 0 && !alive(owner);
+      if (ended || statSync(full).mtimeMs < dayAgo) rmSync(full, { recursive: true, force: true });
     } catch {
       // Removed by another process meanwhile.
     }
