@@ -2,6 +2,7 @@ import { IntegrityError } from "../errors.ts";
 import type { BlockIndex } from "./block-index.ts";
 import { BLOCK_ID_BYTES } from "./layout.ts";
 import { HOLE_ID } from "./manifest.ts";
+import { MAX_OPENED_BYTES } from "./worker-protocol.ts";
 
 /** One blob to fetch from a pack, and every block position it fills. */
 export interface PlannedBlob {
@@ -24,8 +25,7 @@ export interface PlannedRead {
 /** Reads are merged while the gap between blobs is at most this, up to this many bytes. */
 const MAX_GAP = 256 * 1024;
 const MAX_READ = 4 * 1024 * 1024;
-/** ...and while the blocks they hold stay under this many bytes once opened (a worker's scratch). */
-const MAX_OPENED = 2 * 1024 * 1024;
+// ...and while the blocks they hold stay within what a worker opens at once (MAX_OPENED_BYTES).
 
 /**
  * Plans the reads that restore blocks `[firstBlock, endBlock)` of a block map: every non-hole
@@ -89,7 +89,7 @@ export function planReads(
         current.blobs.length > 0 &&
         blob.offset - current.end <= MAX_GAP &&
         end - current.offset <= MAX_READ &&
-        current.raw + blob.rawLength <= MAX_OPENED;
+        current.raw + blob.rawLength <= MAX_OPENED_BYTES;
       if (fits) {
         current.end = Math.max(current.end, end);
         current.raw += blob.rawLength;

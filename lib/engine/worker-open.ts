@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { openBlock } from "./blob.ts";
-import type { Placement, UnpackedItem } from "./worker-protocol.ts";
+import { MAX_OPENED_BYTES, type Placement, type UnpackedItem } from "./worker-protocol.ts";
 import { writePieces } from "./write-pieces.ts";
 
 /** Blocks opened between calls of the `afterBlocks` hook (the worker collects garbage there). */
@@ -10,12 +10,12 @@ const COLLECT_EVERY = 64;
 const MAX_IOVECS = 1024;
 
 /**
- * Bytes of this thread's buffer that compressed blocks are opened into: what a restore's planned
- * read opens at most (2 MiB, see restore-plan.ts), and the one byte of room zstd needs to show
- * a frame holding more. A fresh buffer per block cost an allocation, its page faults and its
- * collection, thousands of times a second.
+ * Bytes of this thread's buffer that compressed blocks are opened into: what one open request
+ * holds at most, and the one byte of room zstd needs to show a frame holding more. A fresh
+ * buffer per block cost an allocation, its page faults and its collection, thousands of times a
+ * second.
  */
-const SCRATCH_BYTES = 2 * 1024 * 1024 + 1;
+const SCRATCH_BYTES = MAX_OPENED_BYTES + 1;
 let scratch: Buffer | undefined;
 
 /**

@@ -155,6 +155,12 @@ export function unpackPlacements(packed: Float64Array): Placement[] {
   }));
 }
 
+/**
+ * Bytes of blocks one open request holds at most once opened: the restore plans its reads within
+ * this, and a worker opens compressed blocks into a scratch buffer of this size (plus one byte).
+ */
+export const MAX_OPENED_BYTES = 2 * 1024 * 1024;
+
 /** Replies from a block worker. */
 export type WorkerReply =
   /**
