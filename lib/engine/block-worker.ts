@@ -5,13 +5,12 @@
  * and come back for reuse, so a backup allocates a few buffers, not one per block.
  */
 import { createSecretKey, type KeyObject } from "node:crypto";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { blockId } from "./blob.ts";
 import { BlockCompressor } from "./block-compressor.ts";
 import { Fingerprinter } from "./fingerprint.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
+import { exposeGc } from "./worker-gc.ts";
 import { holdingLock, openItems, writePlacements } from "./worker-open.ts";
 import { PackFiller, type WorkerDataKey } from "./worker-packs.ts";
 import {
@@ -24,9 +23,8 @@ import {
 } from "./worker-protocol.ts";
 import { readObjectRange, readSource } from "./worker-reads.ts";
 
-// Exposes gc() to this worker's code only through a fresh context; nothing else changes.
-setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as (options?: object) => void;
+// gc() for this worker's code only (see worker-gc.ts for why the flag does not stay on).
+const collect = exposeGc((workerData as { gcFlagLock: Int32Array }).gcFlagLock);
 const MAJOR_GC_SPACING = 4;
 let heavyMessages = 0;
 let scans = 0;

@@ -30,6 +30,9 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 
+/** Held by the worker that is briefly switching on V8's `--expose-gc` (see worker-gc.ts). */
+const gcFlagLock = new Int32Array(new SharedArrayBuffer(4));
+
 /** One worker thread and the requests waiting on it. */
 export class BlockWorker {
   readonly thread: Worker;
@@ -40,6 +43,7 @@ export class BlockWorker {
 
   constructor() {
     this.thread = new Worker(WORKER_URL, {
+      workerData: { gcFlagLock },
       // A small young generation makes the many short-lived crypto and zstd output buffers
       // die sooner, keeping resident memory flat (measured: 418 MiB peak at 16, 356 MiB at 1).
       resourceLimits: { maxYoungGenerationSizeMb: 1 },
