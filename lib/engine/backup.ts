@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { ConflictError, NotFoundError, SourceError, ValidationError } from "../errors.ts";
+import { ConflictError, NotFoundError, SourceError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { StagingArea } from "../ports/object-store.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { loadLiveIndex } from "./block-index.ts";
 import { DataKeyRotation } from "./data-keys.ts";
+import { validateDiskName } from "./disk-name.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
 import { retainNewPoint } from "./gc/retain.ts";
 import { failJob, resumeJob, startJob } from "./jobs.ts";
@@ -52,17 +53,6 @@ export interface BackupResult {
   readonly bytesStored: number;
   readonly blocksNew: number;
   readonly durationMs: number;
-}
-
-const DISK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Checks a disk name: letters, digits, `.`, `_`, `-`, at most 128 characters. */
-export function validateDiskName(disk: string): void {
-  if (!DISK_NAME.test(disk)) {
-    throw new ValidationError(
-      `disk name "${disk}" is invalid: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
-    );
-  }
 }
 
 /**

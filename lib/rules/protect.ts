@@ -1,4 +1,4 @@
-import { validateDiskName } from "../engine/backup.ts";
+import { validateDiskName } from "../engine/disk-name.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
 import { AccessDeniedError, NotFoundError } from "../errors.ts";
 import { type DiskRecord, LockState, PointState } from "../model.ts";

@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AppContext } from "../../lib/app/app-context.ts";
-import { apiEvent, type HttpFixture, seed, startHttpFixture } from "../helpers/http-api-fixture.ts";
+import type { HttpFixture } from "../helpers/http-api-fixture.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
@@ -10,12 +10,17 @@ const current: { app?: AppContext } = {};
 vi.mock("../../functions/runtime.ts", () => ({ cloudApp: async () => current.app }));
 
 let f: HttpFixture;
+let fixture: typeof import("../helpers/http-api-fixture.ts");
 
+// functions/api.ts reads BLOCKVAULT_PRINCIPALS once per module instance, so each test loads the
+// modules afresh: the fixture's too, so that the vault it builds and the handler share one set of
+// modules (and error classes) even where the vault loads an operation's module on first use.
 beforeEach(async () => {
-  f = await startHttpFixture();
-  await seed(f);
-  current.app = f.app;
   vi.resetModules();
+  fixture = await import("../helpers/http-api-fixture.ts");
+  f = await fixture.startHttpFixture();
+  await fixture.seed(f);
+  current.app = f.app;
 });
 
 afterEach(async () => {
@@ -25,7 +30,7 @@ afterEach(async () => {
 
 async function invoke(caller: string) {
   const { handler } = await import("../../functions/api.ts");
-  return handler(apiEvent({ rawQueryString: "disk=web" }, caller), {} as Context);
+  return handler(fixture.apiEvent({ rawQueryString: "disk=web" }, caller), {} as Context);
 }
 
 describe("functions/api.ts", () => {
