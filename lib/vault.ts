@@ -44,8 +44,11 @@ import { openFileTarget } from "./targets/file-target.ts";
  * the CLI starts with ~35 fewer modules (its first read comes ~15 ms sooner) and a backup with
  * ~30 fewer; a long-running server loads each once. See docs/design.md, "Start-up".
  */
-const backupModule = () => import("./engine/backup.ts");
-const rules = {
+const modules = {
+  backup: () => import("./engine/backup.ts"),
+  check: () => import("./engine/check.ts"),
+  collect: () => import("./engine/gc/collect.ts"),
+  reclaim: () => import("./engine/reclaim.ts"),
   approvals: () => import("./rules/approvals.ts"),
   keyRotation: () => import("./rules/key-rotation.ts"),
   lock: () => import("./rules/lock.ts"),
@@ -180,7 +183,7 @@ export class Vault {
   /** Backs up `source` as a new recovery point of `options.disk`. */
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
     return this.audited("backup.run", Operation.Backup, options.disk, async () =>
-      (await backupModule()).runBackup(this.ctx, source, options),
+      (await modules.backup()).runBackup(this.ctx, source, options),
     );
   }
 
@@ -247,13 +250,13 @@ export class Vault {
   /** Checks that every point is restorable; with `readData`, verifies every stored blob too. */
   async check(options: { readData?: boolean } = {}): Promise<CheckReport> {
     this.authorize(Operation.Read);
-    return (await import("./engine/check.ts")).checkVault(this.ctx, options);
+    return (await modules.check()).checkVault(this.ctx, options);
   }
 
   /** Deletes objects interrupted backups left behind (see `reclaimOrphans` in engine/reclaim.ts). */
   async reclaim(options: ReclaimOptions = {}): Promise<ReclaimResult> {
     return this.audited("vault.reclaim", Operation.Reclaim, undefined, async () =>
-      (await import("./engine/reclaim.ts")).reclaimOrphans(this.ctx, options),
+      (await modules.reclaim()).reclaimOrphans(this.ctx, options),
     );
   }
 
@@ -263,45 +266,45 @@ export class Vault {
    */
   async collectGarbage(options: CollectOptions = {}): Promise<CollectResult> {
     return this.audited("vault.gc", Operation.Reclaim, undefined, async () =>
-      (await import("./engine/gc/collect.ts")).collectGarbage(this.ctx, options),
+      (await modules.collect()).collectGarbage(this.ctx, options),
     );
   }
 
   /** Creates a backup policy from untrusted input (validated; errors name the field). */
   async createPolicy(input: unknown): Promise<StoredPolicy> {
     return this.audited("policy.create", Operation.ManagePolicies, policyName(input), async () =>
-      (await rules.policies()).createPolicy(this.ctx, input),
+      (await modules.policies()).createPolicy(this.ctx, input),
     );
   }
 
   /** Replaces a policy's definition; it applies to existing points at the next evaluation. */
   async updatePolicy(name: string, input: unknown, approval?: Approval): Promise<StoredPolicy> {
     return this.audited("policy.update", Operation.ManagePolicies, name, async () =>
-      (await rules.policies()).updatePolicy(this.ctx, name, input, this.actor(approval)),
+      (await modules.policies()).updatePolicy(this.ctx, name, input, this.actor(approval)),
     );
   }
 
   /** Deletes a policy that no protected disk uses. */
   async deletePolicy(name: string): Promise<void> {
     return this.audited("policy.delete", Operation.ManagePolicies, name, async () =>
-      (await rules.policies()).deletePolicy(this.ctx, name),
+      (await modules.policies()).deletePolicy(this.ctx, name),
     );
   }
 
   async getPolicy(name: string): Promise<StoredPolicy> {
     this.authorize(Operation.Read);
-    return (await rules.policies()).getPolicy(this.ctx, name);
+    return (await modules.policies()).getPolicy(this.ctx, name);
   }
 
   async listPolicies(): Promise<StoredPolicy[]> {
     this.authorize(Operation.Read);
-    return (await rules.policies()).listPolicies(this.ctx);
+    return (await modules.policies()).listPolicies(this.ctx);
   }
 
   /** Puts a disk under a policy (see `protect` in rules/protect.ts). */
   async protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
     return this.audited("disk.protect", Operation.Protect, disk, async () =>
-      (await rules.protect()).protect(this.ctx, source, disk, policy),
+      (await modules.protect()).protect(this.ctx, source, disk, policy),
     );
   }
 
@@ -312,20 +315,20 @@ export class Vault {
     approval?: Approval,
   ): Promise<DiskRecord> {
     return this.audited("disk.unprotect", Operation.Protect, disk, async () =>
-      (await rules.protect()).unprotect(this.ctx, disk, options, this.actor(approval)),
+      (await modules.protect()).unprotect(this.ctx, disk, options, this.actor(approval)),
     );
   }
 
   /** Soft-deletes a recovery point: restorable and undeletable until the period ends. */
   async deletePoint(id: string, approval?: Approval): Promise<RecoveryPointRecord> {
     return this.audited("point.delete", Operation.DeletePoint, id, async () =>
-      (await rules.softDelete()).softDelete(this.ctx, id, this.actor(approval)),
+      (await modules.softDelete()).softDelete(this.ctx, id, this.actor(approval)),
     );
   }
 
   async undeletePoint(id: string): Promise<RecoveryPointRecord> {
     return this.audited("point.undelete", Operation.UndeletePoint, id, async () =>
-      (await rules.softDelete()).undelete(this.ctx, id),
+      (await modules.softDelete()).undelete(this.ctx, id),
     );
   }
 
@@ -335,7 +338,7 @@ export class Vault {
    */
   async scheduleTick(): Promise<{ requests: SnapshotRequest[]; expired: string[] }> {
     return this.audited("schedule.tick", Operation.RunDue, undefined, async () => {
-      const { applyRetention, planScheduledBackups } = await rules.schedule();
+      const { applyRetention, planScheduledBackups } = await modules.schedule();
       const now = this.ctx.deps.clock.now();
       const requests = await planScheduledBackups(this.ctx, now);
       return { requests, expired: await applyRetention(this.ctx, now) };
@@ -345,7 +348,7 @@ export class Vault {
   /** Evaluates every policy against the clock (see `runDue` in rules/run-due.ts). */
   async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
     return this.audited("schedule.run-due", Operation.RunDue, undefined, async () =>
-      (await rules.runDue()).runDue(this.ctx, open),
+      (await modules.runDue()).runDue(this.ctx, open),
     );
   }
 
@@ -358,20 +361,20 @@ export class Vault {
   /** Which points a lock would make undeletable, until when, and the storage committed. */
   async lockPreview(): Promise<LockPreview> {
     this.authorize(Operation.Read);
-    return (await rules.lock()).lockPreview(this.ctx);
+    return (await modules.lock()).lockPreview(this.ctx);
   }
 
   /** Enables the lock (from unlocked) or locks the vault for good (from enabled). */
   async setLock(target: "unlocked" | "enabled" | "locked", approval?: Approval): Promise<VaultSettings> {
     return this.audited("lock.set", Operation.ManageLock, target, async () =>
-      (await rules.lock()).setLock(this.ctx, target, this.actor(approval)),
+      (await modules.lock()).setLock(this.ctx, target, this.actor(approval)),
     );
   }
 
   /** Approves another principal's pending request for a critical operation (security-admin). */
   async approve(id: string): Promise<ApprovalRecord> {
     return this.audited("approval.approve", Operation.Approve, id, async () =>
-      (await rules.approvals()).approve(this.ctx, this.principal, id),
+      (await modules.approvals()).approve(this.ctx, this.principal, id),
     );
   }
 
@@ -387,7 +390,7 @@ export class Vault {
     approval?: Approval,
   ): Promise<VaultSettings> {
     return this.audited("soft-delete.update", Operation.ManageSoftDelete, undefined, async () =>
-      (await rules.lock()).setSoftDelete(this.ctx, change, this.actor(approval)),
+      (await modules.lock()).setSoftDelete(this.ctx, change, this.actor(approval)),
     );
   }
 
@@ -397,7 +400,7 @@ export class Vault {
    */
   async rotateKey(approval?: Approval): Promise<KeyRotation> {
     return this.audited("vault.rotate-key", Operation.RotateKey, undefined, async () =>
-      (await rules.keyRotation()).rotateVaultKey(this.ctx, this.actor(approval)),
+      (await modules.keyRotation()).rotateVaultKey(this.ctx, this.actor(approval)),
     );
   }
 
