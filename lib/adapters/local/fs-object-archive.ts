@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { statSync } from "node:fs";
 import { mkdir, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { ArchivedObjectError, IntegrityError, ValidationError } from "../../errors.ts";
@@ -192,6 +193,7 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
 
   async #readSidecar(key: string): Promise<Sidecar | undefined> {
     const file = this.#sidecarPath(key);
+    if (!mayExist(file)) return undefined;
     let text: string;
     try {
       text = await readFile(file, "utf8");
@@ -226,10 +228,27 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
   }
 
   async #removeSidecar(key: string): Promise<void> {
+    const file = this.#sidecarPath(key);
+    if (!mayExist(file)) return;
     try {
-      await unlink(this.#sidecarPath(key));
+      await unlink(file);
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw translateFsError(err, `remove archive state of ${key}`);
     }
+  }
+}
+
+/**
+ * False when `file` surely does not exist. Most objects never get a sidecar, and a restore or
+ * backup asks about every pack and metadata object it touches (~170 on a 2 GiB restore): a failed
+ * asynchronous open or unlink costs 50-80 µs, most of it building the error, against ~2 µs for
+ * this stat, which throws nothing. Any other outcome (found, or an error to report) says "maybe",
+ * and the caller's own I/O decides.
+ */
+function mayExist(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
   }
 }
