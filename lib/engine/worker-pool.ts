@@ -5,6 +5,7 @@ import {
   movable,
   type ObjectFileRange,
   type OpenItem,
+  ownBytes,
   type Placement,
   packItems,
   packPlacements,
@@ -154,7 +155,7 @@ export class WorkerPool {
 
   /** Sends a data key generation to every worker (messages are ordered, so later seals see it). */
   setDataKey(generation: number, key: Buffer, wrapped: string, masterKeyId: string): void {
-    const msg: WorkerRequest = { type: "key", generation, key, wrapped, masterKeyId };
+    const msg: WorkerRequest = { type: "key", generation, key: ownBytes(key), wrapped, masterKeyId };
     for (const w of this.workers) w.thread.postMessage(msg);
   }
 
@@ -257,7 +258,7 @@ export class WorkerPool {
     const worker = this.pick();
     const seq = this.seq++;
     const reply = await worker.request(
-      { type: "open", seq, key, source, items: packItems(items) },
+      { type: "open", seq, key: ownBytes(key), source, items: packItems(items) },
       movable([source]),
     );
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
@@ -277,7 +278,15 @@ export class WorkerPool {
     const worker = this.pick();
     const seq = this.seq++;
     const reply = await worker.request(
-      { type: "open", seq, key, source, items: packItems(items), fd, placements: packPlacements(placements) },
+      {
+        type: "open",
+        seq,
+        key: ownBytes(key),
+        source,
+        items: packItems(items),
+        fd,
+        placements: packPlacements(placements),
+      },
       movable([source]),
     );
     return (reply as Extract<WorkerReply, { type: "written" }>).bytes;
