@@ -197,8 +197,11 @@ async function backupInto(
     await sink.finish();
     await parentManifest?.complete; // every segment was awaited by the scan; this is a guard
   } catch (err) {
-    await sink.settle();
-    await closeWorkers(pool, staging);
+    try {
+      await sink.settle();
+    } finally {
+      await closeWorkers(pool, staging);
+    }
     throw err;
   }
   // Packs and index are stored: closing the threads and the staging area is only cleanup now, done
