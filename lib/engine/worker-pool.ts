@@ -1,11 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockvaultError, IntegrityError, SourceError } from "../errors.ts";
+import { ownedArrayBuffer } from "../util/buffers.ts";
 import {
   movable,
   type ObjectFileRange,
   type OpenItem,
-  ownBytes,
   type Placement,
   packItems,
   packPlacements,
@@ -155,7 +155,13 @@ export class WorkerPool {
 
   /** Sends a data key generation to every worker (messages are ordered, so later seals see it). */
   setDataKey(generation: number, key: Buffer, wrapped: string, masterKeyId: string): void {
-    const msg: WorkerRequest = { type: "key", generation, key: ownBytes(key), wrapped, masterKeyId };
+    const msg: WorkerRequest = {
+      type: "key",
+      generation,
+      key: new Uint8Array(ownedArrayBuffer(key)),
+      wrapped,
+      masterKeyId,
+    };
     for (const w of this.workers) w.thread.postMessage(msg);
   }
 
@@ -258,7 +264,7 @@ export class WorkerPool {
     const worker = this.pick();
     const seq = this.seq++;
     const reply = await worker.request(
-      { type: "open", seq, key: ownBytes(key), source, items: packItems(items) },
+      { type: "open", seq, key: new Uint8Array(ownedArrayBuffer(key)), source, items: packItems(items) },
       movable([source]),
     );
     return split(reply as Extract<WorkerReply, { type: "opened" }>);
@@ -281,7 +287,7 @@ export class WorkerPool {
       {
         type: "open",
         seq,
-        key: ownBytes(key),
+        key: new Uint8Array(ownedArrayBuffer(key)),
         source,
         items: packItems(items),
         fd,

@@ -185,18 +185,6 @@ export type WorkerReply =
   | { type: "error"; seq: number; name: string; message: string; code: string };
 
 /**
- * `bytes` in a buffer of their own, to post. Posting a view clones its whole underlying buffer:
- * a small Buffer from Node's pool (a key from `Buffer.concat`, say) carries the pool's 64 KiB
- * with it. A restore posted its data key that way with every read: ~45 µs per message on the
- * main thread instead of ~9, and 64 KiB of external memory more in the worker each time.
- */
-export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? bytes
-    : new Uint8Array(bytes);
-}
-
-/**
  * What a message must transfer among `values`: the plain `ArrayBuffer`s. Shared buffers are shared,
  * not moved; anything else (absent buffers, file ranges) has nothing to transfer.
  */

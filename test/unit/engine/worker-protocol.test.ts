@@ -1,9 +1,7 @@
-import { MessageChannel } from "node:worker_threads";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   movable,
-  ownBytes,
   packItems,
   packPlacements,
   unpackItems,
@@ -43,30 +41,5 @@ describe("movable", () => {
     const range = { path: "/p", key: "packs/ab/cd", offset: 0, length: 8 };
     expect(movable([plain, shared, undefined, range])).toEqual([plain]);
     expect(movable([shared])).toEqual([]);
-  });
-});
-
-describe("ownBytes", () => {
-  it("copies a view of a larger buffer into one of its own, and leaves a whole buffer as it is", () => {
-    // Buffer.concat allocates small results from Node's shared pool, as key unwrapping does.
-    const pooled = Buffer.concat([Buffer.alloc(16, 1), Buffer.alloc(16, 2)]);
-    expect(pooled.buffer.byteLength).toBeGreaterThan(32);
-    const own = ownBytes(pooled);
-    expect(own.buffer.byteLength).toBe(32);
-    expect(Buffer.from(own).equals(pooled)).toBe(true);
-    const whole = new Uint8Array(32);
-    expect(ownBytes(whole)).toBe(whole);
-  });
-
-  it("posts only the key's bytes: a pooled view would carry its whole pool along", async () => {
-    const pooled = Buffer.concat([Buffer.alloc(16, 7), Buffer.alloc(16, 9)]);
-    const { port1, port2 } = new MessageChannel();
-    const received = new Promise<Uint8Array[]>((resolve) => port2.once("message", resolve));
-    port1.postMessage([pooled, ownBytes(pooled)]);
-    const [asIs, own] = await received;
-    port1.close();
-    expect(asIs!.buffer.byteLength).toBe(pooled.buffer.byteLength);
-    expect(own!.buffer.byteLength).toBe(32);
-    expect(Buffer.from(own!).equals(pooled)).toBe(true);
   });
 });
