@@ -140,6 +140,11 @@ async function backupInto(
   const indexLoading = loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx));
   indexLoading.catch(() => {}); // awaited by the scan and after it
   let hints: ChangedRange[] | undefined;
+  // Asked early (mapping a file runs a program): only where the source may hold data is read.
+  // Not knowing is no failure, just a backup that reads everything.
+  const allocating = Promise.resolve()
+    .then(() => source.allocatedRanges?.())
+    .catch(() => undefined);
   let staging: StagingArea | undefined;
   try {
     // Packs go straight from the workers into the store's files when it can take them so.
@@ -186,6 +191,7 @@ async function backupInto(
         segmentBlocks,
         parent: parentManifest,
         changed: hints,
+        allocated: await allocating,
         stored: indexLoading,
         pool,
         rotation,

@@ -1,5 +1,5 @@
 import { SourceError } from "../errors.ts";
-import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
+import type { ChangedRange, VolumeRange, VolumeSource } from "../ports/volume-source.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
@@ -22,6 +22,11 @@ export interface ScanInputs {
    * unchanged and not read. Everything is read when undefined.
    */
   readonly changed: readonly ChangedRange[] | undefined;
+  /**
+   * The ranges that may hold data (the source's allocation map); the rest is zeros, recorded as
+   * holes without being read. Everything is read when undefined.
+   */
+  readonly allocated?: readonly VolumeRange[] | undefined;
   /**
    * The blocks the vault already stores (by hex ID). It may still be loading when the scan
    * starts: reading and hashing the first chunks does not need it, only deciding does.
@@ -63,6 +68,7 @@ export async function scanSegments(
   const chunkBlocks = Math.max(1, Math.min(segmentBlocks, Math.floor(CHUNK_BYTES / blockSize)));
   const chunkCount = Math.ceil(blocks / chunkBlocks);
   const chunksToRead = inputs.changed && segmentsTouched(inputs.changed, chunkBlocks * blockSize);
+  const chunksWithData = inputs.allocated && segmentsTouched(inputs.allocated, chunkBlocks * blockSize);
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
   const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
   const queued = new Set<string>();
@@ -91,6 +97,15 @@ export async function scanSegments(
     };
     if (chunksToRead && !chunksToRead.has(c)) {
       await startFromParent();
+      progress += length;
+      inputs.onProgress?.(progress);
+      return;
+    }
+    if (chunksWithData && !chunksWithData.has(c)) {
+      // Nothing allocated here: every block is a hole (the map stays zero), known without reading.
+      const parent = await parentReady;
+      if (parent) stats.bytesChanged += dataBytes(parent.ids, blockSize, length);
+      stats.bytesScanned += length;
       progress += length;
       inputs.onProgress?.(progress);
       return;
@@ -153,6 +168,17 @@ export async function scanSegments(
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
   await inputs.sink.accept(await inputs.pool.flush());
   return { ids, fingerprints, stats };
+}
+
+/** Bytes of the blocks (of a chunk `length` bytes long) that `ids` does not record as holes. */
+function dataBytes(ids: Buffer, blockSize: number, length: number): number {
+  let bytes = 0;
+  for (let b = 0; b * blockSize < length; b++) {
+    if (!ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES).equals(HOLE_ID)) {
+      bytes += Math.min(blockSize, length - b * blockSize);
+    }
+  }
+  return bytes;
 }
 
 /** The segments blocks [firstBlock, firstBlock + count) fall in. */

@@ -1,8 +1,11 @@
-/** A byte range of a volume that may have changed since the parent recovery point. */
-export interface ChangedRange {
+/** A byte range of a volume. */
+export interface VolumeRange {
   readonly offset: number;
   readonly length: number;
 }
+
+/** A byte range of a volume that may have changed since the parent recovery point. */
+export type ChangedRange = VolumeRange;
 
 /**
  * A disk image being backed up: a raw file, a block device, a fixed VHD, an S3 object, an EBS
@@ -17,6 +20,10 @@ export interface ChangedRange {
  * - `changedRanges`, when present, lists every range that may differ from the volume the parent
  *   recovery point was taken from (`parentRef`); ranges not listed are promised unchanged. A
  *   source without change tracking omits it and the engine reads everything.
+ * - `allocatedRanges`, when present, lists every range that may hold bytes other than zero (sorted,
+ *   not overlapping, within [0, size)); everything outside them reads as zeros, and the engine
+ *   records it as holes without reading it. Undefined when the source cannot tell (the engine
+ *   then reads everything); it must never leave out a range that holds data.
  * - `localFile`, when present, is an open local file descriptor holding the volume's bytes at
  *   offsets [0, size): the engine may then read it with positional reads from its worker threads
  *   (which hash and seal blocks where they land, instead of receiving copies). It stays valid
@@ -38,5 +45,7 @@ export interface VolumeSource {
   readonly localFile?: { readonly fd: number };
   read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   changedRanges?(parentRef: string): Promise<ChangedRange[] | undefined>;
+  /** See the contract: where the volume may hold data (the rest is zeros), if the source knows. */
+  allocatedRanges?(): Promise<readonly VolumeRange[] | undefined>;
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { BlockvaultError, SourceError, ValidationError } from "../errors.ts";
-import type { VolumeSource } from "../ports/volume-source.ts";
+import type { VolumeRange, VolumeSource } from "../ports/volume-source.ts";
 import { blockDeviceSize, DEFAULT_SYSFS_ROOT } from "./block-device.ts";
+import { allocatedExtents } from "./extent-map.ts";
 import { sourceErrorFromFs } from "./fs-errors.ts";
 import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "./vhd.ts";
 
@@ -139,6 +140,15 @@ class FileSource implements VolumeSource {
       throw err instanceof BlockvaultError ? err : sourceErrorFromFs(err, this.description, "read image");
     }
     return buf;
+  }
+
+  /**
+   * Where an image file holds data, from the filesystem's extent map (see extent-map.ts); a VHD's
+   * footer is left out. Undefined for a block device, or when the map is not known for certain.
+   */
+  async allocatedRanges(): Promise<readonly VolumeRange[] | undefined> {
+    if (this.#closing || this.format === FileSourceFormat.BlockDevice) return undefined;
+    return allocatedExtents(this.#handle.fd, this.size);
   }
 
   close(): Promise<void> {

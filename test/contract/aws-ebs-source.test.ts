@@ -60,6 +60,19 @@ describe("EBS snapshot source on the emulator", () => {
     });
   });
 
+  it("lists the written blocks as its allocated ranges, adjacent blocks merged", async () => {
+    const bs = snapshot.blockSize;
+    await withSource(async (source) => {
+      expect(await source.allocatedRanges?.()).toEqual([
+        { offset: 0, length: 2 * bs },
+        { offset: 5 * bs, length: bs },
+        { offset: 64 * bs, length: 2 * bs },
+        { offset: 300 * bs, length: bs },
+        { offset: GIB - bs, length: bs },
+      ]);
+    });
+  });
+
   it("fills a reused buffer completely, zeroing what the previous read left in it", async () => {
     const bs = snapshot.blockSize;
     await withSource(async (source) => {

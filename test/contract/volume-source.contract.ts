@@ -71,7 +71,8 @@ function dirtyBuffer(size: number, shift: number): Buffer {
 /**
  * The {@link VolumeSource} contract, clause by clause, on the images `harness` makes from
  * {@link contractDisk}: size, exact and clipped reads, reads into caller buffers, zeros, concurrent
- * reads, close, description, change tracking against its own reference, and errors.
+ * reads, close, description, change tracking against its own reference, the allocation map, and
+ * errors.
  */
 export function describeVolumeSourceContract(name: string, harness: VolumeSourceHarness): void {
   describe(`VolumeSource contract: ${name}`, () => {
@@ -229,6 +230,23 @@ export function describeVolumeSourceContract(name: string, harness: VolumeSource
         if (r.offset <= covered) covered = Math.max(covered, r.offset + r.length);
       }
       expect(covered).toBeGreaterThanOrEqual(image.size);
+    });
+
+    it("maps where data may be, if it can: sorted, disjoint, inside the volume, no byte of data left out", async () => {
+      const ranges = await source.allocatedRanges?.();
+      // Not knowing is allowed (the engine then reads everything); a wrong map is not.
+      if (ranges === undefined) return;
+      let end = 0;
+      const covered = Buffer.alloc(disk.length);
+      for (const r of ranges) {
+        expect(r.length).toBeGreaterThan(0);
+        expect(r.offset).toBeGreaterThanOrEqual(end);
+        end = r.offset + r.length;
+        expect(end).toBeLessThanOrEqual(image.size);
+        covered.fill(1, Math.min(r.offset, disk.length), Math.min(end, disk.length));
+      }
+      const missed = disk.findIndex((b, i) => b !== 0 && covered[i] === 0);
+      expect(missed, "first byte of data outside the map").toBe(-1);
     });
 
     it("rejects opening a source that does not exist with a SourceError naming it", async () => {

@@ -1,6 +1,6 @@
 import { type EBSClient, GetSnapshotBlockCommand } from "@aws-sdk/client-ebs";
 import { type BlockvaultError, SourceError, ValidationError } from "../../errors.ts";
-import type { ChangedRange, VolumeSource } from "../../ports/volume-source.ts";
+import type { ChangedRange, VolumeRange, VolumeSource } from "../../ports/volume-source.ts";
 import { Semaphore } from "../../util/semaphore.ts";
 import { awsErrorCode } from "./aws-errors.ts";
 import {
@@ -183,6 +183,11 @@ class EbsSnapshotSource implements VolumeSource {
       throw ebsSourceError(err, this.description, "list blocks");
     });
     for (const [index, token] of page.tokens) this.#tokens.set(index, token);
+  }
+
+  /** The blocks the snapshot holds (its block list, fetched at open): the rest was never written. */
+  async allocatedRanges(): Promise<readonly VolumeRange[]> {
+    return blockRanges([...this.#tokens.keys()], this.#blockSize, this.size);
   }
 
   /**
