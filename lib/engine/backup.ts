@@ -48,6 +48,10 @@ export interface BackupResult {
   readonly disk: string;
   readonly parent: string | null;
   readonly logicalSize: number;
+  /**
+   * Bytes of the disk examined: read, or known to be zeros from the source's allocation map (not
+   * the ranges change tracking promised unchanged).
+   */
   readonly bytesScanned: number;
   readonly bytesChanged: number;
   readonly bytesStored: number;
