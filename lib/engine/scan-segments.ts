@@ -1,5 +1,6 @@
 import { SourceError } from "../errors.ts";
 import type { ChangedRange, VolumeRange, VolumeSource } from "../ports/volume-source.ts";
+import { AllocationMap } from "./allocation-map.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 import type { DataKeyRotation } from "./data-keys.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "./layout.ts";
@@ -24,7 +25,7 @@ export interface ScanInputs {
   readonly changed: readonly ChangedRange[] | undefined;
   /**
    * The ranges that may hold data (the source's allocation map); the rest is zeros, recorded as
-   * holes without being read. Everything is read when undefined.
+   * holes without being read. Everything is read when undefined (or when the map is malformed).
    */
   readonly allocated?: readonly VolumeRange[] | undefined;
   /**
@@ -68,7 +69,7 @@ export async function scanSegments(
   const chunkBlocks = Math.max(1, Math.min(segmentBlocks, Math.floor(CHUNK_BYTES / blockSize)));
   const chunkCount = Math.ceil(blocks / chunkBlocks);
   const chunksToRead = inputs.changed && segmentsTouched(inputs.changed, chunkBlocks * blockSize);
-  const chunksWithData = inputs.allocated && segmentsTouched(inputs.allocated, chunkBlocks * blockSize);
+  const allocation = AllocationMap.of(inputs.allocated, source.size);
   const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
   const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
   const queued = new Set<string>();
@@ -101,7 +102,8 @@ export async function scanSegments(
       inputs.onProgress?.(progress);
       return;
     }
-    if (chunksWithData && !chunksWithData.has(c)) {
+    const allocated = allocation?.chunk(offset, length);
+    if (allocated?.kind === "none") {
       // Nothing allocated here: every block is a hole (the map stays zero), known without reading.
       const parent = await parentReady;
       if (parent) stats.bytesChanged += dataBytes(parent.ids, blockSize, length);
@@ -112,11 +114,13 @@ export async function scanSegments(
     }
     // A local file is read by the worker itself, into a buffer of its own that it hashes straight
     // away; other sources are read here.
+    // Where only parts of the chunk are allocated, only those are read, the rest zero-filled.
     const local = source.localFile;
+    const parts = allocated?.kind === "parts" ? allocated.parts : undefined;
     const chunk = local ? undefined : (spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize));
-    if (chunk) await readInto(source, chunk, offset, length);
+    if (chunk) await readInto(source, Buffer.from(chunk, 0, length), offset, parts);
     const parent = await startFromParent();
-    const read = local && { fd: local.fd, offset, source: source.description };
+    const read = local && { fd: local.fd, offset, source: source.description, ...(parts ? { parts } : {}) };
     const scanned = await inputs.pool.scan(chunk, length, parent, read);
     scanned.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
     const stored = await inputs.stored;
@@ -205,17 +209,28 @@ async function parentSlices(
   };
 }
 
-/** Reads `length` bytes of the source at `offset` into `chunk`. */
+/**
+ * Fills `view` with the source's bytes at `offset`: all of them, or only `parts` (offsets from
+ * `offset`) with zeros around them.
+ */
 async function readInto(
   source: VolumeSource,
-  chunk: ArrayBuffer,
+  view: Buffer,
   offset: number,
-  length: number,
+  parts: readonly VolumeRange[] | undefined,
 ): Promise<void> {
-  const view = Buffer.from(chunk, 0, length);
+  if (!parts) return readSpan(source, view, offset);
+  view.fill(0);
+  for (const p of parts)
+    await readSpan(source, view.subarray(p.offset, p.offset + p.length), offset + p.offset);
+}
+
+/** Reads `view.length` bytes of the source at `offset` into `view`. */
+async function readSpan(source: VolumeSource, view: Buffer, offset: number): Promise<void> {
+  const length = view.length;
   const got = await source.read(offset, length, view);
-  // A source may ignore `into` and return its own buffer: the bytes must end up in the chunk.
-  if (got.buffer !== chunk || got.byteOffset !== 0) got.copy(view);
+  // A source may ignore `into` and return its own buffer: the bytes must end up in the view.
+  if (got.buffer !== view.buffer || got.byteOffset !== view.byteOffset) got.copy(view);
   if (got.length !== length) {
     throw new SourceError(
       `${source.description}: read ${got.length} bytes at offset ${offset}, expected ${length}`,

@@ -9,6 +9,7 @@ import {
   type Placement,
   packItems,
   packPlacements,
+  type SourceRead,
   type WorkerPack,
   type WorkerReply,
   type WorkerRequest,
@@ -175,7 +176,7 @@ export class WorkerPool {
     buffer: ArrayBuffer | undefined,
     length: number,
     parent?: { ids: Buffer; fingerprints: Buffer },
-    read?: { fd: number; offset: number; source: string },
+    read?: SourceRead,
   ): Promise<{
     worker: BlockWorker;
     seq: number;

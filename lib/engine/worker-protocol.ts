@@ -1,6 +1,14 @@
 import { BLOCK_ID_BYTES } from "./layout.ts";
 import type { PackedBlob } from "./pack.ts";
 
+/** A chunk of a local source file for a worker to read (see the scan request). */
+export interface SourceRead {
+  readonly fd: number;
+  readonly offset: number;
+  readonly source: string;
+  readonly parts?: readonly { readonly offset: number; readonly length: number }[];
+}
+
 /**
  * A pack a worker finished: in a buffer shared with (or, if it outgrew its shared buffer,
  * transferred to) the engine for upload, then recycled; or, without a buffer, in the file named
@@ -38,9 +46,10 @@ export type WorkerRequest =
       length: number;
       /**
        * When set, the worker reads `length` bytes at `offset` of this local file (the source's
-       * `localFile`) itself; `source` names it in errors.
+       * `localFile`) itself; `source` names it in errors. With `parts` it reads only those ranges
+       * (offsets from `offset`): the allocation map says the rest is zeros.
        */
-      read?: { fd: number; offset: number; source: string };
+      read?: SourceRead;
       /** The parent point's IDs and fingerprints of these blocks, when there is a parent. */
       parentIds?: Uint8Array;
       parentFingerprints?: Uint8Array;

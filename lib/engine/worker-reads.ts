@@ -6,22 +6,35 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { IntegrityError, SourceError } from "../errors.ts";
 import { sourceErrorFromFs } from "../sources/fs-errors.ts";
-import type { ObjectFileRange } from "./worker-protocol.ts";
+import type { ObjectFileRange, SourceRead } from "./worker-protocol.ts";
 
-/** Fills `data` from a source's local file at `offset` (see VolumeSource.localFile). */
-export function readSource(read: { fd: number; offset: number; source: string }, data: Buffer): void {
+/**
+ * Fills `data` from a source's local file at `read.offset` (see VolumeSource.localFile): all of
+ * it, or only `read.parts` with zeros around them.
+ */
+export function readSource(read: SourceRead, data: Buffer): void {
+  if (!read.parts) {
+    readSpan(read, data, read.offset);
+    return;
+  }
+  data.fill(0);
+  for (const p of read.parts) {
+    readSpan(read, data.subarray(p.offset, p.offset + p.length), read.offset + p.offset);
+  }
+}
+
+/** Fills `data` from the source file at `offset`. */
+function readSpan(read: SourceRead, data: Buffer, offset: number): void {
   let done = 0;
   while (done < data.length) {
     let n: number;
     try {
-      n = readSync(read.fd, data, done, data.length - done, read.offset + done);
+      n = readSync(read.fd, data, done, data.length - done, offset + done);
     } catch (err) {
       throw sourceErrorFromFs(err, read.source, "read image");
     }
     if (n === 0) {
-      throw new SourceError(
-        `image ${read.source} ended at ${read.offset + done} bytes: it shrank while open`,
-      );
+      throw new SourceError(`image ${read.source} ended at ${offset + done} bytes: it shrank while open`);
     }
     done += n;
   }

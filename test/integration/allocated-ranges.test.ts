@@ -39,12 +39,14 @@ function imageWith(pieces: ReadonlyMap<number, Buffer>): Buffer {
 /** A source over `image` that lists `allocated` as its allocation map and records its reads. */
 function mappedSource(image: Buffer, allocated: () => Promise<readonly VolumeRange[] | undefined>) {
   const reads: number[] = [];
+  const spans: VolumeRange[] = [];
   const source: VolumeSource = {
     description: "mapped image",
     size: image.length,
     format: "raw",
     read: async (offset, length, into) => {
       reads.push(offset);
+      spans.push({ offset, length });
       const bytes = image.subarray(offset, Math.min(image.length, offset + length));
       if (!into) return Buffer.from(bytes);
       bytes.copy(into);
@@ -53,7 +55,7 @@ function mappedSource(image: Buffer, allocated: () => Promise<readonly VolumeRan
     allocatedRanges: allocated,
     close: async () => {},
   };
-  return { source, reads };
+  return { source, reads, spans };
 }
 
 const data = new Map([
@@ -64,11 +66,11 @@ const data = new Map([
 const dataRanges: VolumeRange[] = [...data].map(([offset, bytes]) => ({ offset, length: bytes.length }));
 
 describe("backups of a source that knows where its data is", () => {
-  it("read only the chunks the map names and record the rest as holes: the same point as reading all", async () => {
+  it("read only what the map names and record the rest as holes: the same point as reading all", async () => {
     const image = imageWith(data);
     const mapped = mappedSource(image, async () => dataRanges);
     const sparse = await vault.backup(mapped.source, { disk: "sparse" });
-    expect(mapped.reads.sort((a, b) => a - b)).toEqual([0, 3 * CHUNK, 7 * CHUNK]);
+    expect(mapped.spans.sort((a, b) => a.offset - b.offset)).toEqual(dataRanges);
 
     const everything = mappedSource(image, async () => undefined);
     const full = await vault.backup(everything.source, { disk: "full" });
@@ -92,6 +94,34 @@ describe("backups of a source that knows where its data is", () => {
     expect(child.blocksNew).toBe(0);
     expect(await restoreBytes(vault, child.recoveryPointId, root)).toEqual(after);
     expect(await restoreBytes(vault, parent.recoveryPointId, root)).toEqual(before);
+  });
+
+  it("read a chunk whole when the map covers it, and several parts of one chunk each once", async () => {
+    const pieces = new Map([
+      [0, seededBytes(5, CHUNK)], // all of chunk 0
+      [2 * CHUNK + 10, seededText(6, 5000)], // two parts of chunk 2
+      [2 * CHUNK + 600_000, seededBytes(7, 4096)],
+    ]);
+    const image = imageWith(pieces);
+    const ranges = [...pieces].map(([offset, bytes]) => ({ offset, length: bytes.length }));
+    const mapped = mappedSource(image, async () => ranges);
+    const result = await vault.backup(mapped.source, { disk: "d" });
+    expect(mapped.spans.sort((a, b) => a.offset - b.offset)).toEqual(ranges);
+    expect(await restoreBytes(vault, result.recoveryPointId, root)).toEqual(image);
+  });
+
+  it("read everything when the map is malformed: overlapping, unsorted or past the end", async () => {
+    const image = imageWith(data);
+    for (const bad of [
+      [...dataRanges].reverse(),
+      [dataRanges[0]!, { offset: dataRanges[0]!.offset + 10, length: 10 }],
+      [...dataRanges, { offset: SIZE - 10, length: 20 }],
+    ]) {
+      const mapped = mappedSource(image, async () => bad);
+      const result = await vault.backup(mapped.source, { disk: "bad" });
+      expect(mapped.reads).toHaveLength(SIZE / CHUNK);
+      expect(await restoreBytes(vault, result.recoveryPointId, root)).toEqual(image);
+    }
   });
 
   it("read everything when the map cannot be had, and still succeed", async () => {

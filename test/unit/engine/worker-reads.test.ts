@@ -54,4 +54,25 @@ describe("readSource", () => {
       closeSync(fd);
     }
   });
+
+  it("reads only the parts it is given, and zeros the rest of a dirty buffer", () => {
+    const fd = openSync(path, "r");
+    try {
+      const into = Buffer.alloc(4000, 0xee);
+      const parts = [
+        { offset: 10, length: 100 },
+        { offset: 3000, length: 1000 },
+      ];
+      readSource({ fd, offset: 2000, source: "disk.img", parts }, into);
+      const want = Buffer.alloc(4000);
+      for (const p of parts) bytes.copy(want, p.offset, 2000 + p.offset, 2000 + p.offset + p.length);
+      expect(into).toEqual(want);
+      // A part past the end of the image is an image that shrank, as for a whole read.
+      expect(() =>
+        readSource({ fd, offset: 8000, source: "disk.img", parts: [{ offset: 1900, length: 200 }] }, into),
+      ).toThrow("image disk.img ended at 10000 bytes");
+    } finally {
+      closeSync(fd);
+    }
+  });
 });
