@@ -113,8 +113,8 @@ export async function scanSegments(
       return;
     }
     // A local file is read by the worker itself, into a buffer of its own that it hashes straight
-    // away; other sources are read here.
-    // Where only parts of the chunk are allocated, only those are read, the rest zero-filled.
+    // away; other sources are read here. Of a chunk allocated in parts only those are read, and
+    // the rest zero-filled.
     const local = source.localFile;
     const parts = allocated?.kind === "parts" ? allocated.parts : undefined;
     const chunk = local ? undefined : (spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize));
