@@ -40,6 +40,11 @@ async function bench(opts: BenchOptions): Promise<void> {
     "Warm cache: each step's input is read once before it is timed (caches are not dropped); as much memory as the image is written and freed (first use of memory the VM left idle cost up to 7x the system time); dirty pages are synced first.",
     `Peak RSS: ${(await usesGnuTime()) ? "GNU time %M (kernel maxrss of the process)" : "polled /proc VmHWM every 20 ms (may miss the last moments)"}.`,
     "Times are wall time around the subprocess, including process startup.",
+    ...((await usesGnuTime())
+      ? [
+          "CPU: user + system seconds of the process (GNU time %U + %S); wall time over CPU time shows how well a tool spreads its work over the cores.",
+        ]
+      : ["CPU: not measured (GNU time is not installed)."]),
     await allocationNote(images.pristine),
   ];
 

@@ -8,15 +8,17 @@ function median(values: readonly number[]): number {
 
 function medianStep(steps: readonly StepResult[]): StepResult {
   const rss = steps.map((s) => s.peakRssBytes).filter((n): n is number => n !== undefined);
+  const cpu = steps.map((s) => s.cpuSeconds).filter((n): n is number => n !== undefined);
   return {
     seconds: median(steps.map((s) => s.seconds)),
+    cpuSeconds: cpu.length === steps.length && cpu.length > 0 ? median(cpu) : undefined,
     peakRssBytes: rss.length > 0 ? Math.max(...rss) : undefined,
     reported: steps.map((s) => s.reported),
   };
 }
 
 /**
- * Combines rounds of one tool: the median time of each step, the highest peak RSS, the store
+ * Combines rounds of one tool: the median wall and CPU time of each step, the highest peak RSS, the store
  * sizes of the first round (they do not depend on timing), and identical only if every round's
  * restore was.
  */

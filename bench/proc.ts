@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Measured } from "./types.ts";
 
-/** GNU time: reports the child's peak RSS from the kernel's own accounting (getrusage). */
+/** GNU time: reports the child's CPU time and peak RSS from the kernel's own accounting (getrusage). */
 const GNU_TIME = "/usr/bin/time";
 /** How often the /proc fallback samples the child's high-water mark. */
 const POLL_MS = 20;
@@ -18,7 +18,10 @@ export interface RunOptions {
 
 let gnuTime: Promise<boolean> | undefined;
 
-/** Whether peak RSS is measured with GNU time (exact) rather than by polling /proc (may miss the end). */
+/**
+ * Whether peak RSS and CPU time are measured with GNU time (exact) rather than peak RSS by polling
+ * /proc (may miss the end) and CPU time not at all.
+ */
 export function usesGnuTime(): Promise<boolean> {
   gnuTime ??= access(GNU_TIME, constants.X_OK).then(
     () => true,
@@ -27,11 +30,12 @@ export function usesGnuTime(): Promise<boolean> {
   return gnuTime;
 }
 
-let rssFiles = 0;
+let usageFiles = 0;
 
 /**
- * Runs `cmd args` to completion, timing it from spawn to exit and measuring its peak RSS. Output
- * is collected rather than shown so progress bars and JSON do not interleave with the report.
+ * Runs `cmd args` to completion, timing it from spawn to exit and measuring its CPU time and peak
+ * RSS. Output is collected rather than shown so progress bars and JSON do not interleave with the
+ * report.
  */
 export async function runMeasured(
   cmd: string,
@@ -39,22 +43,29 @@ export async function runMeasured(
   options: RunOptions = {},
 ): Promise<Measured> {
   if (await usesGnuTime()) {
-    const rssFile = join(tmpdir(), `blockvault-bench-${process.pid}-${rssFiles++}.rss`);
+    const usageFile = join(tmpdir(), `blockvault-bench-${process.pid}-${usageFiles++}.usage`);
     try {
-      const r = await collect(GNU_TIME, ["-f", "%M", "-o", rssFile, cmd, ...args], options);
-      return { ...r, peakRssBytes: await readGnuTimeRss(rssFile) };
+      const r = await collect(GNU_TIME, ["-f", "%U %S %M", "-o", usageFile, cmd, ...args], options);
+      return { ...r, ...(await readGnuTimeUsage(usageFile)) };
     } finally {
-      await rm(rssFile, { force: true });
+      await rm(usageFile, { force: true });
     }
   }
   return collect(cmd, args, options, pollHighWaterMark);
 }
 
-/** GNU time writes "Command exited with non-zero status N" before the format's line on failure. */
-async function readGnuTimeRss(file: string): Promise<number | undefined> {
+/**
+ * Reads "user-seconds system-seconds peak-KiB". GNU time writes "Command exited with non-zero
+ * status N" before the format's line on failure, so only the last line counts.
+ */
+async function readGnuTimeUsage(file: string): Promise<Pick<Measured, "cpuMs" | "peakRssBytes">> {
   const text = await readFile(file, "utf8").catch(() => "");
-  const kib = Number(text.trim().split("\n").at(-1));
-  return Number.isFinite(kib) && kib > 0 ? kib * 1024 : undefined;
+  const [user, system, kib] = (text.trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+  const cpuOk = Number.isFinite(user) && Number.isFinite(system);
+  return {
+    cpuMs: cpuOk ? (user! + system!) * 1000 : undefined,
+    peakRssBytes: kib !== undefined && Number.isFinite(kib) && kib > 0 ? kib * 1024 : undefined,
+  };
 }
 
 /** Samples VmHWM (the kernel's peak RSS of the process) until `done`; returns the largest seen. */
@@ -93,6 +104,7 @@ function collect(
       const wallMs = performance.now() - started;
       resolve({
         wallMs,
+        cpuMs: undefined,
         peakRssBytes: await rss,
         exitCode,
         stdout: Buffer.concat(out).toString("utf8"),

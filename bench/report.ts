@@ -10,15 +10,16 @@ const STEPS = [
 ] as const;
 
 function stepCells(s: StepResult | undefined, imageBytes: number): string[] {
-  if (!s) return ["-", "-", "-"];
+  if (!s) return ["-", "-", "-", "-"];
   return [
     s.seconds.toFixed(2),
     (imageBytes / MIB / s.seconds).toFixed(0),
+    s.cpuSeconds === undefined ? "?" : s.cpuSeconds.toFixed(2),
     s.peakRssBytes === undefined ? "?" : (s.peakRssBytes / MIB).toFixed(0),
   ];
 }
 
-/** Time, throughput and memory per step, side by side, with restic's time over blockvault's. */
+/** Time, throughput, CPU time and memory per step, side by side, with restic's time over blockvault's. */
 export function timingTable(images: BenchImages, bv?: ToolResult, restic?: ToolResult): string {
   const rows = STEPS.map(([label, key]) => {
     const ratio = speedup(bv?.[key].seconds, restic?.[key].seconds);
@@ -34,9 +35,11 @@ export function timingTable(images: BenchImages, bv?: ToolResult, restic?: ToolR
       "step",
       "bv s",
       "bv MiB/s",
+      "bv CPU s",
       "bv RSS MiB",
       "restic s",
       "restic MiB/s",
+      "restic CPU s",
       "restic RSS MiB",
       "restic/bv time",
     ],

@@ -8,7 +8,7 @@ export interface StepOutcome {
 
 const MIB = 1024 * 1024;
 
-/** Runs one timed step and logs its time, throughput over the image size, and peak RSS. */
+/** Runs one timed step and logs its time, throughput over the image size, CPU time and peak RSS. */
 export async function step(
   tool: string,
   name: string,
@@ -18,10 +18,12 @@ export async function step(
 ): Promise<StepResult> {
   const { measured, reported } = await body();
   const seconds = measured.wallMs / 1000;
+  const cpuSeconds = measured.cpuMs === undefined ? undefined : measured.cpuMs / 1000;
   const rss = measured.peakRssBytes === undefined ? "?" : (measured.peakRssBytes / MIB).toFixed(0);
+  const cpu = cpuSeconds === undefined ? "?" : cpuSeconds.toFixed(2);
   log(
-    `  ${tool} ${name}: ${seconds.toFixed(2)} s, ${(imageBytes / MIB / seconds).toFixed(0)} MiB/s, peak RSS ${rss} MiB`,
+    `  ${tool} ${name}: ${seconds.toFixed(2)} s, ${(imageBytes / MIB / seconds).toFixed(0)} MiB/s, CPU ${cpu} s, peak RSS ${rss} MiB`,
   );
   // null rather than undefined, so results.json shows the step had no summary instead of omitting it.
-  return { seconds, peakRssBytes: measured.peakRssBytes, reported: reported ?? null };
+  return { seconds, cpuSeconds, peakRssBytes: measured.peakRssBytes, reported: reported ?? null };
 }

@@ -6,6 +6,12 @@ export interface Measured {
   readonly wallMs: number;
   /** Peak resident set size of the process (all its threads), when it could be measured. */
   readonly peakRssBytes: number | undefined;
+  /**
+   * CPU time (user + system) of the process and the children it waited for, when GNU time
+   * measured it: less sensitive than wall time to a shared machine's slow phases, and it shows
+   * how much work a tool does apart from how well it spreads it over the cores.
+   */
+  readonly cpuMs: number | undefined;
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -14,6 +20,8 @@ export interface Measured {
 /** One timed step (full backup, incremental backup or restore) of one tool. */
 export interface StepResult {
   readonly seconds: number;
+  /** CPU seconds (user + system), when measured. */
+  readonly cpuSeconds: number | undefined;
   readonly peakRssBytes: number | undefined;
   /** The tool's own summary of the step (its JSON output), kept for results.json. */
   readonly reported: unknown;
