@@ -31,6 +31,8 @@ export const JobStatus = {
   Running: "running",
   Completed: "completed",
   Failed: "failed",
+  /** The process running it died: no heartbeat for longer than the vault's liveness window. */
+  Abandoned: "abandoned",
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 
@@ -76,6 +78,12 @@ export interface RecoveryPointRecord {
   readonly sourceRef?: string;
   /** When a soft-deleted point becomes purgeable. */
   readonly deleteAfter?: number;
+  /**
+   * The point's committed retention end (epoch ms): before it, deleting the point is an early
+   * delete (refused under a vault lock, approved by a second person otherwise), whatever happens
+   * to its disk's policy later. Under a lock it only ever grows.
+   */
+  readonly retainUntil?: number;
 }
 
 /** A tracked unit of work: a backup, a restore, a purge. */
@@ -93,6 +101,8 @@ export interface JobRecord {
   readonly bytesStored: number;
   readonly attempts: number;
   readonly error?: string;
+  /** When the process running the job last said it is alive (epoch ms); see `JobStatus.Abandoned`. */
+  readonly heartbeat?: number;
   /** Free-form details: the restore target, the slot a scheduled job was created for. */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }

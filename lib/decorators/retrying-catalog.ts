@@ -121,7 +121,7 @@ export class RetryingCatalog implements Catalog {
   updateRecoveryPoint(
     vaultId: string,
     id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
   ): Promise<RecoveryPointRecord> {
     return this.#retry(
       () => this.#inner.updateRecoveryPoint(vaultId, id, changes),

@@ -103,7 +103,7 @@ export interface Catalog {
   updateRecoveryPoint(
     vaultId: string,
     id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
   ): Promise<RecoveryPointRecord>;
 
   createJob(job: JobRecord): Promise<void>;

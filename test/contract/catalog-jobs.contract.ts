@@ -39,6 +39,7 @@ export function describeJobClauses(current: () => Catalog): void {
         bytesStored: 678,
         attempts: 3,
         error: "TransientError: throttled",
+        heartbeat: 1_700_000_250_000,
         detail: { target: "/dev/vdc", slot: 1_700_000_000_000, verify: true, note: "" },
       });
       await catalog.createJob(full);

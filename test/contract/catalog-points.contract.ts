@@ -185,6 +185,14 @@ export function describePointClauses(current: () => Catalog): void {
       });
     });
 
+    it("round-trips and updates a point's committed retention end", async () => {
+      await catalog.commitRecoveryPoint(point("p1", { retainUntil: 1_900_000_000_000 }), null);
+      expect((await catalog.getRecoveryPoint("v1", "p1")).retainUntil).toBe(1_900_000_000_000);
+      const raised = await catalog.updateRecoveryPoint("v1", "p1", { retainUntil: 1_950_000_000_000 });
+      expect(raised).toStrictEqual(point("p1", { retainUntil: 1_950_000_000_000 }));
+      expect(await catalog.getRecoveryPoint("v1", "p1")).toStrictEqual(raised);
+    });
+
     it("clears deleteAfter when it is given as undefined", async () => {
       await catalog.commitRecoveryPoint(point("p1", { state: PointState.SoftDeleted, deleteAfter: 5 }), null);
       const restored = await catalog.updateRecoveryPoint("v1", "p1", {

@@ -145,9 +145,9 @@ describe("SqliteCatalog audit log", () => {
       writeV2Catalog(dbFile(), V2_ROWS);
       expect(inspect(dbFile()).version).toBe(2);
       const first = catalogAt();
-      expect(SCHEMA_VERSION).toBe(5);
+      expect(SCHEMA_VERSION).toBe(6);
       expect(inspect(dbFile())).toStrictEqual({
-        version: 5,
+        version: 6,
         tables: CURRENT_TABLES,
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());

@@ -57,9 +57,9 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     expect(inspect(dbFile())).toStrictEqual({
-      version: 5,
+      version: 6,
       tables: CURRENT_TABLES,
     });
   });

@@ -107,7 +107,7 @@ export class DynamoCatalog implements Catalog {
   async updateRecoveryPoint(
     vaultId: string,
     id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
   ): Promise<RecoveryPointRecord> {
     return points.updateRecoveryPoint(this.#t, vaultId, id, changes);
   }

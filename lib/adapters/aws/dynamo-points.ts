@@ -18,7 +18,7 @@ import { NOT_EXISTS, nextTicket, vaultExists } from "./dynamo-vaults.ts";
 
 /** Recovery points in the DynamoDB catalog: the conditional commit, reads, listings, updates. */
 
-type PointChanges = Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>;
+type PointChanges = Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>;
 
 const pointKey = (vaultId: string, id: string) => itemKey(vaultId, SK.point + id);
 const diskKey = (vaultId: string, disk: string) => itemKey(vaultId, SK.disk + disk);
@@ -144,7 +144,13 @@ export async function updateRecoveryPoint(
     const item = await table.get(pointKey(vaultId, id), what);
     if (item === undefined) throw new NotFoundError(`${what}: recovery point ${id} not found`);
     const existing = pointFromItem(item);
-    const updated = merge(what, existing, changes, ["tier", "state", "deleteAfter"], ["tier", "state"]);
+    const updated = merge(
+      what,
+      existing,
+      changes,
+      ["tier", "state", "deleteAfter", "retainUntil"],
+      ["tier", "state"],
+    );
     checkPoint(what, updated);
     const rev = item.rev as number;
     const next = pointItem(updated, { ticket: item.ticket as number, rev: rev + 1 });

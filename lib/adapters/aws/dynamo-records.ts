@@ -84,7 +84,7 @@ const POINT_REQUIRED = [
   "tier",
   "state",
 ];
-const POINT_OPTIONAL = ["sourceRef", "deleteAfter"];
+const POINT_OPTIONAL = ["sourceRef", "deleteAfter", "retainUntil"];
 
 /** Refuses a recovery point with a missing or mistyped field (`ValidationError`). */
 export function checkPoint(what: string, p: RecoveryPointRecord): void {
@@ -96,6 +96,7 @@ export function checkPoint(what: string, p: RecoveryPointRecord): void {
   checkOneOf(what, "state", p.state, PointState);
   optional(p.sourceRef, (v) => checkText(what, "sourceRef", v));
   optional(p.deleteAfter, (v) => checkInt(what, "deleteAfter", v));
+  optional(p.retainUntil, (v) => checkInt(what, "retainUntil", v));
 }
 
 /** The order of a point or job item in its listings. */
@@ -129,7 +130,7 @@ export function pointFromItem(item: Item): RecoveryPointRecord {
 const JOB_COUNTS = ["started", "bytesScanned", "bytesChanged", "bytesStored", "attempts"] as const;
 /** Job fields an update may not clear. */
 export const JOB_REQUIRED = ["type", "status", ...JOB_COUNTS];
-const JOB_OPTIONAL = ["disk", "recoveryPoint", "ended", "error", "detail"];
+const JOB_OPTIONAL = ["disk", "recoveryPoint", "ended", "error", "detail", "heartbeat"];
 /** Job fields an update may change. */
 export const JOB_FIELDS = [...JOB_REQUIRED, ...JOB_OPTIONAL];
 
@@ -143,6 +144,7 @@ export function checkJob(what: string, j: JobRecord): void {
   for (const name of ["disk", "recoveryPoint", "error"] as const)
     optional(j[name], (v) => checkText(what, name, v));
   optional(j.ended, (v) => checkInt(what, "ended", v));
+  optional(j.heartbeat, (v) => checkInt(what, "heartbeat", v));
   if (j.detail !== undefined && j.detail !== null && typeof j.detail !== "object")
     refuse(what, "detail must be an object");
 }

@@ -36,7 +36,7 @@ export interface SqliteCatalogOptions {
   readonly busyTimeoutMs?: number;
 }
 
-const POINT_FIELDS = ["tier", "state", "deleteAfter"];
+const POINT_FIELDS = ["tier", "state", "deleteAfter", "retainUntil"];
 const JOB_REQUIRED = ["type", "status", "started", "bytesScanned", "bytesChanged", "bytesStored", "attempts"];
 const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", "detail"];
 
@@ -151,7 +151,7 @@ export class SqliteCatalog implements Catalog {
   async updateRecoveryPoint(
     vaultId: string,
     id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter">>,
+    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
   ): Promise<RecoveryPointRecord> {
     const what = `update recovery point ${id}`;
     return this.#db.transaction(what, () => {

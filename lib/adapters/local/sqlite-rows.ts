@@ -87,6 +87,7 @@ export function pointParams(p: RecoveryPointRecord): Params {
     state: p.state,
     source_ref: p.sourceRef,
     delete_after: p.deleteAfter,
+    retain_until: p.retainUntil,
   });
 }
 
@@ -106,7 +107,7 @@ export function pointFromRow(row: Row): RecoveryPointRecord {
       tier: row.tier as RecoveryPointRecord["tier"],
       state: row.state as RecoveryPointRecord["state"],
     },
-    { sourceRef: row.source_ref, deleteAfter: row.delete_after },
+    { sourceRef: row.source_ref, deleteAfter: row.delete_after, retainUntil: row.retain_until },
   );
 }
 
@@ -127,6 +128,7 @@ export function jobParams(j: JobRecord): Params {
     attempts: j.attempts,
     error: j.error,
     detail: j.detail === undefined ? undefined : JSON.stringify(j.detail),
+    heartbeat: j.heartbeat,
   });
 }
 
@@ -149,6 +151,7 @@ export function jobFromRow(row: Row): JobRecord {
       recoveryPoint: row.recovery_point,
       ended: row.ended,
       error: row.error,
+      heartbeat: row.heartbeat,
       detail: row.detail === null ? null : JSON.parse(row.detail as string),
     },
   );

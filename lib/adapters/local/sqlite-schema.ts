@@ -30,7 +30,7 @@ import { BlockvaultError } from "../../errors.ts";
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -236,8 +236,18 @@ CREATE TABLE leases (
 );
 `;
 
+/**
+ * Statements bringing schema version 5 to version 6: each recovery point's committed retention
+ * end (a lock floor that survives its disk's policy) and each job's heartbeat (a dead process's
+ * job is recognised as abandoned).
+ */
+export const SCHEMA_V6 = `
+ALTER TABLE recovery_points ADD COLUMN retain_until INTEGER;
+ALTER TABLE jobs ADD COLUMN heartbeat INTEGER;
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
 
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {
@@ -253,18 +263,19 @@ export const SQL = {
     AND state = 'available' ORDER BY created DESC, seq DESC LIMIT 1`,
   /** `seq` is NULL so SQLite assigns the next commit-order number. */
   insertPoint: `INSERT INTO recovery_points VALUES (NULL, $vault_id, $id, $disk, $created, $parent,
-    $consistency, $logical_size, $bytes_stored, $manifest, $tier, $state, $source_ref, $delete_after)`,
-  /** Rewrites a whole point from its merged record (only tier, state and deleteAfter differ). */
+    $consistency, $logical_size, $bytes_stored, $manifest, $tier, $state, $source_ref, $delete_after,
+    $retain_until)`,
+  /** Rewrites a whole point from its merged record (only tier, state, deleteAfter and retainUntil differ). */
   updatePoint: `UPDATE recovery_points SET disk = $disk, created = $created, parent = $parent,
     consistency = $consistency, logical_size = $logical_size, bytes_stored = $bytes_stored,
     manifest = $manifest, tier = $tier, state = $state, source_ref = $source_ref,
-    delete_after = $delete_after WHERE vault_id = $vault_id AND id = $id`,
+    delete_after = $delete_after, retain_until = $retain_until WHERE vault_id = $vault_id AND id = $id`,
   insertJob: `INSERT INTO jobs VALUES (NULL, $vault_id, $id, $type, $status, $disk, $recovery_point,
-    $started, $ended, $bytes_scanned, $bytes_changed, $bytes_stored, $attempts, $error, $detail)`,
+    $started, $ended, $bytes_scanned, $bytes_changed, $bytes_stored, $attempts, $error, $detail, $heartbeat)`,
   updateJob: `UPDATE jobs SET type = $type, status = $status, disk = $disk, recovery_point = $recovery_point,
     started = $started, ended = $ended, bytes_scanned = $bytes_scanned, bytes_changed = $bytes_changed,
-    bytes_stored = $bytes_stored, attempts = $attempts, error = $error, detail = $detail
-    WHERE vault_id = $vault_id AND id = $id`,
+    bytes_stored = $bytes_stored, attempts = $attempts, error = $error, detail = $detail,
+    heartbeat = $heartbeat WHERE vault_id = $vault_id AND id = $id`,
 } as const;
 
 /**
