@@ -97,7 +97,8 @@ export class Vault {
     return new Vault(this.ctx, this.onClose, principal);
   }
 
-  private actor(approval?: Approval): Actor {
+  /** This vault's principal, presenting `approval` for a critical operation. */
+  actor(approval?: Approval): Actor {
     return {
       principal: this.principal,
       ...(approval?.approvalId ? { approvalId: approval.approvalId } : {}),
@@ -180,11 +181,19 @@ export class Vault {
     return this.ctx.config.name;
   }
 
-  /** Backs up `source` as a new recovery point of `options.disk`. */
+  /**
+   * Backs up `source` as a new recovery point of `options.disk`; a disk under a policy then has
+   * the retention ends that became final committed to its points.
+   */
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
-    return this.audited("backup.run", Operation.Backup, options.disk, async () =>
-      (await modules.backup()).runBackup(this.ctx, source, options),
-    );
+    return this.audited("backup.run", Operation.Backup, options.disk, async () => {
+      const result = await (await modules.backup()).runBackup(this.ctx, source, options);
+      // The point is committed: a failure here must not report the backup failed. The policy still
+      // holds the point, and the next retention evaluation commits its end.
+      const disk = await this.ctx.deps.catalog.getDisk(this.id, options.disk).catch(() => undefined);
+      if (disk?.policy) await (await modules.schedule()).commitDiskRetention(this.ctx, disk);
+      return result;
+    });
   }
 
   /** Restores a recovery point into any target. */
@@ -301,10 +310,15 @@ export class Vault {
     return (await modules.policies()).listPolicies(this.ctx);
   }
 
-  /** Puts a disk under a policy (see `protect` in rules/protect.ts). */
-  async protect(source: VolumeSource, disk: string, policy: string): Promise<DiskRecord> {
+  /** Puts a disk under a policy (see `protect` in rules/protect.ts; a move may be critical). */
+  async protect(
+    source: VolumeSource,
+    disk: string,
+    policy: string,
+    approval?: Approval,
+  ): Promise<DiskRecord> {
     return this.audited("disk.protect", Operation.Protect, disk, async () =>
-      (await modules.protect()).protect(this.ctx, source, disk, policy),
+      (await modules.protect()).protect(this.ctx, source, disk, policy, this.actor(approval)),
     );
   }
 

@@ -61,8 +61,8 @@ const COMMANDS: Record<
   },
   protect: {
     run: async (ctx) => (await import("./commands/lifecycle.ts")).protectCommand(ctx),
-    options: { disk: { type: "string" }, policy: { type: "string" } },
-    usage: "protect IMAGE --disk NAME --policy NAME",
+    options: { disk: { type: "string" }, policy: { type: "string" }, approval: { type: "string" } },
+    usage: "protect IMAGE --disk NAME --policy NAME [--approval ID]",
   },
   unprotect: {
     run: async (ctx) => (await import("./commands/lifecycle.ts")).unprotectCommand(ctx),

@@ -21,6 +21,8 @@ export const CriticalOperation = {
   DisableLock: "lock.disable",
   StopProtectionAndDelete: "disk.stop-protection-delete",
   RotateKey: "vault.rotate-key",
+  ShortenSoftDelete: "soft-delete.shorten",
+  ChangeDiskPolicy: "disk.change-policy",
 } as const;
 export type CriticalOperation = (typeof CriticalOperation)[keyof typeof CriticalOperation];
 

@@ -3,8 +3,8 @@ import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts"
 import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
-import { getPolicy } from "./policies.ts";
-import { retentionEnd } from "./retention-end.ts";
+import { commitAllRetention, derivedEnd, effectiveEnd, pointRetentionEnd } from "./point-retention.ts";
+import { policyOf } from "./policies.ts";
 
 /** A point the lock would make undeletable, and until when. */
 export interface LockedPoint {
@@ -22,20 +22,26 @@ export interface LockPreview {
   readonly bytesCommitted: number;
 }
 
-/** The retention end of each available point of every protected disk, while it is ahead. */
+/**
+ * The retention end of every available point while it is ahead: its disk's policy's end or its
+ * own committed end, whichever is later. A point of a disk that left its policy keeps its
+ * committed end: stopping protection does not make a point deletable sooner.
+ */
 export async function retainedPoints(ctx: VaultContext): Promise<LockedPoint[]> {
   const { catalog, clock } = ctx.deps;
   const now = clock.now();
+  const byDisk = new Map<string, RecoveryPointRecord[]>();
+  for (const p of await catalog.listRecoveryPoints(ctx.config.vaultId)) {
+    if (p.state === PointState.Available) byDisk.set(p.disk, [...(byDisk.get(p.disk) ?? []), p]);
+  }
+  const policies = new Map<string, BackupPolicy | undefined>();
+  for (const disk of await catalog.listDisks(ctx.config.vaultId))
+    policies.set(disk.name, await policyOf(ctx, disk));
   const out: LockedPoint[] = [];
-  for (const disk of await catalog.listDisks(ctx.config.vaultId)) {
-    if (!disk.policy) continue;
-    const policy = (await getPolicy(ctx, disk.policy)).definition as BackupPolicy;
-    const points = (await catalog.listRecoveryPoints(ctx.config.vaultId, disk.name)).filter(
-      (p) => p.state === PointState.Available,
-    );
+  for (const [disk, points] of byDisk) {
     for (const p of points) {
-      const until = retentionEnd(policy, points, p);
-      if (until > now) out.push({ id: p.id, disk: disk.name, until, bytesStored: p.bytesStored });
+      const until = effectiveEnd(p, derivedEnd(policies.get(disk), points, p));
+      if (until > now) out.push({ id: p.id, disk, until, bytesStored: p.bytesStored });
     }
   }
   return out.sort((a, b) => a.until - b.until || a.id.localeCompare(b.id));
@@ -100,6 +106,11 @@ export async function setLock(
       );
     }
     return { ...s, lock: target };
+  }).then(async (settings) => {
+    // What the lock now guards is committed to the points themselves, so no later change of a
+    // disk's policy can take it back.
+    await commitAllRetention(ctx, (disk) => policyOf(ctx, disk));
+    return settings;
   });
 }
 
@@ -109,13 +120,14 @@ export async function setLock(
  */
 export async function checkDeleteAllowed(ctx: VaultContext, point: RecoveryPointRecord): Promise<boolean> {
   const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
-  const retained = (await retainedPoints(ctx)).find((p) => p.id === point.id);
+  const until = await pointRetentionEnd(ctx, point, (disk) => policyOf(ctx, disk));
+  const retained = until > ctx.deps.clock.now();
   if (retained && settings.lock !== LockState.Unlocked) {
     throw new AccessDeniedError(
-      `the vault lock (${settings.lock}) forbids deleting recovery point ${point.id} before its retention ends at ${new Date(retained.until).toISOString()}`,
+      `the vault lock (${settings.lock}) forbids deleting recovery point ${point.id} before its retention ends at ${new Date(until).toISOString()}`,
     );
   }
-  return retained !== undefined;
+  return retained;
 }
 
 /**
@@ -128,20 +140,33 @@ export async function setSoftDelete(
   actor: Actor = OWNER_ACTOR,
 ): Promise<VaultSettings> {
   const { days, alwaysOn, enabled } = change;
-  if (enabled === false) {
-    if ((await ctx.deps.catalog.getSettings(ctx.config.vaultId)).softDeleteAlwaysOn) {
-      throw new ConflictError("soft delete is always-on in this vault and cannot be disabled");
-    }
-    await requireApproval(ctx, actor.principal, {
-      operation: CriticalOperation.DisableSoftDelete,
-      params: { enabled: false },
-      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
-    });
-  }
   if (days !== undefined && (!Number.isInteger(days) || days < 14 || days > 180)) {
     throw new ValidationError(`softDeleteDays must be an integer from 14 to 180, got ${days}`);
   }
   if (alwaysOn === false) throw new ValidationError("always-on soft delete cannot be turned off");
+  const current = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+  if (enabled === false && current.softDeleteAlwaysOn) {
+    throw new ConflictError("soft delete is always-on in this vault and cannot be disabled");
+  }
+  // Both shorten how long a deleted point stays recoverable: a lock forbids them, and otherwise
+  // they need a second person.
+  const shortening = [
+    ...(enabled === false && current.softDeleteEnabled ? ["disabling soft delete"] : []),
+    ...(days !== undefined && days < current.softDeleteDays
+      ? [`cutting the soft-delete period from ${current.softDeleteDays} to ${days} days`]
+      : []),
+  ];
+  if (shortening.length > 0 && current.lock !== LockState.Unlocked) {
+    throw new AccessDeniedError(`the vault lock (${current.lock}) forbids ${shortening.join(" and ")}`);
+  }
+  if (shortening.length > 0) {
+    await requireApproval(ctx, actor.principal, {
+      operation:
+        enabled === false ? CriticalOperation.DisableSoftDelete : CriticalOperation.ShortenSoftDelete,
+      params: { enabled, days },
+      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+    });
+  }
   return writeSettings(ctx, (s) => ({
     ...s,
     ...(days !== undefined ? { softDeleteDays: days } : {}),

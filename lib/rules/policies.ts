@@ -1,9 +1,10 @@
 import type { VaultContext } from "../engine/vault-config.ts";
 import { AccessDeniedError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
-import { LockState, type PolicyRecord } from "../model.ts";
+import { type DiskRecord, LockState, type PolicyRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { validatePolicy } from "../policy/validate.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
+import { commitRetention, shortenedPoints } from "./point-retention.ts";
 import { shortenedRules } from "./retention-end.ts";
 
 /** A stored policy with its definition typed. */
@@ -64,14 +65,14 @@ export async function updatePolicy(
       `name must stay "${name}" (a policy cannot be renamed), got "${definition.name}"`,
     );
   }
-  const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
-  const shortened = shortenedRules(current.definition.retention, definition.retention);
-  if (settings.lock !== LockState.Unlocked && shortened.length > 0) {
-    throw new AccessDeniedError(
-      `the vault lock (${settings.lock}) forbids shortening retention: ${shortened.join(", ")}`,
-    );
-  }
+  const shortened = await shortenedBy(ctx, current, definition);
   if (shortened.length > 0) {
+    const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
+    if (settings.lock !== LockState.Unlocked) {
+      throw new AccessDeniedError(
+        `the vault lock (${settings.lock}) forbids shortening retention: ${shortened.join(", ")}`,
+      );
+    }
     await requireApproval(ctx, actor.principal, {
       operation: CriticalOperation.ShortenRetention,
       target: name,
@@ -86,7 +87,31 @@ export async function updatePolicy(
     definition: definition as unknown as Record<string, unknown>,
   };
   await ctx.deps.catalog.putPolicy(record, current.version);
+  // An approved shortening lowers the committed ends to the new policy's; otherwise they only rise.
+  for (const disk of await disksUsing(ctx, name)) {
+    await commitRetention(ctx, disk.name, definition, { reset: shortened.length > 0 });
+  }
   return typed(record);
+}
+
+async function disksUsing(ctx: VaultContext, policy: string): Promise<DiskRecord[]> {
+  return (await ctx.deps.catalog.listDisks(ctx.config.vaultId)).filter((d) => d.policy === policy);
+}
+
+/**
+ * What `next` shortens compared with `current`: the rules it keeps for less long, a shorter
+ * snapshot tier, and any existing point of a disk under the policy that it would delete sooner
+ * (a changed time zone moves day boundaries too).
+ */
+async function shortenedBy(ctx: VaultContext, current: StoredPolicy, next: BackupPolicy): Promise<string[]> {
+  const out = shortenedRules(current.definition.retention, next.retention);
+  if (next.snapshotRetentionDays < current.definition.snapshotRetentionDays)
+    out.push("snapshotRetentionDays");
+  for (const disk of await disksUsing(ctx, current.name)) {
+    const points = await shortenedPoints(ctx, disk.name, current.definition, next);
+    if (points.length > 0) out.push(`${points.length} recovery point(s) of disk "${disk.name}"`);
+  }
+  return out;
 }
 
 /** A policy by name, with a clear error when there is none. */
@@ -96,6 +121,20 @@ export async function getPolicy(ctx: VaultContext, name: string): Promise<Stored
   } catch (err) {
     if (err instanceof NotFoundError)
       throw new NotFoundError(`policy "${name}" does not exist`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The disk's policy, or undefined for a disk without one — also when the policy was deleted in
+ * the moment the disk was given it: such a disk is treated as unprotected (its points are kept).
+ */
+export async function policyOf(ctx: VaultContext, disk: DiskRecord): Promise<BackupPolicy | undefined> {
+  if (!disk.policy) return undefined;
+  try {
+    return (await getPolicy(ctx, disk.policy)).definition;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
     throw err;
   }
 }

@@ -6,11 +6,12 @@ import { failJob, startJob } from "../engine/jobs.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
 import { BlockvaultError, ConflictError } from "../errors.ts";
 import { JobStatus, JobType, PointState, Tier } from "../model.ts";
-import { pointsToExpire, tierFor } from "../policy/retention.ts";
+import { tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
-import { policyOf } from "./schedule.ts";
-import { purgeExpired, softDelete } from "./soft-delete.ts";
+import { policyOf } from "./policies.ts";
+import { expireDisk } from "./schedule.ts";
+import { purgeExpired } from "./soft-delete.ts";
 
 /** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
 const CATCH_UP_MS = 7 * 24 * 60 * 60 * 1000;
@@ -55,13 +56,10 @@ export async function runDue(
           ...(await backupOne(ctx, open, disk.source, disk.name, slot)),
         });
     }
+    report.expired.push(...(await expireDisk(ctx, disk, now)));
     const points = (await catalog.listRecoveryPoints(vaultId, disk.name)).filter(
       (p) => p.state === PointState.Available,
     );
-    for (const id of pointsToExpire(policy, points, now)) {
-      await softDelete(ctx, id);
-      report.expired.push(id);
-    }
     for (const p of points) {
       if (report.expired.includes(p.id)) continue;
       // Archiving moves packs to an archive storage class, which the tiering state machine does

@@ -1,28 +1,14 @@
 import type { VaultContext } from "../engine/vault-config.ts";
-import { AlreadyExistsError, NotFoundError } from "../errors.ts";
+import { AlreadyExistsError } from "../errors.ts";
 import { type DiskRecord, type JobRecord, JobStatus, JobType, PointState } from "../model.ts";
-import { pointsToExpire } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
-import { getPolicy } from "./policies.ts";
+import { commitRetention, expirable } from "./point-retention.ts";
+import { getPolicy, policyOf } from "./policies.ts";
 import { softDelete } from "./soft-delete.ts";
 
 /** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
 export const CATCH_UP_MS = 7 * 24 * 60 * 60 * 1000;
-
-/**
- * The disk's policy, or undefined for a disk without one — also when the policy was deleted in
- * the moment the disk was given it: such a disk is treated as unprotected (its points are kept).
- */
-export async function policyOf(ctx: VaultContext, disk: DiskRecord) {
-  if (!disk.policy) return undefined;
-  try {
-    return (await getPolicy(ctx, disk.policy)).definition;
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}
 
 /** The latest slot of the disk's policy due at `now`, if any (never one before protection began). */
 export async function latestDueSlot(
@@ -85,21 +71,33 @@ export async function planScheduledBackups(ctx: VaultContext, now: number): Prom
   return out;
 }
 
-/** Soft-deletes the available points each protected disk's retention no longer keeps. */
+/**
+ * Applies each protected disk's retention: commits the ends that have become final to the
+ * points (see rules/point-retention.ts), then soft-deletes the points neither the policy nor
+ * their committed end keeps any longer. Returns the ids soft-deleted.
+ */
 export async function applyRetention(ctx: VaultContext, now: number): Promise<string[]> {
-  const { catalog } = ctx.deps;
-  const vaultId = ctx.config.vaultId;
   const expired: string[] = [];
-  for (const disk of await catalog.listDisks(vaultId)) {
-    const policy = await policyOf(ctx, disk);
-    if (!policy) continue;
-    const points = (await catalog.listRecoveryPoints(vaultId, disk.name)).filter(
-      (p) => p.state === PointState.Available,
-    );
-    for (const id of pointsToExpire(policy, points, now)) {
-      await softDelete(ctx, id);
-      expired.push(id);
-    }
+  for (const disk of await ctx.deps.catalog.listDisks(ctx.config.vaultId)) {
+    expired.push(...(await expireDisk(ctx, disk, now)));
   }
+  return expired;
+}
+
+/** Commits to the disk's points the retention ends its policy has made final. */
+export async function commitDiskRetention(ctx: VaultContext, disk: DiskRecord): Promise<void> {
+  await commitRetention(ctx, disk.name, await policyOf(ctx, disk));
+}
+
+/** {@link applyRetention} for one disk. */
+export async function expireDisk(ctx: VaultContext, disk: DiskRecord, now: number): Promise<string[]> {
+  const policy = await policyOf(ctx, disk);
+  if (!policy) return [];
+  await commitRetention(ctx, disk.name, policy);
+  const points = (await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId, disk.name)).filter(
+    (p) => p.state === PointState.Available,
+  );
+  const expired = expirable(policy, points, now);
+  for (const id of expired) await softDelete(ctx, id);
   return expired;
 }

@@ -46,7 +46,7 @@ export async function protectItem(call: Call): Promise<HttpResponse> {
     const known = await findDisk(call, disk);
     const opened = await call.app.openSource(source);
     try {
-      const record = await protect(vault.ctx, opened, disk, policy);
+      const record = await protect(vault.ctx, opened, disk, policy, vault.actor(approvalOf(call)));
       return known
         ? json(200, itemView(record))
         : json(201, itemView(record), { location: `/protected-items/${encodeURIComponent(disk)}` });

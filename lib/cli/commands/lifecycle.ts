@@ -3,7 +3,7 @@ import { ValidationError } from "../../errors.ts";
 import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";
 
-/** `blockvault protect IMAGE --disk NAME --policy NAME`. */
+/** `blockvault protect IMAGE --disk NAME --policy NAME [--approval ID]`. */
 export async function protectCommand(ctx: CommandContext): Promise<void> {
   const image = onePositional(ctx, "IMAGE (the disk image or block device to protect)");
   const disk = requiredOption(ctx, "disk");
@@ -11,7 +11,7 @@ export async function protectCommand(ctx: CommandContext): Promise<void> {
   await withVault(ctx.global, async (vault) => {
     const source = await openSource(image, ctx.global.aws?.aws);
     try {
-      const record = await vault.protect(source, disk, policy);
+      const record = await vault.protect(source, disk, policy, approvalOf(ctx));
       ctx.print(
         record,
         `Disk "${disk}" (${image}) is protected by policy "${policy}"; run-due backs it up on schedule`,
