@@ -3,7 +3,7 @@ import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts"
 import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
-import { commitAllRetention, derivedEnd, effectiveEnd, pointRetentionEnd } from "./point-retention.ts";
+import { commitAllRetention, guaranteedEnd, pointRetentionEnd } from "./point-retention.ts";
 import { policyOf } from "./policies.ts";
 
 /** A point the lock would make undeletable, and until when. */
@@ -23,9 +23,9 @@ export interface LockPreview {
 }
 
 /**
- * The retention end of every available point while it is ahead: its disk's policy's end or its
- * own committed end, whichever is later. A point of a disk that left its policy keeps its
- * committed end: stopping protection does not make a point deletable sooner.
+ * The retention end every available point is guaranteed, while it is ahead (see `guaranteedEnd`
+ * in rules/point-retention.ts): what a lock commits to. A point of a disk that left its policy
+ * keeps its committed end: stopping protection does not make a point deletable sooner.
  */
 export async function retainedPoints(ctx: VaultContext): Promise<LockedPoint[]> {
   const { catalog, clock } = ctx.deps;
@@ -40,7 +40,7 @@ export async function retainedPoints(ctx: VaultContext): Promise<LockedPoint[]> 
   const out: LockedPoint[] = [];
   for (const [disk, points] of byDisk) {
     for (const p of points) {
-      const until = effectiveEnd(p, derivedEnd(policies.get(disk), points, p));
+      const until = guaranteedEnd(policies.get(disk), points, p, now);
       if (until > now) out.push({ id: p.id, disk, until, bytesStored: p.bytesStored });
     }
   }

@@ -45,7 +45,7 @@ export function effectiveEnd(point: RecoveryPointRecord, derived: number | undef
  * The end the floor may be raised to now: the policy's end once it is final (the point's local
  * day has closed, or no backup will follow), else only the snapshot-tier end.
  */
-function committableEnd(
+export function committableEnd(
   policy: BackupPolicy,
   points: readonly RecoveryPointRecord[],
   point: RecoveryPointRecord,
@@ -55,6 +55,21 @@ function committableEnd(
   const dayClosed = reachedDay(policy.timeZone, now) > localDay(policy.timeZone, point.created);
   if (final || dayClosed) return retentionEnd(policy, points, point);
   return point.created + policy.snapshotRetentionDays * DAY_MS;
+}
+
+/**
+ * The end a point is guaranteed now, whatever happens later: its floor, or the end its policy has
+ * made final. A point that is its day's latest so far may be kept longer than this (until a later
+ * backup that day takes its place), but it is never kept for less.
+ */
+export function guaranteedEnd(
+  policy: BackupPolicy | undefined,
+  points: readonly RecoveryPointRecord[],
+  point: RecoveryPointRecord,
+  now: number,
+): number {
+  const floor = point.retainUntil ?? 0;
+  return policy ? Math.max(floor, committableEnd(policy, points, point, now, false)) : floor;
 }
 
 /** How {@link commitRetention} moves the floors. */

@@ -54,10 +54,15 @@ describe("vault lock", () => {
     expect(preview.state).toBe("unlocked");
     const byId = new Map(preview.points.map((p) => [p.id, p.until]));
     expect(byId.get(morning.recoveryPointId)).toBe(Date.parse("2026-06-01T12:00:00Z") + 2 * DAY);
-    // The day's latest point is kept by the 10-day rule: released when day 2026-06-01 leaves it.
-    expect(byId.get(evening.recoveryPointId)).toBeGreaterThan(Date.parse("2026-06-10T00:00:00Z"));
-    expect(byId.get(evening.recoveryPointId)).toBeLessThanOrEqual(Date.parse("2026-06-11T00:01:00Z"));
+    // The day's latest point so far is guaranteed its snapshot tier only: a later backup that day
+    // would take its place as the day's latest.
+    expect(byId.get(evening.recoveryPointId)).toBe(Date.parse("2026-06-01T12:01:00Z") + 2 * DAY);
     expect(preview.bytesCommitted).toBe(morning.bytesStored + evening.bytesStored);
+    // Once the day has closed it is kept by the 10-day rule: released when day 2026-06-01 leaves it.
+    now = Date.parse("2026-06-02T00:30:00Z");
+    const closed = new Map((await vault.lockPreview()).points.map((p) => [p.id, p.until]));
+    expect(closed.get(evening.recoveryPointId)).toBeGreaterThan(Date.parse("2026-06-10T00:00:00Z"));
+    expect(closed.get(evening.recoveryPointId)).toBeLessThanOrEqual(Date.parse("2026-06-11T00:01:00Z"));
   });
 
   it("refuses early deletes and cut retention while enabled; locking is one-way", async () => {
