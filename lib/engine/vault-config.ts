@@ -41,6 +41,11 @@ export interface VaultConfig {
   /** The dedup key, wrapped by the key service under `{ vault, purpose: "dedup-key" }`. */
   readonly dedupKey: { readonly wrapped: string; readonly masterKeyId: string };
   /**
+   * Set on vaults created since root manifests name their recovery point: such a vault holds no
+   * version 1 root, so it trusts none (see point-binding.ts). Absent on older vaults.
+   */
+  readonly boundRoots?: boolean;
+  /**
    * HMAC-SHA-256, under the vault's metadata key, of every other field (canonical JSON): the
    * config cannot be altered unnoticed by anyone without the vault's key.
    */
@@ -102,6 +107,7 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
     segmentBlocks: DEFAULT_SEGMENT_BLOCKS,
     zstdLevel,
     dedupKey: { wrapped: dedup.wrapped.toString("base64"), masterKeyId: dedup.masterKeyId },
+    boundRoots: true,
   };
   try {
     const sealed = { ...config, mac: configMac(secrets, config) };
