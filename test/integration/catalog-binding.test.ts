@@ -22,7 +22,9 @@ let other = "";
 let pristine: Record<string, unknown> = {};
 
 async function backup(image: string, disk: string): Promise<string> {
-  const r = (await cliJson(["backup", image, "--disk", disk, "--vault", vault])) as { recoveryPointId: string };
+  const r = (await cliJson(["backup", image, "--disk", disk, "--vault", vault])) as {
+    recoveryPointId: string;
+  };
   return r.recoveryPointId;
 }
 
@@ -80,28 +82,45 @@ afterEach(() => {
 const tamperings: [string, () => void, () => RegExp][] = [
   [
     "its manifest swapped for its parent's",
-    () => edit("UPDATE recovery_points SET manifest = (SELECT manifest FROM recovery_points WHERE id = ?) WHERE id = ?", first, second),
+    () =>
+      edit(
+        "UPDATE recovery_points SET manifest = (SELECT manifest FROM recovery_points WHERE id = ?) WHERE id = ?",
+        first,
+        second,
+      ),
     () => new RegExp(`recovery point ${second}: .*belongs to recovery point ${first}`),
   ],
   [
     "its manifest swapped for another disk's point of the same size",
-    () => edit("UPDATE recovery_points SET manifest = (SELECT manifest FROM recovery_points WHERE id = ?) WHERE id = ?", other, second),
+    () =>
+      edit(
+        "UPDATE recovery_points SET manifest = (SELECT manifest FROM recovery_points WHERE id = ?) WHERE id = ?",
+        other,
+        second,
+      ),
     () => new RegExp(`recovery point ${second}: .*belongs to recovery point ${other}`),
   ],
   [
     "its size",
     () => edit("UPDATE recovery_points SET logical_size = ? WHERE id = ?", SIZE - 4096, second),
-    () => new RegExp(`recovery point ${second}: the catalog's logical size \\(${SIZE - 4096}\\) does not match`),
+    () =>
+      new RegExp(`recovery point ${second}: the catalog's logical size \\(${SIZE - 4096}\\) does not match`),
   ],
   [
     "its parent",
     () => edit("UPDATE recovery_points SET parent = NULL WHERE id = ?", second),
-    () => new RegExp(`recovery point ${second}: the catalog's parent \\(null\\) does not match its manifest's \\(${first}\\)`),
+    () =>
+      new RegExp(
+        `recovery point ${second}: the catalog's parent \\(null\\) does not match its manifest's \\(${first}\\)`,
+      ),
   ],
   [
     "its disk",
     () => edit("UPDATE recovery_points SET disk = 'vm2' WHERE id = ?", second),
-    () => new RegExp(`recovery point ${second}: the catalog's disk \\(vm2\\) does not match its manifest's \\(vm1\\)`),
+    () =>
+      new RegExp(
+        `recovery point ${second}: the catalog's disk \\(vm2\\) does not match its manifest's \\(vm1\\)`,
+      ),
   ],
   [
     "its creation time",
@@ -123,7 +142,10 @@ describe("a catalog row altered behind the vault's back", () => {
       tamper();
       const check = await runCli(["check", "--read-data", "--vault", vault, "--json"]);
       expect(check.code).toBe(5);
-      const report = JSON.parse(check.stdout) as { ok: boolean; brokenPoints: { id: string; error: string }[] };
+      const report = JSON.parse(check.stdout) as {
+        ok: boolean;
+        brokenPoints: { id: string; error: string }[];
+      };
       expect(report.ok).toBe(false);
       expect(report.brokenPoints.map((p) => p.id)).toEqual([second]);
       expect(report.brokenPoints[0]!.error).toMatch(refusal());
@@ -137,7 +159,9 @@ describe("a catalog row altered behind the vault's back", () => {
         const err = await v.restoreToFile(second, to).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(IntegrityError);
         expect((err as Error).message).toMatch(refusal());
-        const range = await v.restoreToFile(second, to, { range: { offset: 0, length: 4096 } }).catch((e: unknown) => e);
+        const range = await v
+          .restoreToFile(second, to, { range: { offset: 0, length: 4096 } })
+          .catch((e: unknown) => e);
         expect(range).toBeInstanceOf(IntegrityError);
       } finally {
         await v.close();
