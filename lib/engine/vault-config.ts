@@ -6,6 +6,7 @@ import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { ReferenceStore } from "../ports/references.ts";
+import type { VaultFiles } from "../targets/vault-files.ts";
 import { deriveVaultSecrets, metadataId, type VaultSecrets } from "./keys.ts";
 import {
   CONFIG_KEY,
@@ -26,6 +27,8 @@ export interface VaultDeps {
    * collection existed) backups track nothing and the collector refuses to run.
    */
   readonly references?: ReferenceStore;
+  /** An embedded vault's own files, which no restore to a file may write. */
+  readonly ownFiles?: VaultFiles;
 }
 
 /** The vault's `config` object: written once at init, read by every operation. */
