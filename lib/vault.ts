@@ -229,6 +229,7 @@ export class Vault {
       const target = await openFileTarget(path, range.length, {
         force: options.force ?? false,
         protectedPaths: disk ? [disk.source] : [],
+        ...(this.ctx.deps.ownFiles ? { vaultFiles: this.ctx.deps.ownFiles } : {}),
       });
       return runRestore(this.ctx, point, target, options);
     });

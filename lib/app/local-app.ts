@@ -55,6 +55,7 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
       const disks = await options.vault.ctx.deps.catalog.listDisks(options.vault.id);
       return openTarget(spec, size, {
         protectedPaths: disks.map((d) => d.source),
+        ...(options.vault.ctx.deps.ownFiles ? { vaultFiles: options.vault.ctx.deps.ownFiles } : {}),
         ...(options.aws ? { aws: options.aws } : {}),
       });
     },

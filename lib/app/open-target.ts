@@ -2,6 +2,7 @@ import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { ValidationError } from "../errors.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { openFileTarget } from "../targets/file-target.ts";
+import type { VaultFiles } from "../targets/vault-files.ts";
 import type { RestoreTargetSpec } from "./app-context.ts";
 
 /** What opening a target needs beyond the spec. */
@@ -10,6 +11,8 @@ export interface TargetOptions {
   readonly aws?: AwsConfig;
   /** Paths a file restore must never overwrite (the disks' sources). */
   readonly protectedPaths?: readonly string[];
+  /** The embedded vault's own files, which a file restore never writes. */
+  readonly vaultFiles?: VaultFiles;
   /** Whether file targets are allowed (they are on one machine, not in a Lambda function). */
   readonly files?: boolean;
 }
@@ -30,6 +33,7 @@ export async function openTarget(
     return openFileTarget(spec.path, size, {
       force: spec.force ?? false,
       protectedPaths: options.protectedPaths ?? [],
+      ...(options.vaultFiles ? { vaultFiles: options.vaultFiles } : {}),
     });
   }
   // The AWS adapters are loaded only for AWS targets: the SDK is heavy to import.

@@ -44,7 +44,7 @@ export function uncachedWritesWork(directory: string): boolean {
   let works = false;
   let fd: number | undefined;
   try {
-    fd = openSync(probe, createFlags(true));
+    fd = openSync(probe, createFlags(true), PRIVATE_FILE);
     const segment = takeSegment();
     segment.fill(0, 0, DIRECT_ALIGNMENT);
     works = writeSync(fd, segment, 0, DIRECT_ALIGNMENT, 0) === DIRECT_ALIGNMENT;
@@ -60,6 +60,9 @@ export function uncachedWritesWork(directory: string): boolean {
   probed.set(directory, works);
   return works;
 }
+
+/** A staged pack is its owner's only: the store makes it read-only when it becomes an object. */
+const PRIVATE_FILE = 0o600;
 
 function createFlags(uncached: boolean): number {
   return constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (uncached ? constants.O_DIRECT : 0);
@@ -96,7 +99,7 @@ export class AlignedAppender {
 
   /** Creates `file` exclusively (it must not exist); `uncached`: with `O_DIRECT`. */
   constructor(file: string, uncached: boolean) {
-    this.fd = openSync(file, createFlags(uncached));
+    this.fd = openSync(file, createFlags(uncached), PRIVATE_FILE);
   }
 
   /** Appends `pieces`, in order. Throws if an earlier background write failed. */

@@ -12,6 +12,7 @@ import { retainNewPoint } from "./gc/retain.ts";
 import { failJob, resumeJob, startJob } from "./jobs.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import {
+  type BoundRootManifest,
   isAllHoles,
   type LoadedManifest,
   type RootManifest,
@@ -21,6 +22,7 @@ import {
   writeSegment,
 } from "./manifest.ts";
 import { PackSink } from "./pack-sink.ts";
+import { rootOf } from "./point-binding.ts";
 import { scanSegments } from "./scan-segments.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
@@ -154,7 +156,10 @@ async function backupInto(
     // Packs go straight from the workers into the store's files when it can take them so.
     staging = await store.stage?.();
     if (staging) pool.stageInto(staging.directory);
-    parentManifest = parent ? await streamManifest(store, ctx.secrets, parent.manifest) : undefined;
+    // The parent's row must be the parent's: its block map decides what this point reuses.
+    parentManifest = parent
+      ? await streamManifest(store, ctx.secrets, parent.manifest, rootOf(ctx, parent))
+      : undefined;
     if (parentManifest && parentManifest.root.blockSize !== blockSize) {
       throw new SourceError(
         `recovery point ${parent!.id} uses block size ${parentManifest.root.blockSize}, the vault ${blockSize}`,
@@ -227,13 +232,15 @@ async function backupInto(
   async function commitPoint(): Promise<BackupResult> {
     const index = await indexLoading;
     for (const pack of sink.indexed) index.addPack(pack);
-    const manifest = await writeManifests(ctx, options.disk, source, scan, parentManifest);
+    // The point's id, parent and time are chosen first: its root manifest names them.
+    const binding = { point: randomUUID(), parent: parent?.id ?? null, created: clock.now() };
+    const manifest = await writeManifests(ctx, options.disk, source, scan, parentManifest, binding);
     const point: RecoveryPointRecord = {
-      id: randomUUID(),
+      id: binding.point,
       vaultId,
       disk: options.disk,
-      created: clock.now(),
-      parent: parent?.id ?? null,
+      created: binding.created,
+      parent: binding.parent,
       consistency: options.consistency ?? Consistency.Crash,
       logicalSize: source.size,
       bytesStored: sink.bytesStored + manifest.bytes,
@@ -327,6 +334,7 @@ async function writeManifests(
   source: VolumeSource,
   map: { ids: Buffer; fingerprints: Buffer },
   parent: LoadedManifest | undefined,
+  binding: Pick<BoundRootManifest, "point" | "parent" | "created">,
 ): Promise<{ rootId: string; root: RootManifest; bytes: number }> {
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
   const idBytes = segmentBlocks * BLOCK_ID_BYTES;
@@ -350,7 +358,7 @@ async function writeManifests(
       return writeSegment(ctx.deps.store, ctx.secrets, ids, fingerprints, stored);
     },
   );
-  const root = {
+  const root: BoundRootManifest = {
     vault: vaultId,
     disk,
     logicalSize: source.size,
@@ -358,6 +366,7 @@ async function writeManifests(
     segmentBlocks,
     sourceFormat: source.format,
     segments,
+    ...binding,
   };
   const rootId = await writeRoot(ctx.deps.store, ctx.secrets, root, stored);
   return { rootId, root, bytes };

@@ -8,6 +8,7 @@ import { trackedReferences } from "./gc/chain.ts";
 import { BLOCK_ID_BYTES, idFromKey, packKey } from "./layout.ts";
 import { HOLE_ID, loadManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
+import { type LegacyHorizons, rootOf } from "./point-binding.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { openingPool } from "./worker-pool.ts";
 
@@ -70,9 +71,11 @@ export async function takeInventory(ctx: VaultContext): Promise<VaultInventory> 
       if (p.state === PointState.Purged && releases.get(p.id) !== PointRelease.Released)
         reachableManifests.add(p.manifest);
   }
+  // A row whose manifest is not its own (swapped, or its size, disk or parent edited) is broken.
+  const horizons: LegacyHorizons = new Map();
   await mapLimit(live, 4, async (point) => {
     try {
-      const manifest = await loadManifest(store, ctx.secrets, point.manifest);
+      const manifest = await loadManifest(store, ctx.secrets, point.manifest, rootOf(ctx, point, horizons));
       reachableManifests.add(point.manifest);
       for (const s of manifest.root.segments) if (s) reachableManifests.add(s);
       for (let at = 0; at < manifest.ids.length; at += BLOCK_ID_BYTES) {

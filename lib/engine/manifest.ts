@@ -21,9 +21,32 @@ export interface RootManifest {
   readonly segmentBlocks: number;
   readonly sourceFormat: string;
   readonly segments: readonly (string | null)[];
+  /**
+   * The recovery point this root belongs to, its parent and its creation time, as the catalog
+   * records them: present in every root written since version 2 (a *bound* root), absent in
+   * version 1. The root's name is its keyed hash, so these are authenticated like the rest.
+   */
+  readonly point?: string;
+  readonly parent?: string | null;
+  readonly created?: number;
 }
 
-const ROOT_MAGIC = Buffer.from("BVRT\x01");
+/** A root manifest that names its recovery point (version 2). */
+export interface BoundRootManifest extends RootManifest {
+  readonly point: string;
+  readonly parent: string | null;
+  readonly created: number;
+}
+
+/** True for a root that names the recovery point it belongs to; false for a version 1 root. */
+export function isBound(root: RootManifest): root is BoundRootManifest {
+  return typeof root.point === "string";
+}
+
+/** A root as written first, naming no recovery point. Still read; see point-binding.ts. */
+const ROOT_MAGIC_UNBOUND = Buffer.from("BVRT\x01");
+/** A root as written now, bound to its recovery point. */
+const ROOT_MAGIC = Buffer.from("BVRT\x02");
 /** A segment as written first: the entries as they are. Still read. */
 const SEGMENT_MAGIC_RAW = Buffer.from("BVSG\x01");
 /** A segment as written now: the entries zstd-compressed, so holes (all-zero entries) cost nothing. */
@@ -73,19 +96,35 @@ function decodeSegment(key: string, bytes: Buffer, count?: number): Buffer {
   return body;
 }
 
-function encodeRoot(root: RootManifest): Buffer {
+function encodeRoot(root: BoundRootManifest): Buffer {
   return Buffer.concat([ROOT_MAGIC, Buffer.from(JSON.stringify(root))]);
 }
 
 function decodeRoot(key: string, bytes: Buffer): RootManifest {
-  refuseNewerVersion(key, bytes, "BVRT", 1, "root manifest");
-  if (!bytes.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC))
-    throw new IntegrityError(`${key}: not a root manifest`);
+  refuseNewerVersion(key, bytes, "BVRT", 2, "root manifest");
+  const magic = bytes.subarray(0, ROOT_MAGIC.length);
+  const bound = magic.equals(ROOT_MAGIC);
+  if (!bound && !magic.equals(ROOT_MAGIC_UNBOUND)) throw new IntegrityError(`${key}: not a root manifest`);
+  let root: RootManifest;
   try {
-    return JSON.parse(bytes.subarray(ROOT_MAGIC.length).toString("utf8")) as RootManifest;
+    root = JSON.parse(bytes.subarray(ROOT_MAGIC.length).toString("utf8")) as RootManifest;
   } catch (cause) {
     throw new IntegrityError(`${key}: unreadable root manifest`, { cause });
   }
+  if (!bound) {
+    // A version 1 root never names a point: whatever it holds under those names is ignored.
+    const { point: _p, parent: _q, created: _c, ...unbound } = root;
+    return unbound;
+  }
+  const { point, parent, created } = root;
+  if (
+    typeof point !== "string" ||
+    !(parent === null || typeof parent === "string") ||
+    !Number.isSafeInteger(created)
+  ) {
+    throw new IntegrityError(`${key}: root manifest does not name its recovery point`);
+  }
+  return root;
 }
 
 /** Reads and verifies a root manifest alone: its segment list, without the segments. */
@@ -112,8 +151,9 @@ export async function loadManifest(
   store: ObjectStore,
   secrets: VaultSecrets,
   rootId: string,
+  verify?: RootCheck,
 ): Promise<LoadedManifest> {
-  const manifest = await streamManifest(store, secrets, rootId);
+  const manifest = await streamManifest(store, secrets, rootId, verify);
   await manifest.complete;
   return manifest;
 }
@@ -130,6 +170,12 @@ export interface StreamedManifest extends LoadedManifest {
   readonly complete: Promise<void>;
 }
 
+/**
+ * A check of a root against what the caller expects of it (the catalog row it was reached
+ * from), run before any segment is read; it throws to refuse the root.
+ */
+export type RootCheck = (root: RootManifest) => void | Promise<void>;
+
 /** Segments read at once: enough to hide each read's latency. */
 const SEGMENT_READS = 16;
 
@@ -138,9 +184,11 @@ export async function streamManifest(
   store: ObjectStore,
   secrets: VaultSecrets,
   rootId: string,
+  verify?: RootCheck,
 ): Promise<StreamedManifest> {
   const rootKey = manifestKey(rootId);
   const root = await loadRoot(store, secrets, rootId);
+  await verify?.(root);
   const blocks = blockCount(root.logicalSize, root.blockSize);
   if (root.segments.length !== Math.ceil(blocks / root.segmentBlocks)) {
     throw new IntegrityError(`${rootKey}: segment count does not match the disk size`);
@@ -219,11 +267,11 @@ export function writeSegment(
   return putMetadata(store, secrets, manifestKey, encodeSegment(ids, fingerprints), onStored);
 }
 
-/** Writes a root manifest (idempotent) and returns its id. */
+/** Writes a root manifest, bound to its recovery point (idempotent), and returns its id. */
 export function writeRoot(
   store: ObjectStore,
   secrets: VaultSecrets,
-  root: RootManifest,
+  root: BoundRootManifest,
   onStored?: (bytes: number) => void,
 ): Promise<string> {
   return putMetadata(store, secrets, manifestKey, encodeRoot(root), onStored);

@@ -10,6 +10,7 @@ import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
 import { type StreamedManifest, streamManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
+import { rootOf } from "./point-binding.ts";
 import { type PlannedBlob, type PlannedRead, planReads } from "./restore-plan.ts";
 import type { VaultContext } from "./vault-config.ts";
 import { openingPool } from "./worker-pool.ts";
@@ -135,15 +136,12 @@ async function restoreBlocks(
   let flusher: ReturnType<typeof backgroundFlush> | undefined;
   try {
     const [manifest, index] = await Promise.all([
-      streamManifest(store, ctx.secrets, point.manifest),
+      // Refused before a segment is read unless the root is this point's (its id, disk, size,
+      // parent, time) in a vault of this block size.
+      streamManifest(store, ctx.secrets, point.manifest, rootOf(ctx, point)),
       loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
     ]);
-    const { blockSize, logicalSize } = manifest.root;
-    if (logicalSize !== point.logicalSize || blockSize !== ctx.config.blockSize) {
-      throw new IntegrityError(
-        `recovery point ${point.id}: manifest does not match the catalog and the vault`,
-      );
-    }
+    const { blockSize } = manifest.root;
     const firstBlock = Math.floor(range.offset / blockSize);
     const endBlock = Math.ceil((range.offset + range.length) / blockSize);
     const reads = plannedReads(manifest, firstBlock, endBlock, index);

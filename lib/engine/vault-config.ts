@@ -6,6 +6,7 @@ import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 import type { ReferenceStore } from "../ports/references.ts";
+import type { VaultFiles } from "../targets/vault-files.ts";
 import { deriveVaultSecrets, metadataId, type VaultSecrets } from "./keys.ts";
 import {
   CONFIG_KEY,
@@ -26,6 +27,8 @@ export interface VaultDeps {
    * collection existed) backups track nothing and the collector refuses to run.
    */
   readonly references?: ReferenceStore;
+  /** An embedded vault's own files, which no restore to a file may write. */
+  readonly ownFiles?: VaultFiles;
 }
 
 /** The vault's `config` object: written once at init, read by every operation. */
@@ -40,6 +43,11 @@ export interface VaultConfig {
   readonly zstdLevel: number;
   /** The dedup key, wrapped by the key service under `{ vault, purpose: "dedup-key" }`. */
   readonly dedupKey: { readonly wrapped: string; readonly masterKeyId: string };
+  /**
+   * Set on vaults created since root manifests name their recovery point: such a vault holds no
+   * version 1 root, so it trusts none (see point-binding.ts). Absent on older vaults.
+   */
+  readonly boundRoots?: boolean;
   /**
    * HMAC-SHA-256, under the vault's metadata key, of every other field (canonical JSON): the
    * config cannot be altered unnoticed by anyone without the vault's key.
@@ -102,6 +110,7 @@ export async function initVault(deps: VaultDeps, options: InitOptions): Promise<
     segmentBlocks: DEFAULT_SEGMENT_BLOCKS,
     zstdLevel,
     dedupKey: { wrapped: dedup.wrapped.toString("base64"), masterKeyId: dedup.masterKeyId },
+    boundRoots: true,
   };
   try {
     const sealed = { ...config, mac: configMac(secrets, config) };

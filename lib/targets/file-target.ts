@@ -4,6 +4,7 @@ import { type FileHandle, open, realpath, rename, rm, stat } from "node:fs/promi
 import { basename, dirname, join, resolve } from "node:path";
 import { AlreadyExistsError, SourceError, ValidationError } from "../errors.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
+import { refuseVaultFiles, resolveTarget, type VaultFiles } from "./vault-files.ts";
 
 /** Options of {@link openFileTarget}. */
 export interface FileTargetOptions {
@@ -11,6 +12,8 @@ export interface FileTargetOptions {
   readonly force?: boolean;
   /** Paths that must never be written (the disk's source image). */
   readonly protectedPaths?: readonly string[];
+  /** The vault's own files and directories, refused always (see {@link VaultFiles}). */
+  readonly vaultFiles?: VaultFiles;
 }
 
 async function realOrResolved(path: string): Promise<string> {
@@ -25,20 +28,21 @@ async function realOrResolved(path: string): Promise<string> {
  * Restores into a new file. The image is written to a hidden temporary file beside the target
  * (sized up front, so holes stay sparse), flushed, and renamed into place on commit: a failed
  * restore leaves no partial target. An existing target is refused unless `force`; the source of
- * the disk is refused always.
+ * the disk and the vault's own files are refused always.
  */
 export async function openFileTarget(
   path: string,
   size: number,
   options: FileTargetOptions = {},
 ): Promise<RestoreTarget> {
-  const target = await realOrResolved(path);
+  const target = await resolveTarget(path);
   for (const p of options.protectedPaths ?? []) {
     if ((await realOrResolved(p)) === target) {
       throw new ValidationError(`refusing to restore onto ${path}: it is the source of the backed-up disk`);
     }
   }
   const existing = await stat(target).catch(() => undefined);
+  if (options.vaultFiles) await refuseVaultFiles(path, target, existing, options.vaultFiles);
   if (existing?.isDirectory()) throw new ValidationError(`restore target ${path} is a directory`);
   if (existing && !options.force) {
     throw new AlreadyExistsError(`restore target ${path} already exists (use --force to replace it)`);

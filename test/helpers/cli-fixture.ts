@@ -1,4 +1,4 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { chmod, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { type CliRun, runCli } from "./cli.ts";
@@ -78,5 +78,8 @@ export async function makeCliVault(): Promise<CliVault> {
   const packs = join(vault, "objects", "packs");
   const shard = (await readdir(packs))[0]!;
   const packFile = join(packs, shard, (await readdir(join(packs, shard)))[0]!);
+  // Tests corrupt it in place, as someone with write access to the store could; stored objects
+  // are read-only (0400), which binds a process not running as root.
+  await chmod(packFile, 0o600);
   return { root, vault, image, imageBytes, disk, pointId: backup.recoveryPointId, packFile };
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
 import { blockId, openBlock } from "../../lib/engine/blob.ts";
@@ -62,6 +62,9 @@ export async function makeCorruptionFixture(): Promise<CorruptionFixture> {
   const { store } = vault.ctx.deps;
   const pristine = new Map<string, Buffer>();
   for await (const info of store.list("")) pristine.set(info.key, await store.get(info.key));
+  // The tests play someone who can write the store: stored objects are read-only (0400), which
+  // binds a process not running as root.
+  for (const key of pristine.keys()) await chmod(join(vaultDir, "objects", key), 0o600);
   const keys = [...pristine.keys()];
   const packKey = only(
     keys.filter((k) => k.startsWith("packs/")),

@@ -20,6 +20,8 @@ type Changes = Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | 
 const CHANGEABLE = ["state", "approver", "approved", "used"];
 const REQUIRED = ["vaultId", "id", "operation", "paramsDigest", "requester", "created", "expires", "state"];
 const OPTIONAL = ["target", "approver", "approved", "used"];
+/** A stored state outside ApprovalState is refused when read. */
+const STATE_ENUM = { state: ApprovalState };
 
 const approvalKey = (vaultId: string, id: string) => itemKey(vaultId, SK.approval + id);
 
@@ -44,7 +46,7 @@ export async function createApproval(table: DynamoTable, approval: ApprovalRecor
 export async function getApproval(table: DynamoTable, vaultId: string, id: string): Promise<ApprovalRecord> {
   const item = await table.get(approvalKey(vaultId, id), `get approval ${id} of vault ${vaultId}`);
   if (item === undefined) throw new NotFoundError(`approval ${id} in vault ${vaultId} not found`);
-  return pick(item, REQUIRED, OPTIONAL);
+  return pick(item, REQUIRED, OPTIONAL, STATE_ENUM);
 }
 
 /** The vault's requests in the queried state (any by default), newest first (`lsi1`). */
@@ -71,7 +73,7 @@ export async function listApprovals(
     },
     what,
   );
-  return items.map((item) => pick(item, REQUIRED, OPTIONAL));
+  return items.map((item) => pick(item, REQUIRED, OPTIONAL, STATE_ENUM));
 }
 
 /**
@@ -93,7 +95,7 @@ export async function updateApproval(
   return untilSettled(what, async () => {
     const item = await table.get(approvalKey(vaultId, id), what);
     if (item === undefined) throw new NotFoundError(`${what}: approval ${id} not found`);
-    const stored = pick<ApprovalRecord>(item, REQUIRED, OPTIONAL);
+    const stored = pick<ApprovalRecord>(item, REQUIRED, OPTIONAL, STATE_ENUM);
     if (stored.state !== expectedState) {
       throw new ConflictError(`${what}: expected state ${expectedState}, but it is ${stored.state}`);
     }

@@ -1,4 +1,5 @@
 import { IntegrityError, ValidationError } from "../../errors.ts";
+import { enumField } from "../../util/enum-field.ts";
 import type { Item } from "./dynamo-ops.ts";
 
 /**
@@ -92,7 +93,12 @@ export function parseJson(what: string, text: unknown): Readonly<Record<string, 
  * the item was not written by this adapter (`IntegrityError`); an optional one absent or null is
  * left absent. `null` is kept for a required field (a point's `parent`).
  */
-export function pick<T>(item: Item, required: readonly string[], optionalFields: readonly string[]): T {
+export function pick<T>(
+  item: Item,
+  required: readonly string[],
+  optionalFields: readonly string[],
+  enums: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): T {
   const out: Record<string, unknown> = {};
   for (const name of required) {
     if (!(name in item)) {
@@ -104,7 +110,17 @@ export function pick<T>(item: Item, required: readonly string[], optionalFields:
     const value = item[name];
     if (value !== undefined && value !== null) out[name] = value;
   }
+  // DynamoDB stores any string: a value the rules do not know is refused, not passed on.
+  for (const [name, values] of Object.entries(enums))
+    if (name in out) enumField(values, itemName(item), name, out[name]);
   return out as T;
+}
+
+/** What an item holds, for messages: "point 1234 of vault abcd", "settings of vault abcd". */
+function itemName(item: Item): string {
+  const kind = String(item.kind ?? `item ${String(item.sk)}`);
+  const vault = `vault ${String(item.vaultId ?? item.pk)}`;
+  return item.id === undefined ? `${kind} of ${vault}` : `${kind} ${String(item.id)} of ${vault}`;
 }
 
 /** The defined `fields` of `record`: absent and undefined ones are left out of the item. */

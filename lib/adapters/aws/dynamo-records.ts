@@ -86,6 +86,8 @@ const POINT_REQUIRED = [
 ];
 const POINT_OPTIONAL = ["sourceRef", "deleteAfter", "retainUntil"];
 
+const POINT_ENUMS = { consistency: Consistency, tier: Tier, state: PointState };
+
 /** Refuses a recovery point with a missing or mistyped field (`ValidationError`). */
 export function checkPoint(what: string, p: RecoveryPointRecord): void {
   for (const name of ["id", "vaultId", "disk", "manifest"] as const) checkText(what, name, p[name]);
@@ -124,7 +126,7 @@ export function pointItem(p: RecoveryPointRecord, book: Bookkeeping): Item {
 }
 
 export function pointFromItem(item: Item): RecoveryPointRecord {
-  return pick(item, POINT_REQUIRED, POINT_OPTIONAL);
+  return pick(item, POINT_REQUIRED, POINT_OPTIONAL, POINT_ENUMS);
 }
 
 const JOB_COUNTS = ["started", "bytesScanned", "bytesChanged", "bytesStored", "attempts"] as const;
@@ -170,7 +172,10 @@ export function jobItem(j: JobRecord, book: Bookkeeping): Item {
 }
 
 export function jobFromItem(item: Item): JobRecord {
-  const job = pick<JobRecord & { detail?: unknown }>(item, ["id", "vaultId", ...JOB_REQUIRED], JOB_OPTIONAL);
+  const job = pick<JobRecord & { detail?: unknown }>(item, ["id", "vaultId", ...JOB_REQUIRED], JOB_OPTIONAL, {
+    type: JobType,
+    status: JobStatus,
+  });
   if (job.detail !== undefined) job.detail = parseJson(`job ${job.id}`, job.detail);
   return job;
 }

@@ -92,7 +92,9 @@ export async function getSettings(table: DynamoTable, vaultId: string): Promise<
     table.get(itemKey(vaultId, SK.settings), what),
   ]);
   if (vault === undefined) throw new NotFoundError(`${what}: vault ${vaultId} not found`);
-  return stored === undefined ? defaultSettings(vaultId) : pick(stored, SETTINGS_FIELDS, []);
+  return stored === undefined
+    ? defaultSettings(vaultId)
+    : pick(stored, SETTINGS_FIELDS, [], { lock: LockState });
 }
 
 /**

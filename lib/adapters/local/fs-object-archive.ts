@@ -217,8 +217,9 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
     const file = this.#sidecarPath(sidecar.key);
     const tmp = `${file}.${randomUUID()}.tmp`;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeDurably(tmp, Buffer.from(JSON.stringify(sidecar)));
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      // Replaced by rename, never rewritten in place: read-only, like the objects it describes.
+      await writeDurably(tmp, Buffer.from(JSON.stringify(sidecar)), 0o400);
       await rename(tmp, file);
       await syncDirectory(path.dirname(file));
     } catch (err) {

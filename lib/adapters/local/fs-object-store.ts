@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
+import { chmod, type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { AlreadyExistsError, IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
 import {
@@ -15,6 +15,15 @@ import { isDirectory, readExactly, syncDirectory, syncFile, writeDurably } from 
 
 /** Top-level directory holding in-flight writes; reserved, never listed, never a key. */
 const TMP_DIR = ".tmp";
+
+/**
+ * A stored object's mode: read-only, owner only. Objects never change (I4), so nothing needs to
+ * write one, and a stray write (an editor, a mistaken `dd`) is refused. Deleting one needs write
+ * permission on its directory only, which the owner keeps.
+ */
+export const OBJECT_MODE = 0o400;
+/** Every directory the store makes: the owner's only. */
+export const DIRECTORY_MODE = 0o700;
 
 /**
  * An {@link ObjectStore} on a local (or mounted) filesystem: each object is a file under `root`
@@ -57,8 +66,9 @@ export class FsObjectStore implements ObjectStore {
     try {
       await this.#inDir(
         tmpDir,
-        () => mkdir(tmpDir, { recursive: true }),
-        () => writeDurably(tmp, data),
+        () => mkdir(tmpDir, { recursive: true, mode: DIRECTORY_MODE }),
+        // Created read-only: the descriptor that creates it may still write it.
+        () => writeDurably(tmp, data, OBJECT_MODE),
       );
       await this.#linkInPlace(key, file, tmp);
     } catch (err) {
@@ -77,7 +87,7 @@ export class FsObjectStore implements ObjectStore {
     const tmpDir = path.join(this.root, TMP_DIR);
     const directory = path.join(tmpDir, `stage-${randomUUID()}`);
     try {
-      await mkdir(directory, { recursive: true });
+      await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
     } catch (err) {
       throw translateFsError(err, "open a staging directory");
     }
@@ -99,6 +109,8 @@ export class FsObjectStore implements ObjectStore {
     try {
       const file = this.#pathOf(key);
       await syncFile(tmp);
+      // The worker wrote it with its own descriptor (0600); as an object it is read-only.
+      await chmod(tmp, OBJECT_MODE);
       await this.#linkInPlace(key, file, tmp);
     } catch (err) {
       throw translateFsError(err, `put object ${key} from staged file ${name}`);
@@ -255,7 +267,7 @@ export class FsObjectStore implements ObjectStore {
   /** Creates the directories above `file`, refusing when one of them is already an object. */
   async #makeParent(key: string, file: string): Promise<void> {
     try {
-      await mkdir(path.dirname(file), { recursive: true });
+      await mkdir(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
     } catch (err) {
       const code = errnoCode(err);
       if (code === "EEXIST" || code === "ENOTDIR") {

@@ -1,4 +1,4 @@
-import { mkdir, stat } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
 import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
@@ -9,6 +9,7 @@ import type { InitOptions } from "../../engine/vault-config.ts";
 import { AlreadyExistsError, NotFoundError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import type { ObjectStore } from "../../ports/object-store.ts";
+import type { VaultFiles } from "../../targets/vault-files.ts";
 import { Vault } from "../../vault.ts";
 import { FsObjectArchive } from "./fs-object-archive.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
@@ -26,6 +27,14 @@ export interface LocalVaultPaths {
   readonly keyring: string;
   /** API principals and their roles (absent: single-user, the caller is the owner). */
   readonly principals: string;
+}
+
+/** The files of the vault at `paths` that no restore may write: all of its directory, and the keyring. */
+function ownFiles(paths: LocalVaultPaths): VaultFiles {
+  return {
+    directories: [paths.dir],
+    files: [paths.catalog, `${paths.catalog}-wal`, `${paths.catalog}-shm`, paths.keyring, paths.principals],
+  };
 }
 
 /** The layout of an embedded vault in `dir`; the keyring may live elsewhere. */
@@ -74,7 +83,9 @@ export async function initLocalVault(
   const paths = localVaultPaths(dir, options.keyring);
   const existing = await stat(join(paths.objects, "config")).catch(() => undefined);
   if (existing) throw new AlreadyExistsError(`${paths.dir} already holds a vault`);
-  await mkdir(paths.objects, { recursive: true });
+  // The vault's directory and everything in it are its owner's only.
+  await mkdir(paths.objects, { recursive: true, mode: 0o700 });
+  await chmod(paths.dir, 0o700);
   const clock = options.clock ?? systemClock;
   const keys = await createKeyring(paths.keyring, clock);
   const catalog = new SqliteCatalog(paths.catalog);
@@ -84,6 +95,7 @@ export async function initLocalVault(
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keys, clock)),
     clock,
     references: retryingReferences(catalog.references()),
+    ownFiles: ownFiles(paths),
   };
   try {
     return await Vault.init(deps, init, () => catalog.close());
@@ -112,6 +124,7 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keyService, clock)),
     clock,
     references: retryingReferences(catalog.references()),
+    ownFiles: ownFiles(paths),
   };
   try {
     return await Vault.open(deps, () => catalog.close());

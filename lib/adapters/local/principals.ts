@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import {
   AccessDeniedError,
   AlreadyExistsError,
@@ -37,6 +37,8 @@ async function load(path: string): Promise<StoredPrincipal[]> {
 async function save(path: string, principals: StoredPrincipal[]): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(temp, JSON.stringify({ version: 1, principals }, null, 2), { mode: 0o600 });
+  // Why: the umask can only remove bits; the chmod makes the mode exact (token hashes inside).
+  await chmod(temp, 0o600);
   await rename(temp, path);
 }
 

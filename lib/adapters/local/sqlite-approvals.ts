@@ -1,6 +1,7 @@
 import { ConflictError, ValidationError } from "../../errors.ts";
 import { type ApprovalRecord, ApprovalState } from "../../model.ts";
 import type { ApprovalQuery } from "../../ports/catalog.ts";
+import { enumField } from "../../util/enum-field.ts";
 import type { SqliteDb } from "./sqlite-db.ts";
 import { mergeChanges, type Params, params, type Row } from "./sqlite-rows.ts";
 
@@ -158,7 +159,7 @@ function approvalFromRow(row: Row): ApprovalRecord {
     requester: row.requester as string,
     created: row.created as number,
     expires: row.expires as number,
-    state: row.state as ApprovalState,
+    state: enumField(ApprovalState, `approval ${String(row.id)}`, "state", row.state),
   };
   if (row.target !== null) approval.target = row.target as string;
   if (row.approver !== null) approval.approver = row.approver as string;

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { NotFoundError } from "../../errors.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
@@ -20,6 +21,7 @@ export class SqliteDb {
   constructor(path: string, busyTimeoutMs: number) {
     let db: DatabaseSync | undefined;
     try {
+      if (path !== ":memory:") makePrivate(path);
       db = new DatabaseSync(path);
       // busy_timeout first: switching to WAL itself may have to wait for another connection.
       db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
@@ -96,5 +98,28 @@ export class SqliteDb {
     } catch (err) {
       throw translateSqliteError(err, what);
     }
+  }
+}
+
+/** The catalog's files: the database and the two SQLite keeps beside it in WAL mode. */
+function catalogFiles(path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`];
+}
+
+/**
+ * Creates the database file with mode 0600 when it is missing, and takes group and other bits off
+ * any of its files that has them (a catalog made before this rule). SQLite gives the `-wal` and
+ * `-shm` files it creates the database file's mode, so they follow it.
+ */
+function makePrivate(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+    for (const file of catalogFiles(path)) {
+      const mode = statSync(file, { throwIfNoEntry: false })?.mode;
+      if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
+    }
+  } catch {
+    // A file that cannot be made or changed here (no directory, not ours): SQLite's own open
+    // reports what is wrong with it, in the catalog's terms.
   }
 }

@@ -1,6 +1,17 @@
 import type { SQLInputValue, SQLOutputValue } from "node:sqlite";
 import { ValidationError } from "../../errors.ts";
-import type { DiskRecord, JobRecord, RecoveryPointRecord, VaultRecord } from "../../model.ts";
+import {
+  Consistency,
+  type DiskRecord,
+  type JobRecord,
+  JobStatus,
+  JobType,
+  PointState,
+  type RecoveryPointRecord,
+  Tier,
+  type VaultRecord,
+} from "../../model.ts";
+import { enumField } from "../../util/enum-field.ts";
 
 /**
  * Conversions between catalog records and SQLite rows. Columns are snake_case; named statement
@@ -93,6 +104,7 @@ export function pointParams(p: RecoveryPointRecord): Params {
 
 /** The recovery point stored in `row`; `parent` stays null (it is required, null = full backup). */
 export function pointFromRow(row: Row): RecoveryPointRecord {
+  const point = `recovery point ${String(row.id)}`;
   return withOptional<RecoveryPointRecord>(
     {
       id: row.id as string,
@@ -100,12 +112,12 @@ export function pointFromRow(row: Row): RecoveryPointRecord {
       disk: row.disk as string,
       created: row.created as number,
       parent: row.parent as string | null,
-      consistency: row.consistency as RecoveryPointRecord["consistency"],
+      consistency: enumField(Consistency, point, "consistency", row.consistency),
       logicalSize: row.logical_size as number,
       bytesStored: row.bytes_stored as number,
       manifest: row.manifest as string,
-      tier: row.tier as RecoveryPointRecord["tier"],
-      state: row.state as RecoveryPointRecord["state"],
+      tier: enumField(Tier, point, "tier", row.tier),
+      state: enumField(PointState, point, "state", row.state),
     },
     { sourceRef: row.source_ref, deleteAfter: row.delete_after, retainUntil: row.retain_until },
   );
@@ -134,12 +146,13 @@ export function jobParams(j: JobRecord): Params {
 
 /** The job stored in `row`. */
 export function jobFromRow(row: Row): JobRecord {
+  const job = `job ${String(row.id)}`;
   return withOptional<JobRecord>(
     {
       id: row.id as string,
       vaultId: row.vault_id as string,
-      type: row.type as JobRecord["type"],
-      status: row.status as JobRecord["status"],
+      type: enumField(JobType, job, "type", row.type),
+      status: enumField(JobStatus, job, "status", row.status),
       started: row.started as number,
       bytesScanned: row.bytes_scanned as number,
       bytesChanged: row.bytes_changed as number,

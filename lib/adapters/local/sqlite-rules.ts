@@ -6,7 +6,8 @@ import {
   NotFoundError,
   ValidationError,
 } from "../../errors.ts";
-import { defaultSettings, type PolicyRecord, type VaultSettings } from "../../model.ts";
+import { defaultSettings, LockState, type PolicyRecord, type VaultSettings } from "../../model.ts";
+import { enumField } from "../../util/enum-field.ts";
 import type { SqliteDb } from "./sqlite-db.ts";
 import { type Params, params, type Row } from "./sqlite-rows.ts";
 
@@ -206,7 +207,7 @@ function settingsFromRow(row: Row): VaultSettings {
     softDeleteDays: row.soft_delete_days as number,
     softDeleteEnabled: row.soft_delete_enabled === 1,
     softDeleteAlwaysOn: row.soft_delete_always_on === 1,
-    lock: row.lock as VaultSettings["lock"],
+    lock: enumField(LockState, `settings of vault ${String(row.vault_id)}`, "lock", row.lock),
     version: row.version as number,
   };
 }

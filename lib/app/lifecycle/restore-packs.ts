@@ -2,6 +2,7 @@ import { loadLiveIndex } from "../../engine/block-index.ts";
 import { condemnedPacks } from "../../engine/gc/chain.ts";
 import { packKey } from "../../engine/layout.ts";
 import { loadManifest } from "../../engine/manifest.ts";
+import { rootOf } from "../../engine/point-binding.ts";
 import { restorablePoint, validateRange } from "../../engine/restore.ts";
 import { planReads } from "../../engine/restore-plan.ts";
 import type { VaultContext } from "../../engine/vault-config.ts";
@@ -31,7 +32,7 @@ export async function restorePacks(
   const point = await restorablePoint(ctx, pointId);
   const bytes = validateRange(range, point.logicalSize);
   const [manifest, index] = await Promise.all([
-    loadManifest(ctx.deps.store, ctx.secrets, point.manifest),
+    loadManifest(ctx.deps.store, ctx.secrets, point.manifest, rootOf(ctx, point)),
     loadLiveIndex(ctx.deps.store, ctx.secrets, condemnedPacks(ctx)),
   ]);
   const { blockSize } = manifest.root;

@@ -2,6 +2,7 @@ import { ConflictError } from "../../errors.ts";
 import type { RecoveryPointRecord } from "../../model.ts";
 import { PackRefState, PointRelease, type ReferenceStore } from "../../ports/references.ts";
 import { loadRoot } from "../manifest.ts";
+import { verifyBoundFields } from "../point-binding.ts";
 import type { VaultContext } from "../vault-config.ts";
 import type { ChainPoint } from "./holders.ts";
 
@@ -69,7 +70,12 @@ export class RootCache {
     if (!record) return undefined;
     let slots = this.roots.get(record.manifest);
     if (!slots) {
-      slots = loadRoot(this.ctx.deps.store, this.ctx.secrets, record.manifest).then((root) => root.segments);
+      // A row naming another point's root would make the collector release the wrong blocks.
+      slots = loadRoot(this.ctx.deps.store, this.ctx.secrets, record.manifest).then((root) => {
+        verifyBoundFields(this.ctx, record, root);
+        return root.segments;
+      });
+      slots.catch(() => {});
       this.roots.set(record.manifest, slots);
     }
     return { id: record.id, slots: await slots };

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
 import { manifestKey } from "../../../lib/engine/layout.ts";
 import {
+  type BoundRootManifest,
   blockCount,
   isAllHoles,
   loadManifest,
@@ -29,8 +30,11 @@ beforeEach(() => {
 const ids = (blocks: number) => randomBytes(blocks * 32);
 const fps = (blocks: number) => randomBytes(blocks * 16);
 
-function root(segments: (string | null)[], extra: Partial<RootManifest> = {}): RootManifest {
+function root(segments: (string | null)[], extra: Partial<RootManifest> = {}): BoundRootManifest {
   return {
+    point: "point-1",
+    parent: null,
+    created: 1,
     vault: "vault-1",
     disk: "disk",
     logicalSize: SIZE,
