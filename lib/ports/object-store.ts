@@ -55,7 +55,7 @@ export interface ByteRange {
  *   extends: the retention in effect afterwards ends at the later of its end and `until`, in the
  *   stronger of its mode and `mode`; it never shortens or weakens one. Idempotent. A missing key is
  *   `NotFoundError`. A `delete` of a retained object before its end rejects with
- *   `AccessDeniedError` and leaves it in place.
+ *   `RetainedObjectError` (an `AccessDeniedError`) and leaves it in place.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {

@@ -14,13 +14,13 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import {
-  AccessDeniedError,
   AlreadyExistsError,
   ArchivedObjectError,
   BlockvaultError,
   ConflictError,
   IntegrityError,
   NotFoundError,
+  RetainedObjectError,
   TransientError,
   ValidationError,
 } from "../../errors.ts";
@@ -88,7 +88,7 @@ export interface S3PutOptions {
  *   allows nobody; so the upgrade copies the object onto itself in compliance mode instead, and
  *   the governance version stays, noncurrent, until its own date. An archived object cannot be
  *   copied: it is extended in governance mode and `retain` reports that mode.
- * - `delete` refuses an object whose retention has not ended (`AccessDeniedError`): on a
+ * - `delete` refuses an object whose retention has not ended (`RetainedObjectError`): on a
  *   versioned bucket S3 would accept it and hide the retained version behind a delete marker.
  */
 export class S3ObjectStore implements ObjectStore, ObjectArchive {
@@ -223,7 +223,7 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     } while (token !== undefined);
   }
 
-  /** Removes the object; a missing key is success, a retained one `AccessDeniedError`. */
+  /** Removes the object; a missing key is success, a retained one `RetainedObjectError`. */
   async delete(key: string): Promise<void> {
     const what = this.#what("delete object", key);
     // A HEAD cannot tell a missing key from a missing bucket: the delete below then tells.
@@ -233,7 +233,7 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     });
     const held = head && retentionOfHead(head);
     if (held && held.until > Date.now()) {
-      throw new AccessDeniedError(
+      throw new RetainedObjectError(
         `${what}: under ${held.mode} retention until ${new Date(held.until).toISOString()}`,
       );
     }

@@ -3,10 +3,10 @@ import type { Dirent } from "node:fs";
 import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import {
-  AccessDeniedError,
   AlreadyExistsError,
   IntegrityError,
   NotFoundError,
+  RetainedObjectError,
   ValidationError,
 } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
@@ -199,7 +199,7 @@ export class FsObjectStore implements ObjectStore {
 
   /**
    * Removes the object; a missing key is not an error. A retained object is refused with
-   * `AccessDeniedError` until its retention ends.
+   * `RetainedObjectError` until its retention ends.
    */
   async delete(key: string): Promise<void> {
     const file = this.#pathOf(key);
@@ -240,11 +240,11 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  /** Rejects with `AccessDeniedError` while `key` is under a retention that has not ended. */
+  /** Rejects with `RetainedObjectError` while `key` is under a retention that has not ended. */
   async checkDeletable(key: string): Promise<void> {
     const held = await this.retention(key);
     if (held && held.until > this.#clock.now()) {
-      throw new AccessDeniedError(
+      throw new RetainedObjectError(
         `delete object ${key}: under ${held.mode} retention until ${new Date(held.until).toISOString()}`,
       );
     }
