@@ -1,5 +1,6 @@
 import { LockState, PointState, type RecoveryPointRecord } from "../model.ts";
-import { RetentionMode } from "../ports/object-store.ts";
+import { BlockvaultError } from "../errors.ts";
+import { RETENTION_UNSUPPORTED, RetentionMode } from "../ports/object-store.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { VaultObjects } from "./point-objects.ts";
 import type { VaultContext } from "./vault-config.ts";
@@ -16,6 +17,11 @@ export interface RetentionResult {
    * objects under an earlier governance retention, which cannot be copied until rehydrated.
    */
   readonly governanceOnly: readonly string[];
+  /**
+   * True when the store cannot retain this vault's objects at all (an S3 bucket created without
+   * Object Lock): nothing was retained, and the caller should say so rather than fail its work.
+   */
+  readonly unsupported?: true;
 }
 
 const NOTHING: RetentionResult = { objects: 0, governanceOnly: [] };
@@ -83,7 +89,15 @@ async function retainEach(
 ): Promise<RetentionResult> {
   const retain = ctx.deps.store.retain!.bind(ctx.deps.store);
   const keys = [...until.keys()].sort();
-  const held = await mapLimit(keys, RETAINS, (key) => retain(key, until.get(key)!, mode));
+  let held: Awaited<ReturnType<typeof retain>>[];
+  try {
+    held = await mapLimit(keys, RETAINS, (key) => retain(key, until.get(key)!, mode));
+  } catch (err) {
+    if (err instanceof BlockvaultError && err.code === RETENTION_UNSUPPORTED) {
+      return { objects: 0, governanceOnly: [], unsupported: true };
+    }
+    throw err;
+  }
   const governanceOnly = keys.filter((_, i) => mode === RetentionMode.Compliance && held[i]?.mode !== mode);
   return { objects: keys.length, governanceOnly };
 }

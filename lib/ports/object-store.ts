@@ -55,7 +55,9 @@ export interface ByteRange {
  *   extends: the retention in effect afterwards ends at the later of its end and `until`, in the
  *   stronger of its mode and `mode`; it never shortens or weakens one. Idempotent. A missing key is
  *   `NotFoundError`. A `delete` of a retained object before its end rejects with
- *   `RetainedObjectError` (an `AccessDeniedError`) and leaves it in place.
+ *   `RetainedObjectError` (an `AccessDeniedError`) and leaves it in place. A store that has the
+ *   method but cannot retain this vault's objects (an S3 bucket without Object Lock) rejects
+ *   with a `BlockvaultError` whose code is {@link RETENTION_UNSUPPORTED}.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {
@@ -80,6 +82,9 @@ export interface ObjectStore {
  */
 export const RetentionMode = { Governance: "governance", Compliance: "compliance" } as const;
 export type RetentionMode = (typeof RetentionMode)[keyof typeof RetentionMode];
+
+/** Error code of a `retain` the store cannot perform at all (see {@link ObjectStore}). */
+export const RETENTION_UNSUPPORTED = "RETENTION_UNSUPPORTED";
 
 /** The retention in effect on an object: until when (epoch ms), and how strongly. */
 export interface ObjectRetention {

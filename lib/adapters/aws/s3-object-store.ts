@@ -40,6 +40,7 @@ import {
   type ObjectInfo,
   type ObjectRetention,
   type ObjectStore,
+  RETENTION_UNSUPPORTED,
   RetentionMode,
 } from "../../ports/object-store.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
@@ -285,7 +286,7 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
         }),
       );
     } catch (err) {
-      throw this.#translate(err, this.#what(verb, key), key);
+      throw retentionError(err) ?? this.#translate(err, this.#what(verb, key), key);
     }
   }
 
@@ -431,6 +432,19 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     }
     return translateAwsError(err, what);
   }
+}
+
+/**
+ * The error for a bucket without Object Lock (created before it, or by hand): its objects cannot
+ * carry retention at all. `RETENTION_UNSUPPORTED` lets callers tell that from a refusal.
+ */
+function retentionError(err: unknown): BlockvaultError | undefined {
+  const message = err instanceof Error ? err.message : "";
+  if (awsErrorCode(err) !== "InvalidRequest" || !/object ?lock/i.test(message)) return undefined;
+  return new BlockvaultError(
+    `the vault's bucket has no Object Lock, so its objects cannot carry retention (${message})`,
+    { cause: err, code: RETENTION_UNSUPPORTED },
+  );
 }
 
 function storageClassOf(head: HeadObjectCommandOutput, what: string): StorageClass {
