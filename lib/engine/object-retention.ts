@@ -1,5 +1,5 @@
-import { LockState, PointState, type RecoveryPointRecord } from "../model.ts";
 import { BlockvaultError } from "../errors.ts";
+import { LockState, PointState, type RecoveryPointRecord } from "../model.ts";
 import { RETENTION_UNSUPPORTED, RetentionMode } from "../ports/object-store.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { VaultObjects } from "./point-objects.ts";
@@ -44,38 +44,46 @@ export async function vaultRetentionMode(ctx: VaultContext): Promise<RetentionMo
  * to the latest of their dates. Returns at once, reading nothing, when the store has no retention,
  * the point has no `retainUntil` (or one already past) or is purged.
  */
-export async function retainPointObjects(
+export function retainPointObjects(
   ctx: VaultContext,
   point: RecoveryPointRecord,
   mode?: RetentionMode,
 ): Promise<RetentionResult> {
-  if (!ctx.deps.store.retain || !needsRetention(point, ctx.deps.clock.now())) return NOTHING;
-  const objects = await VaultObjects.load(ctx);
-  const until = new Map((await objects.of(point)).map((key) => [key, point.retainUntil as number]));
-  return retainEach(ctx, until, mode ?? (await vaultRetentionMode(ctx)));
+  return retainPoints(ctx, [point], mode);
 }
 
 /**
- * {@link retainPointObjects} for every point of the vault that has a `retainUntil` still ahead,
- * reading the index once and retaining each object once, to the latest date among the points
- * that need it. Run it when the vault lock becomes `locked` (in compliance mode, the default
- * then), and whenever retention may have been missed (it repeats nothing that holds already).
+ * {@link retainPointObjects} for many points at once, reading the vault's index once and
+ * retaining each object once, to the latest date among the points that need it: what a caller
+ * that raised several points' `retainUntil` in one pass should use.
  */
-export async function retainAllPoints(ctx: VaultContext, mode?: RetentionMode): Promise<RetentionResult> {
+export async function retainPoints(
+  ctx: VaultContext,
+  points: readonly RecoveryPointRecord[],
+  mode?: RetentionMode,
+): Promise<RetentionResult> {
   if (!ctx.deps.store.retain) return NOTHING;
   const now = ctx.deps.clock.now();
-  const points = (await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId)).filter((p) =>
-    needsRetention(p, now),
-  );
-  if (points.length === 0) return NOTHING;
+  const due = points.filter((p) => needsRetention(p, now));
+  if (due.length === 0) return NOTHING;
   const objects = await VaultObjects.load(ctx);
   const until = new Map<string, number>();
-  for (const point of points) {
+  for (const point of due) {
     for (const key of await objects.of(point)) {
       until.set(key, Math.max(until.get(key) ?? 0, point.retainUntil as number));
     }
   }
   return retainEach(ctx, until, mode ?? (await vaultRetentionMode(ctx)));
+}
+
+/**
+ * {@link retainPoints} for every point of the vault that has a `retainUntil` still ahead. Run it
+ * when the vault lock becomes `locked` (in compliance mode, the default then), and whenever
+ * retention may have been missed (it repeats nothing that holds already).
+ */
+export async function retainAllPoints(ctx: VaultContext, mode?: RetentionMode): Promise<RetentionResult> {
+  if (!ctx.deps.store.retain) return NOTHING;
+  return retainPoints(ctx, await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId), mode);
 }
 
 function needsRetention(point: RecoveryPointRecord, now: number): boolean {

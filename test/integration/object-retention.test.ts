@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { retainAllPoints, retainPointObjects } from "../../lib/engine/object-retention.ts";
+import { retainAllPoints, retainPointObjects, retainPoints } from "../../lib/engine/object-retention.ts";
 import { VaultObjects } from "../../lib/engine/point-objects.ts";
 import { RetainedObjectError } from "../../lib/errors.ts";
 import { LockState, type RecoveryPointRecord } from "../../lib/model.ts";
@@ -85,6 +85,20 @@ describe("retaining a recovery point's objects", () => {
     // Retention grows with the point's: extended, never shortened.
     await retainPointObjects(f.vault.ctx, await setRetainUntil(p1, late + DAY));
     for (const key of shared) expect((await files.retention(key))?.until, key).toBe(late + DAY);
+  });
+
+  it("retains many points in one pass, each object once, to the latest date that needs it", async () => {
+    const base = seededBytes(9, MIB);
+    const p1 = await setRetainUntil(await f.backup("web", base), f.now + 5 * DAY);
+    const p2 = await setRetainUntil(await f.backup("web", mutate(base, 0, 2, 10)), f.now + 9 * DAY);
+    const result = await retainPoints(f.vault.ctx, [p1, p2]);
+    const keys = await allKeys();
+    expect(result.objects).toBe(keys.length);
+    const objects = await VaultObjects.load(f.vault.ctx);
+    const ofP2 = new Set(await objects.of(p2));
+    for (const key of keys) {
+      expect((await files.retention(key))?.until, key).toBe(ofP2.has(key) ? p2.retainUntil : p1.retainUntil);
+    }
   });
 
   it("retains everything in compliance mode once the vault is locked (retainAllPoints)", async () => {
