@@ -69,6 +69,13 @@ export class AccessDeniedError extends BlockvaultError {
   }
 }
 
+/**
+ * A delete (or replacement) of an object refused because the object is under storage retention
+ * that has not ended: nobody may remove it before its date. Callers that clean up (garbage
+ * collection, reclaim) leave such an object and try again on a later run.
+ */
+export class RetainedObjectError extends AccessDeniedError {}
+
 /** An object is in an archive tier and must be restored (rehydrated) before it can be read. */
 export class ArchivedObjectError extends BlockvaultError {
   constructor(message: string, opts: Opts = {}) {

@@ -1,4 +1,11 @@
-import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../ports/object-store.ts";
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectRetention,
+  ObjectStore,
+  RetentionMode,
+  StagingArea,
+} from "../ports/object-store.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 /**
@@ -22,6 +29,9 @@ export class LimitedObjectStore implements ObjectStore {
     this.#inner = inner;
     this.#permits = new Semaphore(limit);
     if (inner.localPath) this.localPath = (key) => this.#inner.localPath!(key);
+    if (inner.retain) {
+      this.retain = (key, until, mode) => this.#permits.run(() => this.#inner.retain!(key, until, mode));
+    }
     if (inner.stage)
       this.stage = () => this.#permits.run(async () => this.#limited(await this.#inner.stage!()));
   }
@@ -40,6 +50,9 @@ export class LimitedObjectStore implements ObjectStore {
 
   /** The inner store's, when it has one (reading the file is the caller's business). */
   readonly localPath?: (key: string) => Promise<string | undefined>;
+
+  /** The inner store's retention, counted against the limit, when it has one. */
+  readonly retain?: (key: string, until: number, mode: RetentionMode) => Promise<ObjectRetention>;
 
   /** The cap on calls in flight. */
   get limit(): number {

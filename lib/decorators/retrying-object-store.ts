@@ -1,4 +1,11 @@
-import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../ports/object-store.ts";
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectRetention,
+  ObjectStore,
+  RetentionMode,
+  StagingArea,
+} from "../ports/object-store.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryCreate } from "./retry-create.ts";
 
@@ -11,6 +18,7 @@ import { retryCreate } from "./retry-create.ts";
  *   stored object's bytes equal the ones being put; otherwise it is rethrown.
  * - `list` is retried only while it has yielded nothing: once the caller has seen items, starting
  *   over would yield them twice, so a later failure is rethrown as it is.
+ * - `retain` only extends, so it is simply retried too.
  * - Opening a staging area is retried; a staged put is not, since its first attempt consumes the
  *   file (see `StagingArea`).
  */
@@ -33,7 +41,15 @@ export class RetryingObjectStore implements ObjectStore {
       // Opening the area is retried; its puts are not (each consumes its file, see StagingArea).
       this.stage = () => retry(() => this.#inner.stage!(), this.#policy, "open a staging area");
     }
+    if (inner.retain) {
+      // Retention only extends, so a repeat after a lost response changes nothing.
+      this.retain = (key, until, mode) =>
+        retry(() => this.#inner.retain!(key, until, mode), this.#policy, `retain object ${key}`);
+    }
   }
+
+  /** The inner store's retention, retried, when it has one. */
+  readonly retain?: (key: string, until: number, mode: RetentionMode) => Promise<ObjectRetention>;
 
   /** The inner store's, retried, when it has one. */
   readonly localPath?: (key: string) => Promise<string | undefined>;

@@ -103,6 +103,12 @@ export class BlockIndex {
     return this.blocks.get(id);
   }
 
+  /** Every place block `id` is stored: where {@link locate} finds it, then its further copies. */
+  locations(id: string): BlockLocation[] {
+    const first = this.blocks.get(id);
+    return first ? [first, ...(this.copies.get(id) ?? [])] : [];
+  }
+
   pack(id: string): IndexedPack | undefined {
     return this.packs.get(id);
   }

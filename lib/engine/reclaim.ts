@@ -1,4 +1,4 @@
-import { ConflictError } from "../errors.ts";
+import { ConflictError, RetainedObjectError } from "../errors.ts";
 import { JobStatus, JobType } from "../model.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { takeInventory } from "./check.ts";
@@ -23,6 +23,11 @@ export interface ReclaimResult {
   readonly manifests: string[];
   readonly bytes: number;
   readonly dryRun: boolean;
+  /**
+   * Keys of orphans left in place because storage retention refuses their deletion (the
+   * manifests of a point whose retention has not ended, say); a later reclaim tries again.
+   */
+  readonly retained: string[];
 }
 
 const DEFAULT_RECLAIM_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -50,15 +55,32 @@ export async function reclaimOrphans(
   const old = (info: { modified?: number }) => info.modified !== undefined && info.modified <= cutoff;
   const packs = [...inv.packs].filter(([id, info]) => !inv.index.pack(id) && old(info));
   const manifests = [...inv.manifests].filter(([id, info]) => !inv.reachableManifests.has(id) && old(info));
-  const bytes = [...packs, ...manifests].reduce((n, [, info]) => n + info.size, 0);
+  const retained: string[] = [];
+  const remove = async (key: string) => {
+    try {
+      await ctx.deps.store.delete(key);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RetainedObjectError)) throw err;
+      retained.push(key);
+      return false;
+    }
+  };
+  let kept = { packs, manifests };
   if (!options.dryRun) {
-    await mapLimit(packs, 8, ([id]) => ctx.deps.store.delete(packKey(id)));
-    await mapLimit(manifests, 8, ([id]) => ctx.deps.store.delete(manifestKey(id)));
+    const packsGone = await mapLimit(packs, 8, ([id]) => remove(packKey(id)));
+    const manifestsGone = await mapLimit(manifests, 8, ([id]) => remove(manifestKey(id)));
+    kept = {
+      packs: packs.filter((_, i) => packsGone[i]),
+      manifests: manifests.filter((_, i) => manifestsGone[i]),
+    };
   }
+  const bytes = [...kept.packs, ...kept.manifests].reduce((n, [, info]) => n + info.size, 0);
   return {
-    packs: packs.map(([id]) => id),
-    manifests: manifests.map(([id]) => id),
+    packs: kept.packs.map(([id]) => id),
+    manifests: kept.manifests.map(([id]) => id),
     bytes,
     dryRun: options.dryRun ?? false,
+    retained: retained.sort(),
   };
 }

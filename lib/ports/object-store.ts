@@ -1,3 +1,5 @@
+import { ValidationError } from "../errors.ts";
+
 /** Metadata the store keeps about one object. */
 export interface ObjectInfo {
   /** The object's key, relative to the store's root (for example `packs/ab/ab12…`). */
@@ -48,6 +50,14 @@ export interface ByteRange {
  *   writer on this machine builds objects as files and then stores them without handing their
  *   bytes over in memory (the engine's worker threads write packs this way). It resolves to
  *   undefined when the store cannot take files right now; the caller then uses `put`.
+ * - `retain`, when a store has it, puts the object under retention (see {@link ObjectRetention}):
+ *   until then it cannot be deleted or replaced, by anyone, whatever the caller's rights. Only
+ *   extends: the retention in effect afterwards ends at the later of its end and `until`, in the
+ *   stronger of its mode and `mode`; it never shortens or weakens one. Idempotent. A missing key is
+ *   `NotFoundError`. A `delete` of a retained object before its end rejects with
+ *   `RetainedObjectError` (an `AccessDeniedError`) and leaves it in place. A store that has the
+ *   method but cannot retain this vault's objects (an S3 bucket without Object Lock) rejects
+ *   with a `BlockvaultError` whose code is {@link RETENTION_UNSUPPORTED}.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {
@@ -58,6 +68,55 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   localPath?(key: string): Promise<string | undefined>;
   stage?(): Promise<StagingArea | undefined>;
+  retain?(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention>;
+}
+
+/**
+ * How strongly a retention holds. Both refuse deleting and replacing the object until the date.
+ * - `governance`: the date can be moved earlier or the object deleted only by someone holding a
+ *   right to bypass retention (on S3, `s3:BypassGovernanceRetention`, which the deployment's
+ *   bucket policy refuses to everyone; an account administrator can change that policy).
+ * - `compliance`: nobody can shorten it or delete the object before the date, not even the
+ *   account's root user; the mode itself can never change back.
+ * `compliance` is the stronger: asking for it on a governance-retained object upgrades it.
+ */
+export const RetentionMode = { Governance: "governance", Compliance: "compliance" } as const;
+export type RetentionMode = (typeof RetentionMode)[keyof typeof RetentionMode];
+
+/** Error code of a `retain` the store cannot perform at all (see {@link ObjectStore}). */
+export const RETENTION_UNSUPPORTED = "RETENTION_UNSUPPORTED";
+
+/** The retention in effect on an object: until when (epoch ms), and how strongly. */
+export interface ObjectRetention {
+  readonly until: number;
+  readonly mode: RetentionMode;
+}
+
+/** The stronger of two modes. */
+export function strongerMode(a: RetentionMode, b: RetentionMode): RetentionMode {
+  return a === RetentionMode.Compliance || b === RetentionMode.Compliance
+    ? RetentionMode.Compliance
+    : RetentionMode.Governance;
+}
+
+/** The retention that extends `current` (if any) to `until` in at least `mode`: it never shortens. */
+export function extendedRetention(
+  current: ObjectRetention | undefined,
+  until: number,
+  mode: RetentionMode,
+): ObjectRetention {
+  if (!current) return { until, mode };
+  return { until: Math.max(current.until, until), mode: strongerMode(current.mode, mode) };
+}
+
+/** Refuses a retention date that is not a whole, safe epoch-millisecond time. */
+export function checkRetention(key: string, until: number, mode: RetentionMode): void {
+  if (!Number.isSafeInteger(until) || until <= 0) {
+    throw new ValidationError(`retain object ${key}: invalid retention date ${until}`);
+  }
+  if (mode !== RetentionMode.Governance && mode !== RetentionMode.Compliance) {
+    throw new ValidationError(`retain object ${key}: unknown retention mode ${JSON.stringify(mode)}`);
+  }
 }
 
 /**

@@ -371,6 +371,159 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
     });
   });
 
+  describe("storage-level immutability (bucket policy and roles together)", () => {
+    const bucketArn = () => `arn:aws:s3:::${bucket}`;
+    const bucketPolicy = (): Statement[] => {
+      const [, policy] =
+        cfn.ofType("AWS::S3::BucketPolicy").find(([, r]) => cfn.resolve(r.Properties?.Bucket) === bucket) ??
+        [];
+      if (!policy) throw new Error("the vault bucket has no policy");
+      return cfn.statements(policy.Properties?.PolicyDocument);
+    };
+    const tls = { "aws:SecureTransport": "true" };
+    /**
+     * S3's decision for a caller of the bucket's own account: an explicit Deny in the bucket policy
+     * or the caller's policies refuses; otherwise the caller's policies must allow it.
+     */
+    function s3(fn: Fn, request: Request, identity = iam(fn)): boolean {
+      const withTls = { ...request, context: { ...tls, ...request.context } };
+      if (decide(bucketPolicy(), { ...withTls, principal: roleArn(fn) }) === "explicit-deny") return false;
+      return allows(identity, withTls);
+    }
+    const everything: Statement[] = [{ Effect: "Allow", Action: "s3:*", Resource: "*" }];
+    const conditional = { "s3:if-none-match": "*" };
+    const ALL: Fn[] = ["scheduler", "snapshot", "lifecycle", "api"];
+    const KEYS = ["packs/ab/0123", "index/0abc", "manifests/a/0abc", "config", "vaults/v1/packs/ab/0123"];
+
+    it("refuses the writer every delete, whatever its IAM policies grant", () => {
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+        for (const key of KEYS) {
+          expect(s3("snapshot", { action, resource: object(key) }), `${action} ${key}`).toBe(false);
+          expect(
+            s3("snapshot", { action, resource: object(key) }, everything),
+            `${action} ${key} (s3:*)`,
+          ).toBe(false);
+        }
+      }
+    });
+
+    it("refuses the writer an unconditional PutObject (an overwrite), and allows a create-only one", () => {
+      for (const key of KEYS.slice(0, 3)) {
+        expect(s3("snapshot", { action: "s3:PutObject", resource: object(key) }), key).toBe(false);
+        expect(s3("snapshot", { action: "s3:PutObject", resource: object(key) }, everything), key).toBe(
+          false,
+        );
+        expect(
+          s3("snapshot", { action: "s3:PutObject", resource: object(key), context: conditional }),
+          `${key} with If-None-Match`,
+        ).toBe(true);
+      }
+    });
+
+    it("refuses the writer every pack read, and allows the config, index and manifests a backup reads", () => {
+      for (const key of ["packs/ab/0123", "packs/ff/ffff", "vaults/v1/packs/ab/0123"]) {
+        expect(s3("snapshot", { action: "s3:GetObject", resource: object(key) }), key).toBe(false);
+        expect(s3("snapshot", { action: "s3:GetObject", resource: object(key) }, everything), key).toBe(
+          false,
+        );
+      }
+      for (const key of ["config", "index/0abc", "manifests/a/0abc"]) {
+        expect(s3("snapshot", { action: "s3:GetObject", resource: object(key) }), key).toBe(true);
+      }
+    });
+
+    it("refuses everyone, account administrators included, version deletes and governance bypass", () => {
+      const admin = `arn:aws:iam::${ACCOUNT}:root`;
+      for (const action of ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]) {
+        for (const fn of ALL) {
+          expect(s3(fn, { action, resource: object("packs/ab/0123") }, everything), `${fn} ${action}`).toBe(
+            false,
+          );
+        }
+        expect(
+          decide(bucketPolicy(), {
+            action,
+            resource: object("packs/ab/0123"),
+            principal: admin,
+            context: tls,
+          }),
+          action,
+        ).toBe("explicit-deny");
+      }
+      for (const fn of ALL) {
+        const actions = iam(fn).flatMap(actionsOf);
+        expect(
+          actions.filter((a) => glob(a, "s3:BypassGovernanceRetention", true)),
+          fn,
+        ).toEqual([]);
+        expect(
+          actions.filter((a) => glob(a, "s3:DeleteObjectVersion", true)),
+          fn,
+        ).toEqual([]);
+      }
+    });
+
+    it("refuses the writer any change of retention, legal hold, lifecycle or bucket policy", () => {
+      for (const action of [
+        "s3:PutObjectRetention",
+        "s3:PutObjectLegalHold",
+        "s3:BypassGovernanceRetention",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketPolicy",
+        "s3:PutBucketObjectLockConfiguration",
+      ]) {
+        expect(s3("snapshot", { action, resource: object("packs/ab/0123") }, everything), action).toBe(false);
+        expect(s3("snapshot", { action, resource: bucketArn() }, everything), action).toBe(false);
+      }
+    });
+
+    it("lets retention evaluation and the restore and purge paths read and extend retention", () => {
+      for (const fn of ["scheduler", "lifecycle", "api"] as Fn[]) {
+        for (const action of ["s3:GetObjectRetention", "s3:PutObjectRetention", "s3:GetObject"]) {
+          expect(s3(fn, { action, resource: object("packs/ab/0123") }), `${fn} ${action}`).toBe(true);
+        }
+      }
+      // Purges still delete (a delete marker; S3 keeps a retained version whatever happens).
+      for (const fn of RESTORERS) {
+        expect(s3(fn, { action: "s3:DeleteObject", resource: object("packs/ab/0123") }), fn).toBe(true);
+      }
+    });
+
+    it("expires only noncurrent versions (never a current one) and keeps them 30 days first", () => {
+      const rules = (
+        cfn.resolve(cfn.resource("VaultBucket").Properties?.LifecycleConfiguration) as {
+          Rules: Record<string, unknown>[];
+        }
+      ).Rules;
+      for (const rule of rules) {
+        expect(rule.ExpirationInDays, String(rule.Id)).toBeUndefined();
+        expect(rule.ExpirationDate, String(rule.Id)).toBeUndefined();
+        expect(rule.Transitions, String(rule.Id)).toBeUndefined();
+      }
+      const noncurrent = rules.filter((r) => r.NoncurrentVersionExpiration !== undefined);
+      expect(noncurrent.map((r) => r.NoncurrentVersionExpiration)).toEqual([{ NoncurrentDays: 30 }]);
+    });
+
+    it("grants the writer and the scheduler no catalog delete, batch write, PartiQL or table administration", () => {
+      for (const fn of WRITERS) {
+        for (const action of [
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:PartiQLInsert",
+          "dynamodb:PartiQLUpdate",
+          "dynamodb:PartiQLDelete",
+          "dynamodb:UpdateTable",
+          "dynamodb:DeleteTable",
+          "dynamodb:UpdateContinuousBackups",
+          "dynamodb:RestoreTableToPointInTime",
+          "dynamodb:PutResourcePolicy",
+        ]) {
+          expect(can(fn, { action, resource: tableArn }), `${fn} ${action}`).toBe(false);
+        }
+      }
+    });
+  });
+
   describe("catalog table", () => {
     it("has exactly the key schema and LSIs of lib/adapters/aws/dynamo-keys.ts, on demand, with PITR", () => {
       const props = cfn.resource("CatalogTable").Properties ?? {};

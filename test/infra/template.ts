@@ -260,6 +260,9 @@ function conditionsHold(
         case "StringNotLike":
         case "ArnNotLike":
           return actual === undefined || !values.some((v) => glob(v, actual, false));
+        case "Null":
+          // "true": the key is absent from the request; "false": it is present.
+          return values.some((v) => (v.toLowerCase() === "true") === (actual === undefined));
         case "Bool":
           return actual !== undefined && values.some((v) => v.toLowerCase() === actual.toLowerCase());
         default:

@@ -3,6 +3,7 @@ import {
   type CreateBucketCommandInput,
   HeadBucketCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -159,7 +160,12 @@ async function keyOfConfig(options: AwsVaultOptions): Promise<string> {
   }
 }
 
-/** Creates the bucket unless it exists (and is ours), blocking public access and encrypting by default. */
+/**
+ * Creates the bucket unless it exists (and is ours), blocking public access and encrypting by
+ * default, with Object Lock on (so versioned), so recovery points can carry storage retention, and
+ * the deployment's lifecycle rule: versions no retention holds expire 30 days after they stop
+ * being current (docs/design.md "Storage-level immutability").
+ */
 async function ensureBucket(s3: S3Client, bucket: string, region: string | undefined): Promise<void> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
@@ -174,6 +180,7 @@ async function ensureBucket(s3: S3Client, bucket: string, region: string | undef
   }
   const input: CreateBucketCommandInput = {
     Bucket: bucket,
+    ObjectLockEnabledForBucket: true,
     ...(region && region !== "us-east-1"
       ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
       : {}),
@@ -196,6 +203,28 @@ async function ensureBucket(s3: S3Client, bucket: string, region: string | undef
         Bucket: bucket,
         ServerSideEncryptionConfiguration: {
           Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+        },
+      }),
+    );
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket,
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              ID: "expire-noncurrent-versions",
+              Status: "Enabled",
+              Filter: { Prefix: "" },
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            },
+            {
+              ID: "expire-delete-markers-and-uploads",
+              Status: "Enabled",
+              Filter: { Prefix: "" },
+              Expiration: { ExpiredObjectDeleteMarker: true },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+            },
+          ],
         },
       }),
     );

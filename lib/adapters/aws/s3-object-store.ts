@@ -9,6 +9,7 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   RestoreObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -19,6 +20,7 @@ import {
   ConflictError,
   IntegrityError,
   NotFoundError,
+  RetainedObjectError,
   TransientError,
   ValidationError,
 } from "../../errors.ts";
@@ -32,11 +34,24 @@ import {
 } from "../../ports/object-archive.ts";
 import {
   type ByteRange,
+  checkRetention,
+  extendedRetention,
   isValidObjectKey,
   type ObjectInfo,
+  type ObjectRetention,
   type ObjectStore,
+  RETENTION_UNSUPPORTED,
+  RetentionMode,
 } from "../../ports/object-store.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
+import {
+  holds,
+  lockFieldsOf,
+  retentionOfHead,
+  s3LockMode,
+  s3RetainUntil,
+  withBodyDigest,
+} from "./s3-retention.ts";
 
 /** Where an {@link S3ObjectStore} keeps its objects. */
 export interface S3ObjectStoreOptions {
@@ -65,7 +80,17 @@ export interface S3PutOptions {
  *   206 response, which the contract makes an `IntegrityError`.
  * - A HEAD response has no error body, so `head` on a missing bucket reads as a missing object;
  *   the message names the bucket either way.
- * - `setStorageClass` copies the object onto itself, which S3 limits to objects of 5 GB.
+ * - `setStorageClass` copies the object onto itself, which S3 limits to objects of 5 GB; the new
+ *   version carries the old one's Object Lock retention.
+ * - `retain` is S3 Object Lock on the current version (the bucket must have Object Lock on). It
+ *   reads the retention first and only ever asks for a later date, never a shorter one or a
+ *   weaker mode (S3 refuses those too, but an emulator may not). S3 changes a governance
+ *   retention to compliance only for a caller allowed to bypass governance, which the deployment
+ *   allows nobody; so the upgrade copies the object onto itself in compliance mode instead, and
+ *   the governance version stays, noncurrent, until its own date. An archived object cannot be
+ *   copied: it is extended in governance mode and `retain` reports that mode.
+ * - `delete` refuses an object whose retention has not ended (`RetainedObjectError`): on a
+ *   versioned bucket S3 would accept it and hide the retained version behind a delete marker.
  */
 export class S3ObjectStore implements ObjectStore, ObjectArchive {
   readonly bucket: string;
@@ -199,14 +224,105 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     } while (token !== undefined);
   }
 
-  /** Removes the object; S3 already treats a missing key as success. */
+  /** Removes the object; a missing key is success, a retained one `RetainedObjectError`. */
   async delete(key: string): Promise<void> {
     const what = this.#what("delete object", key);
+    // A HEAD cannot tell a missing key from a missing bucket: the delete below then tells.
+    const head = await this.#head(key, "delete object").catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    const held = head && retentionOfHead(head);
+    if (held && held.until > Date.now()) {
+      throw new RetainedObjectError(
+        `${what}: under ${held.mode} retention until ${new Date(held.until).toISOString()}`,
+      );
+    }
     try {
       await this.#s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#s3Key(key) }));
     } catch (err) {
       throw this.#translate(err, what, key);
     }
+  }
+
+  /**
+   * Extends the Object Lock retention of the object's current version to `until` in at least
+   * `mode`, and returns what holds; see {@link ObjectStore} and the class notes.
+   */
+  async retain(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention> {
+    checkRetention(key, until, mode);
+    const verb = `retain (${mode}) object`;
+    const head = await this.#head(key, verb);
+    const current = retentionOfHead(head);
+    const wanted = extendedRetention(current, s3RetainUntil(until).getTime(), mode);
+    if (current && holds(current, wanted)) return current;
+    if (current?.mode === RetentionMode.Governance && wanted.mode === RetentionMode.Compliance) {
+      if (!isArchiveClass(storageClassOf(head, this.#what(verb, key)))) {
+        return this.#copyRetained(key, head, wanted, verb);
+      }
+      // An archived object cannot be copied: keep it the longer, in the mode it has.
+      const governance = { until: wanted.until, mode: RetentionMode.Governance };
+      if (!holds(current, governance)) await this.#putRetention(key, head, governance, verb);
+      return governance;
+    }
+    await this.#putRetention(key, head, wanted, verb);
+    return wanted;
+  }
+
+  async #putRetention(
+    key: string,
+    head: HeadObjectCommandOutput,
+    retention: ObjectRetention,
+    verb: string,
+  ): Promise<void> {
+    try {
+      await this.#s3.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: this.#s3Key(key),
+          // Why: the version looked at is the one retained, even if another is written meanwhile.
+          ...(head.VersionId ? { VersionId: head.VersionId } : {}),
+          Retention: { Mode: s3LockMode(retention.mode), RetainUntilDate: new Date(retention.until) },
+        }),
+      );
+    } catch (err) {
+      throw retentionError(err) ?? this.#translate(err, this.#what(verb, key), key);
+    }
+  }
+
+  /** Copies the current version onto itself retained as `retention` (same bytes, class, checksum). */
+  async #copyRetained(
+    key: string,
+    head: HeadObjectCommandOutput,
+    retention: ObjectRetention,
+    verb: string,
+  ): Promise<ObjectRetention> {
+    const what = this.#what(verb, key);
+    const version = head.VersionId ? `?versionId=${encodeURIComponent(head.VersionId)}` : "";
+    try {
+      await this.#s3.send(
+        withBodyDigest(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.#s3Key(key),
+            CopySource: `${this.bucket}/${this.#s3Key(key)}${version}`,
+            CopySourceIfMatch: head.ETag,
+            MetadataDirective: "COPY",
+            ChecksumAlgorithm: "SHA256",
+            ...(head.StorageClass ? { StorageClass: head.StorageClass } : {}),
+            ...lockFieldsOf(retention),
+          }),
+        ),
+      );
+    } catch (err) {
+      if (awsErrorCode(err) === "PreconditionFailed") {
+        throw new ConflictError(`${what}: the object changed while its retention was being raised`, {
+          cause: err,
+        });
+      }
+      throw this.#translate(err, what, key);
+    }
+    return retention;
   }
 
   /** The object's storage class (`STANDARD` when S3 reports none). */
@@ -220,19 +336,21 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     if (!STORAGE_CLASSES.includes(cls)) throw new ValidationError(`${what}: unknown storage class`);
     const head = await this.#head(key, `set storage class ${cls} of`);
     if (storageClassOf(head, what) === cls) return;
+    const retention = retentionOfHead(head);
+    const copy = new CopyObjectCommand({
+      Bucket: this.bucket,
+      Key: this.#s3Key(key),
+      CopySource: `${this.bucket}/${this.#s3Key(key)}`,
+      // Why: a key deleted and stored again between the head and the copy is another object.
+      CopySourceIfMatch: head.ETag,
+      StorageClass: cls,
+      MetadataDirective: "COPY",
+      ChecksumAlgorithm: "SHA256",
+      // Why: a version made by a copy has no retention unless the copy gives it one.
+      ...lockFieldsOf(retention),
+    });
     try {
-      await this.#s3.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.#s3Key(key),
-          CopySource: `${this.bucket}/${this.#s3Key(key)}`,
-          // Why: a key deleted and stored again between the head and the copy is another object.
-          CopySourceIfMatch: head.ETag,
-          StorageClass: cls,
-          MetadataDirective: "COPY",
-          ChecksumAlgorithm: "SHA256",
-        }),
-      );
+      await this.#s3.send(retention ? withBodyDigest(copy) : copy);
     } catch (err) {
       const code = awsErrorCode(err);
       if (code === "ObjectNotInActiveTierError") {
@@ -314,6 +432,19 @@ export class S3ObjectStore implements ObjectStore, ObjectArchive {
     }
     return translateAwsError(err, what);
   }
+}
+
+/**
+ * The error for a bucket without Object Lock (created before it, or by hand): its objects cannot
+ * carry retention at all. `RETENTION_UNSUPPORTED` lets callers tell that from a refusal.
+ */
+function retentionError(err: unknown): BlockvaultError | undefined {
+  const message = err instanceof Error ? err.message : "";
+  if (awsErrorCode(err) !== "InvalidRequest" || !/object ?lock/i.test(message)) return undefined;
+  return new BlockvaultError(
+    `the vault's bucket has no Object Lock, so its objects cannot carry retention (${message})`,
+    { cause: err, code: RETENTION_UNSUPPORTED },
+  );
 }
 
 function storageClassOf(head: HeadObjectCommandOutput, what: string): StorageClass {

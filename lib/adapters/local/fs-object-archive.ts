@@ -17,7 +17,9 @@ import {
   type ByteRange,
   isValidObjectKey,
   type ObjectInfo,
+  type ObjectRetention,
   type ObjectStore,
+  type RetentionMode,
   type StagingArea,
 } from "../../ports/object-store.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
@@ -117,12 +119,21 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
     return this.store.head(key);
   }
 
+  /** The store's retention (see {@link ObjectStore}); tiering leaves it as it is. */
+  retain(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention> {
+    return this.store.retain(key, until, mode);
+  }
+
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.store.list(prefix);
   }
 
-  /** Removes the object and its archive state; a missing key is not an error. */
+  /**
+   * Removes the object and its archive state; a missing key is not an error. A retained object is
+   * refused (`AccessDeniedError`) before anything changes, its archive state included.
+   */
   async delete(key: string): Promise<void> {
+    await this.store.checkDeletable(key);
     await this.#removeSidecar(key);
     await this.store.delete(key);
   }

@@ -2,16 +2,27 @@ import { randomUUID } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { chmod, type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { AlreadyExistsError, IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
+import {
+  AlreadyExistsError,
+  IntegrityError,
+  NotFoundError,
+  RetainedObjectError,
+  ValidationError,
+} from "../../errors.ts";
+import { type Clock, systemClock } from "../../ports/clock.ts";
 import {
   type ByteRange,
+  checkRetention,
   isValidObjectKey,
   type ObjectInfo,
+  type ObjectRetention,
   type ObjectStore,
+  type RetentionMode,
   type StagingArea,
 } from "../../ports/object-store.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { isDirectory, readExactly, syncDirectory, syncFile, writeDurably } from "./fs-io.ts";
+import { FsRetention } from "./fs-retention.ts";
 
 /** Top-level directory holding in-flight writes; reserved, never listed, never a key. */
 const TMP_DIR = ".tmp";
@@ -52,10 +63,19 @@ export class FsObjectStore implements ObjectStore {
    * directory removed behind the store's back is made again when a put finds it missing.
    */
   readonly #dirs = new Set<string>();
+  /** Retention records (see {@link FsRetention}), kept under the root beside the objects. */
+  readonly #retention: FsRetention;
+  /** What "before its retention ends" is measured against. */
+  readonly #clock: Clock;
 
-  /** @param root directory holding the objects; created on first `put` if missing. */
-  constructor(root: string) {
+  /**
+   * @param root directory holding the objects; created on first `put` if missing.
+   * @param options.clock the time retention is compared with; the system clock by default.
+   */
+  constructor(root: string, options: { readonly clock?: Clock } = {}) {
     this.root = path.resolve(root);
+    this.#retention = new FsRetention(this.root);
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Stores `data` under `key`; see {@link ObjectStore} for the atomic, create-only contract. */
@@ -189,9 +209,13 @@ export class FsObjectStore implements ObjectStore {
     yield* this.#walk(prefix.slice(0, Math.max(slash, 0)), prefix.slice(slash + 1));
   }
 
-  /** Removes the object; a missing key is not an error. */
+  /**
+   * Removes the object; a missing key is not an error. A retained object is refused with
+   * `RetainedObjectError` until its retention ends.
+   */
   async delete(key: string): Promise<void> {
     const file = this.#pathOf(key);
+    await this.checkDeletable(key);
     try {
       await unlink(file);
     } catch (err) {
@@ -200,6 +224,41 @@ export class FsObjectStore implements ObjectStore {
       // A directory at this path means objects live *under* the key, not at it: nothing to delete.
       if ((code === "EISDIR" || code === "EPERM") && (await isDirectory(file))) return;
       throw translateFsError(err, `delete object ${key}`);
+    }
+  }
+
+  /**
+   * Puts the object under retention until `until` (epoch ms) in at least `mode`, extending and
+   * never shortening what holds; see {@link ObjectStore}. Locally both modes refuse `delete`
+   * alike: the filesystem store has no way to bypass a retention.
+   */
+  async retain(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention> {
+    checkRetention(key, until, mode);
+    await this.head(key);
+    try {
+      return await this.#retention.extend(key, until, mode);
+    } catch (err) {
+      throw translateFsError(err, `retain object ${key}`);
+    }
+  }
+
+  /** The retention recorded for `key` (ended or not), or undefined when none was ever set. */
+  async retention(key: string): Promise<ObjectRetention | undefined> {
+    this.#pathOf(key);
+    try {
+      return await this.#retention.of(key);
+    } catch (err) {
+      throw translateFsError(err, `read the retention of object ${key}`);
+    }
+  }
+
+  /** Rejects with `RetainedObjectError` while `key` is under a retention that has not ended. */
+  async checkDeletable(key: string): Promise<void> {
+    const held = await this.retention(key);
+    if (held && held.until > this.#clock.now()) {
+      throw new RetainedObjectError(
+        `delete object ${key}: under ${held.mode} retention until ${new Date(held.until).toISOString()}`,
+      );
     }
   }
 

@@ -67,7 +67,7 @@ const LOCAL_STORE_CONCURRENCY = 32;
  * unreadable until rehydrated, exactly as on S3, so tiering and restores behave the same.
  */
 function localStore(root: string, clock: Clock): ObjectStore {
-  const store = new FsObjectArchive(new FsObjectStore(root), { clock });
+  const store = new FsObjectArchive(new FsObjectStore(root, { clock }), { clock });
   return new RetryingObjectStore(new LimitedObjectStore(store, LOCAL_STORE_CONCURRENCY));
 }
 

@@ -35,9 +35,10 @@ export async function reclaimCommand(ctx: CommandContext): Promise<void> {
       ...(hours !== undefined ? { graceMs: hours * 3_600_000 } : {}),
     });
     const verb = r.dryRun ? "Would delete" : "Deleted";
+    const kept = r.retained.length > 0 ? `; kept ${r.retained.length} under storage retention` : "";
     ctx.print(
       r,
-      `${verb} ${r.packs.length} packs and ${r.manifests.length} manifests (${formatBytes(r.bytes)})`,
+      `${verb} ${r.packs.length} packs and ${r.manifests.length} manifests (${formatBytes(r.bytes)})${kept}`,
     );
   });
 }
@@ -51,6 +52,9 @@ export async function gcCommand(ctx: CommandContext): Promise<void> {
       `Released ${r.pointsReleased.length} purged recovery points and ${r.segmentsReleased} segments`,
       `Deleted ${r.packsDeleted.length} packs (${formatBytes(r.bytesFreed)}), rewrote ${r.indexObjectsRewritten} index objects`,
       ...r.pointsDeferred.map((id) => `  kept ${id} for now: its disk has a backup running`),
+      ...(r.packsRetained.length > 0
+        ? [`  kept ${r.packsRetained.length} packs for a later run: under storage retention`]
+        : []),
     ];
     ctx.print(r, lines.join("\n"));
   });

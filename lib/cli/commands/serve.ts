@@ -32,7 +32,8 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     });
   } else {
     const paths = localVaultPaths(ctx.global.vault);
-    archive = new FsObjectArchive(new FsObjectStore(paths.objects), { clock: vault.ctx.deps.clock });
+    const clock = vault.ctx.deps.clock;
+    archive = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
   }
   // Served locally, a vault on AWS is used with this process's own AWS credentials: its callers
   // act as the owner, as the CLI's do (there is no IAM identity on a local request).

@@ -25,6 +25,8 @@ export interface CollectResult {
   readonly packsDeleted: string[];
   readonly bytesFreed: number;
   readonly indexObjectsRewritten: number;
+  /** Condemned packs kept for a later run: they (or an index object naming them) are retained. */
+  readonly packsRetained: string[];
   readonly tombstonesDropped: number;
 }
 
@@ -74,6 +76,7 @@ export async function collectGarbage(
       packsDeleted: sweep.packsDeleted,
       bytesFreed: sweep.bytesFreed,
       indexObjectsRewritten: sweep.indexObjectsRewritten,
+      packsRetained: sweep.packsRetained,
       tombstonesDropped,
     };
   } finally {

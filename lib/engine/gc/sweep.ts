@@ -1,4 +1,4 @@
-import { NotFoundError } from "../../errors.ts";
+import { NotFoundError, RetainedObjectError } from "../../errors.ts";
 import { type PackRef, PackRefState, type ReferenceStore } from "../../ports/references.ts";
 import { decodeIndex, type IndexedPack, writeIndex } from "../block-index.ts";
 import { idFromKey, indexKey, packKey } from "../layout.ts";
@@ -10,6 +10,11 @@ export interface SweepResult {
   readonly packsDeleted: string[];
   readonly bytesFreed: number;
   readonly indexObjectsRewritten: number;
+  /**
+   * Condemned packs left in place, still condemned, for a later run: the pack, or an index object
+   * naming it, is under storage retention that has not ended.
+   */
+  readonly packsRetained: string[];
 }
 
 /**
@@ -18,14 +23,24 @@ export interface SweepResult {
  * can deduplicate against their blocks; then the pack objects are deleted and their records
  * become tombstones. A backup that loaded the index earlier and refers to such a pack fails its
  * hold on the tombstone and runs again.
+ *
+ * An object under storage retention cannot be deleted before its date. A retained index object
+ * stays (its successor is written all the same), so the condemned packs it names stay condemned
+ * (their records keep them out of every loaded index) and are not deleted: a tombstone is
+ * dropped after a week, and a pack an index object still names must never look live again. A
+ * retained pack stays condemned too. A later run tries them again.
  */
 export async function sweepCondemned(ctx: VaultContext, refs: ReferenceStore): Promise<SweepResult> {
   const vaultId = ctx.config.vaultId;
   const condemned = await refs.listPacks(vaultId, PackRefState.Condemned);
-  if (condemned.length === 0) return { packsDeleted: [], bytesFreed: 0, indexObjectsRewritten: 0 };
+  if (condemned.length === 0) {
+    return { packsDeleted: [], bytesFreed: 0, indexObjectsRewritten: 0, packsRetained: [] };
+  }
   const ids = new Set(condemned.map((p) => p.id));
   const sizes = new Map<string, number>();
   let rewritten = 0;
+  /** Condemned packs a retained index object still names. */
+  const stillNamed = new Set<string>();
   for (const indexId of await indexObjectsNaming(ctx, condemned)) {
     const packs = await readIndex(ctx, indexId);
     if (!packs) continue; // rewritten by an earlier, interrupted run
@@ -39,16 +54,23 @@ export async function sweepCondemned(ctx: VaultContext, refs: ReferenceStore): P
         id,
       );
     }
-    await ctx.deps.store.delete(indexKey(indexId));
-    rewritten++;
+    if (await deleteUnlessRetained(ctx, indexKey(indexId))) rewritten++;
+    else for (const p of packs) if (ids.has(p.id)) stillNamed.add(p.id);
   }
   let bytesFreed = 0;
+  const deleted: string[] = [];
+  const retained: string[] = [];
   for (const pack of condemned) {
-    bytesFreed += sizes.get(pack.id) ?? (await packSize(ctx, pack.id));
-    await ctx.deps.store.delete(packKey(pack.id));
+    const size = sizes.get(pack.id) ?? (await packSize(ctx, pack.id));
+    if (stillNamed.has(pack.id) || !(await deleteUnlessRetained(ctx, packKey(pack.id)))) {
+      retained.push(pack.id);
+      continue;
+    }
+    bytesFreed += size;
     await refs.markPackDeleted(vaultId, pack.id, ctx.deps.clock.now());
+    deleted.push(pack.id);
   }
-  return { packsDeleted: condemned.map((p) => p.id), bytesFreed, indexObjectsRewritten: rewritten };
+  return { packsDeleted: deleted, bytesFreed, indexObjectsRewritten: rewritten, packsRetained: retained };
 }
 
 /**
@@ -77,6 +99,17 @@ async function readIndex(ctx: VaultContext, indexId: string): Promise<IndexedPac
   const key = indexKey(indexId);
   const bytes = await getMetadataIfPresent(ctx.deps.store, ctx.secrets, key, indexId);
   return bytes && decodeIndex(key, bytes);
+}
+
+/** Deletes the object; false when storage retention refuses it (it stays for a later run). */
+async function deleteUnlessRetained(ctx: VaultContext, key: string): Promise<boolean> {
+  try {
+    await ctx.deps.store.delete(key);
+    return true;
+  } catch (err) {
+    if (err instanceof RetainedObjectError) return false;
+    throw err;
+  }
 }
 
 async function packSize(ctx: VaultContext, packId: string): Promise<number> {
