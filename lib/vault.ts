@@ -188,10 +188,12 @@ export class Vault {
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
     return this.audited("backup.run", Operation.Backup, options.disk, async () => {
       const result = await (await modules.backup()).runBackup(this.ctx, source, options);
-      // The point is committed: a failure here must not report the backup failed. The policy still
-      // holds the point, and the next retention evaluation commits its end.
+      // The point is committed: a failure from here on must not report the backup failed. The
+      // policy still holds the point, and the next retention evaluation commits its end.
       const disk = await this.ctx.deps.catalog.getDisk(this.id, options.disk).catch(() => undefined);
-      if (disk?.policy) await (await modules.schedule()).commitDiskRetention(this.ctx, disk);
+      if (disk?.policy) {
+        await (await modules.schedule()).commitDiskRetention(this.ctx, disk).catch(() => undefined);
+      }
       return result;
     });
   }

@@ -1,7 +1,9 @@
+import { retainAllPoints } from "../engine/object-retention.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
 import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts";
 import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
+import { RetentionMode } from "../ports/object-store.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
 import { commitAllRetention, guaranteedEnd, pointRetentionEnd } from "./point-retention.ts";
 import { policyOf } from "./policies.ts";
@@ -110,6 +112,8 @@ export async function setLock(
     // What the lock now guards is committed to the points themselves, so no later change of a
     // disk's policy can take it back.
     await commitAllRetention(ctx, (disk) => policyOf(ctx, disk));
+    // Locked for good: what the points need moves to the mode nobody can shorten or lift.
+    if (settings.lock === LockState.Locked) await retainAllPoints(ctx, RetentionMode.Compliance);
     return settings;
   });
 }

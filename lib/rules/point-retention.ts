@@ -1,3 +1,4 @@
+import { retainPoints } from "../engine/object-retention.ts";
 import type { VaultContext } from "../engine/vault-config.ts";
 import { NotFoundError } from "../errors.ts";
 import { type DiskRecord, PointState, type RecoveryPointRecord } from "../model.ts";
@@ -93,13 +94,22 @@ export async function commitRetention(
   if (!policy) return [];
   const now = ctx.deps.clock.now();
   const points = await availablePoints(ctx, disk);
-  const changed: RecoveryPointRecord[] = [];
+  const moved: RecoveryPointRecord[] = [];
   for (const point of points) {
     const target = committableEnd(policy, points, point, now, options.final ?? false);
     const next = options.reset ? target : Math.max(point.retainUntil ?? 0, target);
-    if (next === point.retainUntil) continue;
+    if (next !== point.retainUntil) moved.push({ ...point, retainUntil: next });
+  }
+  // The stored objects first: a crash before the catalog write leaves them held and the floor
+  // unmoved, so the next evaluation does both again; the other order could leave a floor whose
+  // objects nothing holds.
+  await retainPoints(ctx, moved);
+  const changed: RecoveryPointRecord[] = [];
+  for (const point of moved) {
     changed.push(
-      await ctx.deps.catalog.updateRecoveryPoint(ctx.config.vaultId, point.id, { retainUntil: next }),
+      await ctx.deps.catalog.updateRecoveryPoint(ctx.config.vaultId, point.id, {
+        retainUntil: point.retainUntil,
+      }),
     );
   }
   return changed;

@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AccessDeniedError, ApprovalRequiredError } from "../../lib/errors.ts";
+import { VaultObjects } from "../../lib/engine/point-objects.ts";
+import { AccessDeniedError, ApprovalRequiredError, RetainedObjectError } from "../../lib/errors.ts";
 import { Role } from "../../lib/rules/roles.ts";
 import { openFileSource } from "../../lib/sources/file-source.ts";
 import type { Vault } from "../../lib/vault.ts";
@@ -13,6 +14,13 @@ import { backupFile, restoreBytes } from "../helpers/vault-ops.ts";
 process.env.BLOCKVAULT_WORKERS = "1";
 
 const DAY = 24 * 60 * 60 * 1000;
+/**
+ * Midnight UTC of a day after today, so every retention date the tests reach lies ahead of the
+ * real clock too: S3 Object Lock measures retention on it, not on the vault's clock.
+ */
+const DAY_1 = Math.ceil(Date.now() / DAY) * DAY + DAY;
+/** `hours` into day `n` of the test calendar (day 1 is {@link DAY_1}). */
+const at = (n: number, hours: number) => DAY_1 + (n - 1) * DAY + hours * 60 * 60 * 1000;
 
 const keep10 = {
   name: "keep10",
@@ -59,7 +67,7 @@ describe.each(BACKENDS)("shortening retention, on the %s vault", (_name, create)
 
   beforeEach(async () => {
     root = await tempDir("adversary");
-    now = Date.parse("2026-06-01T12:00:00Z");
+    now = at(1, 12);
     vault = await create(root, { now: () => now });
     image = join(root, "disk.img");
     imageBytes = seededBytes(21, 24_000);
@@ -84,10 +92,15 @@ describe.each(BACKENDS)("shortening retention, on the %s vault", (_name, create)
     expect(await failure(vault.deletePoint(point.recoveryPointId))).toBeInstanceOf(AccessDeniedError);
     expect(await stateOf(point.recoveryPointId)).toBe("available");
     expect(await restoreBytes(vault, point.recoveryPointId, root)).toStrictEqual(imageBytes);
+    // What the point needs is held by the store itself, past the catalog's reach.
+    const record = await vault.getPoint(point.recoveryPointId);
+    const keys = await (await VaultObjects.load(vault.ctx)).of(record);
+    const pack = keys.find((k) => k.startsWith("packs/"));
+    expect(await failure(vault.ctx.deps.store.delete(pack!))).toBeInstanceOf(RetainedObjectError);
     const refusals = await vault.listAudit({ action: "point.delete" });
     expect(refusals.map((e) => e.outcome)).toStrictEqual(["refused", "refused"]);
-    // The 10-day rule's end: the point's day (June 1) leaves it on June 11.
-    now = Date.parse("2026-06-11T00:05:00Z");
+    // The 10-day rule's end: the point's day (day 1) leaves it when day 11 begins.
+    now = at(11, 0.1);
     expect((await vault.deletePoint(point.recoveryPointId)).state).toBe("soft-deleted");
   });
 
@@ -96,7 +109,7 @@ describe.each(BACKENDS)("shortening retention, on the %s vault", (_name, create)
     await lockFinal();
     await vault.unprotect("web");
     await protect(vault, "keep7");
-    now = Date.parse("2026-06-09T12:00:00Z"); // past keep7's end for the point, before keep10's
+    now = at(9, 12); // past keep7's end for the point, before keep10's
     const report = await vault.runDue(openFileSource);
     expect(report.backups.map((b) => b.error)).toStrictEqual([undefined]);
     expect(report.expired).not.toContain(point.recoveryPointId);
@@ -112,7 +125,7 @@ describe.each(BACKENDS)("shortening retention, on the %s vault", (_name, create)
     expect((err as Error).message).toMatch(/forbids giving disk "web" policy "keep7"/);
     expect((await vault.listDisks()).find((d) => d.name === "web")?.policy).toBe("keep10");
     expect((await vault.listAudit({ action: "disk.protect" })).at(-1)?.outcome).toBe("refused");
-    now = Date.parse("2026-06-09T12:00:00Z");
+    now = at(9, 12);
     await vault.runDue(openFileSource);
     expect(await stateOf(point.recoveryPointId)).toBe("available");
   });
@@ -157,7 +170,7 @@ describe.each(BACKENDS)("shortening retention, on the %s vault", (_name, create)
     await sam.approve(requestId);
     await protect(carl, "keep7", requestId);
     expect((await vault.listDisks()).find((d) => d.name === "web")?.policy).toBe("keep7");
-    now = Date.parse("2026-06-09T12:00:00Z");
+    now = at(9, 12);
     expect((await vault.runDue(openFileSource)).expired).toContain(point.recoveryPointId);
   });
 
