@@ -13,6 +13,7 @@ import { Vault } from "../../vault.ts";
 import { FsObjectArchive } from "./fs-object-archive.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
 import { createKeyring, KeyringFileKeyService, loadKeyring } from "./keyring.ts";
+import { filePrincipalStore } from "./principals.ts";
 import { SqliteCatalog } from "./sqlite-catalog.ts";
 
 /** Where an embedded vault keeps its parts inside its directory. */
@@ -84,6 +85,7 @@ export async function initLocalVault(
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keys, clock)),
     clock,
     references: retryingReferences(catalog.references()),
+    principals: filePrincipalStore(paths.principals),
   };
   try {
     return await Vault.init(deps, init, () => catalog.close());
@@ -112,6 +114,7 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keyService, clock)),
     clock,
     references: retryingReferences(catalog.references()),
+    principals: filePrincipalStore(paths.principals),
   };
   try {
     return await Vault.open(deps, () => catalog.close());
