@@ -14,23 +14,49 @@ afterEach(async () => {
   await removeDir(fx.root);
 });
 
-async function addPrincipal(name: string, roles: string[], token?: string): Promise<string> {
+/** The owner's first principals: two security admins, alice and sam; their tokens. */
+async function bootstrap(): Promise<{ alice: string; sam: string }> {
+  const out = (await cliJson([
+    "principal",
+    "add",
+    "alice",
+    "sam",
+    "--role",
+    "security-admin",
+    "--vault",
+    fx.vault,
+  ])) as { token: string }[];
+  return { alice: out[0]!.token, sam: out[1]!.token };
+}
+
+/** The id of the approval request a refused critical command (exit 10) names. */
+function requestIn(run: { code: number; stderr: string }): string {
+  expect(run.code, run.stderr).toBe(10);
+  const id = /--approval ([0-9a-f-]{36})/.exec(run.stderr)?.[1];
+  expect(id).toBeDefined();
+  return id!;
+}
+
+/** Adds a principal as a security admin requests it and another approves it; its token. */
+async function addPrincipal(name: string, roles: string[], requester: string, approver: string) {
   const args = ["principal", "add", name, ...roles.flatMap((r) => ["--role", r]), "--vault", fx.vault];
-  const out = (await cliJson(token ? [...args, "--token", token] : args)) as { token: string };
+  const id = requestIn(await runCli([...args, "--token", requester]));
+  await cliJson(["approvals", "approve", id, "--vault", fx.vault, "--token", approver]);
+  const out = (await cliJson([...args, "--token", requester, "--approval", id])) as { token: string };
   return out.token;
 }
 
 describe("principals and roles", () => {
   it("a single-user vault needs no token; once principals exist every call needs one", async () => {
-    const admin = await addPrincipal("alice", ["security-admin"]);
+    const { alice: admin, sam } = await bootstrap();
     await expectRefused(fx.vault, ["list", "--vault", fx.vault], { code: 9, message: /pass an API token/ });
     await expectRefused(fx.vault, ["list", "--vault", fx.vault, "--token", "bv_wrong"], {
       code: 9,
       message: /not valid for this vault/,
     });
     expect(await cliJson(["list", "--vault", fx.vault, "--token", admin])).toHaveLength(1);
-    // Adding principals is the security admin's, with a token now.
-    const reader = await addPrincipal("rita", ["reader"], admin);
+    // Adding principals is the security admins', with a token and another's approval now.
+    const reader = await addPrincipal("rita", ["reader"], admin, sam);
     await expectRefused(
       fx.vault,
       ["principal", "add", "bob", "--role", "operator", "--vault", fx.vault, "--token", reader],
@@ -50,10 +76,10 @@ describe("principals and roles", () => {
   });
 
   it("each role may do its own operations and is refused the others, changing nothing", async () => {
-    const admin = await addPrincipal("alice", ["security-admin"]);
-    const reader = await addPrincipal("rita", ["reader"], admin);
-    const operator = await addPrincipal("otto", ["operator"], admin);
-    const contributor = await addPrincipal("carl", ["contributor"], admin);
+    const { alice: admin, sam } = await bootstrap();
+    const reader = await addPrincipal("rita", ["reader"], admin, sam);
+    const operator = await addPrincipal("otto", ["operator"], admin, sam);
+    const contributor = await addPrincipal("carl", ["contributor"], admin, sam);
     const v = ["--vault", fx.vault];
     await expectRefused(fx.vault, ["backup", fx.image, "--disk", fx.disk, ...v, "--token", reader], {
       code: 9,
@@ -83,18 +109,16 @@ describe("principals and roles", () => {
     expect(await cliJson(["vault", "lock", "enable", ...v, "--token", admin])).toMatchObject({
       lock: "enabled",
     });
-    await cliJson(["principal", "remove", "rita", ...v, "--token", admin]);
+    const removal = requestIn(await runCli(["principal", "remove", "rita", ...v, "--token", admin]));
+    await cliJson(["approvals", "approve", removal, ...v, "--token", sam]);
+    await cliJson(["principal", "remove", "rita", ...v, "--token", admin, "--approval", removal]);
     await expectRefused(fx.vault, ["list", ...v, "--token", reader], { code: 9, message: /not valid/ });
   });
 
   it("a critical operation waits for another security admin's approval", async () => {
-    const alice = await addPrincipal("alice", ["security-admin"]);
-    const sam = await addPrincipal("sam", ["security-admin"], alice);
+    const { alice, sam } = await bootstrap();
     const v = ["--vault", fx.vault];
-    const asked = await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]);
-    expect(asked.code, asked.stderr).toBe(10);
-    const id = /--approval ([0-9a-f-]{36})/.exec(asked.stderr)?.[1];
-    expect(id).toBeDefined();
+    const id = requestIn(await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]));
     await expectRefused(fx.vault, ["approvals", "approve", id!, ...v, "--token", alice], {
       code: 9,
       message: /cannot approve it/,
