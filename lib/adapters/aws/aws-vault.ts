@@ -12,7 +12,8 @@ import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../decorators/retrying-references.ts";
 import type { InitOptions, VaultDeps } from "../../engine/vault-config.ts";
-import { AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
+import { AccessDeniedError, AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
+import { AuditOutcome } from "../../model.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import type { PrincipalStore } from "../../ports/principals.ts";
 import { principalByArn } from "../../rules/callers.ts";
@@ -141,13 +142,29 @@ export async function initAwsVault(options: AwsVaultOptions, init: InitOptions):
  */
 export async function openAwsVaultAsCaller(options: AwsVaultOptions): Promise<Vault> {
   const vault = await openAwsVault(options);
+  let arn: string | undefined;
   try {
-    const store = vault.ctx.deps.principals as PrincipalStore;
-    return vault.as(await principalByArn(store, await callerArn(options.aws ?? {})));
+    arn = await callerArn(options.aws ?? {});
+    return vault.as(await principalByArn(vault.ctx.deps.principals as PrincipalStore, arn));
   } catch (err) {
+    // STS vouches for the name, so a denied caller is worth a line in the audit log.
+    if (err instanceof AccessDeniedError && arn !== undefined) await auditDenied(vault, arn, err);
     await vault.close();
     throw err;
   }
+}
+
+async function auditDenied(vault: Vault, arn: string, err: Error): Promise<void> {
+  await vault.ctx.deps.catalog
+    .appendAudit({
+      vaultId: vault.id,
+      at: vault.ctx.deps.clock.now(),
+      principal: arn,
+      action: "vault.access",
+      outcome: AuditOutcome.Refused,
+      detail: { reason: err.message },
+    })
+    .catch(() => undefined);
 }
 
 /** Opens a vault on AWS, with a clear error when the bucket holds none. */
