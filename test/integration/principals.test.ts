@@ -119,15 +119,33 @@ describe("principal changes are critical operations", () => {
   it("removing the only other security admin needs that admin's approval; the last one stays", async () => {
     const alice = await as("alice");
     await expect(alice.removePrincipal("alice")).rejects.toBeInstanceOf(ApprovalRequiredError);
+    // An approval sam gave earlier stops counting once sam is gone.
+    const earlier = await requestOf(alice.setSoftDelete({ enabled: false }));
+    await (await as("sam")).approve(earlier);
     const id = await requestOf(alice.removePrincipal("sam"));
     expect(await names()).toEqual(["alice", "sam"]);
     await (await as("sam")).approve(id);
     await alice.removePrincipal("sam", { approvalId: id });
+    await expect(alice.setSoftDelete({ enabled: false }, { approvalId: earlier })).rejects.toThrow(
+      /sam may not approve .*not a principal/,
+    );
     // Alone now: nothing alice asks can be approved, and she cannot remove herself.
     await expect(alice.removePrincipal("alice")).rejects.toThrow(/last security admin/);
     await expect(alice.setPrincipalRoles("alice", ["reader"])).rejects.toThrow(ConflictError);
     const next = await requestOf(alice.addPrincipal("mallory", ["security-admin"]));
     await expect(alice.approve(next)).rejects.toThrow(AccessDeniedError);
+  });
+
+  it("two admins approving each other's removal cannot both go: the second finds itself removed", async () => {
+    const alice = await as("alice");
+    const sam = await as("sam");
+    const samGoes = await requestOf(alice.removePrincipal("sam"));
+    const aliceGoes = await requestOf(sam.removePrincipal("alice"));
+    await sam.approve(samGoes);
+    await alice.approve(aliceGoes);
+    await alice.removePrincipal("sam", { approvalId: samGoes });
+    await expect(sam.removePrincipal("alice", { approvalId: aliceGoes })).rejects.toThrow(AccessDeniedError);
+    expect(await names()).toEqual(["alice"]);
   });
 
   it("an approval for one principal operation is refused for any other", async () => {
