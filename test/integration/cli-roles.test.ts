@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { type CliVault, cliJson, expectRefused, makeCliVault } from "../helpers/cli-fixture.ts";
+import { addApprovedCli, bootstrapCli, requestIn } from "../helpers/cli-principals.ts";
 import { removeDir } from "../helpers/temp-dir.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
@@ -16,35 +17,12 @@ afterEach(async () => {
 
 /** The owner's first principals: two security admins, alice and sam; their tokens. */
 async function bootstrap(): Promise<{ alice: string; sam: string }> {
-  const out = (await cliJson([
-    "principal",
-    "add",
-    "alice",
-    "sam",
-    "--role",
-    "security-admin",
-    "--vault",
-    fx.vault,
-  ])) as { token: string }[];
-  return { alice: out[0]!.token, sam: out[1]!.token };
+  const tokens = await bootstrapCli(fx.vault, ["alice", "sam"], ["security-admin"]);
+  return { alice: tokens.alice!, sam: tokens.sam! };
 }
 
-/** The id of the approval request a refused critical command (exit 10) names. */
-function requestIn(run: { code: number; stderr: string }): string {
-  expect(run.code, run.stderr).toBe(10);
-  const id = /--approval ([0-9a-f-]{36})/.exec(run.stderr)?.[1];
-  expect(id).toBeDefined();
-  return id!;
-}
-
-/** Adds a principal as a security admin requests it and another approves it; its token. */
-async function addPrincipal(name: string, roles: string[], requester: string, approver: string) {
-  const args = ["principal", "add", name, ...roles.flatMap((r) => ["--role", r]), "--vault", fx.vault];
-  const id = requestIn(await runCli([...args, "--token", requester]));
-  await cliJson(["approvals", "approve", id, "--vault", fx.vault, "--token", approver]);
-  const out = (await cliJson([...args, "--token", requester, "--approval", id])) as { token: string };
-  return out.token;
-}
+const addPrincipal = (name: string, roles: string[], requester: string, approver: string) =>
+  addApprovedCli(fx.vault, name, roles, requester, approver);
 
 describe("principals and roles", () => {
   it("a single-user vault needs no token; once principals exist every call needs one", async () => {
