@@ -155,6 +155,14 @@ function targetIn(set: PrincipalSet, name: string): PrincipalRecord {
   return found;
 }
 
+/**
+ * A request's target as its approver reads it: the principal and the roles it would get (an
+ * approval request stores no parameters, only their digest).
+ */
+function described(name: string, roles: readonly string[]): string {
+  return `${name} as ${roles.join("+")}`;
+}
+
 /** Who approved the request `actor` presented (it was checked and used just before). */
 async function approverOf(ctx: VaultContext, actor: Actor): Promise<string | undefined> {
   if (actor.approvalId === undefined) return undefined;
@@ -199,7 +207,7 @@ export async function addPrincipal(
     const requester = requesterIn(set, actor);
     if (set.principals.some((p) => p.name === input.name))
       throw new AlreadyExistsError(`principal "${input.name}" already exists`);
-    await approve(CriticalOperation.AddPrincipal, input.name, { name: input.name, roles });
+    await approve(CriticalOperation.AddPrincipal, described(input.name, roles), { name: input.name, roles });
     const now = ctx.deps.clock.now();
     const approvedBy = await approverOf(ctx, actor);
     const { stored, token } = newPrincipal(store, {
@@ -249,7 +257,11 @@ export async function setPrincipalRoles(
     const admins = set.principals.filter(isAdmin);
     if (isAdmin(target) && !roles.includes(Role.SecurityAdmin) && admins.length === 1)
       throw new ConflictError(`${name} is the last security admin: it keeps the security-admin role`);
-    await approve(CriticalOperation.SetPrincipalRoles, name, { name, roles, created: target.created });
+    await approve(CriticalOperation.SetPrincipalRoles, described(name, roles), {
+      name,
+      roles,
+      created: target.created,
+    });
     const approvedBy = await approverOf(ctx, actor);
     // Whoever changed its roles is in its lineage from now on, with their own lineage.
     const lineage = new Set([...target.lineage, ...lineageOf(requester)]);

@@ -71,6 +71,15 @@ describe("principal changes are critical operations", () => {
     const alice = await as("alice");
     const id = await requestOf(alice.addPrincipal("bob", ["security-admin"]));
     expect(await names()).toEqual(["alice", "sam"]);
+    // The approver sees what it approves: the principal and its roles.
+    expect(await alice.listApprovals({ state: "pending" })).toEqual([
+      expect.objectContaining({
+        id,
+        operation: "principal.add",
+        target: "bob as security-admin",
+        requester: "alice",
+      }),
+    ]);
     await expect(alice.approve(id)).rejects.toThrow(/cannot approve it/);
     await (await as("sam")).approve(id);
     const added = await alice.addPrincipal("bob", ["security-admin"], { approvalId: id });
