@@ -2,28 +2,31 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { fromApiGateway, toApiGateway } from "../lib/app/http/apigw.ts";
 import { handleHttp } from "../lib/app/http/handle.ts";
-import { iamPrincipals, parseIamRoleMap } from "../lib/app/http/principals.ts";
+import { storedIamPrincipals } from "../lib/app/http/principals.ts";
 import type { ResolvePrincipal } from "../lib/app/http/types.ts";
-import { BlockvaultError } from "../lib/errors.ts";
+import { seedPrincipals } from "../lib/app/seed-principals.ts";
+import type { PrincipalStore } from "../lib/ports/principals.ts";
 import { logger } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
-let principals: ResolvePrincipal | undefined;
+let seeded: Promise<ResolvePrincipal> | undefined;
 
 /**
- * The IAM → roles map, read once per container from BLOCKVAULT_PRINCIPALS. A broken setting
- * fails every request with a 500 naming it (the deployment is wrong, not the request), and is
- * never applied in part.
+ * Who may call: the vault's principals (the store `blockvault principal` changes), read on every
+ * request. BLOCKVAULT_PRINCIPALS seeds a vault that has none, once per container; a broken
+ * setting fails every request with a 500 naming it (the deployment is wrong, not the request),
+ * and is never applied in part.
  */
-function resolvePrincipal(): ResolvePrincipal {
-  if (!principals) {
-    try {
-      principals = iamPrincipals(parseIamRoleMap(process.env.BLOCKVAULT_PRINCIPALS));
-    } catch (err) {
-      throw new BlockvaultError(`the deployment's principals are misconfigured: ${(err as Error).message}`);
-    }
-  }
-  return principals;
+async function resolvePrincipal(): Promise<ResolvePrincipal> {
+  seeded ??= (async () => {
+    const vault = await (await cloudApp()).vault();
+    await seedPrincipals(vault, process.env.BLOCKVAULT_PRINCIPALS);
+    return storedIamPrincipals(vault.ctx.deps.principals as PrincipalStore);
+  })().catch((err: unknown) => {
+    seeded = undefined;
+    throw err;
+  });
+  return seeded;
 }
 
 /**
@@ -36,7 +39,7 @@ export const handler = middy(
     const response = await handleHttp(
       await cloudApp(),
       fromApiGateway(event),
-      (request) => resolvePrincipal()(request),
+      async (request) => (await resolvePrincipal())(request),
       {
         log: (err) => logger.error("request failed", { path: event.rawPath, error: err as Error }),
       },

@@ -111,6 +111,12 @@ export class ApprovalRequiredError extends BlockvaultError {
   }
 }
 
+/**
+ * The approval presented with a critical operation is for another operation, target or
+ * parameters: invalid input (as before), and a refusal in the audit log.
+ */
+export class ApprovalMismatchError extends ValidationError {}
+
 /** Wraps anything thrown that is not already a BlockvaultError, keeping it as `cause`. */
 export function asBlockvaultError(err: unknown, context: string): BlockvaultError {
   if (err instanceof BlockvaultError) return err;

@@ -17,7 +17,13 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/vault-config.ts";
-import { AccessDeniedError, ApprovalRequiredError, ConflictError, NotFoundError } from "./errors.ts";
+import {
+  AccessDeniedError,
+  ApprovalMismatchError,
+  ApprovalRequiredError,
+  ConflictError,
+  NotFoundError,
+} from "./errors.ts";
 import {
   type ApprovalRecord,
   type AuditEntry,
@@ -29,12 +35,14 @@ import {
 } from "./model.ts";
 import type { ApprovalQuery, AuditQuery, JobQuery } from "./ports/catalog.ts";
 import type { KeyRotation } from "./ports/key-service.ts";
+import type { PrincipalRecord } from "./ports/principals.ts";
 import type { SnapshotRequest } from "./ports/queue.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import type { Actor } from "./rules/approvals.ts";
 import type { LockPreview } from "./rules/lock.ts";
 import type { StoredPolicy } from "./rules/policies.ts";
+import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
 import { openFileTarget } from "./targets/file-target.ts";
@@ -53,6 +61,7 @@ const modules = {
   keyRotation: () => import("./rules/key-rotation.ts"),
   lock: () => import("./rules/lock.ts"),
   policies: () => import("./rules/policies.ts"),
+  principals: () => import("./rules/principals.ts"),
   protect: () => import("./rules/protect.ts"),
   runDue: () => import("./rules/run-due.ts"),
   schedule: () => import("./rules/schedule.ts"),
@@ -120,9 +129,11 @@ export class Vault {
     operation: Operation,
     target: string | undefined,
     run: () => Promise<T>,
+    facts?: Record<string, string>,
   ): Promise<T> {
-    const record = (outcome: AuditOutcome, detail?: Record<string, string>) =>
-      this.ctx.deps.catalog
+    const record = (outcome: AuditOutcome, reason?: Record<string, string>) => {
+      const detail = facts || reason ? { ...facts, ...reason } : undefined;
+      return this.ctx.deps.catalog
         .appendAudit({
           vaultId: this.id,
           at: this.ctx.deps.clock.now(),
@@ -133,6 +144,7 @@ export class Vault {
           ...(detail ? { detail } : {}),
         })
         .catch(() => undefined);
+    };
     try {
       this.authorize(operation);
     } catch (err) {
@@ -147,7 +159,8 @@ export class Vault {
       const refused =
         err instanceof AccessDeniedError ||
         err instanceof ConflictError ||
-        err instanceof ApprovalRequiredError;
+        err instanceof ApprovalRequiredError ||
+        err instanceof ApprovalMismatchError;
       await record(refused ? AuditOutcome.Refused : AuditOutcome.Failed, { error: (err as Error).message });
       throw err;
     }
@@ -418,6 +431,64 @@ export class Vault {
   async rotateKey(approval?: Approval): Promise<KeyRotation> {
     return this.audited("vault.rotate-key", Operation.RotateKey, undefined, async () =>
       (await modules.keyRotation()).rotateVaultKey(this.ctx, this.actor(approval)),
+    );
+  }
+
+  /** The vault's principals, without their tokens (reader). */
+  async listPrincipals(): Promise<PrincipalRecord[]> {
+    this.authorize(Operation.Read);
+    const store = this.ctx.deps.principals;
+    return store ? [...(await store.list()).principals] : [];
+  }
+
+  /**
+   * Adds a principal (security-admin, critical): once the vault has principals, a security admin
+   * requests it and another, independent one approves it. The owner of a vault without
+   * principals adds the first ones freely (see `bootstrapPrincipals` in rules/principals.ts).
+   */
+  async addPrincipal(name: string, roles: readonly string[], approval?: Approval): Promise<AddedPrincipal> {
+    return this.audited(
+      "principal.add",
+      Operation.ManagePrincipals,
+      name,
+      async () => (await modules.principals()).addPrincipal(this.ctx, this.actor(approval), { name, roles }),
+      { roles: roles.join(",") },
+    );
+  }
+
+  /** The owner's first principals, all at once, in a vault that has none. */
+  async bootstrapPrincipals(principals: readonly NewPrincipal[], by?: string): Promise<AddedPrincipal[]> {
+    return this.audited(
+      "principal.add",
+      Operation.ManagePrincipals,
+      principals.map((p) => p.name).join(","),
+      async () => (await modules.principals()).bootstrapPrincipals(this.ctx, this.actor(), principals, by),
+      {
+        roles: principals.map((p) => `${p.name}=${p.roles.join("+")}`).join(","),
+        ...(by ? { by } : {}),
+      },
+    );
+  }
+
+  /** Removes a principal (security-admin, critical); the last security admin stays. */
+  async removePrincipal(name: string, approval?: Approval): Promise<void> {
+    return this.audited("principal.remove", Operation.ManagePrincipals, name, async () =>
+      (await modules.principals()).removePrincipal(this.ctx, this.actor(approval), name),
+    );
+  }
+
+  /** Replaces a principal's roles (security-admin, critical), the caller's own included. */
+  async setPrincipalRoles(
+    name: string,
+    roles: readonly string[],
+    approval?: Approval,
+  ): Promise<PrincipalRecord> {
+    return this.audited(
+      "principal.set-roles",
+      Operation.ManagePrincipals,
+      name,
+      async () => (await modules.principals()).setPrincipalRoles(this.ctx, this.actor(approval), name, roles),
+      { roles: roles.join(",") },
     );
   }
 

@@ -27,11 +27,12 @@ export interface CommandContext {
 
 /** Opens the vault the global options name; the caller closes it. */
 export async function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
-  // On AWS, who may call is IAM's decision (the bucket, table and key policies).
+  // On AWS the caller is the IAM identity of the credentials in use, mapped by the vault's
+  // principals: the same rules and approvals as an embedded vault's, enforced where the data is.
   if (global.aws) {
     // Loaded only for this backend: the AWS SDK adds a tenth of a second and 40 MiB to every run.
-    const { openAwsVault } = await import("../adapters/aws/aws-vault.ts");
-    return openAwsVault({ ...global.aws, ...(clock ? { clock } : {}) });
+    const { openAwsVaultAsCaller } = await import("../adapters/aws/aws-vault.ts");
+    return openAwsVaultAsCaller({ ...global.aws, ...(clock ? { clock } : {}) });
   }
   // Who is calling is settled before the vault is opened: a bad token opens nothing.
   const principal = await resolvePrincipal(localVaultPaths(global.vault).principals, global.token);

@@ -92,8 +92,9 @@ const COMMANDS: Record<
   },
   principal: {
     run: async (ctx) => (await import("./commands/principal.ts")).principalCommand(ctx),
-    options: { role: { type: "string", multiple: true } },
-    usage: "principal add NAME --role ROLE [--role ROLE] | list | remove NAME",
+    options: { role: { type: "string", multiple: true }, approval: { type: "string" } },
+    usage:
+      "principal add NAME... --role ROLE [--role ROLE] [--approval ID] | list | remove NAME [--approval ID] | roles NAME --role ROLE... [--approval ID]",
   },
   approvals: {
     run: async (ctx) => (await import("./commands/approvals.ts")).approvalsCommand(ctx),

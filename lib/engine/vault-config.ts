@@ -5,6 +5,7 @@ import type { Catalog } from "../ports/catalog.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
+import type { PrincipalStore } from "../ports/principals.ts";
 import type { ReferenceStore } from "../ports/references.ts";
 import type { VaultFiles } from "../targets/vault-files.ts";
 import { deriveVaultSecrets, metadataId, type VaultSecrets } from "./keys.ts";
@@ -29,6 +30,8 @@ export interface VaultDeps {
   readonly references?: ReferenceStore;
   /** An embedded vault's own files, which no restore to a file may write. */
   readonly ownFiles?: VaultFiles;
+  /** Who may call the vault; without it the vault is single-user (the caller is its owner). */
+  readonly principals?: PrincipalStore;
 }
 
 /** The vault's `config` object: written once at init, read by every operation. */

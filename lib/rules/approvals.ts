@@ -2,12 +2,13 @@ import { createHash, randomUUID } from "node:crypto";
 import type { VaultContext } from "../engine/vault-config.ts";
 import {
   AccessDeniedError,
+  ApprovalMismatchError,
   ApprovalRequiredError,
   ConflictError,
   NotFoundError,
-  ValidationError,
 } from "../errors.ts";
 import { type ApprovalRecord, ApprovalState } from "../model.ts";
+import { assertIndependentApprover } from "./lineage.ts";
 import { authorize, Operation, OWNER, type Principal } from "./roles.ts";
 
 /** How long a request may wait for its approval, and then for its one use. */
@@ -23,6 +24,9 @@ export const CriticalOperation = {
   RotateKey: "vault.rotate-key",
   ShortenSoftDelete: "soft-delete.shorten",
   ChangeDiskPolicy: "disk.change-policy",
+  AddPrincipal: "principal.add",
+  RemovePrincipal: "principal.remove",
+  SetPrincipalRoles: "principal.set-roles",
 } as const;
 export type CriticalOperation = (typeof CriticalOperation)[keyof typeof CriticalOperation];
 
@@ -89,7 +93,7 @@ export async function requireApproval(
     approval.target === request.target &&
     approval.paramsDigest === digest;
   if (!matches)
-    throw new ValidationError(`approval ${approval.id} is for another operation or other parameters`);
+    throw new ApprovalMismatchError(`approval ${approval.id} is for another operation or other parameters`);
   if (approval.requester !== principal.name) {
     throw new AccessDeniedError(
       `approval ${approval.id} was requested by ${approval.requester}, not ${principal.name}`,
@@ -99,6 +103,8 @@ export async function requireApproval(
   if (approval.state !== ApprovalState.Approved) {
     throw new ConflictError(`approval ${approval.id} is ${approval.state}, not approved`);
   }
+  // The principals may have changed since the approval: it counts only if it still would.
+  await assertIndependentApprover(ctx, approval, approval.approver ?? "");
   await catalog.updateApproval(
     vaultId,
     approval.id,
@@ -120,6 +126,7 @@ export async function approve(ctx: VaultContext, principal: Principal, id: strin
   if (approval.expires <= now) throw new ConflictError(`approval request ${id} has expired`);
   if (approval.state !== ApprovalState.Pending)
     throw new ConflictError(`approval request ${id} is already ${approval.state}`);
+  await assertIndependentApprover(ctx, approval, principal.name);
   return ctx.deps.catalog.updateApproval(
     ctx.config.vaultId,
     id,

@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
 import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
-import { addPrincipal } from "../../lib/adapters/local/principals.ts";
 import type { AppContext } from "../../lib/app/app-context.ts";
 import { nodeListener } from "../../lib/app/http/node-http.ts";
 import { localTokenPrincipals } from "../../lib/app/http/principals.ts";
@@ -45,13 +44,21 @@ export async function startHttpFixture(): Promise<HttpFixture> {
   const imageBytes = seededBytes(5, 40_000);
   await writeFile(image, imageBytes);
   const principals = localVaultPaths(dir).principals;
-  const tokens = {
-    reader: await addPrincipal(principals, "rita", ["reader"]),
-    operator: await addPrincipal(principals, "otto", ["operator"]),
-    contributor: await addPrincipal(principals, "carl", ["contributor"]),
-    admin: await addPrincipal(principals, "sam", ["security-admin"]),
-    admin2: await addPrincipal(principals, "alice", ["security-admin"]),
-  };
+  const added = await owner.bootstrapPrincipals([
+    { name: "rita", roles: ["reader"] },
+    { name: "otto", roles: ["operator"] },
+    { name: "carl", roles: ["contributor"] },
+    { name: "sam", roles: ["security-admin"] },
+    { name: "alice", roles: ["security-admin"] },
+  ]);
+  const [reader, operator, contributor, admin, admin2] = added.map((a) => a.token as string) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const tokens = { reader, operator, contributor, admin, admin2 };
   let app: AppContext | undefined;
   const workflows = new DirectWorkflows(() => app!);
   app = {

@@ -5,6 +5,7 @@ import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type CliVault, cliJson, expectRefused, makeCliVault } from "../helpers/cli-fixture.ts";
+import { addApprovedCli, bootstrapCli } from "../helpers/cli-principals.ts";
 import { removeDir } from "../helpers/temp-dir.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
@@ -24,10 +25,10 @@ async function keyIds(): Promise<readonly string[]> {
   return (await loadKeyring(localVaultPaths(fx.vault).keyring)).keyService.keyIds;
 }
 
-async function addPrincipal(name: string, roles: string[], token?: string): Promise<string> {
-  const args = ["principal", "add", name, ...roles.flatMap((r) => ["--role", r]), ...v];
-  const out = (await cliJson(token ? [...args, "--token", token] : args)) as { token: string };
-  return out.token;
+/** Two security admins, alice and sam, as the owner's first principals; their tokens. */
+async function admins(): Promise<{ alice: string; sam: string }> {
+  const tokens = await bootstrapCli(fx.vault, ["alice", "sam"], ["security-admin"]);
+  return { alice: tokens.alice!, sam: tokens.sam! };
 }
 
 describe("blockvault vault key rotate", () => {
@@ -52,8 +53,7 @@ describe("blockvault vault key rotate", () => {
   });
 
   it("asks for another security admin's approval, then rotates once", async () => {
-    const alice = await addPrincipal("alice", ["security-admin"]);
-    const sam = await addPrincipal("sam", ["security-admin"], alice);
+    const { alice, sam } = await admins();
     const asked = await expectRefused(fx.vault, ["vault", "key", "rotate", ...v, "--token", alice], {
       code: 10,
       message: /vault\.rotate-key .*needs a second person's approval/,
@@ -89,9 +89,9 @@ describe("blockvault vault key rotate", () => {
   });
 
   it("refuses readers and operators, and unknown key actions, changing nothing", async () => {
-    const alice = await addPrincipal("alice", ["security-admin"]);
-    const reader = await addPrincipal("rita", ["reader"], alice);
-    const operator = await addPrincipal("otto", ["operator"], alice);
+    const { alice, sam } = await admins();
+    const reader = await addApprovedCli(fx.vault, "rita", ["reader"], alice, sam);
+    const operator = await addApprovedCli(fx.vault, "otto", ["operator"], alice, sam);
     for (const token of [reader, operator]) {
       await expectRefused(fx.vault, ["vault", "key", "rotate", ...v, "--token", token], {
         code: 9,
@@ -104,7 +104,10 @@ describe("blockvault vault key rotate", () => {
     });
     const failed = await runCli(["vault", "key", "rotate", ...v, "--token", reader, "--json"]);
     expect(JSON.parse(failed.stderr)).toMatchObject({ error: { code: "ACCESS_DENIED" } });
-    expect(await cliJson(["approvals", "list", ...v, "--token", alice])).toEqual([]);
+    const approvals = (await cliJson(["approvals", "list", ...v, "--token", alice])) as {
+      operation: string;
+    }[];
+    expect(approvals.filter((a) => a.operation === "vault.rotate-key")).toEqual([]);
     expect(await keyIds()).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { type CliVault, cliJson, expectRefused, makeCliVault } from "../helpers/cli-fixture.ts";
+import { addApprovedCli, bootstrapCli, requestIn } from "../helpers/cli-principals.ts";
 import { removeDir } from "../helpers/temp-dir.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
@@ -14,23 +15,26 @@ afterEach(async () => {
   await removeDir(fx.root);
 });
 
-async function addPrincipal(name: string, roles: string[], token?: string): Promise<string> {
-  const args = ["principal", "add", name, ...roles.flatMap((r) => ["--role", r]), "--vault", fx.vault];
-  const out = (await cliJson(token ? [...args, "--token", token] : args)) as { token: string };
-  return out.token;
+/** The owner's first principals: two security admins, alice and sam; their tokens. */
+async function bootstrap(): Promise<{ alice: string; sam: string }> {
+  const tokens = await bootstrapCli(fx.vault, ["alice", "sam"], ["security-admin"]);
+  return { alice: tokens.alice!, sam: tokens.sam! };
 }
+
+const addPrincipal = (name: string, roles: string[], requester: string, approver: string) =>
+  addApprovedCli(fx.vault, name, roles, requester, approver);
 
 describe("principals and roles", () => {
   it("a single-user vault needs no token; once principals exist every call needs one", async () => {
-    const admin = await addPrincipal("alice", ["security-admin"]);
+    const { alice: admin, sam } = await bootstrap();
     await expectRefused(fx.vault, ["list", "--vault", fx.vault], { code: 9, message: /pass an API token/ });
     await expectRefused(fx.vault, ["list", "--vault", fx.vault, "--token", "bv_wrong"], {
       code: 9,
       message: /not valid for this vault/,
     });
     expect(await cliJson(["list", "--vault", fx.vault, "--token", admin])).toHaveLength(1);
-    // Adding principals is the security admin's, with a token now.
-    const reader = await addPrincipal("rita", ["reader"], admin);
+    // Adding principals is the security admins', with a token and another's approval now.
+    const reader = await addPrincipal("rita", ["reader"], admin, sam);
     await expectRefused(
       fx.vault,
       ["principal", "add", "bob", "--role", "operator", "--vault", fx.vault, "--token", reader],
@@ -50,10 +54,10 @@ describe("principals and roles", () => {
   });
 
   it("each role may do its own operations and is refused the others, changing nothing", async () => {
-    const admin = await addPrincipal("alice", ["security-admin"]);
-    const reader = await addPrincipal("rita", ["reader"], admin);
-    const operator = await addPrincipal("otto", ["operator"], admin);
-    const contributor = await addPrincipal("carl", ["contributor"], admin);
+    const { alice: admin, sam } = await bootstrap();
+    const reader = await addPrincipal("rita", ["reader"], admin, sam);
+    const operator = await addPrincipal("otto", ["operator"], admin, sam);
+    const contributor = await addPrincipal("carl", ["contributor"], admin, sam);
     const v = ["--vault", fx.vault];
     await expectRefused(fx.vault, ["backup", fx.image, "--disk", fx.disk, ...v, "--token", reader], {
       code: 9,
@@ -83,18 +87,16 @@ describe("principals and roles", () => {
     expect(await cliJson(["vault", "lock", "enable", ...v, "--token", admin])).toMatchObject({
       lock: "enabled",
     });
-    await cliJson(["principal", "remove", "rita", ...v, "--token", admin]);
+    const removal = requestIn(await runCli(["principal", "remove", "rita", ...v, "--token", admin]));
+    await cliJson(["approvals", "approve", removal, ...v, "--token", sam]);
+    await cliJson(["principal", "remove", "rita", ...v, "--token", admin, "--approval", removal]);
     await expectRefused(fx.vault, ["list", ...v, "--token", reader], { code: 9, message: /not valid/ });
   });
 
   it("a critical operation waits for another security admin's approval", async () => {
-    const alice = await addPrincipal("alice", ["security-admin"]);
-    const sam = await addPrincipal("sam", ["security-admin"], alice);
+    const { alice, sam } = await bootstrap();
     const v = ["--vault", fx.vault];
-    const asked = await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]);
-    expect(asked.code, asked.stderr).toBe(10);
-    const id = /--approval ([0-9a-f-]{36})/.exec(asked.stderr)?.[1];
-    expect(id).toBeDefined();
+    const id = requestIn(await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]));
     await expectRefused(fx.vault, ["approvals", "approve", id!, ...v, "--token", alice], {
       code: 9,
       message: /cannot approve it/,

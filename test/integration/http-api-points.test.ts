@@ -131,7 +131,10 @@ describe("callers and routes", () => {
     } as never);
     expect((await handle(undelete)).statusCode).toBe(409);
     const audit = await f.owner.listAudit({ action: "point.undelete" });
-    expect(audit.map((e) => [e.principal, e.outcome])).toEqual([[caller, "refused"]]);
+    // Named by the configured role, not the session (whose name the caller picks).
+    expect(audit.map((e) => [e.principal, e.outcome])).toEqual([
+      ["arn:aws:iam::123456789012:role/ops", "refused"],
+    ]);
     const stranger = await handle(apiEvent({}, "arn:aws:iam::123456789012:user/eve"));
     expect([stranger.statusCode, JSON.parse(stranger.body!).error.code]).toEqual([403, "ACCESS_DENIED"]);
   });

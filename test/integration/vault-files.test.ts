@@ -3,7 +3,6 @@ import { link, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:f
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
-import { addPrincipal } from "../../lib/adapters/local/principals.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -70,7 +69,7 @@ beforeAll(async () => {
     { keyring: keyringOutside },
   );
   otherPoint = (await backupFile(otherVault, image, "vm1")).recoveryPointId;
-  await addPrincipal(localVaultPaths(otherDir).principals, "alice", ["reader"]);
+  await otherVault.bootstrapPrincipals([{ name: "alice", roles: ["security-admin"] }]);
 });
 
 afterAll(async () => {

@@ -58,6 +58,7 @@ const ACCESS = new Set([
   "Forbidden",
   "UnauthorizedOperation",
   "InvalidAccessKeyId",
+  "InvalidClientTokenId",
   "SignatureDoesNotMatch",
   "UnrecognizedClientException",
   "ExpiredToken",

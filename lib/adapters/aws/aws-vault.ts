@@ -13,16 +13,21 @@ import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../decorators/retrying-references.ts";
 import type { InitOptions, VaultDeps } from "../../engine/vault-config.ts";
-import { AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
+import { AccessDeniedError, AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
+import { AuditOutcome } from "../../model.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
+import type { PrincipalStore } from "../../ports/principals.ts";
+import { principalByArn } from "../../rules/callers.ts";
 import { Vault } from "../../vault.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
 import { type AwsConfig, dynamoDocumentClient, kmsClient, s3Client } from "./clients.ts";
 import { DynamoCatalog } from "./dynamo-catalog.ts";
+import { dynamoPrincipalStore } from "./dynamo-principals.ts";
 import { DynamoReferenceStore } from "./dynamo-references.ts";
 import { createCatalogTable } from "./dynamo-table.ts";
 import { createVaultKey, findKeyByAlias, KmsKeyService } from "./kms-key-service.ts";
 import { S3ObjectStore } from "./s3-object-store.ts";
+import { callerArn } from "./sts-identity.ts";
 
 /** Where a vault on AWS lives. */
 export interface AwsVaultOptions {
@@ -44,7 +49,14 @@ export interface AwsVaultOptions {
 /** S3 requests in flight per vault: enough to fill a fast link, few enough for memory. */
 const S3_CONCURRENCY = 32;
 
-function deps(options: AwsVaultOptions, kmsKey: string): { deps: VaultDeps; close: () => Promise<void> } {
+/** The ports of a vault on AWS; `bind` gives them the vault's id once it is open. */
+interface AwsPorts {
+  readonly deps: VaultDeps;
+  readonly close: () => Promise<void>;
+  readonly bind: (vault: Vault) => Vault;
+}
+
+function deps(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   const aws = options.aws ?? {};
   const s3 = s3Client(aws);
   const kms = kmsClient(aws);
@@ -54,6 +66,7 @@ function deps(options: AwsVaultOptions, kmsKey: string): { deps: VaultDeps; clos
     ...(options.prefix ? { prefix: options.prefix } : {}),
   });
   const catalog = new DynamoCatalog({ tableName: options.table, client: dynamo });
+  let vaultId: string | undefined;
   return {
     deps: {
       store: new RetryingObjectStore(new LimitedObjectStore(store, S3_CONCURRENCY)),
@@ -63,6 +76,11 @@ function deps(options: AwsVaultOptions, kmsKey: string): { deps: VaultDeps; clos
       // In the catalog's table; no retry decorator: a stale hold is a retryable ConflictError
       // that the backup must see (to run again on a fresh index), not one to repeat blindly.
       references: retryingReferences(new DynamoReferenceStore({ tableName: options.table, client: dynamo })),
+      principals: dynamoPrincipalStore({ tableName: options.table, client: dynamo, vaultId: () => vaultId }),
+    },
+    bind: (vault) => {
+      vaultId = vault.id;
+      return vault;
     },
     close: async () => {
       await catalog.close();
@@ -108,13 +126,46 @@ export async function initAwsVault(options: AwsVaultOptions, init: InitOptions):
     dynamo.destroy();
     kms.destroy();
   }
-  const { deps: ports, close } = deps(options, kmsKey);
+  const { deps: ports, close, bind } = deps(options, kmsKey);
   try {
-    return await Vault.init(ports, init, close);
+    return bind(await Vault.init(ports, init, close));
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/**
+ * Opens a vault on AWS as the caller its credentials belong to (STS GetCallerIdentity): the
+ * owner while the vault has no principals, else the principal its ARN (or, for an assumed-role
+ * session, its role) names; a caller that is not one is an `AccessDeniedError`, and nothing stays
+ * open.
+ */
+export async function openAwsVaultAsCaller(options: AwsVaultOptions): Promise<Vault> {
+  const vault = await openAwsVault(options);
+  let arn: string | undefined;
+  try {
+    arn = await callerArn(options.aws ?? {});
+    return vault.as(await principalByArn(vault.ctx.deps.principals as PrincipalStore, arn));
+  } catch (err) {
+    // STS vouches for the name, so a denied caller is worth a line in the audit log.
+    if (err instanceof AccessDeniedError && arn !== undefined) await auditDenied(vault, arn, err);
+    await vault.close();
+    throw err;
+  }
+}
+
+async function auditDenied(vault: Vault, arn: string, err: Error): Promise<void> {
+  await vault.ctx.deps.catalog
+    .appendAudit({
+      vaultId: vault.id,
+      at: vault.ctx.deps.clock.now(),
+      principal: arn,
+      action: "vault.access",
+      outcome: AuditOutcome.Refused,
+      detail: { reason: err.message },
+    })
+    .catch(() => undefined);
 }
 
 /** Opens a vault on AWS, with a clear error when the bucket holds none. */
@@ -122,9 +173,9 @@ export async function openAwsVault(options: AwsVaultOptions): Promise<Vault> {
   checkNames(options);
   let kmsKey = options.kmsKey;
   if (!kmsKey) kmsKey = await keyOfConfig(options);
-  const { deps: ports, close } = deps(options, kmsKey);
+  const { deps: ports, close, bind } = deps(options, kmsKey);
   try {
-    return await Vault.open(ports, close);
+    return bind(await Vault.open(ports, close));
   } catch (err) {
     await close();
     throw err instanceof NotFoundError ? noVault(options, err) : err;

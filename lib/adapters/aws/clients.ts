@@ -5,6 +5,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
@@ -69,6 +70,11 @@ export function snsClient(config: AwsConfig): SNSClient {
 /** A Step Functions client. */
 export function sfnClient(config: AwsConfig): SFNClient {
   return new SFNClient(base(config));
+}
+
+/** An STS client (who is calling: GetCallerIdentity). */
+export function stsClient(config: AwsConfig): STSClient {
+  return new STSClient(base(config));
 }
 
 /**

@@ -14,6 +14,7 @@ import { Vault } from "../../vault.ts";
 import { FsObjectArchive } from "./fs-object-archive.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
 import { createKeyring, KeyringFileKeyService, loadKeyring } from "./keyring.ts";
+import { filePrincipalStore } from "./principals.ts";
 import { SqliteCatalog } from "./sqlite-catalog.ts";
 
 /** Where an embedded vault keeps its parts inside its directory. */
@@ -96,6 +97,7 @@ export async function initLocalVault(
     clock,
     references: retryingReferences(catalog.references()),
     ownFiles: ownFiles(paths),
+    principals: filePrincipalStore(paths.principals),
   };
   try {
     return await Vault.init(deps, init, () => catalog.close());
@@ -125,6 +127,7 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
     clock,
     references: retryingReferences(catalog.references()),
     ownFiles: ownFiles(paths),
+    principals: filePrincipalStore(paths.principals),
   };
   try {
     return await Vault.open(deps, () => catalog.close());

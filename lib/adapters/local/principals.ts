@@ -1,99 +1,158 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmod, readFile, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readFile, rename, unlink } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConflictError, IntegrityError } from "../../errors.ts";
+import type { PrincipalRecord, PrincipalStore, StoredPrincipal } from "../../ports/principals.ts";
+import { principalByToken } from "../../rules/callers.ts";
+import { type Principal, ROLES, type Role } from "../../rules/roles.ts";
 import {
-  AccessDeniedError,
-  AlreadyExistsError,
-  IntegrityError,
-  NotFoundError,
-  ValidationError,
-} from "../../errors.ts";
-import { OWNER, type Principal, ROLES, type Role } from "../../rules/roles.ts";
-
-/** One principal of an embedded vault: its roles and the SHA-256 of its API token. */
-interface StoredPrincipal {
-  readonly name: string;
-  readonly roles: Role[];
-  readonly tokenSha256: string;
-  readonly created: number;
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-
-async function load(path: string): Promise<StoredPrincipal[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as { code?: string }).code === "ENOENT") return [];
-    throw err;
-  }
-  try {
-    return (JSON.parse(text) as { principals: StoredPrincipal[] }).principals;
-  } catch (cause) {
-    throw new IntegrityError(`principals file ${path} is not valid JSON`, { cause });
-  }
-}
-
-async function save(path: string, principals: StoredPrincipal[]): Promise<void> {
-  const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, JSON.stringify({ version: 1, principals }, null, 2), { mode: 0o600 });
-  // Why: the umask can only remove bits; the chmod makes the mode exact (token hashes inside).
-  await chmod(temp, 0o600);
-  await rename(temp, path);
-}
-
-const sha256 = (token: string) => createHash("sha256").update(token).digest();
+  DocumentPrincipalStore,
+  type PrincipalDocument,
+  type PrincipalDocumentIo,
+} from "../principal-document.ts";
+import { errnoCode, translateFsError } from "./fs-errors.ts";
+import { syncDirectory, writeDurably } from "./fs-io.ts";
 
 /**
- * Resolves the caller of an embedded vault from its API token. A vault with no principals is
- * single-user: the caller is its owner, with every role. Once principals exist, a valid token is
- * required. Only token hashes are stored.
+ * The principals of an embedded vault, in `principals.json` (mode 0600) inside the vault
+ * directory: names, roles, lineage, and the SHA-256 of each API token.
+ *
+ * Format version 2 adds the set's `revision` and each principal's `createdBy`, `rolesSince` and
+ * `lineage`. A version-1 file still loads: its principals count as added by the owner (nothing
+ * recorded who added them), at revision 0.
  */
-export async function resolvePrincipal(path: string, token: string | undefined): Promise<Principal> {
-  const principals = await load(path);
-  if (principals.length === 0) return OWNER;
-  if (!token)
-    throw new AccessDeniedError("this vault has principals: pass an API token (--token or BLOCKVAULT_TOKEN)");
-  const digest = sha256(token);
-  const found = principals.find((p) => timingSafeEqual(Buffer.from(p.tokenSha256, "hex"), digest));
-  if (!found) throw new AccessDeniedError("the API token is not valid for this vault");
-  return { name: found.name, roles: found.roles };
+export function filePrincipalStore(file: string): PrincipalStore {
+  return new DocumentPrincipalStore(new PrincipalFile(file), "token");
 }
 
-/** Adds a principal with `roles` and returns its new API token (shown once, stored hashed). */
-export async function addPrincipal(path: string, name: string, roles: readonly string[]): Promise<string> {
-  if (!NAME.test(name))
-    throw new ValidationError(
-      `principal name "${name}" is invalid: 1-64 letters, digits, ".", "_", "@" or "-"`,
-    );
-  if (roles.length === 0) throw new ValidationError("a principal needs at least one --role");
-  for (const r of roles) {
-    if (!ROLES.includes(r as Role))
-      throw new ValidationError(`role "${r}" is unknown: use ${ROLES.join(", ")}`);
+/**
+ * Resolves the caller of an embedded vault from its API token (see `principalByToken`): the
+ * owner while the vault has no principals, else the principal whose token it is.
+ */
+export async function resolvePrincipal(file: string, token: string | undefined): Promise<Principal> {
+  return principalByToken(filePrincipalStore(file), token);
+}
+
+/** The principals of the embedded vault whose principals file is `file`, without token digests. */
+export async function listPrincipals(file: string): Promise<PrincipalRecord[]> {
+  return [...(await filePrincipalStore(file).list()).principals];
+}
+
+/** How long a change waits for another process's change before it gives up. */
+const LOCK_WAIT_MS = 2_000;
+
+class PrincipalFile implements PrincipalDocumentIo {
+  readonly where: string;
+  readonly #file: string;
+  readonly #lock: string;
+
+  constructor(file: string) {
+    this.#file = file;
+    this.where = file;
+    this.#lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
   }
-  const principals = await load(path);
-  if (principals.some((p) => p.name === name))
-    throw new AlreadyExistsError(`principal "${name}" already exists`);
-  const token = `bv_${randomBytes(24).toString("base64url")}`;
-  principals.push({
-    name,
-    roles: [...new Set(roles as Role[])],
-    tokenSha256: sha256(token).toString("hex"),
-    created: Date.now(),
-  });
-  await save(path, principals);
-  return token;
+
+  async load(): Promise<PrincipalDocument> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, "utf8");
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return { revision: 0, principals: [] };
+      throw translateFsError(err, `read principals file ${this.#file}`);
+    }
+    return parse(this.#file, text);
+  }
+
+  /**
+   * Under a lock file (so two processes cannot both read revision n and write n + 1), checks the
+   * revision and replaces the file: temporary file, fsync, rename, directory fsync.
+   */
+  async replace(next: PrincipalDocument, expectedRevision: number): Promise<boolean> {
+    await this.#acquire();
+    try {
+      if ((await this.load()).revision !== expectedRevision) return false;
+      const temp = `${this.#file}.${randomBytes(4).toString("hex")}.tmp`;
+      const body = JSON.stringify({ version: 2, ...next }, null, 2);
+      await writeDurably(temp, Buffer.from(body), 0o600);
+      await rename(temp, this.#file);
+      await syncDirectory(path.dirname(this.#file));
+      return true;
+    } catch (err) {
+      throw translateFsError(err, `write principals file ${this.#file}`);
+    } finally {
+      await unlink(this.#lock).catch(() => undefined);
+    }
+  }
+
+  /** Takes the lock file; a lock whose process is gone (killed mid-change) is taken over. */
+  async #acquire(): Promise<void> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await writeDurably(this.#lock, Buffer.from(`${process.pid}\n`), 0o600);
+        return;
+      } catch (err) {
+        if (errnoCode(err) !== "EEXIST") throw translateFsError(err, `lock ${this.#file}`);
+      }
+      if (await this.#stale()) {
+        await unlink(this.#lock).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new ConflictError(
+          `another change of ${this.#file} is in progress (lock file ${this.#lock}); try again`,
+          { retryable: true },
+        );
+      }
+      await sleep(20 + Math.random() * 30);
+    }
+  }
+
+  async #stale(): Promise<boolean> {
+    const pid = Number.parseInt(await readFile(this.#lock, "utf8").catch(() => ""), 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return errnoCode(err) === "ESRCH";
+    }
+  }
 }
 
-/** Removes a principal; its token stops working at once. */
-export async function removePrincipal(path: string, name: string): Promise<void> {
-  const principals = await load(path);
-  const rest = principals.filter((p) => p.name !== name);
-  if (rest.length === principals.length) throw new NotFoundError(`principal "${name}" does not exist`);
-  await save(path, rest);
+function parse(file: string, text: string): PrincipalDocument {
+  let raw: { version?: unknown; revision?: unknown; principals?: unknown };
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new IntegrityError(`principals file ${file} is not valid JSON`, { cause });
+  }
+  if (!Array.isArray(raw.principals) || (raw.version !== 1 && raw.version !== 2))
+    throw new IntegrityError(`principals file ${file} is not a blockvault principals file`);
+  const revision = raw.version === 2 ? raw.revision : 0;
+  if (typeof revision !== "number" || !Number.isSafeInteger(revision))
+    throw new IntegrityError(`principals file ${file} has no valid revision`);
+  return { revision, principals: raw.principals.map((p) => principalOf(file, p)) };
 }
 
-/** The principals, without their token hashes. */
-export async function listPrincipals(path: string): Promise<Principal[]> {
-  return (await load(path)).map((p) => ({ name: p.name, roles: p.roles }));
+/** One stored principal, checked; a version-1 entry gets the owner as its creator. */
+function principalOf(file: string, raw: unknown): StoredPrincipal {
+  const p = raw as Partial<StoredPrincipal> | null;
+  const valid =
+    typeof p?.name === "string" &&
+    Array.isArray(p.roles) &&
+    p.roles.every((r) => ROLES.includes(r as Role)) &&
+    typeof p.created === "number";
+  if (!valid) throw new IntegrityError(`principals file ${file} holds a malformed principal`);
+  return {
+    name: p.name as string,
+    roles: p.roles as Role[],
+    created: p.created as number,
+    createdBy: typeof p.createdBy === "string" ? p.createdBy : "owner",
+    ...(typeof p.approvedBy === "string" ? { approvedBy: p.approvedBy } : {}),
+    rolesSince: typeof p.rolesSince === "number" ? p.rolesSince : (p.created as number),
+    lineage: Array.isArray(p.lineage) ? p.lineage.filter((n) => typeof n === "string") : [],
+    ...(typeof p.tokenSha256 === "string" ? { tokenSha256: p.tokenSha256 } : {}),
+  };
 }

@@ -1,5 +1,7 @@
 import { resolvePrincipal as resolveLocalToken } from "../../adapters/local/principals.ts";
 import { AccessDeniedError, ValidationError } from "../../errors.ts";
+import type { PrincipalStore } from "../../ports/principals.ts";
+import { principalByArn, roleArnOf } from "../../rules/callers.ts";
 import { type Principal, ROLES, type Role } from "../../rules/roles.ts";
 import type { ResolvePrincipal } from "./types.ts";
 
@@ -33,30 +35,43 @@ export function parseIamRoleMap(text: string | undefined, setting = "BLOCKVAULT_
   return map;
 }
 
-/**
- * The IAM role behind an assumed-role session ARN (`arn:aws:sts::123:assumed-role/ops/alice`
- * → `arn:aws:iam::123:role/ops`), which is what a configuration names; undefined for others.
- * A session ARN does not carry the role's path, so roles with a path are configured without it.
- */
-export function roleArnOf(arn: string): string | undefined {
-  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
-  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+export { roleArnOf };
+
+/** The IAM identity API Gateway verified, or AccessDeniedError. */
+function callerOf(request: { caller?: string }): string {
+  if (!request.caller)
+    throw new AccessDeniedError("the request carries no IAM identity (is the route IAM-authorized?)");
+  return request.caller;
 }
 
 /**
  * The caller in the cloud: the IAM identity API Gateway verified (`request.caller`), with the
- * roles `map` gives it or its role. The principal is named by the full ARN, so the audit log
- * shows the session too. A caller that is not configured is denied.
+ * roles `map` gives it or its role. The principal is the configured ARN, not the session (whose
+ * name the caller chooses), so two sessions of one role are one principal. A caller that is not
+ * configured is denied.
  */
 export function iamPrincipals(map: IamRoleMap): ResolvePrincipal {
   return async (request) => {
-    const arn = request.caller;
-    if (!arn)
-      throw new AccessDeniedError("the request carries no IAM identity (is the route IAM-authorized?)");
+    const arn = callerOf(request);
     const role = roleArnOf(arn);
-    const roles = map.get(arn) ?? (role !== undefined ? map.get(role) : undefined);
-    if (!roles) throw new AccessDeniedError(`${arn} is not a principal of this vault`);
-    return { name: arn, roles };
+    const name = map.has(arn) ? arn : role;
+    const roles = name === undefined ? undefined : map.get(name);
+    if (name === undefined || !roles) throw new AccessDeniedError(`${arn} is not a principal of this vault`);
+    return { name, roles };
+  };
+}
+
+/**
+ * The caller in the cloud, from the vault's own principals (see `principalByArn`): what
+ * `blockvault principal` changes takes effect on the next request. A vault without principals
+ * has no owner over the API: every caller is denied.
+ */
+export function storedIamPrincipals(store: PrincipalStore): ResolvePrincipal {
+  return async (request) => {
+    const arn = callerOf(request);
+    if ((await store.list()).principals.length === 0)
+      throw new AccessDeniedError(`${arn} is not a principal of this vault: it has none yet`);
+    return principalByArn(store, arn);
   };
 }
 

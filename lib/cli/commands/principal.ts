@@ -1,48 +1,74 @@
-import { localVaultPaths } from "../../adapters/local/local-vault.ts";
-import { addPrincipal, listPrincipals, removePrincipal } from "../../adapters/local/principals.ts";
 import { ValidationError } from "../../errors.ts";
-import { Operation } from "../../rules/roles.ts";
-import { type CommandContext, withVault } from "../context.ts";
+import type { Vault } from "../../vault.ts";
+import { approvalOf, type CommandContext, withVault } from "../context.ts";
 import { table } from "../format.ts";
 
-/** `blockvault principal add NAME --role R... | list | remove NAME` (security-admin). */
+/**
+ * `blockvault principal add NAME... --role R... | list | remove NAME | roles NAME --role R...`.
+ * Adding, removing and changing roles are critical operations of a security admin, approved by
+ * another independent one (`--approval ID`); the owner of a vault without principals adds the
+ * first ones (several names at once) freely. Names are IAM user or role ARNs on AWS.
+ */
 export async function principalCommand(ctx: CommandContext): Promise<void> {
-  const [action, name, ...rest] = ctx.positionals;
-  if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
-  if (ctx.global.aws) {
-    throw new ValidationError(
-      "principals with API tokens belong to embedded vaults; on AWS, callers are IAM identities mapped to roles in the deployment",
-    );
-  }
-  const path = localVaultPaths(ctx.global.vault).principals;
+  const [action, ...names] = ctx.positionals;
+  const roles = (ctx.values.role as string[] | undefined) ?? [];
   await withVault(ctx.global, async (vault) => {
-    if (action === "list") {
-      vault.authorize(Operation.Read);
-      const all = await listPrincipals(path);
-      return ctx.print(
-        all,
-        all.length
-          ? table(
-              ["NAME", "ROLES"],
-              all.map((p) => [p.name, p.roles.join(", ")]),
-            )
-          : "No principals: single-user vault.",
-      );
+    switch (action) {
+      case "list":
+        return list(ctx, vault, names);
+      case "add":
+        return add(ctx, vault, names, roles);
+      case "remove": {
+        const name = single(names);
+        await vault.removePrincipal(name, approvalOf(ctx));
+        return ctx.print({ name, removed: true }, `Principal "${name}" removed`);
+      }
+      case "roles": {
+        const record = await vault.setPrincipalRoles(single(names), roles, approvalOf(ctx));
+        return ctx.print(record, `Principal "${record.name}" now has the roles ${record.roles.join(", ")}`);
+      }
+      default:
+        throw new ValidationError(
+          `principal needs an action: add, list, remove or roles (got "${action ?? ""}")`,
+        );
     }
-    vault.authorize(Operation.ManagePrincipals);
-    if (name === undefined) throw new ValidationError("missing principal NAME");
-    if (action === "add") {
-      const roles = (ctx.values.role as unknown as string[] | undefined) ?? [];
-      const token = await addPrincipal(path, name, roles);
-      return ctx.print(
-        { name, roles, token },
-        `Principal "${name}" added. Its API token (shown once):\n${token}`,
-      );
-    }
-    if (action === "remove") {
-      await removePrincipal(path, name);
-      return ctx.print({ name, removed: true }, `Principal "${name}" removed`);
-    }
-    throw new ValidationError(`principal needs an action: add, list or remove (got "${action ?? ""}")`);
   });
+}
+
+function single(names: readonly string[]): string {
+  const [name, ...rest] = names;
+  if (name === undefined) throw new ValidationError("missing principal NAME");
+  if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
+  return name;
+}
+
+async function list(ctx: CommandContext, vault: Vault, rest: readonly string[]): Promise<void> {
+  if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
+  const all = await vault.listPrincipals();
+  const rows = all.map((p) => [p.name, p.roles.join(", "), p.createdBy, new Date(p.created).toISOString()]);
+  ctx.print(
+    all,
+    all.length ? table(["NAME", "ROLES", "ADDED BY", "ADDED"], rows) : "No principals: single-user vault.",
+  );
+}
+
+/** One principal (approved, or the first by the owner), or the owner's first several at once. */
+async function add(
+  ctx: CommandContext,
+  vault: Vault,
+  names: readonly string[],
+  roles: readonly string[],
+): Promise<void> {
+  if (names.length === 0) throw new ValidationError("missing principal NAME");
+  const added =
+    names.length === 1
+      ? [await vault.addPrincipal(names[0] as string, roles, approvalOf(ctx))]
+      : await vault.bootstrapPrincipals(names.map((name) => ({ name, roles })));
+  const lines = added.map(({ principal, token }) =>
+    token
+      ? `Principal "${principal.name}" added. Its API token (shown once):\n${token}`
+      : `Principal "${principal.name}" added with the roles ${principal.roles.join(", ")}`,
+  );
+  const json = added.map(({ principal, token }) => ({ ...principal, ...(token ? { token } : {}) }));
+  ctx.print(json.length === 1 ? json[0] : json, lines.join("\n"));
 }

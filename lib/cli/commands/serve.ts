@@ -8,7 +8,6 @@ import { startEmbeddedRuntime } from "../../app/embedded.ts";
 import { localTokenPrincipals } from "../../app/http/principals.ts";
 import { ValidationError } from "../../errors.ts";
 import type { ObjectArchive } from "../../ports/object-archive.ts";
-import { OWNER } from "../../rules/roles.ts";
 import { type CommandContext, integerOption, openVault } from "../context.ts";
 
 /**
@@ -36,9 +35,9 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     archive = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
   }
   // Served locally, a vault on AWS is used with this process's own AWS credentials: its callers
-  // act as the owner, as the CLI's do (there is no IAM identity on a local request).
+  // act as the principal those credentials are (there is no IAM identity on a local request).
   const principals = aws
-    ? async () => OWNER
+    ? async () => vault.principal
     : localTokenPrincipals(localVaultPaths(ctx.global.vault).principals);
   const runtime = await startEmbeddedRuntime({
     vault,

@@ -60,7 +60,7 @@ describe("IAM principals", () => {
     }),
   );
 
-  it("maps a user ARN, and an assumed-role session by its role, naming the principal by the caller", async () => {
+  it("maps a user ARN, and an assumed-role session by its role, naming the principal by the configured ARN", async () => {
     const request = (caller?: string) => ({
       method: "GET",
       path: "/",
@@ -75,7 +75,11 @@ describe("IAM principals", () => {
       roles: ["reader"],
     });
     const session = "arn:aws:sts::123456789012:assumed-role/ops/alice";
-    expect(await resolve(request(session))).toEqual({ name: session, roles: ["operator"] });
+    // The session's name is the caller's choice: the principal is the role, one for all sessions.
+    expect(await resolve(request(session))).toEqual({
+      name: "arn:aws:iam::123456789012:role/ops",
+      roles: ["operator"],
+    });
     await expect(resolve(request("arn:aws:iam::123456789012:user/eve"))).rejects.toThrow(AccessDeniedError);
     await expect(resolve(request())).rejects.toThrow(AccessDeniedError);
     expect(roleArnOf("arn:aws:iam::123456789012:user/rita")).toBeUndefined();
