@@ -4,6 +4,7 @@ import { validateDiskName } from "./engine/disk-name.ts";
 import type { CollectOptions, CollectResult } from "./engine/gc/collect.ts";
 import type { ReclaimOptions, ReclaimResult } from "./engine/reclaim.ts";
 import {
+  abortingOnFailure,
   type RestoreOptions,
   type RestoreResult,
   restorablePoint,
@@ -218,7 +219,8 @@ export class Vault {
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
     return this.audited("restore.run", Operation.Restore, pointId, async () => {
-      const point = await restorablePoint(this.ctx, pointId);
+      // The target is the engine's from here: a point that cannot be restored aborts it.
+      const point = await abortingOnFailure(target, () => restorablePoint(this.ctx, pointId));
       return runRestore(this.ctx, point, target, options);
     });
   }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, SourceError } from "../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { StagingArea } from "../ports/object-store.ts";
+import type { ReferenceStore } from "../ports/references.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { loadLiveIndex } from "./block-index.ts";
@@ -152,6 +153,7 @@ async function backupInto(
     .then(() => source.allocatedRanges?.())
     .catch(() => undefined);
   let staging: StagingArea | undefined;
+  let refs: ReferenceStore | undefined;
   try {
     // Packs go straight from the workers into the store's files when it can take them so.
     staging = await store.stage?.();
@@ -167,18 +169,20 @@ async function backupInto(
     }
     hints =
       parent?.sourceRef && source.changedRanges ? await source.changedRanges(parent.sourceRef) : undefined;
+    // Inside the try: a failed lookup must close the workers and the staging area too.
+    refs = await trackedReferences(ctx);
   } catch (err) {
     await pool.close();
     await staging?.close().catch(() => undefined);
     throw err;
   }
-  const refs = await trackedReferences(ctx);
+  const tracking = refs;
   const sink = new PackSink(store, ctx.secrets, (pack) => pool.recycle(pack), {
     ...(staging ? { staging } : {}),
-    ...(refs
+    ...(tracking
       ? {
-          beforeIndex: (ids) => refs.registerPacks(vaultId, ids, clock.now()),
-          afterIndex: (ids, indexId) => refs.setPackIndex(vaultId, ids, indexId),
+          beforeIndex: (ids) => tracking.registerPacks(vaultId, ids, clock.now()),
+          afterIndex: (ids, indexId) => tracking.setPackIndex(vaultId, ids, indexId),
         }
       : {}),
   });

@@ -1,4 +1,4 @@
-import { BlockvaultError } from "../errors.ts";
+import { BlockvaultError, IntegrityError } from "../errors.ts";
 import { PointState } from "../model.ts";
 import { PointRelease } from "../ports/references.ts";
 import { ownedArrayBuffer } from "../util/buffers.ts";
@@ -6,7 +6,7 @@ import { mapLimit } from "../util/concurrency.ts";
 import { BlockIndex } from "./block-index.ts";
 import { trackedReferences } from "./gc/chain.ts";
 import { BLOCK_ID_BYTES, idFromKey, packKey } from "./layout.ts";
-import { HOLE_ID, loadManifest } from "./manifest.ts";
+import { HOLE_ID, streamManifest } from "./manifest.ts";
 import { packDataKeys } from "./pack-data-keys.ts";
 import { type LegacyHorizons, rootOf } from "./point-binding.ts";
 import type { VaultContext } from "./vault-config.ts";
@@ -74,17 +74,21 @@ export async function takeInventory(ctx: VaultContext): Promise<VaultInventory> 
   // A row whose manifest is not its own (swapped, or its size, disk or parent edited) is broken.
   const horizons: LegacyHorizons = new Map();
   await mapLimit(live, 4, async (point) => {
+    // Reachable before anything is read: a point whose manifests cannot be read is broken, but
+    // what it names is still not an orphan for reclaim to delete.
+    reachableManifests.add(point.manifest);
     try {
-      const manifest = await loadManifest(store, ctx.secrets, point.manifest, rootOf(ctx, point, horizons));
-      reachableManifests.add(point.manifest);
+      const manifest = await streamManifest(store, ctx.secrets, point.manifest, rootOf(ctx, point, horizons));
       for (const s of manifest.root.segments) if (s) reachableManifests.add(s);
+      await manifest.complete;
       for (let at = 0; at < manifest.ids.length; at += BLOCK_ID_BYTES) {
         const id = manifest.ids.subarray(at, at + BLOCK_ID_BYTES);
         if (!id.equals(HOLE_ID) && !index.has(id.toString("hex"))) unindexedBlocks++;
       }
     } catch (err) {
-      if (!(err instanceof BlockvaultError)) throw err;
-      reachableManifests.add(point.manifest);
+      // Only stored bytes found missing or damaged make a point broken. Any other failure (a
+      // refused or failed read) says nothing about the point, and the inventory cannot be taken.
+      if (!(err instanceof IntegrityError)) throw err;
       brokenPoints.push({ id: point.id, error: err.message });
     }
   });

@@ -14,17 +14,24 @@ export interface JobStart {
 /** Records a running job and returns its id. */
 export async function startJob(ctx: VaultContext, start: JobStart): Promise<string> {
   const id = randomUUID();
-  await ctx.deps.catalog.createJob({
-    id,
-    vaultId: ctx.config.vaultId,
-    status: JobStatus.Running,
-    started: ctx.deps.clock.now(),
-    bytesScanned: 0,
-    bytesChanged: 0,
-    bytesStored: 0,
-    attempts: 1,
-    ...start,
-  });
+  try {
+    await ctx.deps.catalog.createJob({
+      id,
+      vaultId: ctx.config.vaultId,
+      status: JobStatus.Running,
+      started: ctx.deps.clock.now(),
+      bytesScanned: 0,
+      bytesChanged: 0,
+      bytesStored: 0,
+      attempts: 1,
+      ...start,
+    });
+  } catch (err) {
+    // The create may have landed with its answer lost: the operation stops here, so its job must
+    // not look running for ever (run-due would take it for the slot's backup and never run one).
+    await failJob(ctx, id, err, `recording the ${start.type} job`);
+    throw err;
+  }
   return id;
 }
 

@@ -84,15 +84,18 @@ export async function runRestore(
   const { catalog, clock } = ctx.deps;
   const vaultId = ctx.config.vaultId;
   const started = clock.now();
-  const range = validateRange(options.range, point.logicalSize);
-  const jobId =
-    options.jobId ??
-    (await startJob(ctx, {
-      type: JobType.Restore,
-      disk: point.disk,
-      recoveryPoint: point.id,
-      detail: { target: target.description, offset: range.offset, length: range.length },
-    }));
+  const { range, jobId } = await abortingOnFailure(target, async () => {
+    const range = validateRange(options.range, point.logicalSize);
+    const jobId =
+      options.jobId ??
+      (await startJob(ctx, {
+        type: JobType.Restore,
+        disk: point.disk,
+        recoveryPoint: point.id,
+        detail: { target: target.description, offset: range.offset, length: range.length },
+      }));
+    return { range, jobId };
+  });
   let verified: number;
   let where: string;
   try {
@@ -118,6 +121,19 @@ export async function runRestore(
     blocksVerified: verified,
     durationMs: clock.now() - started,
   };
+}
+
+/**
+ * Runs `step` of a restore that has not begun writing; when it fails, the target is aborted
+ * before the error is rethrown: a restore that never started leaves no partial target behind.
+ */
+export async function abortingOnFailure<T>(target: RestoreTarget, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    await target.abort().catch(() => {});
+    throw err;
+  }
 }
 
 async function restoreBlocks(

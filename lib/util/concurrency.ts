@@ -1,4 +1,8 @@
-/** Maps with at most `limit` calls in flight, keeping order. */
+/**
+ * Maps with at most `limit` calls in flight, keeping order. After the first failure no new call
+ * starts, and the failure is rethrown once the calls in flight have ended: a caller that reports
+ * failure has no writes of its still landing behind its back.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -6,13 +10,21 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
+  let failure: unknown;
   const run = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        if (!failed) failure = err;
+        failed = true;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  if (failed) throw failure;
   return out;
 }
 

@@ -4,10 +4,13 @@ import { AccessDeniedError, BlockvaultError, TransientError } from "../../lib/er
 export interface PortCall {
   /** 1-based, counted across every port sharing the plan since the last {@link FaultPlan.arm}. */
   readonly n: number;
-  readonly port: "store" | "catalog";
+  /** Which port: `store`, `catalog`, `references`, `keys`, `source`, `target`. */
+  readonly port: string;
   readonly method: string;
-  /** The object key or prefix, for store calls. */
+  /** The first string argument (an object key or prefix, a record id), when there is one. */
   readonly key?: string;
+  /** Whether the call changes state, so that it can land with its response lost. */
+  readonly write: boolean;
 }
 
 /**
@@ -30,8 +33,8 @@ export class CrashedError extends BlockvaultError {
 }
 
 /**
- * Shared by {@link FaultyObjectStore} and {@link FaultyCatalog}: counts and logs their calls and
- * decides which one fails. Nothing is counted or injected until {@link arm} is called, so a
+ * Shared by every port wrapped with {@link withFaults}: counts and logs their calls, in one
+ * sequence across all ports, and decides which one fails. Nothing is counted or injected until {@link arm} is called, so a
  * test can open the vault through the faulty ports and count only the operation under test.
  */
 export class FaultPlan {
@@ -69,13 +72,20 @@ export class FaultPlan {
 
   /** Runs one port call under the plan. */
   async run<T>(
-    port: PortCall["port"],
+    port: string,
     method: string,
     key: string | undefined,
     call: () => Promise<T>,
+    write = false,
   ): Promise<T> {
     if (!this.armed) return call();
-    const entry: PortCall = { n: this.calls.length + 1, port, method, ...(key === undefined ? {} : { key }) };
+    const entry: PortCall = {
+      n: this.calls.length + 1,
+      port,
+      method,
+      write,
+      ...(key === undefined ? {} : { key }),
+    };
     this.calls.push(entry);
     if (this.crashed) throw new CrashedError(entry);
     if (this.injected || !this.trigger?.(entry)) return call();

@@ -55,7 +55,13 @@ export async function collectGarbage(
   const vaultId = ctx.config.vaultId;
   const owner = randomUUID();
   const now = ctx.deps.clock.now();
-  if (!(await refs.acquireLease(vaultId, LEASE, owner, now + LEASE_MS, now))) {
+  const acquired = await refs.acquireLease(vaultId, LEASE, owner, now + LEASE_MS, now).catch(async (err) => {
+    // The answer may have been lost after the lease was taken: give it back (only this owner's
+    // lease is freed), or every collector would be refused until it expired an hour later.
+    await refs.releaseLease(vaultId, LEASE, owner).catch(() => {});
+    throw err;
+  });
+  if (!acquired) {
     throw new ConflictError("another garbage collection of this vault is running");
   }
   try {

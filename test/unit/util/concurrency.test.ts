@@ -78,3 +78,21 @@ describe("mapLimit", () => {
     expect(out).toEqual([10, 2, 6]);
   });
 });
+
+describe("mapLimit after a failure", () => {
+  it("starts no new call and rethrows only once the calls in flight have ended", async () => {
+    const started: number[] = [];
+    const ended: number[] = [];
+    const error = await mapLimit([0, 1, 2, 3, 4], 2, async (x) => {
+      started.push(x);
+      await new Promise((r) => setTimeout(r, x === 0 ? 1 : 20));
+      if (x === 0) throw new Error("first fails");
+      ended.push(x);
+      return x;
+    }).catch((e: unknown) => e as Error);
+    expect((error as Error).message).toBe("first fails");
+    // Call 1 was in flight when call 0 failed: it ended before the failure was reported.
+    expect(ended).toEqual([1]);
+    expect(started).toEqual([0, 1]);
+  });
+});
