@@ -2,15 +2,17 @@ import { expect, it } from "vitest";
 import { IntegrityError } from "../../lib/errors.ts";
 import type { Catalog } from "../../lib/ports/catalog.ts";
 import { approval } from "./catalog-approvals.contract.ts";
+import { auditEntry } from "./catalog-audit.contract.ts";
 import { disk, job, point, vault } from "./catalog-records.ts";
 import { settings } from "./catalog-rules.contract.ts";
 
 /** A record kind whose enum fields a test corrupts in storage. */
-export type EnumRecord = "point" | "job" | "settings" | "approval";
+export type EnumRecord = "point" | "job" | "settings" | "approval" | "audit";
 
 /**
  * Writes `value` into the stored `field` of a record behind the catalog's back (as a hand edit or
- * a foreign writer would), bypassing the catalog's own write checks. `id` is empty for settings.
+ * a foreign writer would), bypassing the catalog's own write checks. `id` is empty for settings,
+ * and an audit entry's sequence number for an audit entry.
  */
 export type CorruptField = (
   vaultId: string,
@@ -29,10 +31,12 @@ const CASES: [EnumRecord, string, string, (c: Catalog, v: string) => Promise<unk
   ["job", "j1", "status", (c, v) => [c.getJob(v, "j1"), c.listJobs(v)]],
   ["settings", "", "lock", (c, v) => [c.getSettings(v)]],
   ["approval", "a1", "state", (c, v) => [c.getApproval(v, "a1"), c.listApprovals(v)]],
+  ["audit", "1", "outcome", (c, v) => [c.listAudit(v)]],
 ];
 
 /**
  * A catalog reading back a tier, state, consistency, job type or status, lock or approval state
+ * or audit outcome
  * it does not know refuses it with an IntegrityError naming the record, the field and the value:
  * the vault rules compare these strings, and an unknown one must not pass for a known one.
  */
@@ -51,6 +55,7 @@ export function describeEnumRefusals(
       await c.createJob(job("j1", { vaultId }));
       await c.putSettings(settings(1, { vaultId }), 0);
       await c.createApproval(approval("a1", { vaultId }));
+      await c.appendAudit(auditEntry({ vaultId }));
       await corrupt(vaultId, record, id, field, "bogus-value");
       for (const reading of read(c, vaultId)) {
         const err = await reading.then(

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
 import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
-import { type ItemKey, itemKey, SK } from "../../lib/adapters/aws/dynamo-keys.ts";
+import { type ItemKey, itemKey, SK, sortableCount } from "../../lib/adapters/aws/dynamo-keys.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { IntegrityError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
@@ -14,7 +14,7 @@ import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { backupFile, restoreBytes } from "../helpers/vault-ops.ts";
-import { type CorruptField, describeEnumRefusals } from "./catalog-enums.contract.ts";
+import { type CorruptField, describeEnumRefusals, type EnumRecord } from "./catalog-enums.contract.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
@@ -99,13 +99,13 @@ describe("DynamoCatalog refuses enum values it does not know (emulator)", () => 
     await client.send(new DeleteTableCommand({ TableName: tableName }));
   });
   const sortKeys = { point: SK.point, job: SK.job, approval: SK.approval } as const;
+  const sortKey = (record: EnumRecord, id: string) => {
+    if (record === "settings") return SK.settings;
+    if (record === "audit") return SK.audit + sortableCount(Number(id));
+    return sortKeys[record] + id;
+  };
   const corrupt: CorruptField = (vaultId, record, id, field, value) =>
-    setAttribute(
-      tableName,
-      itemKey(vaultId, record === "settings" ? SK.settings : sortKeys[record] + id),
-      field,
-      value,
-    );
+    setAttribute(tableName, itemKey(vaultId, sortKey(record, id)), field, value);
   describeEnumRefusals(
     () => catalog,
     corrupt,

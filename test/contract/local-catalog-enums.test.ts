@@ -9,6 +9,7 @@ const TABLES = {
   job: "jobs",
   settings: "settings",
   approval: "approvals",
+  audit: "audit",
 } as const;
 
 describe("SqliteCatalog refuses enum values it does not know", () => {
@@ -20,7 +21,11 @@ describe("SqliteCatalog refuses enum values it does not know", () => {
     const db = new DatabaseSync(files.file());
     try {
       db.exec("PRAGMA ignore_check_constraints = ON");
-      const where = record === "settings" ? "vault_id = ?" : "vault_id = ? AND id = ?";
+      // The audit log's append-only triggers stop the catalog, not someone editing the file.
+      const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?");
+      for (const t of triggers.all(TABLES[record])) db.exec(`DROP TRIGGER "${String(t.name)}"`);
+      const key = record === "audit" ? "seq" : "id";
+      const where = record === "settings" ? "vault_id = ?" : `vault_id = ? AND ${key} = ?`;
       const keys = record === "settings" ? [vaultId] : [vaultId, id];
       const changed = db
         .prepare(`UPDATE ${TABLES[record]} SET ${field} = ? WHERE ${where}`)

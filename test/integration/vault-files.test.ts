@@ -3,7 +3,9 @@ import { link, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:f
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { buildLocalApp } from "../../lib/app/local-app.ts";
 import { ValidationError } from "../../lib/errors.ts";
+import type { Workflows } from "../../lib/ports/workflows.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { runCli } from "../helpers/cli.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
@@ -38,6 +40,7 @@ async function walk(at: string): Promise<{ files: string[]; dirs: string[] }> {
   return out;
 }
 
+const keyringPath = () => localVaultPaths(dir).keyring;
 const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
 const digest = async (p: string) =>
   createHash("sha256")
@@ -187,6 +190,16 @@ describe("restoring onto the vault's own files is refused, even with force", () 
     await expectCatalogIntact();
     const check = await runCli(["check", "--read-data", "--vault", dir]);
     expect(check.code, check.stderr).toBe(0);
+  });
+
+  it("through the embedded application (serve's file targets), with force", async () => {
+    const { app } = buildLocalApp({ vault, workflows: () => ({}) as Workflows });
+    for (const path of [join(dir, "catalog.sqlite"), keyringPath()]) {
+      const err = await app.openTarget({ kind: "file", path, force: true }, SIZE).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as Error).message).toMatch(/^refusing to restore onto /);
+    }
+    await expectCatalogIntact();
   });
 
   it("a target outside the vault is still restored, and replaced with force", async () => {

@@ -134,7 +134,9 @@ function entryFields(what: string, e: Omit<AuditEntry, "seq">): Item {
 
 /** A fresh entry from its item: nothing the caller holds shares state with what is stored. */
 function entryFromItem(item: Item): AuditEntry {
-  const entry = pick<AuditEntry & { detail?: unknown }>(item, [...SEQ_FIELDS], OPTIONAL);
+  const entry = pick<AuditEntry & { detail?: unknown }>(item, [...SEQ_FIELDS], OPTIONAL, {
+    outcome: AuditOutcome,
+  });
   if (entry.detail !== undefined) entry.detail = parseJson(`audit entry ${entry.seq}`, entry.detail);
   return entry;
 }

@@ -120,7 +120,8 @@ export function pick<T>(
 function itemName(item: Item): string {
   const kind = String(item.kind ?? `item ${String(item.sk)}`);
   const vault = `vault ${String(item.vaultId ?? item.pk)}`;
-  return item.id === undefined ? `${kind} of ${vault}` : `${kind} ${String(item.id)} of ${vault}`;
+  const id = item.id ?? item.seq; // an audit entry is named by its sequence number
+  return id === undefined ? `${kind} of ${vault}` : `${kind} ${String(id)} of ${vault}`;
 }
 
 /** The defined `fields` of `record`: absent and undefined ones are left out of the item. */

@@ -1,6 +1,7 @@
 import { IntegrityError, ValidationError } from "../../errors.ts";
 import { type AuditEntry, AuditOutcome } from "../../model.ts";
 import type { AuditQuery } from "../../ports/catalog.ts";
+import { enumField } from "../../util/enum-field.ts";
 import type { SqliteDb } from "./sqlite-db.ts";
 import { type Params, params, type Row } from "./sqlite-rows.ts";
 
@@ -129,7 +130,12 @@ function auditFromRow(row: Row): AuditEntry {
     at: row.at as number,
     principal: row.principal as string,
     action: row.action as string,
-    outcome: row.outcome as AuditEntry["outcome"],
+    outcome: enumField(
+      AuditOutcome,
+      `audit entry ${String(row.seq)} of vault ${String(row.vault_id)}`,
+      "outcome",
+      row.outcome,
+    ),
   };
   if (row.target !== null) entry.target = row.target as string;
   if (row.detail !== null) {

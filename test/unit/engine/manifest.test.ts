@@ -6,6 +6,7 @@ import {
   type BoundRootManifest,
   blockCount,
   isAllHoles,
+  isBound,
   loadManifest,
   type RootManifest,
   streamManifest,
@@ -103,6 +104,22 @@ describe("loadManifest", () => {
     await expect(loadManifest(store, secrets, rootId)).resolves.toBeDefined();
   });
 
+  it("a version 1 root is read as naming no recovery point, whatever it holds under those names", async () => {
+    const bytes = Buffer.from(`BVRT\x01${JSON.stringify(root([null, null, null]))}`);
+    const rootId = await putMetadata(store, secrets, manifestKey, bytes);
+    const loaded = await loadManifest(store, secrets, rootId);
+    expect(isBound(loaded.root)).toBe(false);
+    expect(loaded.root.point).toBeUndefined();
+    expect(loaded.root.disk).toBe("disk");
+    const bound = await loadManifest(
+      store,
+      secrets,
+      await writeRoot(store, secrets, root([null, null, null])),
+    );
+    expect(isBound(bound.root)).toBe(true);
+    expect(bound.root.point).toBe("point-1");
+  });
+
   it("refuses a manifest written under another vault's key", async () => {
     const other = deriveVaultSecrets(randomBytes(32), "vault-1");
     const rootId = await writeRoot(store, other, root([null, null, null]));
@@ -115,6 +132,17 @@ describe("loadManifest", () => {
     const cases: [string, Promise<string>, RegExp][] = [
       ["a segment used as a root", Promise.resolve(segment), /not a root manifest/],
       ["a root that is not JSON", put(Buffer.from("BVRT\x01{oops")), /unreadable root manifest/],
+      [
+        "a version 2 root naming no recovery point",
+        put(Buffer.from(`BVRT\x02${JSON.stringify({ ...root([null, null, null]), point: undefined })}`)),
+        /does not name its recovery point/,
+      ],
+      [
+        "a version 2 root with a parent that is not an id",
+        put(Buffer.from(`BVRT\x02${JSON.stringify({ ...root([null, null, null]), parent: 7 })}`)),
+        /does not name its recovery point/,
+      ],
+      ["a root of a newer version", put(Buffer.from("BVRT\x03{}")), /written by a newer blockvault/],
       ["too few segments for the size", writeRoot(store, secrets, root([segment, null])), /segment count/],
       ["a segment too short", writeRoot(store, secrets, root([segment, null, segment])), /expected length/],
       [
