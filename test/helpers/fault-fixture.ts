@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { initLocalVault, openLocalVault } from "../../lib/adapters/local/local-vault.ts";
 import { Vault } from "../../lib/vault.ts";
 import { FaultPlan } from "./fault-plan.ts";
-import { FaultyCatalog } from "./faulty-catalog.ts";
-import { FaultyObjectStore } from "./faulty-object-store.ts";
+import { withFaults } from "./fault-proxy.ts";
 import { seededBytes, seededText } from "./image-bytes.ts";
 import { openLocalPorts } from "./local-ports.ts";
 import { removeDir, tempDir } from "./temp-dir.ts";
@@ -95,8 +94,8 @@ export async function backupWithFaults(fx: FaultFixture, arm: (plan: FaultPlan) 
   try {
     const vault = await Vault.open({
       ...ports.deps,
-      store: new FaultyObjectStore(ports.deps.store, plan),
-      catalog: new FaultyCatalog(ports.catalog, plan),
+      store: withFaults(ports.deps.store, "store", plan, { nested: ["stage"] }),
+      catalog: withFaults(ports.catalog, "catalog", plan, { exempt: ["references"] }),
     });
     arm(plan);
     try {
