@@ -474,8 +474,15 @@ export class Vault {
 
   /** Removes a principal (security-admin, critical); the last security admin stays. */
   async removePrincipal(name: string, approval?: Approval): Promise<void> {
-    return this.audited("principal.remove", Operation.ManagePrincipals, name, async () =>
-      (await modules.principals()).removePrincipal(this.ctx, this.actor(approval), name),
+    // The roles it had, for the audit log (the removal itself reads the set again).
+    const listed = await this.ctx.deps.principals?.list().catch(() => undefined);
+    const roles = listed?.principals.find((p) => p.name === name)?.roles;
+    return this.audited(
+      "principal.remove",
+      Operation.ManagePrincipals,
+      name,
+      async () => (await modules.principals()).removePrincipal(this.ctx, this.actor(approval), name),
+      roles ? { roles: roles.join(",") } : undefined,
     );
   }
 

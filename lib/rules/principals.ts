@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { VaultContext } from "../engine/vault-config.ts";
 import {
   AccessDeniedError,
@@ -7,16 +6,11 @@ import {
   NotFoundError,
   ValidationError,
 } from "../errors.ts";
-import {
-  type PrincipalRecord,
-  type PrincipalSet,
-  type PrincipalStore,
-  type StoredPrincipal,
-  tokenDigest,
-} from "../ports/principals.ts";
+import type { PrincipalRecord, PrincipalSet, PrincipalStore } from "../ports/principals.ts";
 import { type Actor, CriticalOperation, requireApproval } from "./approvals.ts";
 import { lineageOf } from "./lineage.ts";
-import { OWNER, ROLES, Role } from "./roles.ts";
+import { checkName, checkRoles, described, isAdmin, newPrincipal, storeOf } from "./principal-checks.ts";
+import { OWNER, Role } from "./roles.ts";
 
 /** A principal to add: its name (an IAM ARN on AWS) and roles, as the caller gave them. */
 export interface NewPrincipal {
@@ -28,46 +22,6 @@ export interface NewPrincipal {
 export interface AddedPrincipal {
   readonly principal: PrincipalRecord;
   readonly token?: string;
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-const IAM_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
-
-/** The vault's principal store; a vault built without one cannot have principals. */
-function storeOf(ctx: VaultContext): PrincipalStore {
-  const store = ctx.deps.principals;
-  if (!store) throw new ValidationError("this vault was opened without a principal store");
-  return store;
-}
-
-function checkName(store: PrincipalStore, name: string): void {
-  if (store.identities === "iam" ? !IAM_ARN.test(name) : !NAME.test(name)) {
-    throw new ValidationError(
-      store.identities === "iam"
-        ? `principal "${name}" is not an IAM user or role ARN (arn:aws:iam::ACCOUNT:user/NAME or :role/NAME)`
-        : `principal name "${name}" is invalid: 1-64 letters, digits, ".", "_", "@" or "-"`,
-    );
-  }
-}
-
-function checkRoles(roles: readonly string[]): Role[] {
-  if (roles.length === 0) throw new ValidationError("a principal needs at least one --role");
-  for (const r of roles)
-    if (!ROLES.includes(r as Role))
-      throw new ValidationError(`role "${r}" is unknown: use ${ROLES.join(", ")}`);
-  return [...new Set(roles as Role[])].sort();
-}
-
-const isAdmin = (p: { roles: readonly string[] }) => p.roles.includes(Role.SecurityAdmin);
-
-/** A new stored principal, with a token where the store's principals have tokens. */
-function newPrincipal(
-  store: PrincipalStore,
-  record: PrincipalRecord,
-): { stored: StoredPrincipal; token?: string } {
-  if (store.identities !== "token") return { stored: record };
-  const token = `bv_${randomBytes(24).toString("base64url")}`;
-  return { stored: { ...record, tokenSha256: tokenDigest(token) }, token };
 }
 
 /**
@@ -153,14 +107,6 @@ function targetIn(set: PrincipalSet, name: string): PrincipalRecord {
   const found = set.principals.find((p) => p.name === name);
   if (!found) throw new NotFoundError(`principal "${name}" does not exist`);
   return found;
-}
-
-/**
- * A request's target as its approver reads it: the principal and the roles it would get (an
- * approval request stores no parameters, only their digest).
- */
-function described(name: string, roles: readonly string[]): string {
-  return `${name} as ${roles.join("+")}`;
 }
 
 /** Who approved the request `actor` presented (it was checked and used just before). */

@@ -242,7 +242,7 @@ describe("the audit log of principal changes", () => {
       ["sam", "approval.approve", expect.any(String), "succeeded", undefined],
       ["alice", "principal.add", "bob", "succeeded", "security-admin"],
       ["bob", "approval.approve", request, "refused", undefined],
-      ["alice", "principal.remove", "bob", "refused", undefined],
+      ["alice", "principal.remove", "bob", "refused", "security-admin"],
     ]);
     const text = JSON.stringify(log);
     for (const token of tokens.values()) expect(text).not.toContain(token);
