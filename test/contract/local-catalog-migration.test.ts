@@ -57,9 +57,9 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     expect(inspect(dbFile())).toStrictEqual({
-      version: 6,
+      version: 7,
       tables: CURRENT_TABLES,
     });
   });
