@@ -57,6 +57,13 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,
   });
+  // Listening for the stop signal before saying the server is up: a supervisor that stops it as
+  // soon as it reads the line must find the handler in place.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
   const withPrincipals = principalsFile !== undefined && (await listPrincipals(principalsFile)).length > 0;
   ctx.print(
     { url: runtime.url, vault: vault.id, tokenFile },
@@ -67,11 +74,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
         : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,
     ].join("\n"),
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopped;
   await runtime.stop();
   await vault.close();
 }
