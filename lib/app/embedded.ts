@@ -7,7 +7,7 @@ import type { Vault } from "../vault.ts";
 import type { AppContext } from "./app-context.ts";
 import { type LocalAuthority, localAuthority, refuseForeignRequest } from "./http/local-guard.ts";
 import { nodeListener, writeNodeResponse } from "./http/node-http.ts";
-import { SPEC } from "./http/spec.ts";
+import { servedSpec } from "./http/served-spec.ts";
 import type { ResolvePrincipal } from "./http/types.ts";
 import { buildLocalApp, type LocalApp } from "./local-app.ts";
 import { LocalWorkflows } from "./local-workflows.ts";
@@ -93,7 +93,10 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     return report;
   };
   let authority: LocalAuthority | undefined;
-  const server = createServer(guarded(nodeListener(app, options.principals), () => authority));
+  const specText = JSON.stringify(
+    servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
+  );
+  const server = createServer(guarded(nodeListener(app, options.principals), () => authority, specText));
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;
   authority = localAuthority(address, port, options.hostName);
@@ -136,15 +139,12 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
 
 type Listener = Parameters<typeof createServer>[1] & {};
 
-/** The OpenAPI document, as served at `GET /openapi.json`. */
-const SPEC_TEXT = JSON.stringify(SPEC);
-
 /**
  * The embedded server's front: refuses requests that do not name this server (Host) or come
  * from another site's page (Origin), serves the API's OpenAPI document without credentials (it
  * holds nothing secret, and clients and fuzzers read it first), and hands the rest to the API.
  */
-function guarded(api: Listener, authority: () => LocalAuthority | undefined): Listener {
+function guarded(api: Listener, authority: () => LocalAuthority | undefined, specText: string): Listener {
   return (message, out) => {
     const known = authority();
     const refused = known
@@ -160,7 +160,7 @@ function guarded(api: Listener, authority: () => LocalAuthority | undefined): Li
       writeNodeResponse(out, {
         status: 200,
         headers: { "content-type": "application/json; charset=utf-8" },
-        body: SPEC_TEXT,
+        body: specText,
       });
       return;
     }

@@ -43,16 +43,18 @@ export async function checkFileTarget(path: string, rules: FileTargetRules): Pro
       "file restores over HTTP are refused: the vault's restoreDirectories setting is empty (a security admin allows a directory with `blockvault vault restore-dirs add DIR`)",
     );
   }
-  const parent = await realpath(dirname(path)).catch(() => undefined);
-  if (parent === undefined || !(await stat(parent)).isDirectory()) {
-    throw new ValidationError(`${FIELD}: the directory ${dirname(path)} does not exist`);
-  }
-  if (!rules.directories.some((dir) => inside(dir, parent))) {
+  // Where the parent is once every existing part is resolved: outside the directories is 403
+  // whether or not it exists, so a caller cannot map the server's tree by 400 against 403.
+  const parent = await resolvedAsFarAsExists(dirname(path));
+  if (!rules.directories.some((dir) => inside(dir, parent.path))) {
     throw new AccessDeniedError(
       `${FIELD} is outside the vault's restore directories (restoreDirectories: ${rules.directories.join(", ")})`,
     );
   }
-  const target = join(parent, basename(path));
+  if (!parent.exists || !(await stat(parent.path)).isDirectory()) {
+    throw new ValidationError(`${FIELD}: the directory ${dirname(path)} does not exist`);
+  }
+  const target = join(parent.path, basename(path));
   const existing = await lstat(target).catch(() => undefined);
   if (!existing) return target;
   if (existing.isSymbolicLink())
@@ -61,4 +63,18 @@ export async function checkFileTarget(path: string, rules: FileTargetRules): Pro
   if (!existing.isFile()) throw new ValidationError(`${FIELD} is not a regular file`);
   if (!rules.force) throw new AlreadyExistsError(`${FIELD} already exists (set target.force to replace it)`);
   return target;
+}
+
+/** `dir` with its longest existing ancestor resolved through symlinks, the rest appended. */
+async function resolvedAsFarAsExists(dir: string): Promise<{ path: string; exists: boolean }> {
+  const rest: string[] = [];
+  let at = dir;
+  for (;;) {
+    const real = await realpath(at).catch(() => undefined);
+    if (real !== undefined) return { path: join(real, ...rest), exists: rest.length === 0 };
+    const up = dirname(at);
+    if (up === at) return { path: dir, exists: false };
+    rest.unshift(basename(at));
+    at = up;
+  }
 }

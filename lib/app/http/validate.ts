@@ -1,4 +1,4 @@
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { ValidationError } from "../../errors.ts";
 import { ajvMessage } from "./ajv-messages.ts";
 import { type OpenApiDocument, resolveParameter, SPEC, type SpecOperation, specOperations } from "./spec.ts";
@@ -39,7 +39,8 @@ function anchored(schema: unknown): unknown {
 
 function newAjv(coerceTypes: boolean, spec: OpenApiDocument): Ajv2020 {
   // verbose: the messages read the offending value and, for a discriminator, its schema.
-  const ajv = new Ajv2020({ strict: true, discriminator: true, verbose: true, coerceTypes });
+  // allErrors: the rules between fields (`allOf` conditions) must not hide the field itself.
+  const ajv = new Ajv2020({ strict: true, discriminator: true, verbose: true, coerceTypes, allErrors: true });
   ajv.addVocabulary(DOCUMENT_KEYS);
   ajv.addSchema(spec as unknown as object, SPEC_ID);
   return ajv;
@@ -79,9 +80,19 @@ function headerSpelling(operation: SpecOperation, spec: OpenApiDocument): Map<st
   return new Map(names.map((p) => [p.name.toLowerCase(), p.name]));
 }
 
+/**
+ * The error a message is made of: one about a field itself before one from a rule between
+ * fields (under `allOf`), and never the `if` that only says a condition's branch failed.
+ */
+function firstError(errors: readonly ErrorObject[]): ErrorObject {
+  // An item failing a `contains` is no error of its own: the list failing it is.
+  const real = errors.filter((e) => e.keyword !== "if" && !e.schemaPath.includes("/contains/"));
+  return real.find((e) => !e.schemaPath.includes("/allOf/")) ?? real[0] ?? errors[0]!;
+}
+
 function check(validate: ValidateFunction, data: unknown, where: string, rename?: Map<string, string>): void {
   if (validate(data)) return;
-  const error = validate.errors![0]!;
+  const error = firstError(validate.errors!);
   let message = ajvMessage(where, error);
   for (const [lower, spelled] of rename ?? [])
     message = message.replace(`header.${lower}`, `header.${spelled}`);
