@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
 import { addPrincipal, removePrincipal } from "../../lib/adapters/local/principals.ts";
+import { AccessDeniedError, ConflictError, ValidationError } from "../../lib/errors.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { owner, type ServeFixture, startServeFixture } from "../helpers/serve-fixture.ts";
 
@@ -130,6 +131,17 @@ describe("serve as a local attack surface: restore targets", () => {
     const ebs = await restore({ kind: "ebs-snapshot" });
     expect(ebs.status).toBe(400);
     expect(await restoreJobs()).toBe(before);
+  });
+
+  it("lets only a security admin change the restore directories, and audits the attempt", async () => {
+    const operator = f.vault.as({ name: "otto", roles: ["operator", "contributor"] });
+    await expect(operator.addRestoreDirectory(outside)).rejects.toBeInstanceOf(AccessDeniedError);
+    expect((await f.vault.settings()).restoreDirectories).toEqual([allowed]);
+    const audit = await f.vault.listAudit({ action: "restore-directories.add" });
+    expect(audit.map((e) => [e.principal, e.outcome])).toContainEqual(["otto", "refused"]);
+    const admin = f.vault.as({ name: "sam", roles: ["security-admin"] });
+    await expect(admin.addRestoreDirectory("relative/dir")).rejects.toBeInstanceOf(ValidationError);
+    await expect(admin.addRestoreDirectory(allowed)).rejects.toBeInstanceOf(ConflictError);
   });
 
   it("refuses new file restores once the directory is no longer allowed", async () => {

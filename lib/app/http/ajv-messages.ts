@@ -91,8 +91,11 @@ export function ajvMessage(where: string, error: ErrorObject): string {
     case "minItems":
     case "maxItems":
       return `${field()} must have ${params.limit === 1 && error.keyword === "minItems" ? "at least one item" : `${error.keyword === "minItems" ? "at least" : "at most"} ${String(params.limit)} items`}`;
-    case "pattern":
+    case "pattern": {
+      const rule = (error.parentSchema as Record<string, unknown> | undefined)?.["x-rule"];
+      if (typeof rule === "string") return `${field()} must be ${rule}${got}`;
       return `${field()} must match ${String(params.pattern)}${got}`;
+    }
     default:
       return `${field()} ${error.message ?? "is invalid"}`;
   }

@@ -20,6 +20,9 @@ const SPEC_ID = "openapi";
 /** The top-level keys of an OpenAPI document: not JSON Schema keywords, but not typos either. */
 const DOCUMENT_KEYS = ["openapi", "info", "servers", "paths", "components", "security", "tags", "webhooks"];
 
+/** A schema's own words for what its `pattern` means, used in the message instead of the regex. */
+const RULE_KEY = "x-rule";
+
 /**
  * A copy of a schema taken out of the spec whose local `$ref`s (`#/components/…`) point into the
  * spec registered with ajv, so that it can be embedded in a schema built here.
@@ -41,7 +44,7 @@ function newAjv(coerceTypes: boolean, spec: OpenApiDocument): Ajv2020 {
   // verbose: the messages read the offending value and, for a discriminator, its schema.
   // allErrors: the rules between fields (`allOf` conditions) must not hide the field itself.
   const ajv = new Ajv2020({ strict: true, discriminator: true, verbose: true, coerceTypes, allErrors: true });
-  ajv.addVocabulary(DOCUMENT_KEYS);
+  ajv.addVocabulary([...DOCUMENT_KEYS, RULE_KEY]);
   ajv.addSchema(spec as unknown as object, SPEC_ID);
   return ajv;
 }
