@@ -150,6 +150,31 @@ describe("serve as a local attack surface: restore targets", () => {
     expect((await restore({ kind: "file", path: join(allowed, "late.img") })).status).toBe(403);
   });
 
+  it("shows a failed job's error without the SDK's class names or stack frames", async () => {
+    await f.vault.ctx.deps.catalog.createJob({
+      id: "failed-restore",
+      vaultId: f.vault.id,
+      type: "restore",
+      status: "failed",
+      disk: "web",
+      recoveryPoint: f.point,
+      started: 1,
+      ended: 2,
+      bytesScanned: 0,
+      bytesChanged: 0,
+      bytesStored: 0,
+      attempts: 1,
+      error:
+        "restore failed: S3ServiceException: Access Denied\n    at de_PutObjectCommand (node_modules/x.js:1:1)",
+    });
+    const job = await owner(f, "GET", "/restores/failed-restore");
+    expect(job.body.error).toBe("restore failed: Access Denied");
+    errors.push(job.text);
+    const jobs = await owner(f, "GET", "/jobs?status=failed");
+    expect(jobs.body.items[0].error).toBe("restore failed: Access Denied");
+    errors.push(jobs.text);
+  });
+
   it("names no SDK or runtime error class and no stack frame in any error body", () => {
     expect(errors.length).toBeGreaterThan(10);
     for (const body of errors) {
