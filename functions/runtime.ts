@@ -55,6 +55,12 @@ export function buildCloudApp(): AppContext {
     openSource: (spec) => openSource(spec, aws),
     // A Lambda function has no disk to restore onto: S3 objects and EBS snapshots only.
     openTarget: (spec, size) => openTarget(spec, size, { aws, files: false }),
+    checkTarget: async (spec) => {
+      if (spec.kind === "file")
+        throw new ValidationError(
+          'body.target.kind "file" is only available on the embedded runtime (blockvault serve)',
+        );
+    },
     archive: new S3ObjectStore(s3Client(aws), { bucket, ...(prefix ? { prefix } : {}) }),
   };
 }

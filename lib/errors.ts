@@ -76,6 +76,16 @@ export class AccessDeniedError extends BlockvaultError {
  */
 export class RetainedObjectError extends AccessDeniedError {}
 
+/**
+ * The request does not say who is calling, or says it with a token nobody holds (HTTP 401): unlike
+ * {@link AccessDeniedError}, repeating it with valid credentials may succeed.
+ */
+export class UnauthenticatedError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "UNAUTHENTICATED", retryable: false });
+  }
+}
+
 /** An object is in an archive tier and must be restored (rehydrated) before it can be read. */
 export class ArchivedObjectError extends BlockvaultError {
   constructor(message: string, opts: Opts = {}) {

@@ -132,6 +132,11 @@ export interface VaultSettings {
   readonly softDeleteEnabled: boolean;
   readonly softDeleteAlwaysOn: boolean;
   readonly lock: LockState;
+  /**
+   * Absolute directories a restore requested over HTTP may write a file into (their realpaths,
+   * set by a security admin); empty, the default, refuses file restores over HTTP.
+   */
+  readonly restoreDirectories: readonly string[];
   /** 0 for the defaults never written; each write increments it (writes are conditional on it). */
   readonly version: number;
 }
@@ -144,6 +149,7 @@ export function defaultSettings(vaultId: string): VaultSettings {
     softDeleteEnabled: true,
     softDeleteAlwaysOn: false,
     lock: LockState.Unlocked,
+    restoreDirectories: [],
     version: 0,
   };
 }

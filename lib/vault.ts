@@ -64,6 +64,7 @@ const modules = {
   policies: () => import("./rules/policies.ts"),
   principals: () => import("./rules/principals.ts"),
   protect: () => import("./rules/protect.ts"),
+  restoreDirectories: () => import("./rules/restore-directories.ts"),
   runDue: () => import("./rules/run-due.ts"),
   schedule: () => import("./rules/schedule.ts"),
   softDelete: () => import("./rules/soft-delete.ts"),
@@ -400,6 +401,20 @@ export class Vault {
   async setLock(target: "unlocked" | "enabled" | "locked", approval?: Approval): Promise<VaultSettings> {
     return this.audited("lock.set", Operation.ManageLock, target, async () =>
       (await modules.lock()).setLock(this.ctx, target, this.actor(approval)),
+    );
+  }
+
+  /** Allows restores over HTTP to write files into `dir` (security-admin; realpath stored). */
+  async addRestoreDirectory(dir: string): Promise<VaultSettings> {
+    return this.audited("restore-directories.add", Operation.ManageRestoreDirectories, dir, async () =>
+      (await modules.restoreDirectories()).addRestoreDirectory(this.ctx, dir),
+    );
+  }
+
+  /** Stops restores over HTTP from writing into `dir` (security-admin). */
+  async removeRestoreDirectory(dir: string): Promise<VaultSettings> {
+    return this.audited("restore-directories.remove", Operation.ManageRestoreDirectories, dir, async () =>
+      (await modules.restoreDirectories()).removeRestoreDirectory(this.ctx, dir),
     );
   }
 

@@ -4,6 +4,7 @@ import type { SnapshotQueue } from "../ports/queue.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import type { Workflows } from "../ports/workflows.ts";
+import type { Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
 
 /**
@@ -30,6 +31,12 @@ export interface AppContext {
   openSource(spec: string): Promise<VolumeSource>;
   /** Opens a restore target of `size` bytes. */
   openTarget(spec: RestoreTargetSpec, size: number): Promise<RestoreTarget>;
+  /**
+   * Refuses, before a restore is queued, a target this runtime could never write for this
+   * caller (a kind it cannot reach, a file outside the allowed directories, a `force` the
+   * caller's role does not allow): a restore that can only fail answers 4xx at once.
+   */
+  checkTarget?(spec: RestoreTargetSpec, caller: Principal): Promise<void>;
   /** The store's archive tiers, where it has them (S3 storage classes, the local archive). */
   readonly archive?: ObjectArchive;
 }

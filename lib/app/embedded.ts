@@ -5,7 +5,9 @@ import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
 import type { Vault } from "../vault.ts";
 import type { AppContext } from "./app-context.ts";
-import { nodeListener } from "./http/node-http.ts";
+import { type LocalAuthority, localAuthority, refuseForeignRequest } from "./http/local-guard.ts";
+import { nodeListener, writeNodeResponse } from "./http/node-http.ts";
+import { servedSpec } from "./http/served-spec.ts";
 import type { ResolvePrincipal } from "./http/types.ts";
 import { buildLocalApp, type LocalApp } from "./local-app.ts";
 import { LocalWorkflows } from "./local-workflows.ts";
@@ -17,8 +19,13 @@ export interface EmbeddedOptions {
   readonly archive?: ObjectArchive;
   /** Who a request is: bearer tokens of the vault's principals, embedded. */
   readonly principals: ResolvePrincipal;
-  /** Loopback by default: anyone who can reach the port can use the vault's principals. */
+  /**
+   * The address to listen on, loopback by default: anyone who can reach the port can use the
+   * vault's principals. `serve` passes the address it resolved and checked, not a name.
+   */
   readonly host?: string;
+  /** The name the server was asked to serve on (`--host`): requests may name it in `Host`. */
+  readonly hostName?: string;
   /** 0 picks a free port. */
   readonly port?: number;
   /** Scheduler tick period; 0 disables the timer (ticks are then driven by calling `tick`). */
@@ -31,6 +38,8 @@ export interface EmbeddedOptions {
   readonly log?: (line: string) => void;
   /** How sources and restore targets on AWS are reached; the environment's by default. */
   readonly aws?: AwsConfig;
+  /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
+  readonly awsTargets?: boolean;
 }
 
 /** A running embedded runtime. */
@@ -68,6 +77,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     ...(options.queueBackoffMs ? { queue: { backoffMs: options.queueBackoffMs } } : {}),
     alertSink: log,
     ...(options.aws ? { aws: options.aws } : {}),
+    ...(options.awsTargets !== undefined ? { awsTargets: options.awsTargets } : {}),
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;
@@ -82,9 +92,14 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
     return report;
   };
-  const server = createServer(nodeListener(app, options.principals));
+  let authority: LocalAuthority | undefined;
+  const specText = JSON.stringify(
+    servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
+  );
+  const server = createServer(guarded(nodeListener(app, options.principals), () => authority, specText));
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;
+  authority = localAuthority(address, port, options.hostName);
   const host = address.includes(":") ? `[${address}]` : address;
   let timer: NodeJS.Timeout | undefined;
   if ((options.tickMs ?? 60_000) > 0) {
@@ -119,6 +134,37 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await settle();
     },
+  };
+}
+
+type Listener = Parameters<typeof createServer>[1] & {};
+
+/**
+ * The embedded server's front: refuses requests that do not name this server (Host) or come
+ * from another site's page (Origin), serves the API's OpenAPI document without credentials (it
+ * holds nothing secret, and clients and fuzzers read it first), and hands the rest to the API.
+ */
+function guarded(api: Listener, authority: () => LocalAuthority | undefined, specText: string): Listener {
+  return (message, out) => {
+    const known = authority();
+    const refused = known
+      ? refuseForeignRequest(known, message.headers)
+      : { status: 503, headers: {}, body: "" };
+    if (refused) {
+      message.resume();
+      writeNodeResponse(out, { ...refused, headers: { ...refused.headers, connection: "close" } });
+      return;
+    }
+    if ((message.url ?? "").split("?")[0] === "/openapi.json" && message.method === "GET") {
+      message.resume();
+      writeNodeResponse(out, {
+        status: 200,
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: specText,
+      });
+      return;
+    }
+    api(message, out);
   };
 }
 

@@ -1,10 +1,13 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { LogAlerts } from "../adapters/local/log-alerts.ts";
 import { InProcessQueue, type InProcessQueueOptions } from "../adapters/local/memory-queue.ts";
+import { ValidationError } from "../errors.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import type { Workflows } from "../ports/workflows.ts";
+import { mayPerform, Operation, type Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
-import type { AppContext } from "./app-context.ts";
+import type { AppContext, RestoreTargetSpec } from "./app-context.ts";
+import { checkFileTarget } from "./file-target-check.ts";
 import { openSource } from "./open-source.ts";
 import { openTarget } from "./open-target.ts";
 import { runSnapshot } from "./snapshot.ts";
@@ -29,6 +32,8 @@ export interface LocalAppOptions {
   readonly alertSink?: (line: string) => void;
   /** How sources and restore targets on AWS (s3://, ebs://) are reached; the environment's by default. */
   readonly aws?: AwsConfig;
+  /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
+  readonly awsTargets?: boolean;
 }
 
 /**
@@ -36,6 +41,7 @@ export interface LocalAppOptions {
  * alerts go to a log, restores may target files, and the disks' own sources are protected.
  */
 export function buildLocalApp(options: LocalAppOptions): LocalApp {
+  const awsTargets = options.awsTargets ?? options.aws !== undefined;
   const alerts = new LogAlerts(options.alertSink);
   let built: AppContext | undefined;
   const self = (): AppContext => {
@@ -51,17 +57,50 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
     queue,
     alerts,
     openSource: (spec: string) => (options.aws ? openSource(spec, options.aws) : openSource(spec)),
-    openTarget: async (spec: Parameters<AppContext["openTarget"]>[0], size: number) => {
+    openTarget: async (spec: RestoreTargetSpec, size: number) => {
       const disks = await options.vault.ctx.deps.catalog.listDisks(options.vault.id);
-      return openTarget(spec, size, {
+      // Checked again as the restore opens it: the settings or the filesystem may have changed
+      // since the request (the caller's role was checked then).
+      if (spec.kind !== "file") checkAwsKind(spec, awsTargets);
+      const checked =
+        spec.kind === "file" ? { ...spec, path: await checkFile(options.vault, spec, true) } : spec;
+      return openTarget(checked, size, {
         protectedPaths: disks.map((d) => d.source),
         ...(options.vault.ctx.deps.ownFiles ? { vaultFiles: options.vault.ctx.deps.ownFiles } : {}),
         ...(options.aws ? { aws: options.aws } : {}),
       });
+    },
+    checkTarget: async (spec: RestoreTargetSpec, caller: Principal) => {
+      if (spec.kind === "file")
+        await checkFile(options.vault, spec, mayPerform(caller, Operation.OverwriteRestoreTarget));
+      else checkAwsKind(spec, awsTargets);
     },
     ...(options.archive ? { archive: options.archive } : {}),
     workflows: options.workflows(self),
   };
   built = app;
   return { app, queue, alerts };
+}
+
+/** A file target checked against the vault's restore directories; its resolved path. */
+async function checkFile(
+  vault: Vault,
+  spec: Extract<RestoreTargetSpec, { kind: "file" }>,
+  mayOverwrite: boolean,
+): Promise<string> {
+  const settings = await vault.ctx.deps.catalog.getSettings(vault.id);
+  return checkFileTarget(spec.path, {
+    directories: settings.restoreDirectories,
+    force: spec.force ?? false,
+    mayOverwrite,
+  });
+}
+
+/** S3 and EBS targets need a vault on AWS: refused at once elsewhere, not queued to fail. */
+function checkAwsKind(spec: RestoreTargetSpec, awsTargets: boolean): void {
+  if (!awsTargets) {
+    throw new ValidationError(
+      `body.target.kind "${spec.kind}" needs a vault on AWS (blockvault serve --backend aws); this vault restores to files only`,
+    );
+  }
 }

@@ -88,7 +88,7 @@ const COMMANDS: Record<
       approval: { type: "string" },
     },
     usage:
-      "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]] | key rotate [--approval ID]",
+      "vault show | lock preview|enable|lock|disable [--approval ID] | soft-delete [--days N] [--always-on] [--disable [--approval ID]] | key rotate [--approval ID] | restore-dirs add|remove DIR",
   },
   principal: {
     run: async (ctx) => (await import("./commands/principal.ts")).principalCommand(ctx),

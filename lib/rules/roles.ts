@@ -40,6 +40,10 @@ export const Operation = {
   Approve: "approve",
   ManagePrincipals: "manage-principals",
   RotateKey: "rotate-key",
+  /** Setting the directories restores over HTTP may write files into. */
+  ManageRestoreDirectories: "manage-restore-directories",
+  /** Replacing an existing file with a restore requested over HTTP (`force`). */
+  OverwriteRestoreTarget: "overwrite-restore-target",
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
@@ -58,6 +62,8 @@ const NEEDS: Record<Operation, Role> = {
   approve: Role.SecurityAdmin,
   "manage-principals": Role.SecurityAdmin,
   "rotate-key": Role.SecurityAdmin,
+  "manage-restore-directories": Role.SecurityAdmin,
+  "overwrite-restore-target": Role.Contributor,
 };
 
 /** The roles that include `role`'s rights. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, open, realpath, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, link, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { AlreadyExistsError, SourceError, ValidationError } from "../errors.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
@@ -79,7 +79,8 @@ export async function openFileTarget(
       await handle.sync();
       await handle.close();
       done = true;
-      await rename(temp, target);
+      if (options.force) await rename(temp, target);
+      else await placeExclusively(temp, target, path);
       return target;
     },
     async abort() {
@@ -90,4 +91,27 @@ export async function openFileTarget(
       await rm(temp, { force: true });
     },
   };
+}
+
+/**
+ * Puts the finished file in place without replacing anything: a hard link fails if a file
+ * appeared at the target since it was checked (rename would silently replace it). Filesystems
+ * without hard links fall back to rename.
+ */
+async function placeExclusively(temp: string, target: string, path: string): Promise<void> {
+  try {
+    await link(temp, target);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EEXIST") {
+      await rm(temp, { force: true });
+      throw new AlreadyExistsError(
+        `restore target ${path} appeared during the restore; nothing was replaced`,
+      );
+    }
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    await rename(temp, target);
+    return;
+  }
+  await rm(temp, { force: true });
 }

@@ -38,6 +38,7 @@ export function settings(version: number, over: Partial<VaultSettings> = {}): Va
     softDeleteEnabled: false,
     softDeleteAlwaysOn: true,
     lock: LockState.Enabled,
+    restoreDirectories: ["/srv/restores", "/var/lib/restores"],
     version,
     ...over,
   };

@@ -1,6 +1,13 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_VERSION } from "../../lib/adapters/local/sqlite-schema.ts";
+import {
+  SCHEMA_V2,
+  SCHEMA_V3,
+  SCHEMA_V4,
+  SCHEMA_V5,
+  SCHEMA_V6,
+  SCHEMA_VERSION,
+} from "../../lib/adapters/local/sqlite-schema.ts";
 import { BlockvaultError } from "../../lib/errors.ts";
 import { defaultSettings } from "../../lib/model.ts";
 import { useCatalogFile } from "../helpers/catalog-file.ts";
@@ -57,9 +64,9 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     expect(inspect(dbFile())).toStrictEqual({
-      version: 6,
+      version: 7,
       tables: CURRENT_TABLES,
     });
   });
@@ -89,6 +96,25 @@ describe("SqliteCatalog schema migration", () => {
     expect((await second.latestRecoveryPoint("v1", "d1"))?.id).toBe("p2");
     expect((await second.listJobs("v1")).map((j) => j.id)).toStrictEqual(["j2", "j1"]);
     expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
+  });
+
+  it("opens a version-6 catalog: its settings keep their values and allow no restore directory", async () => {
+    const upToV6 = [SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6].join("\n");
+    writeV1Catalog(
+      dbFile(),
+      `${upToV6} INSERT INTO settings VALUES ('v1', 30, 1, 0, 'enabled', 3); PRAGMA user_version = 6;`,
+    );
+    expect(inspect(dbFile()).version).toBe(6);
+    const catalog = catalogAt();
+    expect(inspect(dbFile()).version).toBe(SCHEMA_VERSION);
+    expect(await catalog.getSettings("v1")).toStrictEqual({
+      ...defaultSettings("v1"),
+      softDeleteDays: 30,
+      lock: "enabled",
+      version: 3,
+    });
+    await catalog.putSettings(settings(4), 3);
+    expect((await catalog.getSettings("v1")).restoreDirectories).toEqual(settings(4).restoreDirectories);
   });
 
   it("leaves a version-1 catalog as it was when its migration fails", async () => {

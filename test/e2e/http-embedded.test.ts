@@ -3,7 +3,7 @@ import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
 import { startEmbeddedRuntime } from "../../lib/app/embedded.ts";
-import { localTokenPrincipals } from "../../lib/app/http/principals.ts";
+import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../lib/app/http/serve-token.ts";
 import { describeHttpFlow } from "./http-flow.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
@@ -12,10 +12,12 @@ describeHttpFlow("the embedded runtime (local adapters)", async (root, clock) =>
   const dir = join(root, "vault");
   const vault = await initLocalVault(dir, { name: "embedded", blockSize: 4096 }, { clock });
   const paths = localVaultPaths(dir);
+  const tokenFile = serveTokenPath(dir);
+  const token = await writeServeToken(tokenFile);
   const runtime = await startEmbeddedRuntime({
     vault,
     archive: new FsObjectArchive(new FsObjectStore(paths.objects), { clock }),
-    principals: localTokenPrincipals(paths.principals),
+    principals: serveTokenPrincipals({ serveToken: token, tokenFile, principalsFile: paths.principals }),
     port: 0,
     tickMs: 0,
     waitMs: 0,
@@ -25,6 +27,7 @@ describeHttpFlow("the embedded runtime (local adapters)", async (root, clock) =>
   return {
     vault,
     runtime,
+    token,
     async close() {
       await runtime.stop();
       await vault.close();

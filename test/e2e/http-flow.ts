@@ -11,6 +11,8 @@ import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 export interface RuntimeUnderTest {
   readonly vault: Vault;
   readonly runtime: EmbeddedRuntime;
+  /** The bearer token every request carries (the server's own, as `serve` writes it). */
+  readonly token?: string;
   /**
    * Cloud restore targets to check, where the runtime has them: after restoring the latest point
    * into `s3Url` and into a new EBS snapshot, these read the results back.
@@ -49,6 +51,8 @@ export function describeHttpFlow(
     vault = under.vault;
     runtime = under.runtime;
     await writeFile(imagePath(), seededBytes(1, SIZE));
+    // File restores over HTTP go only where the vault's settings allow.
+    await vault.addRestoreDirectory(root);
   });
 
   afterAll(async () => {
@@ -59,7 +63,11 @@ export function describeHttpFlow(
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const response = await fetch(`${runtime.url}${path}`, {
       method,
-      headers: { "content-type": "application/json", ...headers },
+      headers: {
+        "content-type": "application/json",
+        ...(under.token ? { authorization: `Bearer ${under.token}` } : {}),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();

@@ -103,14 +103,17 @@ describe("jobs", () => {
 });
 
 describe("callers and routes", () => {
-  it("denies requests without a valid token, and answers 404 for unknown routes", async () => {
-    expect((await call(f, "GET", "/jobs")).status).toBe(403);
-    expect((await call(f, "GET", "/jobs", { token: "bv_wrong" })).status).toBe(403);
+  it("answers 401 with WWW-Authenticate without a valid token, and 404 for unknown routes", async () => {
+    const none = await call(f, "GET", "/jobs");
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await call(f, "GET", "/jobs", { token: "bv_wrong" })).status).toBe(401);
     const basic = await call(f, "GET", "/jobs", { headers: { authorization: "Basic eDp5" } });
-    expect(basic.body.error.code).toBe("ACCESS_DENIED");
-    const none = await call(f, "GET", "/nothing/here", as("reader"));
-    expect(none.status).toBe(404);
-    expect(none.body.error.code).toBe("NOT_FOUND");
+    expect(basic.status).toBe(401);
+    expect(basic.body.error.code).toBe("UNAUTHENTICATED");
+    const unknown = await call(f, "GET", "/nothing/here", as("reader"));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("NOT_FOUND");
   });
 
   it("serves API Gateway events as the IAM caller's principal, as functions/api.ts does", async () => {

@@ -92,9 +92,10 @@ export async function getSettings(table: DynamoTable, vaultId: string): Promise<
     table.get(itemKey(vaultId, SK.settings), what),
   ]);
   if (vault === undefined) throw new NotFoundError(`${what}: vault ${vaultId} not found`);
-  return stored === undefined
-    ? defaultSettings(vaultId)
-    : pick(stored, SETTINGS_FIELDS, [], { lock: LockState });
+  if (stored === undefined) return defaultSettings(vaultId);
+  // Settings written before restore directories existed have none.
+  const settings = pick<VaultSettings>(stored, SETTINGS_FIELDS, ["restoreDirectories"], { lock: LockState });
+  return { ...settings, restoreDirectories: settings.restoreDirectories ?? [] };
 }
 
 /**
@@ -176,10 +177,15 @@ function settingsItem(what: string, s: VaultSettings): Item {
     if (typeof s[flag] !== "boolean") refuse(what, `${flag} must be a boolean`);
   }
   checkOneOf(what, "lock", s.lock, LockState);
+  const dirs = s.restoreDirectories as unknown;
+  if (!Array.isArray(dirs) || dirs.some((d) => typeof d !== "string"))
+    refuse(what, "restoreDirectories must be a list of paths");
   const { vaultId, softDeleteDays, softDeleteEnabled, softDeleteAlwaysOn, lock, version } = s;
   return {
     ...itemKey(vaultId, SK.settings),
     kind: "settings",
     ...{ vaultId, softDeleteDays, softDeleteEnabled, softDeleteAlwaysOn, lock, version },
+    // A DynamoDB list (an empty one is allowed); items written before it existed have none.
+    restoreDirectories: [...s.restoreDirectories],
   };
 }

@@ -28,10 +28,10 @@ const SQL = {
   settings: `SELECT settings.* FROM vaults LEFT JOIN settings ON settings.vault_id = vaults.id
     WHERE vaults.id = $vault_id`,
   upsertSettings: `INSERT INTO settings VALUES ($vault_id, $soft_delete_days, $soft_delete_enabled,
-    $soft_delete_always_on, $lock, $version) ON CONFLICT (vault_id) DO UPDATE SET
+    $soft_delete_always_on, $lock, $version, $restore_directories) ON CONFLICT (vault_id) DO UPDATE SET
     soft_delete_days = excluded.soft_delete_days, soft_delete_enabled = excluded.soft_delete_enabled,
     soft_delete_always_on = excluded.soft_delete_always_on, lock = excluded.lock,
-    version = excluded.version`,
+    version = excluded.version, restore_directories = excluded.restore_directories`,
 } as const;
 
 /**
@@ -198,7 +198,16 @@ function settingsParams(s: VaultSettings): Params {
     soft_delete_always_on: flag(what, "softDeleteAlwaysOn", s.softDeleteAlwaysOn),
     lock: s.lock,
     version: s.version,
+    restore_directories: directories(what, s.restoreDirectories),
   });
+}
+
+/** The restore directories as JSON text: a list of strings, or a `ValidationError`. */
+function directories(what: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((d) => typeof d !== "string"))
+    throw new ValidationError(`${what}: restoreDirectories must be a list of paths`);
+  return JSON.stringify(value);
 }
 
 function settingsFromRow(row: Row): VaultSettings {
@@ -209,5 +218,6 @@ function settingsFromRow(row: Row): VaultSettings {
     softDeleteAlwaysOn: row.soft_delete_always_on === 1,
     lock: enumField(LockState, `settings of vault ${String(row.vault_id)}`, "lock", row.lock),
     version: row.version as number,
+    restoreDirectories: JSON.parse(row.restore_directories as string) as string[],
   };
 }

@@ -6,7 +6,8 @@ import { BlockvaultError } from "../../errors.ts";
  * rather than editing the statements of an earlier one: databases written by older releases must
  * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
  * and settings; version 3 adds the audit log; version 4 adds approval requests; version 5 adds
- * the reference records of garbage collection.
+ * the reference records of garbage collection; version 6 adds points' retention ends and jobs'
+ * heartbeats; version 7 adds the restore directories of the settings.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -30,7 +31,7 @@ import { BlockvaultError } from "../../errors.ts";
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -246,8 +247,25 @@ ALTER TABLE recovery_points ADD COLUMN retain_until INTEGER;
 ALTER TABLE jobs ADD COLUMN heartbeat INTEGER;
 `;
 
+/**
+ * Statements bringing schema version 6 to version 7: the directories restores over HTTP may write
+ * files into (a JSON list of absolute paths; empty, the default, allows none).
+ */
+export const SCHEMA_V7 = `
+ALTER TABLE settings ADD COLUMN restore_directories TEXT NOT NULL DEFAULT '[]'
+  CHECK (json_valid(restore_directories) AND json_type(restore_directories) = 'array');
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+const MIGRATIONS: readonly string[] = [
+  SCHEMA_V1,
+  SCHEMA_V2,
+  SCHEMA_V3,
+  SCHEMA_V4,
+  SCHEMA_V5,
+  SCHEMA_V6,
+  SCHEMA_V7,
+];
 
 /** The statements the catalog runs in more than one place, or that are long. */
 export const SQL = {

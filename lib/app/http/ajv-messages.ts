@@ -78,8 +78,24 @@ export function ajvMessage(where: string, error: ErrorObject): string {
         : `${field()} must be at least ${String(params.limit)} characters long`;
     case "maxLength":
       return `${field()} must be at most ${String(params.limit)} characters long`;
-    case "pattern":
+    case "false schema":
+      return `${field()} is not allowed here`;
+    case "contains": {
+      const wanted = (error.parentSchema as { contains?: { const?: unknown } } | undefined)?.contains?.const;
+      return wanted === undefined
+        ? `${field()} ${error.message ?? "is invalid"}`
+        : `${field()} must include ${JSON.stringify(wanted)}`;
+    }
+    case "uniqueItems":
+      return `${field()} must not repeat an item`;
+    case "minItems":
+    case "maxItems":
+      return `${field()} must have ${params.limit === 1 && error.keyword === "minItems" ? "at least one item" : `${error.keyword === "minItems" ? "at least" : "at most"} ${String(params.limit)} items`}`;
+    case "pattern": {
+      const rule = (error.parentSchema as Record<string, unknown> | undefined)?.["x-rule"];
+      if (typeof rule === "string") return `${field()} must be ${rule}${got}`;
       return `${field()} must match ${String(params.pattern)}${got}`;
+    }
     default:
       return `${field()} ${error.message ?? "is invalid"}`;
   }

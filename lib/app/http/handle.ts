@@ -1,6 +1,7 @@
 import type { AppContext } from "../app-context.ts";
 import type { Handler } from "./call.ts";
 import { errorResponse, responseForError } from "./errors.ts";
+import { refuseNonJsonBody } from "./local-guard.ts";
 import { Router } from "./router.ts";
 import { API_ROUTES } from "./routes.ts";
 import { SPEC, specOperations } from "./spec.ts";
@@ -47,6 +48,11 @@ export async function handleHttp(
 ): Promise<HttpResponse> {
   try {
     api ??= build();
+    const refused =
+      request.body === undefined
+        ? undefined
+        : refuseNonJsonBody({ ...request.headers, "content-length": String(request.body.length) });
+    if (refused) return refused;
     const principal = await resolvePrincipal(request);
     const method = request.method.toUpperCase();
     const match = api.router.match(method, request.path);

@@ -3,6 +3,7 @@ import type { AppContext } from "../app-context.ts";
 import { firstValues } from "./apigw.ts";
 import { errorResponse } from "./errors.ts";
 import { handleHttp } from "./handle.ts";
+import { refuseNonJsonBody } from "./local-guard.ts";
 import type { HttpRequest, HttpResponse, ResolvePrincipal } from "./types.ts";
 
 /** The largest body read: the API's bodies are small JSON documents. */
@@ -47,6 +48,9 @@ export async function fromNodeRequest(
 /** Writes an HttpResponse to a node:http response. */
 export function writeNodeResponse(out: ServerResponse, response: HttpResponse): void {
   out.writeHead(response.status, {
+    // Nothing the API answers is a page, nor to be kept by a cache on the way.
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
     ...response.headers,
     "content-length": String(Buffer.byteLength(response.body)),
   });
@@ -65,6 +69,12 @@ export function nodeListener(
     void (async () => {
       let response: HttpResponse;
       try {
+        const refused = refuseNonJsonBody(message.headers);
+        if (refused) {
+          // The body is not read: close the connection rather than drain it.
+          writeNodeResponse(out, { ...refused, headers: { ...refused.headers, connection: "close" } });
+          return;
+        }
         response = await handleHttp(app, await fromNodeRequest(message), resolvePrincipal);
       } catch (err) {
         response =
@@ -73,7 +83,7 @@ export function nodeListener(
                 ...errorResponse(413, "PAYLOAD_TOO_LARGE", `the body is larger than ${MAX_BODY_BYTES} bytes`),
                 headers: { "content-type": "application/json; charset=utf-8", connection: "close" },
               }
-            : errorResponse(400, "INVALID_INPUT", `the request could not be read: ${(err as Error).message}`);
+            : errorResponse(400, "INVALID_INPUT", "the request could not be read");
       }
       writeNodeResponse(out, response);
     })();

@@ -1,6 +1,7 @@
 import type { JobStatus } from "../../model.ts";
 import type { JobQuery } from "../../ports/catalog.ts";
 import { approvalOf, type Call, param } from "./call.ts";
+import { publicMessage } from "./errors.ts";
 import { type HttpResponse, json } from "./types.ts";
 
 /** `GET /recovery-points?disk=`: newest first, whatever their state. */
@@ -32,5 +33,9 @@ export async function listJobs(call: Call): Promise<HttpResponse> {
     ...(disk !== undefined ? { disk: disk as string } : {}),
     ...(limit !== undefined ? { limit: limit as number } : {}),
   };
-  return json(200, { items: await call.vault.listJobs(query) });
+  const jobs = await call.vault.listJobs(query);
+  // A failed job's message as a response may carry it (no SDK class names, no stack frames).
+  return json(200, {
+    items: jobs.map((j) => (j.error === undefined ? j : { ...j, error: publicMessage(j.error) })),
+  });
 }

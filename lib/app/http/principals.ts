@@ -1,5 +1,5 @@
 import { resolvePrincipal as resolveLocalToken } from "../../adapters/local/principals.ts";
-import { AccessDeniedError, ValidationError } from "../../errors.ts";
+import { AccessDeniedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import type { PrincipalStore } from "../../ports/principals.ts";
 import { principalByArn, roleArnOf } from "../../rules/callers.ts";
 import { type Principal, ROLES, type Role } from "../../rules/roles.ts";
@@ -79,7 +79,7 @@ export function storedIamPrincipals(store: PrincipalStore): ResolvePrincipal {
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!m) throw new AccessDeniedError("the Authorization header must be a bearer token (Bearer TOKEN)");
+  if (!m) throw new UnauthenticatedError("the Authorization header must be a bearer token (Bearer TOKEN)");
   return m[1];
 }
 
@@ -95,5 +95,13 @@ export function bearerPrincipals(
  * `--token` (a vault without principals is single-user: the caller is its owner).
  */
 export function localTokenPrincipals(principalsFile: string): ResolvePrincipal {
-  return bearerPrincipals((token) => resolveLocalToken(principalsFile, token));
+  return bearerPrincipals(async (token) => {
+    try {
+      return await resolveLocalToken(principalsFile, token);
+    } catch (err) {
+      // A missing or unknown token is a question of who is calling (401), not of what they may do.
+      if (err instanceof AccessDeniedError) throw new UnauthenticatedError(err.message);
+      throw err;
+    }
+  });
 }

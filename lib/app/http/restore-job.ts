@@ -1,6 +1,7 @@
 import { type JobRecord, JobStatus, JobType, type RecoveryPointRecord } from "../../model.ts";
 import type { ByteRange } from "../../ports/object-store.ts";
 import type { RestoreTargetSpec } from "../app-context.ts";
+import { publicMessage } from "./errors.ts";
 
 /** The body of `POST /restores`, once valid against the spec. */
 export interface RestoreRequest {
@@ -100,6 +101,7 @@ export function restoreView(job: JobRecord): Record<string, unknown> {
     ...(job.status === JobStatus.Completed ? { bytesRestored: job.bytesScanned } : {}),
     // Where the restored image is: the file, the S3 object, the new EBS snapshot's id.
     ...(typeof d.restoredTo === "string" ? { restoredTo: d.restoredTo } : {}),
-    ...(job.error !== undefined ? { error: job.error } : {}),
+    // A failure's message as a response may carry it (no SDK class names, no stack frames).
+    ...(job.error !== undefined ? { error: publicMessage(job.error) } : {}),
   };
 }

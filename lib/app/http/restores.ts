@@ -90,6 +90,7 @@ export async function startRestore(call: Call): Promise<HttpResponse> {
     const id = key === undefined ? randomUUID() : idempotentJobId(vault.id, key);
     const existing = key === undefined ? undefined : await findJob(call, id);
     if (existing && key !== undefined) return replay(call, existing, request, key);
+    await call.app.checkTarget?.(request.target, call.principal);
     const point = await vault.getPoint(request.recoveryPointId);
     checkRange(request, point.logicalSize);
     const job = restoreJobRecord({

@@ -1,4 +1,4 @@
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { ValidationError } from "../../errors.ts";
 import { ajvMessage } from "./ajv-messages.ts";
 import { type OpenApiDocument, resolveParameter, SPEC, type SpecOperation, specOperations } from "./spec.ts";
@@ -20,6 +20,9 @@ const SPEC_ID = "openapi";
 /** The top-level keys of an OpenAPI document: not JSON Schema keywords, but not typos either. */
 const DOCUMENT_KEYS = ["openapi", "info", "servers", "paths", "components", "security", "tags", "webhooks"];
 
+/** A schema's own words for what its `pattern` means, used in the message instead of the regex. */
+const RULE_KEY = "x-rule";
+
 /**
  * A copy of a schema taken out of the spec whose local `$ref`s (`#/components/…`) point into the
  * spec registered with ajv, so that it can be embedded in a schema built here.
@@ -39,8 +42,9 @@ function anchored(schema: unknown): unknown {
 
 function newAjv(coerceTypes: boolean, spec: OpenApiDocument): Ajv2020 {
   // verbose: the messages read the offending value and, for a discriminator, its schema.
-  const ajv = new Ajv2020({ strict: true, discriminator: true, verbose: true, coerceTypes });
-  ajv.addVocabulary(DOCUMENT_KEYS);
+  // allErrors: the rules between fields (`allOf` conditions) must not hide the field itself.
+  const ajv = new Ajv2020({ strict: true, discriminator: true, verbose: true, coerceTypes, allErrors: true });
+  ajv.addVocabulary([...DOCUMENT_KEYS, RULE_KEY]);
   ajv.addSchema(spec as unknown as object, SPEC_ID);
   return ajv;
 }
@@ -79,9 +83,19 @@ function headerSpelling(operation: SpecOperation, spec: OpenApiDocument): Map<st
   return new Map(names.map((p) => [p.name.toLowerCase(), p.name]));
 }
 
+/**
+ * The error a message is made of: one about a field itself before one from a rule between
+ * fields (under `allOf`), and never the `if` that only says a condition's branch failed.
+ */
+function firstError(errors: readonly ErrorObject[]): ErrorObject {
+  // An item failing a `contains` is no error of its own: the list failing it is.
+  const real = errors.filter((e) => e.keyword !== "if" && !e.schemaPath.includes("/contains/"));
+  return real.find((e) => !e.schemaPath.includes("/allOf/")) ?? real[0] ?? errors[0]!;
+}
+
 function check(validate: ValidateFunction, data: unknown, where: string, rename?: Map<string, string>): void {
   if (validate(data)) return;
-  const error = validate.errors![0]!;
+  const error = firstError(validate.errors!);
   let message = ajvMessage(where, error);
   for (const [lower, spelled] of rename ?? [])
     message = message.replace(`header.${lower}`, `header.${spelled}`);

@@ -5,22 +5,24 @@ import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
 import { localVaultPaths } from "../../adapters/local/local-vault.ts";
 import { listPrincipals } from "../../adapters/local/principals.ts";
 import { startEmbeddedRuntime } from "../../app/embedded.ts";
-import { localTokenPrincipals } from "../../app/http/principals.ts";
+import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
 import { ValidationError } from "../../errors.ts";
 import type { ObjectArchive } from "../../ports/object-archive.ts";
 import { type CommandContext, integerOption, openVault } from "../context.ts";
+import { listenAddress, parsePort } from "../serve-address.ts";
 
 /**
  * `blockvault serve [--host H] [--port N] [--tick-seconds N]`: runs the serverless application
  * on this machine — the HTTP API, the scheduler, the queue and the state machines — until
- * interrupted.
+ * interrupted. Every request needs a bearer token: a principal's, or, while the vault has none,
+ * the server's own, written to `serve-token` in the vault directory at each start.
  */
 export async function serveCommand(ctx: CommandContext): Promise<void> {
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
-  const port = integerOption(ctx, "port") ?? 8080;
+  const port = parsePort(ctx.values.port, 8080);
   const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
-  const host = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
-  await refuseOpenExposure(ctx, host);
+  const hostName = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
+  const address = await listenAddress(hostName, await openExposure(ctx));
   const vault = await openVault(ctx.global);
   const aws = ctx.global.aws;
   let archive: ObjectArchive;
@@ -35,55 +37,57 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     archive = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
   }
   // Served locally, a vault on AWS is used with this process's own AWS credentials: its callers
-  // act as the principal those credentials are (there is no IAM identity on a local request).
-  const principals = aws
-    ? async () => vault.principal
-    : localTokenPrincipals(localVaultPaths(ctx.global.vault).principals);
+  // act as the principal those credentials are (there is no IAM identity on a local request),
+  // and they prove it with the server's token, kept in the --vault directory.
+  const tokenFile = serveTokenPath(ctx.global.vault);
+  const serveToken = await writeServeToken(tokenFile);
+  const principalsFile = aws ? undefined : localVaultPaths(ctx.global.vault).principals;
   const runtime = await startEmbeddedRuntime({
     vault,
     archive,
-    principals,
-    host,
+    principals: serveTokenPrincipals({
+      serveToken,
+      tokenFile,
+      ...(aws ? { owner: vault.principal } : {}),
+      ...(principalsFile ? { principalsFile } : {}),
+    }),
+    host: address,
+    hostName,
     port,
     tickMs: tickSeconds * 1000,
     log: (line) => console.error(line),
     ...(aws?.aws ? { aws: aws.aws } : {}),
+    awsTargets: aws !== undefined,
   });
-  ctx.print(
-    { url: runtime.url, vault: vault.id },
-    `blockvault serving vault "${vault.name}" at ${runtime.url} (scheduler every ${tickSeconds} s); Ctrl-C stops`,
-  );
-  await new Promise<void>((resolve) => {
+  // Listening for the stop signal before saying the server is up: a supervisor that stops it as
+  // soon as it reads the line must find the handler in place.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  const withPrincipals = principalsFile !== undefined && (await listPrincipals(principalsFile)).length > 0;
+  ctx.print(
+    { url: runtime.url, vault: vault.id, tokenFile },
+    [
+      `blockvault serving vault "${vault.name}" at ${runtime.url} (scheduler every ${tickSeconds} s); Ctrl-C stops`,
+      withPrincipals
+        ? 'Requests need a principal\'s API token: -H "Authorization: Bearer $BLOCKVAULT_TOKEN"'
+        : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,
+    ].join("\n"),
+  );
+  await stopped;
   await runtime.stop();
   await vault.close();
 }
 
-/** Loopback addresses: only this machine reaches them. */
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
-}
-
 /**
- * Refuses to expose a vault whose callers would all act as its owner — an embedded vault without
- * principals, or a vault on AWS used with this process's credentials — on an address other
- * machines can reach.
+ * Whether every caller would act as the vault's owner — an embedded vault without principals,
+ * or a vault on AWS used with this process's credentials — and what to do about it: such a
+ * server is kept on loopback.
  */
-async function refuseOpenExposure(ctx: CommandContext, host: string): Promise<void> {
-  if (isLoopback(host)) return;
-  const open = ctx.global.aws
-    ? true
-    : (await listPrincipals(localVaultPaths(ctx.global.vault).principals)).length === 0;
-  if (open) {
-    throw new ValidationError(
-      `refusing to serve on ${host}: every caller would act as the vault's owner; ${
-        ctx.global.aws
-          ? "serve a vault on AWS on localhost only"
-          : "add principals first (blockvault principal add)"
-      }`,
-    );
-  }
+async function openExposure(ctx: CommandContext): Promise<{ why: string } | undefined> {
+  if (ctx.global.aws) return { why: "serve a vault on AWS on localhost only" };
+  const principals = await listPrincipals(localVaultPaths(ctx.global.vault).principals);
+  return principals.length === 0 ? { why: "add principals first (blockvault principal add)" } : undefined;
 }

@@ -4,10 +4,13 @@ import { formatBytes, formatTime, table } from "../format.ts";
 
 /**
  * `blockvault vault show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on]
- * [--disable] | key rotate`; the critical ones take `--approval ID`.
+ * [--disable] | key rotate | restore-dirs add|remove DIR`; the critical ones take `--approval ID`.
  */
 export async function vaultCommand(ctx: CommandContext): Promise<void> {
   const [area, action, ...rest] = ctx.positionals;
+  // `restore-dirs add DIR` is the one form with an operand.
+  const operand =
+    area === "restore-dirs" && (action === "add" || action === "remove") ? rest.shift() : undefined;
   if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
   await withVault(ctx.global, async (vault) => {
     if (area === "show") {
@@ -18,6 +21,7 @@ export async function vaultCommand(ctx: CommandContext): Promise<void> {
           `Vault "${vault.name}" (${vault.id})`,
           `  soft delete: ${s.softDeleteEnabled ? `${s.softDeleteDays} days` : "disabled"}${s.softDeleteAlwaysOn ? ", always on" : ""}`,
           `  lock: ${s.lock}`,
+          `  restore directories (restores over HTTP): ${s.restoreDirectories.length ? s.restoreDirectories.join(", ") : "none (file restores over HTTP are refused)"}`,
         ].join("\n"),
       );
     }
@@ -59,6 +63,17 @@ export async function vaultCommand(ctx: CommandContext): Promise<void> {
         : "disabled";
       return ctx.print(s, `Soft delete: ${state}`);
     }
+    if (area === "restore-dirs" && (action === "add" || action === "remove")) {
+      if (operand === undefined) throw new ValidationError(`vault restore-dirs ${action} needs a directory`);
+      const s =
+        action === "add"
+          ? await vault.addRestoreDirectory(operand)
+          : await vault.removeRestoreDirectory(operand);
+      return ctx.print(
+        { restoreDirectories: s.restoreDirectories },
+        `Restore directories: ${s.restoreDirectories.length ? s.restoreDirectories.join(", ") : "none"}`,
+      );
+    }
     if (area === "key" && action === "rotate") {
       const rotation = await vault.rotateKey(approvalOf(ctx));
       return ctx.print(
@@ -67,7 +82,7 @@ export async function vaultCommand(ctx: CommandContext): Promise<void> {
       );
     }
     throw new ValidationError(
-      "vault needs: show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on] [--disable] | key rotate",
+      "vault needs: show | lock preview|enable|lock|disable | soft-delete [--days N] [--always-on] [--disable] | key rotate | restore-dirs add|remove DIR",
     );
   });
 }

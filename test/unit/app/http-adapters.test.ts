@@ -7,8 +7,10 @@ import {
   AccessDeniedError,
   ApprovalRequiredError,
   ArchivedObjectError,
+  BlockvaultError,
   IntegrityError,
   TransientError,
+  UnauthenticatedError,
   ValidationError,
 } from "../../../lib/errors.ts";
 import { apiEvent } from "../../helpers/http-api-fixture.ts";
@@ -35,6 +37,25 @@ describe("error responses", () => {
       message: "ask sam",
       approvalRequestId: "req-1",
     });
+  });
+
+  it("answers 401 with a Bearer challenge for a caller without valid credentials", () => {
+    const r = of(new UnauthenticatedError("pass a token"));
+    expect(r.status).toBe(401);
+    expect(r.headers["www-authenticate"]).toMatch(/^Bearer /);
+    expect(r.body.error.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("never names an SDK or runtime error class, nor a stack frame, in a response", () => {
+    const wrapped = new BlockvaultError(
+      "restore target s3://b/k: S3ServiceException: AccessDenied\n    at de_CommandError (node_modules/x.js:1:2)",
+    );
+    const r = of(wrapped);
+    expect(r.body.error.message).toBe("restore target s3://b/k: AccessDenied");
+    expect(
+      of(new TransientError("CredentialsProviderError: Could not load credentials")).body.error.message,
+    ).toBe("Could not load credentials");
+    expect(of(new ValidationError("TypeError:")).body.error.message).toBe("the operation failed");
   });
 
   it("answers 503 with Retry-After for a retryable failure, 500 otherwise, and hides unexpected errors", () => {
@@ -98,7 +119,7 @@ describe("IAM principals", () => {
   it("reads bearer tokens and refuses other schemes", () => {
     expect(bearerToken(undefined)).toBeUndefined();
     expect(bearerToken("Bearer bv_abc")).toBe("bv_abc");
-    expect(() => bearerToken("Basic eDp5")).toThrow(AccessDeniedError);
+    expect(() => bearerToken("Basic eDp5")).toThrow(UnauthenticatedError);
   });
 });
 
