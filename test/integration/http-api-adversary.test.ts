@@ -22,8 +22,6 @@ beforeEach(async () => {
     retention: { daily: { days: 7 } },
     snapshotRetentionDays: 1,
   });
-  await f.owner.setLock("enabled");
-  await f.owner.setLock("locked");
 });
 
 afterEach(() => f.close());
@@ -31,7 +29,30 @@ afterEach(() => f.close());
 const as = (role: keyof HttpFixture["tokens"]) => ({ token: f.tokens[role] });
 
 // The same moves as the vault-level adversarial tests, through the HTTP front door.
+describe("shortening retention over HTTP, unlocked", () => {
+  it("POST /protected-items moving the disk to a shorter policy answers 428 until a security admin approves", async () => {
+    const move = (approvalId?: string) =>
+      call(f, "POST", "/protected-items", {
+        ...as("contributor"),
+        body: { disk: "web", source: f.image, policy: "short" },
+        ...(approvalId ? { headers: { "x-approval-id": approvalId } } : {}),
+      });
+    const first = await move();
+    expect([first.status, first.body.error.code]).toStrictEqual([428, "APPROVAL_REQUIRED"]);
+    const requestId = first.body.error.approvalRequestId as string;
+    expect((await call(f, "GET", "/protected-items/web", as("reader"))).body.policy).toBe("daily");
+    await f.owner.as({ name: "sam", roles: ["security-admin"] }).approve(requestId);
+    const approved = await move(requestId);
+    expect([approved.status, approved.body.policy]).toStrictEqual([200, "short"]);
+  });
+});
+
 describe("shortening retention over HTTP, on a locked vault", () => {
+  beforeEach(async () => {
+    await f.owner.setLock("enabled");
+    await f.owner.setLock("locked");
+  });
+
   it("DELETE /protected-items then DELETE /recovery-points: the point stays", async () => {
     const stopped = await call(f, "DELETE", "/protected-items/web", as("contributor"));
     expect([stopped.status, stopped.body.protected]).toStrictEqual([200, false]);
