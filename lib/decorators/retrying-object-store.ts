@@ -33,7 +33,14 @@ export class RetryingObjectStore implements ObjectStore {
       // Opening the area is retried; its puts are not (each consumes its file, see StagingArea).
       this.stage = () => retry(() => this.#inner.stage!(), this.#policy, "open a staging area");
     }
+    if (inner.removeLeftovers) {
+      this.removeLeftovers = (minAgeMs) =>
+        retry(() => this.#inner.removeLeftovers!(minAgeMs), this.#policy, "remove leftovers of dead writers");
+    }
   }
+
+  /** The inner store's, retried, when it has one. */
+  readonly removeLeftovers?: (minAgeMs: number) => Promise<number>;
 
   /** The inner store's, retried, when it has one. */
   readonly localPath?: (key: string) => Promise<string | undefined>;

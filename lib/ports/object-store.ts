@@ -48,6 +48,10 @@ export interface ByteRange {
  *   writer on this machine builds objects as files and then stores them without handing their
  *   bytes over in memory (the engine's worker threads write packs this way). It resolves to
  *   undefined when the store cannot take files right now; the caller then uses `put`.
+ * - `removeLeftovers`, when a store has it, removes what writers that died left in its private
+ *   areas (half-written puts, staging areas) untouched for at least `minAgeMs` (the store's own
+ *   clock); a live writer keeps its staging area fresh, so only dead writers' are removed. It
+ *   resolves to how many it removed.
  * - Failures that may pass are `TransientError`s (`retryable: true`); everything else is not.
  */
 export interface ObjectStore {
@@ -58,6 +62,7 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   localPath?(key: string): Promise<string | undefined>;
   stage?(): Promise<StagingArea | undefined>;
+  removeLeftovers?(minAgeMs: number): Promise<number>;
 }
 
 /**

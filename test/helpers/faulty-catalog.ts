@@ -9,7 +9,13 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../lib/model.ts";
-import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../lib/ports/catalog.ts";
+import type {
+  ApprovalQuery,
+  AuditQuery,
+  Catalog,
+  JobExpectation,
+  JobQuery,
+} from "../../lib/ports/catalog.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 
 /** A {@link Catalog} decorator that counts calls and fails the ones its plan picks. */
@@ -70,8 +76,9 @@ export class FaultyCatalog implements Catalog {
     vaultId: string,
     id: string,
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+    expected?: JobExpectation,
   ): Promise<JobRecord> {
-    return this.run("updateJob", () => this.inner.updateJob(vaultId, id, changes));
+    return this.run("updateJob", () => this.inner.updateJob(vaultId, id, changes, expected));
   }
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {
     return this.run("listJobs", () => this.inner.listJobs(vaultId, query));
