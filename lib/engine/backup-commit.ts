@@ -17,12 +17,18 @@ export interface PointObjects {
   readonly index: BlockIndex;
   /** The parent's segments by slot: those the point shares with it need no check. */
   readonly parentSegments?: readonly (string | null)[];
+  /**
+   * The packs held for the point's new segments, where the vault tracks references: then these
+   * are what the point relies on (a block may be located in a copy no record names).
+   */
+  readonly heldPacks?: readonly string[];
 }
 
 /**
  * Commits a backup's point only once every object it names beyond its parent's is known to be
  * present, under the reclaim lease: the root manifest, each segment that differs from the
- * parent's at its slot, and every pack holding a block of those segments. The lease is what makes
+ * parent's at its slot, and the packs those rely on (held for them, or where the vault tracks no
+ * references, holding their blocks). The lease is what makes
  * the check last until the commit: a reclaim that was already deleting has finished (its deletes
  * are seen), and one that starts later finds this backup's job running and refuses. Packs held
  * for the point (retain.ts) cannot be collected meanwhile either. The heartbeat is confirmed last:
@@ -62,11 +68,11 @@ async function checkPresent(ctx: VaultContext, point: PointObjects): Promise<voi
     for (let at = 0; at < ids.length; at += BLOCK_ID_BYTES) {
       const block = ids.subarray(at, at + BLOCK_ID_BYTES);
       if (block.equals(HOLE_ID)) continue;
-      const location = point.index.locate(block.toString("hex"));
+      const location = point.heldPacks ? undefined : point.index.locate(block.toString("hex"));
       if (location) packs.add(location.pack);
     }
   });
-  for (const pack of packs) keys.push(packKey(pack));
+  for (const pack of point.heldPacks ?? packs) keys.push(packKey(pack));
   const missing = await mapLimit([...new Set(keys)], 16, (key) =>
     ctx.deps.store.head(key).then(
       () => undefined,

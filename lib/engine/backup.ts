@@ -266,7 +266,12 @@ async function backupInto(
     try {
       const objects = { rootId: manifest.rootId, root: manifest.root, ids: scan.ids, index };
       const parentSegments = parentManifest?.root.segments;
-      await commitGuarded(ctx, { ...objects, ...(parentSegments ? { parentSegments } : {}) }, heartbeat, () =>
+      const guarded = {
+        ...objects,
+        ...(parentSegments ? { parentSegments } : {}),
+        ...(retention.packs ? { heldPacks: retention.packs } : {}),
+      };
+      await commitGuarded(ctx, guarded, heartbeat, () =>
         catalog.commitRecoveryPoint(point, parent?.id ?? null),
       );
     } catch (err) {

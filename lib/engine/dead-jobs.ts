@@ -1,5 +1,5 @@
 import { ConflictError } from "../errors.ts";
-import { livenessWindowMs } from "../liveness.ts";
+import { livenessNow, livenessWindowMs } from "../liveness.ts";
 import { type JobRecord, JobStatus, JobType } from "../model.ts";
 import type { VaultContext } from "./vault-config.ts";
 
@@ -28,7 +28,7 @@ export async function abandonDeadJobs(ctx: VaultContext, disk?: string): Promise
   const { catalog, clock } = ctx.deps;
   const vaultId = ctx.config.vaultId;
   const running = await catalog.listJobs(vaultId, { status: JobStatus.Running, ...(disk ? { disk } : {}) });
-  const now = clock.now();
+  const now = livenessNow();
   const live: JobRecord[] = [];
   for (const job of running) {
     if (!isDead(job, now)) {
@@ -41,7 +41,7 @@ export async function abandonDeadJobs(ctx: VaultContext, disk?: string): Promise
         job.id,
         {
           status: JobStatus.Abandoned,
-          ended: now,
+          ended: clock.now(),
           error: `abandoned: its process sent no heartbeat after ${new Date(job.heartbeat!).toISOString()}`,
         },
         { status: JobStatus.Running, heartbeat: job.heartbeat ?? null },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError } from "../errors.ts";
-import { heartbeatEveryMs, livenessWindowMs } from "../liveness.ts";
+import { heartbeatEveryMs, livenessNow, livenessWindowMs } from "../liveness.ts";
 import { JobStatus } from "../model.ts";
 import type { ReferenceStore } from "../ports/references.ts";
 import type { VaultContext } from "./vault-config.ts";
@@ -46,12 +46,11 @@ export class JobHeartbeat {
 
   async #beat(): Promise<void> {
     if (this.#lost) return;
-    const { catalog, clock } = this.#ctx.deps;
     try {
-      await catalog.updateJob(
+      await this.#ctx.deps.catalog.updateJob(
         this.#ctx.config.vaultId,
         this.#jobId,
-        { heartbeat: clock.now() },
+        { heartbeat: livenessNow() },
         { status: JobStatus.Running },
       );
     } catch (err) {
@@ -101,7 +100,7 @@ export class LeaseKeeper {
     name: string,
     owner: string,
   ): Promise<LeaseKeeper | undefined> {
-    const now = ctx.deps.clock.now();
+    const now = livenessNow();
     const taken = await refs.acquireLease(ctx.config.vaultId, name, owner, now + livenessWindowMs(), now);
     return taken ? new LeaseKeeper(ctx, refs, name, owner) : undefined;
   }
@@ -145,7 +144,7 @@ export class LeaseKeeper {
 
   async #renew(): Promise<void> {
     if (this.#lost) return;
-    const now = this.#ctx.deps.clock.now();
+    const now = livenessNow();
     const before = performance.now();
     const vaultId = this.#ctx.config.vaultId;
     if (await this.#refs.acquireLease(vaultId, this.#name, this.#owner, now + livenessWindowMs(), now)) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { asBlockvaultError, type BlockvaultError, ConflictError } from "../errors.ts";
+import { livenessNow } from "../liveness.ts";
 import { type JobRecord, JobStatus, type JobType } from "../model.ts";
 import type { VaultContext } from "./vault-config.ts";
 
@@ -28,7 +29,7 @@ export async function startJob(
     vaultId: ctx.config.vaultId,
     status: JobStatus.Running,
     started: now,
-    ...(options.heartbeat ? { heartbeat: now } : {}),
+    ...(options.heartbeat ? { heartbeat: livenessNow() } : {}),
     bytesScanned: 0,
     bytesChanged: 0,
     bytesStored: 0,
@@ -55,7 +56,7 @@ export async function resumeJob(
   return ctx.deps.catalog.updateJob(ctx.config.vaultId, jobId, {
     status: JobStatus.Running,
     started: now,
-    heartbeat: now,
+    heartbeat: livenessNow(),
     ended: undefined,
     error: undefined,
     attempts: changes.attempt ?? job.attempts + 1,

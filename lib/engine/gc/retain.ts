@@ -27,6 +27,11 @@ export interface NewPoint {
 /** References a backup holds for its point until it commits; `undo` gives them back. */
 export interface Retention {
   undo(): Promise<void>;
+  /**
+   * The packs held for the segments the point adds (what it relies on beyond its disk's chain),
+   * or undefined when the vault tracks no references.
+   */
+  readonly packs?: readonly string[];
 }
 
 const NOTHING: Retention = { undo: async () => {} };
@@ -53,8 +58,9 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
   const undo = async () => {
     await releaseHolders(ctx, refs, held);
   };
+  let packs: string[];
   try {
-    await holdAll(ctx, refs, point, [...changes], held);
+    packs = await holdAll(ctx, refs, point, [...changes], held);
     // The collector marks a tail "releasing" before it checks for running backups; checking the
     // mark after holding means one of the two always sees the other.
     await chainTail(ctx, refs, point.disk);
@@ -64,7 +70,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
     await undo().catch(() => {});
     throw err;
   }
-  return { undo };
+  return { undo, packs };
 }
 
 /**
@@ -74,6 +80,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
  * Until every pack is held the point is not committed, so nothing relies on them yet; if a hold
  * fails (a pack was condemned), undoing the point's holders releases the segments and, with
  * them, the holds. Both steps are batches: one durable write each in the embedded store.
+ * Returns the packs held.
  */
 async function holdAll(
   ctx: VaultContext,
@@ -81,8 +88,8 @@ async function holdAll(
   point: NewPoint,
   changes: readonly [string, string[]][],
   held: [string, string[]][],
-): Promise<void> {
-  if (changes.length === 0) return;
+): Promise<string[]> {
+  if (changes.length === 0) return [];
   const vaultId = ctx.config.vaultId;
   const existing = await mapLimit(changes, 16, ([segment]) => refs.getSegment(vaultId, segment));
   // Recorded before any hold: whatever part of the batch landed, the undo releases it (releasing
@@ -104,6 +111,7 @@ async function holdAll(
     vaultId,
     [...byPack].map(([pack, segments]) => ({ pack, segments })),
   );
+  return [...byPack.keys()];
 }
 
 /** The packs holding the blocks of `segment`, wherever it sits in the new point. */
