@@ -9,6 +9,7 @@ import { commitGuarded } from "./backup-commit.ts";
 import { loadLiveIndex } from "./block-index.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { validateDiskName } from "./disk-name.ts";
+import { PendingPoint } from "./gc/abandoned-holds.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
 import { retainNewPoint } from "./gc/retain.ts";
 import { JobHeartbeat } from "./heartbeat.ts";
@@ -252,6 +253,7 @@ async function backupInto(
       ...(source.sourceRef ? { sourceRef: source.sourceRef } : {}),
     };
     await upsertDisk(ctx, options.disk, source);
+    await notePendingPoint(ctx, jobId, point);
     const retention = await retainNewPoint(ctx, {
       id: point.id,
       disk: options.disk,
@@ -297,6 +299,17 @@ async function backupInto(
       durationMs: clock.now() - started,
     };
   }
+}
+
+/**
+ * Records on the job the point it is about to hold references for, so that if this process dies
+ * before the commit, whoever finds the job abandoned can give them back (gc/abandoned-holds.ts).
+ */
+async function notePendingPoint(ctx: VaultContext, jobId: string, point: RecoveryPointRecord): Promise<void> {
+  const { catalog } = ctx.deps;
+  const job = await catalog.getJob(ctx.config.vaultId, jobId);
+  const detail = { ...job.detail, [PendingPoint.point]: point.id, [PendingPoint.root]: point.manifest };
+  await catalog.updateJob(ctx.config.vaultId, jobId, { detail }, { status: JobStatus.Running });
 }
 
 /**

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { BlockvaultError, ConflictError } from "../../errors.ts";
 import { livenessWindowMs } from "../../liveness.ts";
+import { abandonDeadJobs } from "../dead-jobs.ts";
 import { LeaseKeeper, LeaseName } from "../heartbeat.ts";
 import type { VaultContext } from "../vault-config.ts";
+import { releaseAbandonedHolds } from "./abandoned-holds.ts";
 import { MAX_INDEX_AGE_MS, TOMBSTONE_MS, trackedReferences } from "./chain.ts";
 import { releaseDeadSegment } from "./release.ts";
 import { releasePurgedPoints } from "./release-points.ts";
@@ -54,6 +56,9 @@ export async function collectGarbage(
   if (!lease) throw new ConflictError("another garbage collection of this vault is running");
   try {
     await ctx.deps.store.removeLeftovers?.(livenessWindowMs()).catch(() => undefined);
+    // Backups that died holding references for a point they never committed give them back.
+    await abandonDeadJobs(ctx);
+    await releaseAbandonedHolds(ctx, refs);
     const points = await releasePurgedPoints(ctx, refs);
     // Segments a crashed collector (or an undone backup) killed but did not finish releasing.
     const dead = await refs.listDeadSegments(vaultId);
