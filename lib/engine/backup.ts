@@ -115,7 +115,7 @@ export async function runBackup(
   heartbeat.stop();
   // The point is committed, so the backup succeeded: failing to record that must neither report
   // a failure (a retry would store a second point) nor mark the job failed. The job then stays
-  // "running", as after a crash at this moment.
+  // "running" until it is found abandoned, as after a crash at this moment.
   await catalog
     .updateJob(vaultId, jobId, {
       status: JobStatus.Completed,
@@ -253,7 +253,6 @@ async function backupInto(
       ...(source.sourceRef ? { sourceRef: source.sourceRef } : {}),
     };
     await upsertDisk(ctx, options.disk, source);
-    await notePendingPoint(ctx, jobId, point);
     const retention = await retainNewPoint(ctx, {
       id: point.id,
       disk: options.disk,
@@ -261,6 +260,7 @@ async function backupInto(
       ids: scan.ids,
       index,
       indexLoadedAt,
+      beforeHolding: () => notePendingPoint(ctx, jobId, point),
       ...(parent && parentManifest
         ? { parent: { manifest: parent.manifest, root: parentManifest.root } }
         : {}),

@@ -22,6 +22,11 @@ export interface NewPoint {
   readonly indexLoadedAt: number;
   /** The parent's manifest id and root, already loaded. */
   readonly parent?: { readonly manifest: string; readonly root: RootManifest };
+  /**
+   * Runs before anything is held (only where references are tracked): the backup records what
+   * it is about to hold, for whoever finds it dead (abandoned-holds.ts).
+   */
+  readonly beforeHolding?: () => Promise<void>;
 }
 
 /** References a backup holds for its point until it commits; `undo` gives them back. */
@@ -54,6 +59,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
   if (point.parent) roots.seed(point.parent.manifest, point.parent.root.segments);
   const tail = await roots.point(await chainTail(ctx, refs, point.disk));
   const changes = bySegment(holdersForAppend(point.disk, { id: point.id, slots: point.root.segments }, tail));
+  if (changes.size > 0) await point.beforeHolding?.();
   const held: [string, string[]][] = [];
   const undo = async () => {
     await releaseHolders(ctx, refs, held);
