@@ -15,7 +15,9 @@ import { restoreBytes } from "../helpers/vault-ops.ts";
  * kills, once the killed processes are past the liveness window: the next run of each command
  * succeeds, `check --read-data` is clean, every listed point restores to the image it was taken
  * from, nothing is left in the store's `.tmp/` or beside the restore target, and no job is still
- * running. BLOCKVAULT_KILL_SEED replays a run; BLOCKVAULT_KILLS sets how many kills it makes.
+ * running. BLOCKVAULT_KILL_SEED replays a run (the same commands, images and delays; what a
+ * process has done when its delay ends depends on the machine); BLOCKVAULT_KILLS sets how many
+ * kills it makes.
  */
 
 // Short, so the suite need not wait a minute for a killed holder to be taken for dead.
