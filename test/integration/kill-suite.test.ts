@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,6 +108,16 @@ function expectOrderly(end: ChildEnd, args: readonly string[]): void {
   expect([0, 8], `blockvault ${args.join(" ")}\n${end.stderr}`).toContain(end.code);
 }
 
+/** Temporaries seen right after kills: each must be gone after the next runs. */
+const leftoversSeen = new Set<string>();
+
+/** Notes the store's `.tmp/` entries and the restore temporaries there are now. */
+async function noteLeftovers(): Promise<void> {
+  const tmp = join(vaultDir, "objects", ".tmp");
+  for (const name of await readdir(tmp).catch(() => [] as string[])) leftoversSeen.add(join(tmp, name));
+  for (const name of await readdir(root)) if (name.includes(".partial-")) leftoversSeen.add(join(root, name));
+}
+
 /** Kills per command, for the report. */
 const killsOf = new Map<Op, number>();
 
@@ -128,7 +139,9 @@ async function cycle(typical: Map<Op, number>): Promise<number> {
       }),
     );
   }
-  return (await Promise.all(runs)).filter((e) => e.killed).length;
+  const killed = (await Promise.all(runs)).filter((e) => e.killed).length;
+  if (killed > 0) await noteLeftovers();
+  return killed;
 }
 
 /** Runs a command to its end; it must succeed. */
@@ -179,6 +192,8 @@ async function verifyAfterKills(): Promise<void> {
 
 /** Nothing in the store's `.tmp/`, no restore temporaries beside the target. */
 async function expectNoLeftovers(): Promise<void> {
+  const remaining = [...leftoversSeen].filter((path) => existsSync(path));
+  expect(remaining, "temporaries of killed processes still there").toEqual([]);
   const tmp = await readdir(join(vaultDir, "objects", ".tmp")).catch(() => [] as string[]);
   expect(tmp, "leftovers in .tmp").toEqual([]);
   const partials = (await readdir(root)).filter((n) => n.includes(".partial-"));
@@ -216,8 +231,12 @@ describe("SIGKILL at random moments of backup, gc, reclaim and restore", () => {
     }
     const image = await readFile(join(root, "restore.img")).catch(() => undefined);
     expect(image?.length).toBe(DISK_BYTES);
+    // The kills did leave temporaries and dead jobs behind, and the next runs dealt with them.
+    expect(leftoversSeen.size).toBeGreaterThan(0);
+    const jobs = JSON.parse((await runOk(["jobs", "--json"])).stdout) as { status: string }[];
+    expect(jobs.filter((j) => j.status === "abandoned").length).toBeGreaterThan(0);
     console.log(
-      `kill suite seed ${SEED}: ${kills} kills (${JSON.stringify(Object.fromEntries(killsOf))}) in ${((performance.now() - started) / 1000).toFixed(1)} s; unkilled run ms ${JSON.stringify(Object.fromEntries([...typical].map(([k, v]) => [k, Math.round(v)])))}`,
+      `kill suite seed ${SEED}: ${kills} kills (${JSON.stringify(Object.fromEntries(killsOf))}), ${leftoversSeen.size} temporaries of killed processes removed, in ${((performance.now() - started) / 1000).toFixed(1)} s; unkilled run ms ${JSON.stringify(Object.fromEntries([...typical].map(([k, v]) => [k, Math.round(v)])))}`,
     );
   }, 600_000);
 });
