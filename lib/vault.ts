@@ -1,5 +1,6 @@
 import type { BackupOptions, BackupResult } from "./engine/backup.ts";
 import type { CheckReport } from "./engine/check.ts";
+import { abandonDeadJobs } from "./engine/dead-jobs.ts";
 import { validateDiskName } from "./engine/disk-name.ts";
 import type { CollectOptions, CollectResult } from "./engine/gc/collect.ts";
 import type { ReclaimOptions, ReclaimResult } from "./engine/reclaim.ts";
@@ -270,8 +271,14 @@ export class Vault {
     return this.ctx.deps.catalog.listDisks(this.id);
   }
 
+  /**
+   * Lists jobs, first ending as abandoned those whose process died (no heartbeat for a liveness
+   * window), so that none shows as running forever. A caller who may not write still sees the
+   * list.
+   */
   async listJobs(query?: JobQuery): Promise<JobRecord[]> {
     this.authorize(Operation.Read);
+    await abandonDeadJobs(this.ctx).catch(() => undefined);
     return this.ctx.deps.catalog.listJobs(this.id, query);
   }
 

@@ -34,7 +34,12 @@ export class LimitedObjectStore implements ObjectStore {
     }
     if (inner.stage)
       this.stage = () => this.#permits.run(async () => this.#limited(await this.#inner.stage!()));
+    if (inner.removeLeftovers)
+      this.removeLeftovers = (minAgeMs) => this.#permits.run(() => this.#inner.removeLeftovers!(minAgeMs));
   }
+
+  /** The inner store's, when it has one. */
+  readonly removeLeftovers?: (minAgeMs: number) => Promise<number>;
 
   /** The inner store's staging areas, their puts counted against the same limit. */
   readonly stage?: () => Promise<StagingArea | undefined>;

@@ -11,7 +11,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../model.ts";
-import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, Catalog, JobExpectation, JobQuery } from "../ports/catalog.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryConditional } from "./retry-conditional.ts";
 import { retryCreate } from "./retry-create.ts";
@@ -146,8 +146,11 @@ export class RetryingCatalog implements Catalog {
     vaultId: string,
     id: string,
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+    expected?: JobExpectation,
   ): Promise<JobRecord> {
-    return this.#retry(() => this.#inner.updateJob(vaultId, id, changes), `update job ${id}`);
+    // A conditional update retried after a lost response may find its own write and refuse:
+    // the caller then sees a lost race it actually won, which its next look corrects.
+    return this.#retry(() => this.#inner.updateJob(vaultId, id, changes, expected), `update job ${id}`);
   }
 
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {

@@ -46,10 +46,17 @@ export class RetryingObjectStore implements ObjectStore {
       this.retain = (key, until, mode) =>
         retry(() => this.#inner.retain!(key, until, mode), this.#policy, `retain object ${key}`);
     }
+    if (inner.removeLeftovers) {
+      this.removeLeftovers = (minAgeMs) =>
+        retry(() => this.#inner.removeLeftovers!(minAgeMs), this.#policy, "remove leftovers of dead writers");
+    }
   }
 
   /** The inner store's retention, retried, when it has one. */
   readonly retain?: (key: string, until: number, mode: RetentionMode) => Promise<ObjectRetention>;
+
+  /** The inner store's, retried, when it has one. */
+  readonly removeLeftovers?: (minAgeMs: number) => Promise<number>;
 
   /** The inner store's, retried, when it has one. */
   readonly localPath?: (key: string) => Promise<string | undefined>;

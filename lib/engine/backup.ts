@@ -1,15 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, SourceError } from "../errors.ts";
+import { livenessWindowMs } from "../liveness.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../model.ts";
 import type { StagingArea } from "../ports/object-store.ts";
 import type { ReferenceStore } from "../ports/references.ts";
 import type { ChangedRange, VolumeSource } from "../ports/volume-source.ts";
 import { mapLimit } from "../util/concurrency.ts";
+import { commitGuarded } from "./backup-commit.ts";
 import { loadLiveIndex } from "./block-index.ts";
 import { DataKeyRotation } from "./data-keys.ts";
 import { validateDiskName } from "./disk-name.ts";
+import { PendingPoint } from "./gc/abandoned-holds.ts";
 import { condemnedPacks, trackedReferences } from "./gc/chain.ts";
 import { retainNewPoint } from "./gc/retain.ts";
+import { JobHeartbeat } from "./heartbeat.ts";
 import { failJob, resumeJob, startJob } from "./jobs.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES, PACK_TARGET_BYTES } from "./layout.ts";
 import {
@@ -92,24 +96,29 @@ export async function runBackup(
           ...(options.job.attempt !== undefined ? { attempt: options.job.attempt } : {}),
         })
       ).id
-    : await startJob(ctx, { type: JobType.Backup, disk: options.disk, detail });
+    : await startJob(ctx, { type: JobType.Backup, disk: options.disk, detail }, { heartbeat: true });
+  const heartbeat = JobHeartbeat.start(ctx, jobId);
   let result: BackupResult;
   try {
+    // What dead backups left in the store's private areas (their staging directories).
+    await ctx.deps.store.removeLeftovers?.(livenessWindowMs()).catch(() => undefined);
     try {
-      result = await backupInto(ctx, source, options, parent, jobId, started);
+      result = await backupInto(ctx, source, options, parent, jobId, started, heartbeat);
     } catch (err) {
       if (!(err instanceof ConflictError && err.retryable)) throw err;
       // Garbage collection took a pack or segment this run's index still offered: one more run,
       // on a fresh index, reuses what this one stored and stores the blocks that were collected.
       const fresh = await catalog.latestRecoveryPoint(vaultId, options.disk);
-      result = await backupInto(ctx, source, options, fresh, jobId, started);
+      result = await backupInto(ctx, source, options, fresh, jobId, started, heartbeat);
     }
   } catch (err) {
+    heartbeat.stop();
     throw await failJob(ctx, jobId, err, `backup of disk "${options.disk}"`);
   }
+  heartbeat.stop();
   // The point is committed, so the backup succeeded: failing to record that must neither report
   // a failure (a retry would store a second point) nor mark the job failed. The job then stays
-  // "running", as after a crash at this moment.
+  // "running" until it is found abandoned, as after a crash at this moment.
   await catalog
     .updateJob(vaultId, jobId, {
       status: JobStatus.Completed,
@@ -130,6 +139,7 @@ async function backupInto(
   parent: RecoveryPointRecord | undefined,
   jobId: string,
   started: number,
+  heartbeat: JobHeartbeat,
 ): Promise<BackupResult> {
   const { catalog, clock, store, keys } = ctx.deps;
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
@@ -261,12 +271,22 @@ async function backupInto(
       ids: scan.ids,
       index,
       indexLoadedAt,
+      beforeHolding: () => notePendingPoint(ctx, jobId, point),
       ...(parent && parentManifest
         ? { parent: { manifest: parent.manifest, root: parentManifest.root } }
         : {}),
     });
     try {
-      await catalog.commitRecoveryPoint(point, parent?.id ?? null);
+      const objects = { rootId: manifest.rootId, root: manifest.root, ids: scan.ids, index };
+      const parentSegments = parentManifest?.root.segments;
+      const guarded = {
+        ...objects,
+        ...(parentSegments ? { parentSegments } : {}),
+        ...(retention.packs ? { heldPacks: retention.packs } : {}),
+      };
+      await commitGuarded(ctx, guarded, heartbeat, () =>
+        catalog.commitRecoveryPoint(point, parent?.id ?? null),
+      );
     } catch (err) {
       // An ambiguous failure may hide a commit that landed: keep the references then (a leak at
       // worst); give them back only when the point surely does not exist.
@@ -290,6 +310,17 @@ async function backupInto(
       durationMs: clock.now() - started,
     };
   }
+}
+
+/**
+ * Records on the job the point it is about to hold references for, so that if this process dies
+ * before the commit, whoever finds the job abandoned can give them back (gc/abandoned-holds.ts).
+ */
+async function notePendingPoint(ctx: VaultContext, jobId: string, point: RecoveryPointRecord): Promise<void> {
+  const { catalog } = ctx.deps;
+  const job = await catalog.getJob(ctx.config.vaultId, jobId);
+  const detail = { ...job.detail, [PendingPoint.point]: point.id, [PendingPoint.root]: point.manifest };
+  await catalog.updateJob(ctx.config.vaultId, jobId, { detail }, { status: JobStatus.Running });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { asBlockvaultError, type BlockvaultError, ConflictError } from "../errors.ts";
+import { livenessNow } from "../liveness.ts";
 import { type JobRecord, JobStatus, type JobType } from "../model.ts";
 import type { VaultContext } from "./vault-config.ts";
 
@@ -11,8 +12,16 @@ export interface JobStart {
   readonly detail?: JobRecord["detail"];
 }
 
-/** Records a running job and returns its id. */
-export async function startJob(ctx: VaultContext, start: JobStart): Promise<string> {
+/**
+ * Records a running job and returns its id. With `heartbeat`, the job starts with one: this
+ * process runs it to its end and keeps it fresh (see heartbeat.ts), and a job whose heartbeat
+ * stops is taken for dead. Jobs a state machine carries across processes have none.
+ */
+export async function startJob(
+  ctx: VaultContext,
+  start: JobStart,
+  options: { readonly heartbeat?: boolean } = {},
+): Promise<string> {
   const id = randomUUID();
   try {
     await ctx.deps.catalog.createJob({
@@ -20,6 +29,7 @@ export async function startJob(ctx: VaultContext, start: JobStart): Promise<stri
       vaultId: ctx.config.vaultId,
       status: JobStatus.Running,
       started: ctx.deps.clock.now(),
+      ...(options.heartbeat ? { heartbeat: livenessNow() } : {}),
       bytesScanned: 0,
       bytesChanged: 0,
       bytesStored: 0,
@@ -37,7 +47,8 @@ export async function startJob(ctx: VaultContext, start: JobStart): Promise<stri
 
 /**
  * Starts a job that was recorded earlier (queued by the scheduler, or an earlier attempt that
- * failed): marks it running again, counting the attempt. A job already completed is a
+ * failed or was abandoned): marks it running again, with a fresh heartbeat (this process runs it
+ * to its end), counting the attempt. A job already completed is a
  * `ConflictError`: a redelivered request must not run it twice.
  */
 export async function resumeJob(
@@ -47,9 +58,11 @@ export async function resumeJob(
 ): Promise<JobRecord> {
   const job = await ctx.deps.catalog.getJob(ctx.config.vaultId, jobId);
   if (job.status === JobStatus.Completed) throw new ConflictError(`job ${jobId} has already completed`);
+  const now = ctx.deps.clock.now();
   return ctx.deps.catalog.updateJob(ctx.config.vaultId, jobId, {
     status: JobStatus.Running,
-    started: ctx.deps.clock.now(),
+    started: now,
+    heartbeat: livenessNow(),
     ended: undefined,
     error: undefined,
     attempts: changes.attempt ?? job.attempts + 1,

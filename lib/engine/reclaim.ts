@@ -1,16 +1,20 @@
+import { randomUUID } from "node:crypto";
 import { ConflictError, RetainedObjectError } from "../errors.ts";
-import { JobStatus, JobType } from "../model.ts";
+import { livenessWindowMs } from "../liveness.ts";
+import type { ReferenceStore } from "../ports/references.ts";
 import { mapLimit } from "../util/concurrency.ts";
 import { takeInventory } from "./check.ts";
+import { liveBackups } from "./dead-jobs.ts";
+import { LeaseKeeper, LeaseName } from "./heartbeat.ts";
 import { manifestKey, packKey } from "./layout.ts";
 import type { VaultContext } from "./vault-config.ts";
 
 /** Options of {@link reclaimOrphans}. */
 export interface ReclaimOptions {
   /**
-   * Only objects older than this are deleted. A running backup writes packs before the index
-   * that names them and manifests before its catalog record; the grace period is what keeps
-   * its objects safe. Default 24 hours.
+   * Only objects older than this are deleted (default 24 hours; never less than the liveness
+   * window). A running backup's objects are kept safe by the order of reclaim's steps, not by
+   * the grace period: see {@link reclaimOrphans}.
    */
   readonly graceMs?: number;
   /** Report what would be deleted, delete nothing. */
@@ -38,49 +42,77 @@ const DEFAULT_RECLAIM_GRACE_MS = 24 * 60 * 60 * 1000;
  * when no point uses them yet: the next backup reuses their blocks (releasing blocks of deleted
  * points is garbage collection, a separate step). Objects whose age the store does not report
  * are kept.
+ *
+ * What keeps a backup's objects safe is not the grace period (it may be 0) but this order: the
+ * reclaim lease is taken first, then the running backups are looked at, and a live one (whose
+ * heartbeat is fresh) makes reclaim refuse; a dead one is marked abandoned and no longer counts.
+ * A backup that started later holds the same lease while it checks that every object it names
+ * is present and commits, so it either sees what this reclaim deleted or waits until it is done.
+ * Nothing younger than the liveness window is deleted, whatever the grace period.
  */
 export async function reclaimOrphans(
   ctx: VaultContext,
   options: ReclaimOptions = {},
 ): Promise<ReclaimResult> {
-  const graceMs = options.graceMs ?? DEFAULT_RECLAIM_GRACE_MS;
-  const cutoff = ctx.deps.clock.now() - graceMs;
-  // A backup running now may be about to name an old orphan manifest again (same bytes, same
-  // name: its put finds the object and does not refresh it). Jobs still "running" after the
-  // grace period are crashed runs, not live ones.
-  const running = await ctx.deps.catalog.listJobs(ctx.config.vaultId, { status: JobStatus.Running });
-  const live = running.find((j) => j.type === JobType.Backup && j.started > cutoff);
-  if (live) throw new ConflictError(`backup job ${live.id} is running; reclaim when it has finished`);
-  const inv = await takeInventory(ctx);
-  const old = (info: { modified?: number }) => info.modified !== undefined && info.modified <= cutoff;
-  const packs = [...inv.packs].filter(([id, info]) => !inv.index.pack(id) && old(info));
-  const manifests = [...inv.manifests].filter(([id, info]) => !inv.reachableManifests.has(id) && old(info));
-  const retained: string[] = [];
-  const remove = async (key: string) => {
-    try {
-      await ctx.deps.store.delete(key);
-      return true;
-    } catch (err) {
-      if (!(err instanceof RetainedObjectError)) throw err;
-      retained.push(key);
-      return false;
-    }
-  };
-  let kept = { packs, manifests };
-  if (!options.dryRun) {
-    const packsGone = await mapLimit(packs, 8, ([id]) => remove(packKey(id)));
-    const manifestsGone = await mapLimit(manifests, 8, ([id]) => remove(manifestKey(id)));
-    kept = {
-      packs: packs.filter((_, i) => packsGone[i]),
-      manifests: manifests.filter((_, i) => manifestsGone[i]),
+  const refs = ctx.deps.references;
+  const lease = refs ? await takeReclaimLease(ctx, refs) : undefined;
+  try {
+    // After the lease: a backup that commits from now on waits for it or sees the deletes.
+    const graceMs = Math.max(options.graceMs ?? DEFAULT_RECLAIM_GRACE_MS, livenessWindowMs());
+    const cutoff = ctx.deps.clock.now() - graceMs;
+    if (!options.dryRun) await ctx.deps.store.removeLeftovers?.(livenessWindowMs());
+    // A running backup's packs are not indexed yet, and it may be about to name an old orphan
+    // manifest again (same bytes, same name: its put finds the object and does not refresh it).
+    const [live] = await liveBackups(ctx);
+    if (live) throw new ConflictError(`backup job ${live.id} is running; reclaim when it has finished`);
+    const inv = await takeInventory(ctx);
+    const old = (info: { modified?: number }) => info.modified !== undefined && info.modified <= cutoff;
+    const packs = [...inv.packs].filter(([id, info]) => !inv.index.pack(id) && old(info));
+    const manifests = [...inv.manifests].filter(([id, info]) => !inv.reachableManifests.has(id) && old(info));
+    const retained: string[] = [];
+    const remove = async (key: string) => {
+      lease?.assertHeld();
+      try {
+        await ctx.deps.store.delete(key);
+        return true;
+      } catch (err) {
+        // Under storage retention: left for a run after its date.
+        if (!(err instanceof RetainedObjectError)) throw err;
+        retained.push(key);
+        return false;
+      }
     };
+    let kept = { packs, manifests };
+    if (!options.dryRun) {
+      const packsGone = await mapLimit(packs, 8, ([id]) => remove(packKey(id)));
+      const manifestsGone = await mapLimit(manifests, 8, ([id]) => remove(manifestKey(id)));
+      kept = {
+        packs: packs.filter((_, i) => packsGone[i]),
+        manifests: manifests.filter((_, i) => manifestsGone[i]),
+      };
+    }
+    const bytes = [...kept.packs, ...kept.manifests].reduce((n, [, info]) => n + info.size, 0);
+    return {
+      packs: kept.packs.map(([id]) => id),
+      manifests: kept.manifests.map(([id]) => id),
+      bytes,
+      dryRun: options.dryRun ?? false,
+      retained: retained.sort(),
+    };
+  } finally {
+    await lease?.release();
   }
-  const bytes = [...kept.packs, ...kept.manifests].reduce((n, [, info]) => n + info.size, 0);
-  return {
-    packs: kept.packs.map(([id]) => id),
-    manifests: kept.manifests.map(([id]) => id),
-    bytes,
-    dryRun: options.dryRun ?? false,
-    retained: retained.sort(),
-  };
+}
+
+/** The reclaim lease, waiting a window at most for a backup's commit or another reclaim. */
+async function takeReclaimLease(ctx: VaultContext, refs: ReferenceStore): Promise<LeaseKeeper> {
+  const lease = await LeaseKeeper.await(
+    ctx,
+    refs,
+    LeaseName.Reclaim,
+    `reclaim:${randomUUID()}`,
+    livenessWindowMs(),
+  );
+  if (!lease) throw new ConflictError("another reclaim is running, or a backup is committing; try again");
+  return lease;
 }

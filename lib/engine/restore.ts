@@ -6,6 +6,7 @@ import { ownedArrayBuffer } from "../util/buffers.ts";
 import { forEachLimit } from "../util/concurrency.ts";
 import { type BlockIndex, loadLiveIndex } from "./block-index.ts";
 import { condemnedPacks } from "./gc/chain.ts";
+import { JobHeartbeat } from "./heartbeat.ts";
 import { failJob, startJob } from "./jobs.ts";
 import { packKey } from "./layout.ts";
 import { type StreamedManifest, streamManifest } from "./manifest.ts";
@@ -86,25 +87,33 @@ export async function runRestore(
   const started = clock.now();
   const { range, jobId } = await abortingOnFailure(target, async () => {
     const range = validateRange(options.range, point.logicalSize);
+    // A job of its own runs here to its end, with a heartbeat; one a state machine recorded does not.
     const jobId =
       options.jobId ??
-      (await startJob(ctx, {
-        type: JobType.Restore,
-        disk: point.disk,
-        recoveryPoint: point.id,
-        detail: { target: target.description, offset: range.offset, length: range.length },
-      }));
+      (await startJob(
+        ctx,
+        {
+          type: JobType.Restore,
+          disk: point.disk,
+          recoveryPoint: point.id,
+          detail: { target: target.description, offset: range.offset, length: range.length },
+        },
+        { heartbeat: true },
+      ));
     return { range, jobId };
   });
+  const heartbeat = options.jobId ? undefined : JobHeartbeat.start(ctx, jobId);
   let verified: number;
   let where: string;
   try {
     verified = await restoreBlocks(ctx, point, target, range, options);
     where = await target.commit();
   } catch (err) {
+    heartbeat?.stop();
     await target.abort().catch(() => {});
     throw await failJob(ctx, jobId, err, `restore of recovery point ${point.id}`);
   }
+  heartbeat?.stop();
   // The image is in place: failing to record that must not report the restore as failed.
   await catalog
     .updateJob(vaultId, jobId, {

@@ -1,3 +1,4 @@
+import { ConflictError } from "../errors.ts";
 import type {
   ApprovalRecord,
   ApprovalState,
@@ -16,6 +17,27 @@ export interface JobQuery {
   readonly status?: JobStatus;
   readonly disk?: string;
   readonly limit?: number;
+}
+
+/**
+ * The condition of a conditional `updateJob`: the stored job must have this status and, when
+ * `heartbeat` is given, exactly this heartbeat (`null`: none recorded). That is how a heartbeat
+ * never revives a job someone else ended, and how two processes that both find a job dead do
+ * not both end it.
+ */
+export interface JobExpectation {
+  readonly status: JobStatus;
+  readonly heartbeat?: number | null;
+}
+
+/** Rejects with the port's `ConflictError` when `job` does not meet `expected`. */
+export function checkJobExpectation(what: string, job: JobRecord, expected: JobExpectation): void {
+  if (job.status !== expected.status) {
+    throw new ConflictError(`${what}: job ${job.id} is ${job.status}, not ${expected.status}`);
+  }
+  if (expected.heartbeat !== undefined && (job.heartbeat ?? null) !== expected.heartbeat) {
+    throw new ConflictError(`${what}: job ${job.id} has sent a heartbeat since it was read`);
+  }
 }
 
 /** Which audit entries to list; all fields optional and combined with AND. */
@@ -56,6 +78,9 @@ export interface AuditQuery {
  *   the result, rejecting with `NotFoundError` when there is none. They merge like object spread:
  *   an optional field given as `undefined` is cleared; a required one given as `undefined` is a
  *   `ValidationError`.
+ * - `updateJob(vaultId, id, changes, expected)` changes the job only if it meets `expected`
+ *   (see {@link JobExpectation}), atomically with the check; otherwise it rejects with a
+ *   non-retryable `ConflictError` and changes nothing.
  * - Optional fields round-trip: a field absent when written is absent (not null) when read.
  * - `putPolicy(policy, expectedVersion)` is conditional: with `null` the policy must not exist
  *   (else `AlreadyExistsError`); with a number, the stored version must equal it (else
@@ -112,6 +137,7 @@ export interface Catalog {
     vaultId: string,
     id: string,
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+    expected?: JobExpectation,
   ): Promise<JobRecord>;
   listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]>;
 

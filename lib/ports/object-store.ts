@@ -50,6 +50,10 @@ export interface ByteRange {
  *   writer on this machine builds objects as files and then stores them without handing their
  *   bytes over in memory (the engine's worker threads write packs this way). It resolves to
  *   undefined when the store cannot take files right now; the caller then uses `put`.
+ * - `removeLeftovers`, when a store has it, removes what writers that died left in its private
+ *   areas (half-written puts, staging areas) untouched for at least `minAgeMs` (the store's own
+ *   clock); a live writer keeps its staging area fresh, so only dead writers' are removed. It
+ *   resolves to how many it removed.
  * - `retain`, when a store has it, puts the object under retention (see {@link ObjectRetention}):
  *   until then it cannot be deleted or replaced, by anyone, whatever the caller's rights. Only
  *   extends: the retention in effect afterwards ends at the later of its end and `until`, in the
@@ -68,6 +72,7 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   localPath?(key: string): Promise<string | undefined>;
   stage?(): Promise<StagingArea | undefined>;
+  removeLeftovers?(minAgeMs: number): Promise<number>;
   retain?(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention>;
 }
 

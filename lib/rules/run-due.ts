@@ -1,5 +1,6 @@
 import type { BackupResult } from "../engine/backup.ts";
 import { runBackup } from "../engine/backup.ts";
+import { abandonDeadJobs } from "../engine/dead-jobs.ts";
 import { trackedReferences } from "../engine/gc/chain.ts";
 import { type CollectResult, collectGarbage } from "../engine/gc/collect.ts";
 import { failJob, startJob } from "../engine/jobs.ts";
@@ -41,13 +42,17 @@ export async function runDue(
   const vaultId = ctx.config.vaultId;
   const now = clock.now();
   const report: DueReport = { backups: [], expired: [], purged: [], tiered: [] };
+  // Jobs of dead processes end as abandoned; an abandoned backup leaves its slot to be done again.
+  await abandonDeadJobs(ctx);
   for (const disk of await catalog.listDisks(vaultId)) {
     const policy = await policyOf(ctx, disk);
     if (!policy) continue;
     const slot = dueSlots(policy, now - CATCH_UP_MS, now + 1).at(-1);
     if (slot !== undefined && slot >= disk.created - 60_000) {
       const jobs = await catalog.listJobs(vaultId, { disk: disk.name });
-      const done = jobs.some((j) => j.detail?.slot === slot && j.status !== JobStatus.Failed);
+      const done = jobs.some(
+        (j) => j.detail?.slot === slot && j.status !== JobStatus.Failed && j.status !== JobStatus.Abandoned,
+      );
       if (done) report.backups.push({ disk: disk.name, slot, skipped: "already backed up for this slot" });
       else
         report.backups.push({

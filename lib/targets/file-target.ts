@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, link, open, realpath, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, link, lstat, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { AlreadyExistsError, SourceError, ValidationError } from "../errors.ts";
+import { heartbeatEveryMs, livenessWindowMs } from "../liveness.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { refuseVaultFiles, resolveTarget, type VaultFiles } from "./vault-files.ts";
 
@@ -24,11 +25,33 @@ async function realOrResolved(path: string): Promise<string> {
   }
 }
 
+/** The prefix of the hidden temporary files of restores into `target`. */
+function partialPrefix(target: string): string {
+  return `.${basename(target)}.partial-`;
+}
+
+/**
+ * Removes the temporary files that restores into `target` left when their process died: those
+ * untouched for longer than the liveness window (a live restore renews its file's time).
+ */
+async function removeDeadPartials(target: string): Promise<void> {
+  const dir = dirname(target);
+  const prefix = partialPrefix(target);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const before = Date.now() - livenessWindowMs();
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const info = await lstat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile() && info.mtimeMs < before) await rm(join(dir, name), { force: true });
+  }
+}
+
 /**
  * Restores into a new file. The image is written to a hidden temporary file beside the target
  * (sized up front, so holes stay sparse), flushed, and renamed into place on commit: a failed
- * restore leaves no partial target. An existing target is refused unless `force`; the source of
- * the disk and the vault's own files are refused always.
+ * restore leaves no partial target, and one whose process was killed leaves a temporary file that
+ * the next restore into the same path removes. An existing target is refused unless `force`;
+ * the source of the disk and the vault's own files are refused always.
  */
 export async function openFileTarget(
   path: string,
@@ -49,7 +72,8 @@ export async function openFileTarget(
   }
   if (existing && !existing.isFile())
     throw new ValidationError(`restore target ${path} is not a regular file`);
-  const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString("hex")}`);
+  await removeDeadPartials(target);
+  const temp = join(dirname(target), `${partialPrefix(target)}${randomBytes(6).toString("hex")}`);
   let handle: FileHandle;
   try {
     handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
@@ -60,6 +84,11 @@ export async function openFileTarget(
   }
   await handle.truncate(size);
   let done = false;
+  // The file's time says its restore is alive, even while it waits for data to write.
+  const keepFresh = setInterval(() => {
+    if (!done) handle.utimes(new Date(), new Date()).catch(() => undefined);
+  }, heartbeatEveryMs());
+  keepFresh.unref();
   return {
     description: path,
     fd: handle.fd,
@@ -76,6 +105,7 @@ export async function openFileTarget(
       if (!done) await handle.datasync();
     },
     async commit() {
+      clearInterval(keepFresh);
       await handle.sync();
       await handle.close();
       done = true;
@@ -84,6 +114,7 @@ export async function openFileTarget(
       return target;
     },
     async abort() {
+      clearInterval(keepFresh);
       if (!done) {
         done = true;
         await handle.close().catch(() => {});

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { AlreadyExistsError, NotFoundError, ValidationError } from "../../lib/errors.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { JobStatus, JobType } from "../../lib/model.ts";
 import type { Catalog } from "../../lib/ports/catalog.ts";
 import { job, vault } from "./catalog-records.ts";
@@ -67,6 +67,56 @@ export function describeJobClauses(current: () => Catalog): void {
       expect(err).toBeInstanceOf(NotFoundError);
       expect((err as Error).message).toContain("nojob");
       await expect(catalog.getJob("v2", "j1")).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it("updates a job conditionally: on its status, and on the heartbeat that was read", async () => {
+      await catalog.createJob(job("j1", { status: JobStatus.Running, heartbeat: 1_000 }));
+      const running = { status: JobStatus.Running } as const;
+      // A heartbeat renews a running job...
+      expect(await catalog.updateJob("v1", "j1", { heartbeat: 2_000 }, running)).toMatchObject({
+        heartbeat: 2_000,
+      });
+      // ...and a finder that read the older heartbeat cannot end it.
+      const stale = { status: JobStatus.Running, heartbeat: 1_000 } as const;
+      await expect(
+        catalog.updateJob("v1", "j1", { status: JobStatus.Abandoned }, stale),
+      ).rejects.toBeInstanceOf(ConflictError);
+      expect(await catalog.getJob("v1", "j1")).toMatchObject({ status: JobStatus.Running, heartbeat: 2_000 });
+      const read = { status: JobStatus.Running, heartbeat: 2_000 } as const;
+      await catalog.updateJob("v1", "j1", { status: JobStatus.Abandoned, ended: 3_000 }, read);
+      // Two finders of one dead job: the second one's update is refused, nothing changes.
+      await expect(
+        catalog.updateJob("v1", "j1", { status: JobStatus.Abandoned, ended: 4_000 }, read),
+      ).rejects.toBeInstanceOf(ConflictError);
+      // A late heartbeat never revives the job.
+      await expect(catalog.updateJob("v1", "j1", { heartbeat: 5_000 }, running)).rejects.toBeInstanceOf(
+        ConflictError,
+      );
+      expect(await catalog.getJob("v1", "j1")).toMatchObject({
+        status: JobStatus.Abandoned,
+        heartbeat: 2_000,
+        ended: 3_000,
+      });
+      // A job that never sent a heartbeat matches `heartbeat: null`.
+      await catalog.createJob(job("j2", { status: JobStatus.Running }));
+      await expect(
+        catalog.updateJob(
+          "v1",
+          "j2",
+          { status: JobStatus.Failed },
+          { status: JobStatus.Running, heartbeat: 7 },
+        ),
+      ).rejects.toBeInstanceOf(ConflictError);
+      await catalog.updateJob(
+        "v1",
+        "j2",
+        { status: JobStatus.Failed },
+        { status: JobStatus.Running, heartbeat: null },
+      );
+      expect((await catalog.getJob("v1", "j2")).status).toBe(JobStatus.Failed);
+      await expect(catalog.updateJob("v1", "nojob", { heartbeat: 1 }, running)).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
     });
 
     it("updates the named fields, returns the result and persists it", async () => {

@@ -114,6 +114,39 @@ describe("DynamoReferenceStore beside the catalog in one table", () => {
     await catalog.close();
   });
 
+  it("frees a lease without deleting anything, as the backup role must (fault injection: an IAM deny)", async () => {
+    const { catalog, vaultId: v } = await fresh();
+    const denied = dynamoDocumentClient(emulatorConfig());
+    (
+      denied.middlewareStack as unknown as {
+        add(
+          mw: (
+            next: (a: unknown) => Promise<unknown>,
+            ctx: { commandName: string },
+          ) => (a: unknown) => Promise<unknown>,
+          o: object,
+        ): void;
+      }
+    ).add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === "DeleteItemCommand") {
+          throw Object.assign(new Error("not authorized to perform: dynamodb:DeleteItem"), {
+            name: "AccessDeniedException",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      },
+      { step: "initialize" },
+    );
+    const refs = new DynamoReferenceStore({ tableName, client: denied });
+    expect(await refs.acquireLease(v, "reclaim", "backup-a", 60_000, 0)).toBe(true);
+    await refs.releaseLease(v, "reclaim", "backup-a");
+    expect(await refs.acquireLease(v, "reclaim", "reclaim-b", 60_000, 1)).toBe(true);
+    denied.destroy();
+    await catalog.close();
+  });
+
   it("forgets a dead segment without deleting it when the caller may not delete (fault injection: an IAM deny)", async () => {
     const { catalog, vaultId: v } = await fresh();
     const denied = dynamoDocumentClient(emulatorConfig());

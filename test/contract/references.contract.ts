@@ -176,6 +176,23 @@ export function describeReferenceStoreContract(
       expect(await refs.acquireLease(v, "gc", "c", 500, 302)).toBe(true);
     });
 
+    it("renews a lease for its owner only, and frees it at once on release (heartbeat-backed leases)", async () => {
+      expect(await refs.acquireLease(v, "reclaim", "a", 1_000, 0)).toBe(true);
+      // Renewing moves `until` forward: at 1_500 the lease is still a's.
+      expect(await refs.acquireLease(v, "reclaim", "a", 2_000, 900)).toBe(true);
+      expect(await refs.acquireLease(v, "reclaim", "b", 3_000, 1_500)).toBe(false);
+      // a stops renewing (killed): the lease lapses at its `until`, and a cannot take it back.
+      expect(await refs.acquireLease(v, "reclaim", "b", 3_000, 2_001)).toBe(true);
+      expect(await refs.acquireLease(v, "reclaim", "a", 4_000, 2_002)).toBe(false);
+      // Released by its holder, it is free long before its `until`; a stranger's release is ignored.
+      await refs.releaseLease(v, "reclaim", "a");
+      expect(await refs.acquireLease(v, "reclaim", "c", 9_000, 2_003)).toBe(false);
+      await refs.releaseLease(v, "reclaim", "b");
+      expect(await refs.acquireLease(v, "reclaim", "c", 9_000, 2_003)).toBe(true);
+      // Leases of other names are independent.
+      expect(await refs.acquireLease(v, "garbage-collection", "d", 9_000, 2_004)).toBe(true);
+    });
+
     it("keeps exactly one winner when a hold and a kill race on the same segment", async () => {
       await refs.holdSegment(v, "s1", ["h"], ["p1"]);
       await refs.releaseSegment(v, "s1", ["h"]);

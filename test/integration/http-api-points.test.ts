@@ -92,7 +92,10 @@ describe("jobs", () => {
     const cases: [string, string][] = [
       ["?limit=-1", "query.limit must be >= 0, got -1"],
       ["?limit=ten", 'query.limit must be an integer, got "ten"'],
-      ["?status=done", 'query.status must be one of "queued", "running", "completed", "failed", got "done"'],
+      [
+        "?status=done",
+        'query.status must be one of "queued", "running", "completed", "failed", "abandoned", got "done"',
+      ],
       ["?disks=web", "query.disks is not allowed"],
     ];
     for (const [query, message] of cases) {

@@ -1,5 +1,6 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
 import { manifestKey, packKey } from "../../lib/engine/layout.ts";
@@ -10,6 +11,9 @@ import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { backupFile, restoreBytes } from "../helpers/vault-ops.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
+// Reclaim never deletes what is younger than the liveness window; a short one keeps this quick.
+const WINDOW_MS = 500;
+process.env.BLOCKVAULT_LIVENESS_WINDOW_MS = String(WINDOW_MS);
 
 let root: string;
 let vault: Vault;
@@ -95,6 +99,7 @@ describe("reclaim", () => {
       ...(await listKeys("index/")),
     ];
     const orphans = await leaveOrphans();
+    await sleep(WINDOW_MS + 100);
     expect((await vault.check()).orphanPacks).toEqual([orphans.pack]);
     const dry = await vault.reclaim({ graceMs: 0, dryRun: true });
     expect(dry).toMatchObject({ packs: [orphans.pack], manifests: [orphans.manifest], dryRun: true });
@@ -117,14 +122,27 @@ describe("reclaim", () => {
     expect(await listKeys("packs/")).toContain(packKey(orphans.pack));
   });
 
-  it("refuses while a backup job is running, and ignores a crashed one older than the grace", async () => {
+  it("refuses while a backup job is running, whatever the grace, and ends a dead one as abandoned", async () => {
     await leaveOrphans();
     const now = vault.ctx.deps.clock.now();
     const job = { vaultId: vault.id, type: "backup", status: "running", disk: "d" } as const;
     const counters = { bytesScanned: 0, bytesChanged: 0, bytesStored: 0, attempts: 1 };
-    await vault.ctx.deps.catalog.createJob({ id: "live", started: now, ...job, ...counters });
-    await expect(vault.reclaim({ graceMs: 60_000 })).rejects.toThrow(ConflictError);
-    await vault.ctx.deps.catalog.updateJob(vault.id, "live", { started: now - 120_000 });
+    await vault.ctx.deps.catalog.createJob({ id: "live", started: now, heartbeat: now, ...job, ...counters });
+    await expect(vault.reclaim({ graceMs: 0 })).rejects.toThrow(ConflictError);
+    await expect(vault.reclaim({ graceMs: 60_000 })).rejects.toThrow(/backup job live is running/);
+    // Its process stops sending heartbeats: a window later it is dead, not running.
+    await vault.ctx.deps.catalog.updateJob(vault.id, "live", { heartbeat: now - 61_000 });
     await expect(vault.reclaim({ graceMs: 60_000 })).resolves.toMatchObject({ dryRun: false });
+    expect(await vault.ctx.deps.catalog.getJob(vault.id, "live")).toMatchObject({
+      status: "abandoned",
+      error: expect.stringMatching(/no heartbeat/),
+    });
+  });
+
+  it("keeps objects younger than the liveness window even with no grace", async () => {
+    const orphans = await leaveOrphans();
+    const result = await vault.reclaim({ graceMs: 0 });
+    expect(result.packs).toEqual([]);
+    expect(await listKeys("packs/")).toContain(packKey(orphans.pack));
   });
 });

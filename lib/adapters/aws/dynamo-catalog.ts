@@ -11,7 +11,7 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../model.ts";
-import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../ports/catalog.ts";
+import type { ApprovalQuery, AuditQuery, Catalog, JobExpectation, JobQuery } from "../../ports/catalog.ts";
 import { type AwsConfig, dynamoDocumentClient } from "./clients.ts";
 import * as approvals from "./dynamo-approvals.ts";
 import * as audit from "./dynamo-audit.ts";
@@ -124,8 +124,9 @@ export class DynamoCatalog implements Catalog {
     vaultId: string,
     id: string,
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+    expected?: JobExpectation,
   ): Promise<JobRecord> {
-    return jobs.updateJob(this.#t, vaultId, id, changes);
+    return jobs.updateJob(this.#t, vaultId, id, changes, expected);
   }
 
   async listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {

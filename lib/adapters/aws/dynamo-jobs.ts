@@ -1,6 +1,6 @@
 import { AlreadyExistsError, NotFoundError } from "../../errors.ts";
 import type { JobRecord } from "../../model.ts";
-import type { JobQuery } from "../../ports/catalog.ts";
+import { checkJobExpectation, type JobExpectation, type JobQuery } from "../../ports/catalog.ts";
 import { checkCount, merge } from "./dynamo-codec.ts";
 import { INDEX, itemKey, part, SK, vaultPk } from "./dynamo-keys.ts";
 import { checkJob, JOB_FIELDS, JOB_REQUIRED, jobFromItem, jobItem } from "./dynamo-records.ts";
@@ -36,20 +36,25 @@ export async function getJob(table: DynamoTable, vaultId: string, id: string): P
 }
 
 /**
- * Applies `changes` like object spread, conditional on the job's revision (read again when it
- * moved on), rewriting its listing keys: a new status, disk or start time moves it in them.
+ * Applies `changes` like object spread (only if the job meets `expected`), conditional on the
+ * job's revision (read again when it moved on), rewriting its listing keys: a new status, disk or start time moves it in them.
  */
 export async function updateJob(
   table: DynamoTable,
   vaultId: string,
   id: string,
   changes: JobChanges,
+  expected?: JobExpectation,
 ): Promise<JobRecord> {
   const what = `update job ${id} of vault ${vaultId}`;
   return untilSettled(what, async () => {
     const item = await table.get(jobKey(vaultId, id), what);
     if (item === undefined) throw new NotFoundError(`${what}: job ${id} not found`);
-    const updated = merge(what, jobFromItem(item), changes, JOB_FIELDS, JOB_REQUIRED);
+    const existing = jobFromItem(item);
+    // Checked on the revision read; the put below is conditional on that revision, so the check
+    // and the write are one atomic step.
+    if (expected) checkJobExpectation(what, existing, expected);
+    const updated = merge(what, existing, changes, JOB_FIELDS, JOB_REQUIRED);
     checkJob(what, updated);
     const rev = item.rev as number;
     const next = jobItem(updated, { ticket: item.ticket as number, rev: rev + 1 });

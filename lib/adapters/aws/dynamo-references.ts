@@ -227,14 +227,19 @@ export class DynamoReferenceStore implements ReferenceStore {
     return updated !== undefined;
   }
 
+  /**
+   * Frees the lease by ending it now (`until` = 0), not by deleting the item: backups hold a
+   * lease too, and the backup role may delete nothing.
+   */
   async releaseLease(vaultId: string, name: string, owner: string): Promise<void> {
-    await this.#t.delete(
+    await this.#t.update(
       itemKey(vaultId, SK.lease + name),
+      "SET #u = :zero",
       "#o = :o",
       `free lease ${name} of vault ${vaultId}`,
       {
-        names: { "#o": "owner" },
-        values: { ":o": owner },
+        names: { "#o": "owner", "#u": "until" },
+        values: { ":o": owner, ":zero": 0 },
       },
     );
   }

@@ -99,6 +99,11 @@ export class FsObjectArchive implements ObjectStore, ObjectArchive {
     };
   }
 
+  /** The store's: what dead writers left in its `.tmp/`. */
+  removeLeftovers(minAgeMs: number): Promise<number> {
+    return this.store.removeLeftovers(minAgeMs);
+  }
+
   /** Reads the object; `ArchivedObjectError` while it is archived or still being restored. */
   async get(key: string, range?: ByteRange): Promise<Buffer> {
     const state = await this.#state(key);

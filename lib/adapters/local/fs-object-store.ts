@@ -1,6 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { chmod, type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
+import {
+  chmod,
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from "node:fs/promises";
 import path from "node:path";
 import {
   AlreadyExistsError,
@@ -9,6 +21,7 @@ import {
   RetainedObjectError,
   ValidationError,
 } from "../../errors.ts";
+import { heartbeatEveryMs } from "../../liveness.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import {
   type ByteRange,
@@ -51,8 +64,9 @@ export const DIRECTORY_MODE = 0o700;
  * - a top-level `.tmp` segment is reserved;
  * - on a case-insensitive filesystem, keys differing only in case collide.
  * A process killed mid-`put`, or with a staging area open, can leave a file or a `stage-*`
- * directory in `.tmp/`; neither is ever visible as an object, and both can be removed while no
- * `put` or staging area is in use.
+ * directory in `.tmp/`; neither is ever visible as an object. An open staging directory's time
+ * is renewed every quarter of the liveness window, so `removeLeftovers` can tell a dead writer's
+ * directory (untouched for longer than the window) from a live one's.
  */
 export class FsObjectStore implements ObjectStore {
   /** Absolute path of the directory holding the objects. */
@@ -111,11 +125,46 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       throw translateFsError(err, "open a staging directory");
     }
+    // The directory's time says its writer is alive (see removeLeftovers).
+    const keepFresh = setInterval(() => {
+      const now = new Date();
+      utimes(directory, now, now).catch(() => undefined);
+    }, heartbeatEveryMs());
+    keepFresh.unref();
     return {
       directory,
       put: (key, name) => this.#putStaged(key, directory, name),
-      close: () => rm(directory, { recursive: true, force: true }),
+      close: () => {
+        clearInterval(keepFresh);
+        return rm(directory, { recursive: true, force: true });
+      },
     };
+  }
+
+  /**
+   * Removes what dead writers left in `.tmp/`: temporary files of interrupted puts and staging
+   * directories, untouched for at least `minAgeMs` (compared with this machine's clock, which
+   * also stamped them). Returns how many it removed.
+   */
+  async removeLeftovers(minAgeMs: number): Promise<number> {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(tmpDir);
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return 0;
+      throw translateFsError(err, "list leftovers of interrupted writes");
+    }
+    const before = Date.now() - minAgeMs;
+    let removed = 0;
+    for (const name of names) {
+      const entry = path.join(tmpDir, name);
+      const info = await lstat(entry).catch(() => undefined);
+      if (!info || info.mtimeMs > before) continue;
+      await rm(entry, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
   }
 
   async #putStaged(key: string, directory: string, name: string): Promise<void> {

@@ -10,7 +10,14 @@ import type {
   VaultRecord,
   VaultSettings,
 } from "../../model.ts";
-import type { ApprovalQuery, AuditQuery, Catalog, JobQuery } from "../../ports/catalog.ts";
+import {
+  type ApprovalQuery,
+  type AuditQuery,
+  type Catalog,
+  checkJobExpectation,
+  type JobExpectation,
+  type JobQuery,
+} from "../../ports/catalog.ts";
 import * as approvals from "./sqlite-approvals.ts";
 import * as audit from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
@@ -38,7 +45,7 @@ export interface SqliteCatalogOptions {
 
 const POINT_FIELDS = ["tier", "state", "deleteAfter", "retainUntil"];
 const JOB_REQUIRED = ["type", "status", "started", "bytesScanned", "bytesChanged", "bytesStored", "attempts"];
-const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", "detail"];
+const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", "detail", "heartbeat"];
 
 /**
  * The {@link Catalog} on a local SQLite database (`node:sqlite`), for single-machine vaults and
@@ -176,12 +183,14 @@ export class SqliteCatalog implements Catalog {
     vaultId: string,
     id: string,
     changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
+    expected?: JobExpectation,
   ): Promise<JobRecord> {
     const what = `update job ${id}`;
     return this.#db.transaction(what, () => {
       const existing = jobFromRow(
         this.#db.one(`job ${id} in vault ${vaultId}`, SQL.job, { vault_id: vaultId, id }),
       );
+      if (expected) checkJobExpectation(what, existing, expected);
       const updated = mergeChanges(what, existing, changes, JOB_FIELDS, JOB_REQUIRED);
       this.#db.run(what, SQL.updateJob, jobParams(updated));
       return updated;

@@ -28,7 +28,7 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
   });
 }
 
-const STATUSES = ["queued", "running", "completed", "failed"];
+const STATUSES = ["queued", "running", "completed", "failed", "abandoned"];
 
 /** `blockvault jobs [--status S] [--limit N]`: tracked jobs, newest first. */
 export async function jobsCommand(ctx: CommandContext): Promise<void> {

@@ -1,19 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { BlockvaultError, ConflictError } from "../../errors.ts";
+import { livenessWindowMs } from "../../liveness.ts";
+import { abandonDeadJobs } from "../dead-jobs.ts";
+import { LeaseKeeper, LeaseName } from "../heartbeat.ts";
 import type { VaultContext } from "../vault-config.ts";
+import { releaseAbandonedHolds } from "./abandoned-holds.ts";
 import { MAX_INDEX_AGE_MS, TOMBSTONE_MS, trackedReferences } from "./chain.ts";
 import { releaseDeadSegment } from "./release.ts";
 import { releasePurgedPoints } from "./release-points.ts";
 import { dropTombstones, sweepCondemned } from "./sweep.ts";
 
-/** Options of {@link collectGarbage}. */
-export interface CollectOptions {
-  /**
-   * A backup job started longer ago than this and still "running" is taken for a crashed run:
-   * it no longer keeps the last point of its disk from being released. Default 24 hours.
-   */
-  readonly runningGraceMs?: number;
-}
+/**
+ * Options of {@link collectGarbage}: none yet. A backup whose heartbeat lapsed is taken for a
+ * crashed run (and marked abandoned): it no longer keeps the last point of its disk from being
+ * released.
+ */
+export type CollectOptions = Record<string, never>;
 
 /** What a garbage collection did. */
 export interface CollectResult {
@@ -30,20 +32,19 @@ export interface CollectResult {
   readonly tombstonesDropped: number;
 }
 
-const LEASE = "garbage-collection";
-const LEASE_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Garbage collection: releases the blocks of purged recovery points and deletes the packs no
  * live or soft-deleted point references any more. The work follows what is released: the
  * points released, the segments whose holders change, the packs and index objects those touch.
- * One collector runs per vault at a time (a lease in the reference store); everything it does
- * is idempotent, so a collector that stopped half-way is finished by the next.
+ * One collector runs per vault at a time (a lease in the reference store, renewed while it works,
+ * so a killed collector's lapses within the liveness window); everything it does is idempotent,
+ * so a collector that stopped half-way is finished by the next.
  */
 export async function collectGarbage(
   ctx: VaultContext,
-  options: CollectOptions = {},
+  _options: CollectOptions = {},
 ): Promise<CollectResult> {
   const refs = await trackedReferences(ctx);
   if (!refs) {
@@ -53,19 +54,14 @@ export async function collectGarbage(
     );
   }
   const vaultId = ctx.config.vaultId;
-  const owner = randomUUID();
-  const now = ctx.deps.clock.now();
-  const acquired = await refs.acquireLease(vaultId, LEASE, owner, now + LEASE_MS, now).catch(async (err) => {
-    // The answer may have been lost after the lease was taken: give it back (only this owner's
-    // lease is freed), or every collector would be refused until it expired an hour later.
-    await refs.releaseLease(vaultId, LEASE, owner).catch(() => {});
-    throw err;
-  });
-  if (!acquired) {
-    throw new ConflictError("another garbage collection of this vault is running");
-  }
+  const lease = await LeaseKeeper.acquire(ctx, refs, LeaseName.GarbageCollection, `gc:${randomUUID()}`);
+  if (!lease) throw new ConflictError("another garbage collection of this vault is running");
   try {
-    const points = await releasePurgedPoints(ctx, refs, options.runningGraceMs ?? DAY_MS);
+    await ctx.deps.store.removeLeftovers?.(livenessWindowMs()).catch(() => undefined);
+    // Backups that died holding references for a point they never committed give them back.
+    await abandonDeadJobs(ctx);
+    await releaseAbandonedHolds(ctx, refs);
+    const points = await releasePurgedPoints(ctx, refs);
     // Segments a crashed collector (or an undone backup) killed but did not finish releasing.
     const dead = await refs.listDeadSegments(vaultId);
     for (const segment of dead) await releaseDeadSegment(ctx, refs, segment);
@@ -86,6 +82,6 @@ export async function collectGarbage(
       tombstonesDropped,
     };
   } finally {
-    await refs.releaseLease(vaultId, LEASE, owner);
+    await lease.release().catch(() => undefined);
   }
 }

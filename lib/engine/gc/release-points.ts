@@ -1,5 +1,6 @@
-import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../../model.ts";
+import { PointState, type RecoveryPointRecord } from "../../model.ts";
 import { PointRelease, type ReferenceStore } from "../../ports/references.ts";
+import { liveBackups } from "../dead-jobs.ts";
 import type { VaultContext } from "../vault-config.ts";
 import { RootCache } from "./chain.ts";
 import { bySegment, holdersForRelease } from "./holders.ts";
@@ -19,11 +20,7 @@ export interface PointsReleased {
  * the last of its disk is released only when no backup of the disk is running, because a
  * running backup may be diffing against it (see the "releasing" handshake in retain.ts).
  */
-export async function releasePurgedPoints(
-  ctx: VaultContext,
-  refs: ReferenceStore,
-  runningGraceMs: number,
-): Promise<PointsReleased> {
+export async function releasePurgedPoints(ctx: VaultContext, refs: ReferenceStore): Promise<PointsReleased> {
   const vaultId = ctx.config.vaultId;
   const [points, releases] = await Promise.all([
     ctx.deps.catalog.listRecoveryPoints(vaultId),
@@ -44,7 +41,7 @@ export async function releasePurgedPoints(
       if (point.state !== PointState.Purged) continue;
       const after = chain[i + 1];
       await refs.setPointRelease(vaultId, point.id, PointRelease.Releasing);
-      if (!after && (await backupRunning(ctx, disk, runningGraceMs))) {
+      if (!after && (await liveBackups(ctx, disk)).length > 0) {
         await refs.setPointRelease(vaultId, point.id, undefined);
         deferred.push(point.id);
         continue;
@@ -73,11 +70,4 @@ async function releaseOne(
   for (const [segment, holders] of bySegment(add))
     await refs.holdSegment(ctx.config.vaultId, segment, holders, []);
   return releaseHolders(ctx, refs, bySegment(remove));
-}
-
-/** Whether a backup of `disk` started within the grace period and has not ended. */
-async function backupRunning(ctx: VaultContext, disk: string, graceMs: number): Promise<boolean> {
-  const running = await ctx.deps.catalog.listJobs(ctx.config.vaultId, { status: JobStatus.Running, disk });
-  const since = ctx.deps.clock.now() - graceMs;
-  return running.some((j) => j.type === JobType.Backup && j.started > since);
 }

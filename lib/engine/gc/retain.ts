@@ -22,11 +22,21 @@ export interface NewPoint {
   readonly indexLoadedAt: number;
   /** The parent's manifest id and root, already loaded. */
   readonly parent?: { readonly manifest: string; readonly root: RootManifest };
+  /**
+   * Runs before anything is held (only where references are tracked): the backup records what
+   * it is about to hold, for whoever finds it dead (abandoned-holds.ts).
+   */
+  readonly beforeHolding?: () => Promise<void>;
 }
 
 /** References a backup holds for its point until it commits; `undo` gives them back. */
 export interface Retention {
   undo(): Promise<void>;
+  /**
+   * The packs held for the segments the point adds (what it relies on beyond its disk's chain),
+   * or undefined when the vault tracks no references.
+   */
+  readonly packs?: readonly string[];
 }
 
 const NOTHING: Retention = { undo: async () => {} };
@@ -49,12 +59,14 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
   if (point.parent) roots.seed(point.parent.manifest, point.parent.root.segments);
   const tail = await roots.point(await chainTail(ctx, refs, point.disk));
   const changes = bySegment(holdersForAppend(point.disk, { id: point.id, slots: point.root.segments }, tail));
+  if (changes.size > 0) await point.beforeHolding?.();
   const held: [string, string[]][] = [];
   const undo = async () => {
     await releaseHolders(ctx, refs, held);
   };
+  let packs: string[];
   try {
-    await holdAll(ctx, refs, point, [...changes], held);
+    packs = await holdAll(ctx, refs, point, [...changes], held);
     // The collector marks a tail "releasing" before it checks for running backups; checking the
     // mark after holding means one of the two always sees the other.
     await chainTail(ctx, refs, point.disk);
@@ -64,7 +76,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
     await undo().catch(() => {});
     throw err;
   }
-  return { undo };
+  return { undo, packs };
 }
 
 /**
@@ -74,6 +86,7 @@ export async function retainNewPoint(ctx: VaultContext, point: NewPoint): Promis
  * Until every pack is held the point is not committed, so nothing relies on them yet; if a hold
  * fails (a pack was condemned), undoing the point's holders releases the segments and, with
  * them, the holds. Both steps are batches: one durable write each in the embedded store.
+ * Returns the packs held.
  */
 async function holdAll(
   ctx: VaultContext,
@@ -81,8 +94,8 @@ async function holdAll(
   point: NewPoint,
   changes: readonly [string, string[]][],
   held: [string, string[]][],
-): Promise<void> {
-  if (changes.length === 0) return;
+): Promise<string[]> {
+  if (changes.length === 0) return [];
   const vaultId = ctx.config.vaultId;
   const existing = await mapLimit(changes, 16, ([segment]) => refs.getSegment(vaultId, segment));
   // Recorded before any hold: whatever part of the batch landed, the undo releases it (releasing
@@ -104,6 +117,7 @@ async function holdAll(
     vaultId,
     [...byPack].map(([pack, segments]) => ({ pack, segments })),
   );
+  return [...byPack.keys()];
 }
 
 /** The packs holding the blocks of `segment`, wherever it sits in the new point. */
