@@ -65,7 +65,8 @@ export class FaultVault {
   /** A fresh copy of the pristine vault. */
   async copy(): Promise<string> {
     const dir = join(this.root, `run-${randomUUID()}`);
-    await cp(this.base, dir, { recursive: true });
+    // Modification times kept: reclaim's grace period compares them with the vault's clock.
+    await cp(this.base, dir, { recursive: true, preserveTimestamps: true });
     return dir;
   }
 

@@ -12,7 +12,7 @@ import { removeDir } from "../helpers/temp-dir.ts";
 process.env.BLOCKVAULT_WORKERS = "1";
 
 /** Calls faulted per fault kind (a seeded sample beyond it; see `faultBudget`). */
-const BUDGET = 30;
+const BUDGET = 16;
 const SIZE = 600_000;
 
 let fv: FaultVault;

@@ -13,7 +13,7 @@ import { inspectVault } from "../helpers/vault-invariants.ts";
 process.env.BLOCKVAULT_WORKERS = "1";
 
 /** Calls faulted per fault kind (a seeded sample beyond it; see `faultBudget`). */
-const BUDGET = 30;
+const BUDGET = 12;
 const ORPHAN_PACKS = 3;
 const ORPHAN_MANIFESTS = 2;
 
