@@ -202,7 +202,9 @@ describe("restoring onto the vault's own files is refused, even with force", () 
       // refusal leaves the file alone.
       const err = await app.openTarget({ kind: "file", path, force: true }, SIZE).catch((e: unknown) => e);
       expect(err instanceof ValidationError || err instanceof AccessDeniedError, String(err)).toBe(true);
-      expect((err as Error).message).toMatch(/^refusing to restore onto |^file restores over HTTP are refused/);
+      expect((err as Error).message).toMatch(
+        /^refusing to restore onto |^file restores over HTTP are refused/,
+      );
     }
     await expectCatalogIntact();
   });
