@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openFileSource } from "../lib/sources/file-source.ts";
+import { openFileSource } from "../lib/adapters/local/sources/file-source.ts";
 import { benchBlockvault } from "./blockvault-steps.ts";
 import { prepareImages } from "./images.ts";
 import { medianOf } from "./median.ts";

@@ -30,7 +30,7 @@ if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
 // Backups and restores hash and seal blocks in worker threads, which take about 70 ms to boot:
 // start them now, while the rest of the CLI loads.
 if (["backup", "restore", "demo"].includes(process.argv[2] ?? "")) {
-  const { prestartWorkers } = await import("../lib/engine/worker-pool.ts");
+  const { prestartWorkers } = await import("../lib/engine/workers/worker-pool.ts");
   prestartWorkers();
 }
 const { main } = await import("../lib/cli/main.ts");

@@ -5,7 +5,7 @@ import * as esbuild from "esbuild";
 /**
  * The backup and restore engine hashes, compresses and encrypts in worker threads, started from
  * a file of their own. A handler's bundle holds no such file, so after each handler is built this
- * bundles lib/engine/block-worker.ts beside it as block-worker.mjs, where the engine looks for it
+ * bundles lib/engine/workers/block-worker.ts beside it as block-worker.mjs, where the engine looks for it
  * when it runs from an .mjs bundle.
  */
 const blockWorker = {
@@ -17,7 +17,7 @@ const blockWorker = {
       // serverless-esbuild builds each handler with `outdir` set to the handler's own directory
       // in the bundle (functions/), so the worker goes right there.
       await esbuild.build({
-        entryPoints: ["lib/engine/block-worker.ts"],
+        entryPoints: ["lib/engine/workers/block-worker.ts"],
         outfile: join(outdir, "block-worker.mjs"),
         bundle: true,
         format: "esm",

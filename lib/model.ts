@@ -205,3 +205,14 @@ export interface ApprovalRecord {
   readonly approved?: number;
   readonly used?: number;
 }
+
+/**
+ * Where an embedded vault keeps its own files. A restore to a file never writes inside one of
+ * `directories` nor onto one of `files` (the catalog, its WAL files, the keyring wherever it
+ * lives), however the target path reaches them, `force` or not: replacing the catalog with a
+ * disk image would destroy the vault.
+ */
+export interface VaultFiles {
+  readonly directories: readonly string[];
+  readonly files: readonly string[];
+}

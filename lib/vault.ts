@@ -1,9 +1,10 @@
-import type { BackupOptions, BackupResult } from "./engine/backup.ts";
-import type { CheckReport } from "./engine/check.ts";
-import { abandonDeadJobs } from "./engine/dead-jobs.ts";
-import { validateDiskName } from "./engine/disk-name.ts";
+import { openFileTarget } from "./adapters/local/targets/file-target.ts";
+import type { BackupOptions, BackupResult } from "./engine/backup/backup.ts";
+import { validateDiskName } from "./engine/backup/disk-name.ts";
+import type { CheckReport } from "./engine/check/check.ts";
 import type { CollectOptions, CollectResult } from "./engine/gc/collect.ts";
-import type { ReclaimOptions, ReclaimResult } from "./engine/reclaim.ts";
+import type { ReclaimOptions, ReclaimResult } from "./engine/gc/reclaim.ts";
+import { abandonDeadJobs } from "./engine/jobs/dead-jobs.ts";
 import {
   abortingOnFailure,
   type RestoreOptions,
@@ -11,14 +12,14 @@ import {
   restorablePoint,
   runRestore,
   validateRange,
-} from "./engine/restore.ts";
+} from "./engine/restore/restore.ts";
 import {
   type InitOptions,
   initVault,
   openVault,
   type VaultContext,
   type VaultDeps,
-} from "./engine/vault-config.ts";
+} from "./engine/store/vault-config.ts";
 import {
   AccessDeniedError,
   ApprovalMismatchError,
@@ -47,7 +48,6 @@ import type { StoredPolicy } from "./rules/policies.ts";
 import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
-import { openFileTarget } from "./targets/file-target.ts";
 
 /*
  * Operations other than restoring and listing load their modules on first use: a restore from
@@ -55,10 +55,10 @@ import { openFileTarget } from "./targets/file-target.ts";
  * ~30 fewer; a long-running server loads each once. See docs/design.md, "Start-up".
  */
 const modules = {
-  backup: () => import("./engine/backup.ts"),
-  check: () => import("./engine/check.ts"),
+  backup: () => import("./engine/backup/backup.ts"),
+  check: () => import("./engine/check/check.ts"),
   collect: () => import("./engine/gc/collect.ts"),
-  reclaim: () => import("./engine/reclaim.ts"),
+  reclaim: () => import("./engine/gc/reclaim.ts"),
   approvals: () => import("./rules/approvals.ts"),
   keyRotation: () => import("./rules/key-rotation.ts"),
   lock: () => import("./rules/lock.ts"),

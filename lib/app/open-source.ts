@@ -1,6 +1,6 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
+import { openFileSource } from "../adapters/local/sources/file-source.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
-import { openFileSource } from "../sources/file-source.ts";
 
 const EBS_PREFIX = "ebs://";
 

@@ -1,8 +1,8 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
+import { openFileTarget } from "../adapters/local/targets/file-target.ts";
 import { ValidationError } from "../errors.ts";
+import type { VaultFiles } from "../model.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
-import { openFileTarget } from "../targets/file-target.ts";
-import type { VaultFiles } from "../targets/vault-files.ts";
 import type { RestoreTargetSpec } from "./app-context.ts";
 
 /** What opening a target needs beyond the spec. */

@@ -1,4 +1,4 @@
-import type { BackupResult } from "../engine/backup.ts";
+import type { BackupResult } from "../engine/backup/backup.ts";
 import { ConflictError } from "../errors.ts";
 import { JobStatus } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";

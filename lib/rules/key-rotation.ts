@@ -1,4 +1,4 @@
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { ValidationError } from "../errors.ts";
 import type { KeyRotation } from "../ports/key-service.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";

@@ -1,4 +1,4 @@
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AccessDeniedError } from "../errors.ts";
 import type { PrincipalRecord } from "../ports/principals.ts";
 import { Role } from "./roles.ts";

@@ -1,5 +1,5 @@
-import { retainAllPoints } from "../engine/object-retention.ts";
-import type { VaultContext } from "../engine/vault-config.ts";
+import { retainAllPoints } from "../engine/points/object-retention.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AccessDeniedError, ConflictError, ValidationError } from "../errors.ts";
 import { LockState, PointState, type RecoveryPointRecord, type VaultSettings } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";

@@ -1,5 +1,5 @@
-import { retainPoints } from "../engine/object-retention.ts";
-import type { VaultContext } from "../engine/vault-config.ts";
+import { retainPoints } from "../engine/points/object-retention.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { NotFoundError } from "../errors.ts";
 import { type DiskRecord, PointState, type RecoveryPointRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";

@@ -1,4 +1,4 @@
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AccessDeniedError, ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { type DiskRecord, LockState, type PolicyRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { ValidationError } from "../errors.ts";
 import {
   type PrincipalRecord,

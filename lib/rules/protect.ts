@@ -1,5 +1,5 @@
-import { validateDiskName } from "../engine/disk-name.ts";
-import type { VaultContext } from "../engine/vault-config.ts";
+import { validateDiskName } from "../engine/backup/disk-name.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AccessDeniedError, NotFoundError } from "../errors.ts";
 import { type DiskRecord, LockState, PointState } from "../model.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";

@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import type { VaultSettings } from "../model.ts";
 

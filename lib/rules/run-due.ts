@@ -1,10 +1,10 @@
-import type { BackupResult } from "../engine/backup.ts";
-import { runBackup } from "../engine/backup.ts";
-import { abandonDeadJobs } from "../engine/dead-jobs.ts";
+import type { BackupResult } from "../engine/backup/backup.ts";
+import { runBackup } from "../engine/backup/backup.ts";
 import { trackedReferences } from "../engine/gc/chain.ts";
 import { type CollectResult, collectGarbage } from "../engine/gc/collect.ts";
-import { failJob, startJob } from "../engine/jobs.ts";
-import type { VaultContext } from "../engine/vault-config.ts";
+import { abandonDeadJobs } from "../engine/jobs/dead-jobs.ts";
+import { failJob, startJob } from "../engine/jobs/jobs.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { BlockvaultError, ConflictError } from "../errors.ts";
 import { JobStatus, JobType, PointState, Tier } from "../model.ts";
 import { tierFor } from "../policy/retention.ts";

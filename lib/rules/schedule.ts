@@ -1,4 +1,4 @@
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AccessDeniedError, AlreadyExistsError } from "../errors.ts";
 import { type DiskRecord, type JobRecord, JobStatus, JobType, PointState } from "../model.ts";
 import { dueSlots } from "../policy/schedule.ts";

@@ -1,4 +1,4 @@
-import type { VaultContext } from "../engine/vault-config.ts";
+import type { VaultContext } from "../engine/store/vault-config.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { PointState, type RecoveryPointRecord } from "../model.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";

@@ -9,8 +9,8 @@ import { openEbsSnapshotTarget } from "../../lib/adapters/aws/ebs-snapshot-targe
 import { openS3ImageSource } from "../../lib/adapters/aws/s3-image-source.ts";
 import { openS3ObjectTarget } from "../../lib/adapters/aws/s3-object-target.ts";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { buildVhdFooter } from "../../lib/formats/vhd.ts";
 import type { VolumeSource } from "../../lib/ports/volume-source.ts";
-import { buildVhdFooter } from "../../lib/sources/vhd.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { openS3ImageSource } from "../../lib/adapters/aws/s3-image-source.ts";
 import { SourceError, ValidationError } from "../../lib/errors.ts";
-import { buildVhdFooter, VhdDiskType, vhdChecksum } from "../../lib/sources/vhd.ts";
+import { buildVhdFooter, VhdDiskType, vhdChecksum } from "../../lib/formats/vhd.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { trackConcurrency } from "./aws-fixture.ts";

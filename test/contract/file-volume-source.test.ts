@@ -1,8 +1,8 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { openFileSource } from "../../lib/sources/file-source.ts";
-import { buildVhdFooter } from "../../lib/sources/vhd.ts";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import { buildVhdFooter } from "../../lib/formats/vhd.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { describeVolumeSourceContract, type VolumeSourceHarness } from "./volume-source.contract.ts";
 

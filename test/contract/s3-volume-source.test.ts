@@ -7,7 +7,7 @@ import {
 import { beforeAll } from "vitest";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { openS3ImageSource, parseS3Url } from "../../lib/adapters/aws/s3-image-source.ts";
-import { buildVhdFooter } from "../../lib/sources/vhd.ts";
+import { buildVhdFooter } from "../../lib/formats/vhd.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import {
   describeVolumeSourceContract,

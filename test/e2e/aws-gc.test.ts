@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
-import { idFromKey } from "../../lib/engine/layout.ts";
+import { idFromKey } from "../../lib/engine/store/layout.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";
 import { emulatorConfig, useEmulatorFromCli } from "../helpers/aws.ts";
 import { sha256 } from "../helpers/image-bytes.ts";

@@ -9,8 +9,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
-import { retainAllPoints, retainPointObjects } from "../../lib/engine/object-retention.ts";
-import { VaultObjects } from "../../lib/engine/point-objects.ts";
+import { retainAllPoints, retainPointObjects } from "../../lib/engine/points/object-retention.ts";
+import { VaultObjects } from "../../lib/engine/points/point-objects.ts";
 import { RetainedObjectError } from "../../lib/errors.ts";
 import { LockState } from "../../lib/model.ts";
 import type { Vault } from "../../lib/vault.ts";

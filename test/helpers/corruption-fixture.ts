@@ -1,10 +1,10 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
-import { blockId, openBlock } from "../../lib/engine/blob.ts";
-import { BlockIndex } from "../../lib/engine/block-index.ts";
-import { DEFAULT_SEGMENT_BLOCKS, idFromKey, manifestKey } from "../../lib/engine/layout.ts";
-import type { PackedBlob, WrappedKeyRef } from "../../lib/engine/pack.ts";
+import { BlockIndex } from "../../lib/engine/index/block-index.ts";
+import { blockId, openBlock } from "../../lib/engine/pack/blob.ts";
+import type { PackedBlob, WrappedKeyRef } from "../../lib/engine/pack/pack.ts";
+import { DEFAULT_SEGMENT_BLOCKS, idFromKey, manifestKey } from "../../lib/engine/store/layout.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { tempDir } from "./temp-dir.ts";
 import { backupFile } from "./vault-ops.ts";

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
-import { packKey } from "../../lib/engine/layout.ts";
+import { packKey } from "../../lib/engine/store/layout.ts";
 import type { ObjectStore } from "../../lib/ports/object-store.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";
 import type { Vault } from "../../lib/vault.ts";

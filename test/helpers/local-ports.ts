@@ -3,7 +3,7 @@ import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
 import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
-import type { VaultDeps } from "../../lib/engine/vault-config.ts";
+import type { VaultDeps } from "../../lib/engine/store/vault-config.ts";
 import { systemClock } from "../../lib/ports/clock.ts";
 
 /** The real local ports of the vault in `dir`, so tests can wrap them before opening the vault. */

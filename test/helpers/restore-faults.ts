@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "vitest";
-import type { RestoreResult } from "../../lib/engine/restore.ts";
-import { openFileTarget } from "../../lib/targets/file-target.ts";
+import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
+import type { RestoreResult } from "../../lib/engine/restore/restore.ts";
 import type { Vault } from "../../lib/vault.ts";
 import type { FaultScenario, Outcome } from "./fault-matrix.ts";
 import type { FaultVault } from "./fault-vault.ts";

@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { expect } from "vitest";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { PointState } from "../../lib/model.ts";
 import type { DueReport } from "../../lib/rules/run-due.ts";
-import { openFileSource } from "../../lib/sources/file-source.ts";
 import type { Vault } from "../../lib/vault.ts";
 import type { FaultScenario } from "./fault-matrix.ts";
 import type { FaultVault } from "./fault-vault.ts";

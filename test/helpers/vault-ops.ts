@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { BackupResult } from "../../lib/engine/backup.ts";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import type { BackupResult } from "../../lib/engine/backup/backup.ts";
 import type { ByteRange } from "../../lib/ports/object-store.ts";
-import { openFileSource } from "../../lib/sources/file-source.ts";
 import type { Vault } from "../../lib/vault.ts";
 
 /** Backs up the image file at `path` as a new point of `disk`, closing the source afterwards. */

@@ -1,10 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { VaultObjects } from "../../lib/engine/point-objects.ts";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import { VaultObjects } from "../../lib/engine/points/point-objects.ts";
 import { AccessDeniedError, ApprovalRequiredError, RetainedObjectError } from "../../lib/errors.ts";
 import { Role } from "../../lib/rules/roles.ts";
-import { openFileSource } from "../../lib/sources/file-source.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";

@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import {
   AccessDeniedError,
   ApprovalRequiredError,
@@ -9,7 +10,6 @@ import {
   ValidationError,
 } from "../../lib/errors.ts";
 import { Role } from "../../lib/rules/roles.ts";
-import { openFileSource } from "../../lib/sources/file-source.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";

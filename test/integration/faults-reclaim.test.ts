@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manifestKey, packKey } from "../../lib/engine/layout.ts";
-import type { ReclaimResult } from "../../lib/engine/reclaim.ts";
+import type { ReclaimResult } from "../../lib/engine/gc/reclaim.ts";
+import { manifestKey, packKey } from "../../lib/engine/store/layout.ts";
 import { deletingScenario } from "../helpers/deleting-faults.ts";
 import { cleanRun, FAULTS, faultBudget, faultEveryCall, runOnce } from "../helpers/fault-matrix.ts";
 import type { PortCall } from "../helpers/fault-plan.ts";

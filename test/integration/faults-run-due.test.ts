@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openFileSource } from "../../lib/sources/file-source.ts";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { cleanRun, FAULTS, faultBudget, faultEveryCall, runOnce } from "../helpers/fault-matrix.ts";
 import type { PortCall } from "../helpers/fault-plan.ts";
 import { FaultVault } from "../helpers/fault-vault.ts";

@@ -5,7 +5,7 @@ import { createKeyring, loadKeyring } from "../../lib/adapters/local/keyring.ts"
 import { initLocalVault, localVaultPaths, openLocalVault } from "../../lib/adapters/local/local-vault.ts";
 import { keyIdFingerprint } from "../../lib/adapters/local/wrapped-key.ts";
 import { RetryingKeyService } from "../../lib/decorators/retrying-key-service.ts";
-import { readPackTrailer } from "../../lib/engine/pack.ts";
+import { readPackTrailer } from "../../lib/engine/pack/pack.ts";
 import {
   AccessDeniedError,
   ApprovalRequiredError,

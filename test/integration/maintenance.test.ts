@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
-import { manifestKey, packKey } from "../../lib/engine/layout.ts";
+import { manifestKey, packKey } from "../../lib/engine/store/layout.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, seededText } from "../helpers/image-bytes.ts";

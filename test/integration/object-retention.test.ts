@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { retainAllPoints, retainPointObjects, retainPoints } from "../../lib/engine/object-retention.ts";
-import { VaultObjects } from "../../lib/engine/point-objects.ts";
+import {
+  retainAllPoints,
+  retainPointObjects,
+  retainPoints,
+} from "../../lib/engine/points/object-retention.ts";
+import { VaultObjects } from "../../lib/engine/points/point-objects.ts";
 import { RetainedObjectError } from "../../lib/errors.ts";
 import { LockState, type RecoveryPointRecord } from "../../lib/model.ts";
 import { RetentionMode } from "../../lib/ports/object-store.ts";

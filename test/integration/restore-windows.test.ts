@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
-import { openFileTarget } from "../../lib/targets/file-target.ts";
+import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";

@@ -12,7 +12,7 @@ import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../decorators/retrying-references.ts";
-import type { InitOptions, VaultDeps } from "../../engine/vault-config.ts";
+import type { InitOptions, VaultDeps } from "../../engine/store/vault-config.ts";
 import { AccessDeniedError, AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
 import { AuditOutcome } from "../../model.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";

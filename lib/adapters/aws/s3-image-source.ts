@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { SourceError, ValidationError } from "../../errors.ts";
+import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../formats/vhd.ts";
 import type { ChangedRange, VolumeSource } from "../../ports/volume-source.ts";
-import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../sources/vhd.ts";
 import { Semaphore } from "../../util/semaphore.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
 

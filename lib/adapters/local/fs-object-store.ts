@@ -21,7 +21,6 @@ import {
   RetainedObjectError,
   ValidationError,
 } from "../../errors.ts";
-import { heartbeatEveryMs } from "../../liveness.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import {
   type ByteRange,
@@ -33,6 +32,7 @@ import {
   type RetentionMode,
   type StagingArea,
 } from "../../ports/object-store.ts";
+import { heartbeatEveryMs } from "../../util/liveness.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { isDirectory, readExactly, syncDirectory, syncFile, writeDurably } from "./fs-io.ts";
 import { FsRetention } from "./fs-retention.ts";

@@ -1,4 +1,4 @@
-import { validateDiskName } from "../../engine/disk-name.ts";
+import { validateDiskName } from "../../engine/backup/disk-name.ts";
 import { NotFoundError } from "../../errors.ts";
 import type { DiskRecord } from "../../model.ts";
 import { getPolicy } from "../../rules/policies.ts";

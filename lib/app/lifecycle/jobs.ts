@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { startJob } from "../../engine/jobs.ts";
+import { startJob } from "../../engine/jobs/jobs.ts";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
 import { JobStatus, JobType } from "../../model.ts";
 import type { AppContext } from "../app-context.ts";

@@ -1,8 +1,8 @@
-import { type BlockIndex, loadLiveIndex } from "../../engine/block-index.ts";
 import { condemnedPacks } from "../../engine/gc/chain.ts";
-import { BLOCK_ID_BYTES } from "../../engine/layout.ts";
-import { HOLE_ID, loadRoot, loadSegmentIds } from "../../engine/manifest.ts";
-import type { VaultContext } from "../../engine/vault-config.ts";
+import { type BlockIndex, loadLiveIndex } from "../../engine/index/block-index.ts";
+import { HOLE_ID, loadRoot, loadSegmentIds } from "../../engine/points/manifest.ts";
+import { BLOCK_ID_BYTES } from "../../engine/store/layout.ts";
+import type { VaultContext } from "../../engine/store/vault-config.ts";
 import type { RecoveryPointRecord } from "../../model.ts";
 import { mapLimit } from "../../util/concurrency.ts";
 

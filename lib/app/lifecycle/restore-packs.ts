@@ -1,11 +1,11 @@
-import { loadLiveIndex } from "../../engine/block-index.ts";
 import { condemnedPacks } from "../../engine/gc/chain.ts";
-import { packKey } from "../../engine/layout.ts";
-import { loadManifest } from "../../engine/manifest.ts";
-import { rootOf } from "../../engine/point-binding.ts";
-import { restorablePoint, validateRange } from "../../engine/restore.ts";
-import { planReads } from "../../engine/restore-plan.ts";
-import type { VaultContext } from "../../engine/vault-config.ts";
+import { loadLiveIndex } from "../../engine/index/block-index.ts";
+import { loadManifest } from "../../engine/points/manifest.ts";
+import { rootOf } from "../../engine/points/point-binding.ts";
+import { restorablePoint, validateRange } from "../../engine/restore/restore.ts";
+import { planReads } from "../../engine/restore/restore-plan.ts";
+import { packKey } from "../../engine/store/layout.ts";
+import type { VaultContext } from "../../engine/store/vault-config.ts";
 import type { RecoveryPointRecord } from "../../model.ts";
 import type { ObjectArchive, RestoreRequest } from "../../ports/object-archive.ts";
 import type { ByteRange } from "../../ports/object-store.ts";

@@ -1,4 +1,4 @@
-import { validateRange } from "../../engine/restore.ts";
+import { validateRange } from "../../engine/restore/restore.ts";
 import { ValidationError } from "../../errors.ts";
 import { JobStatus, JobType } from "../../model.ts";
 import { RESTORE_TIERS, type RestoreRequest, type RestoreTier } from "../../ports/object-archive.ts";

@@ -1,4 +1,4 @@
-import { packKey } from "../../engine/layout.ts";
+import { packKey } from "../../engine/store/layout.ts";
 import { NotFoundError, ValidationError } from "../../errors.ts";
 import { JobStatus, PointState, Tier } from "../../model.ts";
 import { tierFor } from "../../policy/retention.ts";

@@ -1,8 +1,8 @@
 import { BlockvaultError, NotFoundError } from "../../errors.ts";
 import { type JobRecord, JobStatus, JobType } from "../../model.ts";
 import type { ReferenceStore } from "../../ports/references.ts";
-import { loadRoot } from "../manifest.ts";
-import type { VaultContext } from "../vault-config.ts";
+import { loadRoot } from "../points/manifest.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 import { bySegment, holderId } from "./holders.ts";
 import { releaseHolders } from "./release.ts";
 

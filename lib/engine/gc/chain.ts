@@ -1,9 +1,9 @@
 import { ConflictError } from "../../errors.ts";
 import type { RecoveryPointRecord } from "../../model.ts";
 import { PackRefState, PointRelease, type ReferenceStore } from "../../ports/references.ts";
-import { loadRoot } from "../manifest.ts";
-import { verifyBoundFields } from "../point-binding.ts";
-import type { VaultContext } from "../vault-config.ts";
+import { loadRoot } from "../points/manifest.ts";
+import { verifyBoundFields } from "../points/point-binding.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 import type { ChainPoint } from "./holders.ts";
 
 /** How long a backup may run on the index it loaded before its references could be stale. */

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { BlockvaultError, ConflictError } from "../../errors.ts";
-import { livenessWindowMs } from "../../liveness.ts";
-import { abandonDeadJobs } from "../dead-jobs.ts";
-import { LeaseKeeper, LeaseName } from "../heartbeat.ts";
-import type { VaultContext } from "../vault-config.ts";
+import { livenessWindowMs } from "../../util/liveness.ts";
+import { abandonDeadJobs } from "../jobs/dead-jobs.ts";
+import { LeaseKeeper, LeaseName } from "../jobs/heartbeat.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 import { releaseAbandonedHolds } from "./abandoned-holds.ts";
 import { MAX_INDEX_AGE_MS, TOMBSTONE_MS, trackedReferences } from "./chain.ts";
 import { releaseDeadSegment } from "./release.ts";

@@ -1,7 +1,7 @@
 import { PointState, type RecoveryPointRecord } from "../../model.ts";
 import { PointRelease, type ReferenceStore } from "../../ports/references.ts";
-import { liveBackups } from "../dead-jobs.ts";
-import type { VaultContext } from "../vault-config.ts";
+import { liveBackups } from "../jobs/dead-jobs.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 import { RootCache } from "./chain.ts";
 import { bySegment, holdersForRelease } from "./holders.ts";
 import { releaseHolders } from "./release.ts";

@@ -1,5 +1,5 @@
 import type { ReferenceStore, SegmentRef } from "../../ports/references.ts";
-import type { VaultContext } from "../vault-config.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 
 /**
  * Removes holders from segments; a segment left with none is released at once (its packs lose

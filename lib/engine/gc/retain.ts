@@ -1,10 +1,10 @@
 import { ConflictError, IntegrityError } from "../../errors.ts";
 import type { ReferenceStore } from "../../ports/references.ts";
 import { mapLimit } from "../../util/concurrency.ts";
-import type { BlockIndex } from "../block-index.ts";
-import { BLOCK_ID_BYTES } from "../layout.ts";
-import { HOLE_ID, type RootManifest } from "../manifest.ts";
-import type { VaultContext } from "../vault-config.ts";
+import type { BlockIndex } from "../index/block-index.ts";
+import { HOLE_ID, type RootManifest } from "../points/manifest.ts";
+import { BLOCK_ID_BYTES } from "../store/layout.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 import { chainTail, MAX_INDEX_AGE_MS, RootCache, trackedReferences } from "./chain.ts";
 import { bySegment, holdersForAppend } from "./holders.ts";
 import { releaseHolders } from "./release.ts";

@@ -1,9 +1,9 @@
 import { NotFoundError, RetainedObjectError } from "../../errors.ts";
 import { type PackRef, PackRefState, type ReferenceStore } from "../../ports/references.ts";
-import { decodeIndex, type IndexedPack, writeIndex } from "../block-index.ts";
-import { idFromKey, indexKey, packKey } from "../layout.ts";
-import { getMetadataIfPresent } from "../metadata-object.ts";
-import type { VaultContext } from "../vault-config.ts";
+import { decodeIndex, type IndexedPack, writeIndex } from "../index/block-index.ts";
+import { idFromKey, indexKey, packKey } from "../store/layout.ts";
+import { getMetadataIfPresent } from "../store/metadata-object.ts";
+import type { VaultContext } from "../store/vault-config.ts";
 
 /** What sweeping condemned packs did. */
 export interface SweepResult {

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { AlignedAppender } from "../../../lib/engine/aligned-appender.ts";
+import { AlignedAppender } from "../../../lib/engine/restore/aligned-appender.ts";
 import { seededBytes } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AlignedAppender, uncachedWritesWork } from "../../../lib/engine/aligned-appender.ts";
+import { AlignedAppender, uncachedWritesWork } from "../../../lib/engine/restore/aligned-appender.ts";
 import { seededBytes } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 

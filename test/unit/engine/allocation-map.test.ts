@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AllocationMap } from "../../../lib/engine/allocation-map.ts";
+import { AllocationMap } from "../../../lib/engine/backup/allocation-map.ts";
 
 const SIZE = 1000;
 

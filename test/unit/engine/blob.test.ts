@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { blockId, Codec, openBlock, SEAL_OVERHEAD, sealBlock } from "../../../lib/engine/blob.ts";
-import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
+import { blockId, Codec, openBlock, SEAL_OVERHEAD, sealBlock } from "../../../lib/engine/pack/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/pack/block-compressor.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 

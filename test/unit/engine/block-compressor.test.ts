@@ -1,7 +1,7 @@
 import { constants, zstdDecompressSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlockCompressor, Codec, zstdParams } from "../../../lib/engine/block-compressor.ts";
+import { BlockCompressor, Codec, zstdParams } from "../../../lib/engine/pack/block-compressor.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 
 const MiB = 1024 * 1024;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlockDecompressor } from "../../../lib/engine/block-decompressor.ts";
+import { BlockDecompressor } from "../../../lib/engine/pack/block-decompressor.ts";
 import { seededText } from "../../helpers/image-bytes.ts";
 
 const text = seededText(1, 65536);

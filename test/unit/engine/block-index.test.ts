@@ -7,10 +7,10 @@ import {
   encodeIndex,
   type IndexedPack,
   writeIndex,
-} from "../../../lib/engine/block-index.ts";
-import { encodeIndexV1 } from "../../../lib/engine/index-codec.ts";
-import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
-import { indexKey } from "../../../lib/engine/layout.ts";
+} from "../../../lib/engine/index/block-index.ts";
+import { encodeIndexV1 } from "../../../lib/engine/index/index-codec.ts";
+import { deriveVaultSecrets } from "../../../lib/engine/keys/keys.ts";
+import { indexKey } from "../../../lib/engine/store/layout.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { MemoryObjectStore } from "../../helpers/memory-object-store.ts";
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type ActiveDataKey, DataKeyRotation } from "../../../lib/engine/data-keys.ts";
+import { type ActiveDataKey, DataKeyRotation } from "../../../lib/engine/keys/data-keys.ts";
 import { TransientError } from "../../../lib/errors.ts";
 import type { DataKey, EncryptionContext, KeyService } from "../../../lib/ports/key-service.ts";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { segmentsTouched } from "../../../lib/engine/changed-ranges.ts";
+import { segmentsTouched } from "../../../lib/engine/backup/changed-ranges.ts";
 import {
   CONFIG_KEY,
   DEFAULT_BLOCK_SIZE,
@@ -9,7 +9,7 @@ import {
   isValidBlockSize,
   manifestKey,
   packKey,
-} from "../../../lib/engine/layout.ts";
+} from "../../../lib/engine/store/layout.ts";
 import { isValidObjectKey } from "../../../lib/ports/object-store.ts";
 
 describe("isValidBlockSize", () => {

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
-import { manifestKey } from "../../../lib/engine/layout.ts";
+import { deriveVaultSecrets } from "../../../lib/engine/keys/keys.ts";
 import {
   type BoundRootManifest,
   blockCount,
@@ -12,8 +11,9 @@ import {
   streamManifest,
   writeRoot,
   writeSegment,
-} from "../../../lib/engine/manifest.ts";
-import { putMetadata } from "../../../lib/engine/metadata-object.ts";
+} from "../../../lib/engine/points/manifest.ts";
+import { manifestKey } from "../../../lib/engine/store/layout.ts";
+import { putMetadata } from "../../../lib/engine/store/metadata-object.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { MemoryObjectStore } from "../../helpers/memory-object-store.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeIndex } from "../../../lib/engine/block-index.ts";
-import { refuseNewerVersion } from "../../../lib/engine/object-version.ts";
+import { decodeIndex } from "../../../lib/engine/index/block-index.ts";
+import { refuseNewerVersion } from "../../../lib/engine/store/object-version.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");

@@ -3,11 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { uncachedWritesWork } from "../../../lib/engine/aligned-appender.ts";
-import { blockId, openBlock, sealPieces } from "../../../lib/engine/blob.ts";
-import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
-import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack.ts";
-import { PackFile } from "../../../lib/engine/pack-file.ts";
+import { blockId, openBlock, sealPieces } from "../../../lib/engine/pack/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/pack/block-compressor.ts";
+import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack/pack.ts";
+import { PackFile } from "../../../lib/engine/pack/pack-file.ts";
+import { uncachedWritesWork } from "../../../lib/engine/restore/aligned-appender.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 

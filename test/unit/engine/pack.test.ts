@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack.ts";
+import { PackBuilder, readPackTrailer } from "../../../lib/engine/pack/pack.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { seededBytes } from "../../helpers/image-bytes.ts";
 

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { deriveVaultSecrets } from "../../../lib/engine/keys.ts";
-import { manifestKey } from "../../../lib/engine/layout.ts";
-import { loadRoot, writeRoot } from "../../../lib/engine/manifest.ts";
-import { putMetadata } from "../../../lib/engine/metadata-object.ts";
-import { verifyPointRoot } from "../../../lib/engine/point-binding.ts";
-import type { VaultContext } from "../../../lib/engine/vault-config.ts";
+import { deriveVaultSecrets } from "../../../lib/engine/keys/keys.ts";
+import { loadRoot, writeRoot } from "../../../lib/engine/points/manifest.ts";
+import { verifyPointRoot } from "../../../lib/engine/points/point-binding.ts";
+import { manifestKey } from "../../../lib/engine/store/layout.ts";
+import { putMetadata } from "../../../lib/engine/store/metadata-object.ts";
+import type { VaultContext } from "../../../lib/engine/store/vault-config.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { Consistency, PointState, type RecoveryPointRecord, Tier } from "../../../lib/model.ts";
 import type { Catalog } from "../../../lib/ports/catalog.ts";

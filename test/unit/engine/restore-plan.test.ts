@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlockIndex } from "../../../lib/engine/block-index.ts";
-import { planReads } from "../../../lib/engine/restore-plan.ts";
+import { BlockIndex } from "../../../lib/engine/index/block-index.ts";
+import { planReads } from "../../../lib/engine/restore/restore-plan.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 
 const KEY = { wrapped: "d3JhcHBlZA==", masterKeyId: "master-1" };

@@ -1,7 +1,7 @@
 import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { exposeGc } from "../../../lib/engine/worker-gc.ts";
+import { exposeGc } from "../../../lib/engine/workers/worker-gc.ts";
 
 /** What a fresh context sees as `gc` when nothing switched the flag: as this process started. */
 const startedWithGc = typeof (globalThis as { gc?: unknown }).gc;
@@ -19,7 +19,7 @@ describe("exposeGc", () => {
 
   it("gives every thread gc when several take it at once, and leaves the flag as it was", async () => {
     const shared = new SharedArrayBuffer(4);
-    const module = new URL("../../../lib/engine/worker-gc.ts", import.meta.url).href;
+    const module = new URL("../../../lib/engine/workers/worker-gc.ts", import.meta.url).href;
     // Without the shared lock, one thread taking the flag back while another creates its context
     // leaves the other without gc (runInNewContext throws "gc is not defined").
     const code = `

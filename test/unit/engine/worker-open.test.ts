@@ -3,10 +3,10 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { blockId, sealBlock } from "../../../lib/engine/blob.ts";
-import { BlockCompressor } from "../../../lib/engine/block-compressor.ts";
-import { holdingLock, openItems, writePlacements } from "../../../lib/engine/worker-open.ts";
-import type { Placement, UnpackedItem } from "../../../lib/engine/worker-protocol.ts";
+import { blockId, sealBlock } from "../../../lib/engine/pack/blob.ts";
+import { BlockCompressor } from "../../../lib/engine/pack/block-compressor.ts";
+import { holdingLock, openItems, writePlacements } from "../../../lib/engine/workers/worker-open.ts";
+import type { Placement, UnpackedItem } from "../../../lib/engine/workers/worker-protocol.ts";
 import { IntegrityError } from "../../../lib/errors.ts";
 import { seededBytes, seededText } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
@@ -124,7 +124,7 @@ describe("holdingLock", () => {
 
   it("lets one thread at a time in: no update of a shared counter is lost", async () => {
     const shared = new SharedArrayBuffer(8);
-    const module = new URL("../../../lib/engine/worker-open.ts", import.meta.url).href;
+    const module = new URL("../../../lib/engine/workers/worker-open.ts", import.meta.url).href;
     // Each thread reads the counter, yields, then writes it back plus one: without mutual
     // exclusion the two threads overwrite each other's increments.
     const code = `

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { blockId } from "../../../lib/engine/blob.ts";
-import { prestartWorkers, WorkerPool } from "../../../lib/engine/worker-pool.ts";
+import { blockId } from "../../../lib/engine/pack/blob.ts";
+import { prestartWorkers, WorkerPool } from "../../../lib/engine/workers/worker-pool.ts";
 import { seededText } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
@@ -34,7 +34,7 @@ describe("prestartWorkers", () => {
 
   it("warm threads that no pool adopts do not keep the process alive", () => {
     const script = [
-      'const { prestartWorkers } = await import("./lib/engine/worker-pool.ts");',
+      'const { prestartWorkers } = await import("./lib/engine/workers/worker-pool.ts");',
       "prestartWorkers(2);",
       'console.log("started");',
     ].join("\n");

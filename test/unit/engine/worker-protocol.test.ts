@@ -6,7 +6,7 @@ import {
   packPlacements,
   unpackItems,
   unpackPlacements,
-} from "../../../lib/engine/worker-protocol.ts";
+} from "../../../lib/engine/workers/worker-protocol.ts";
 
 const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex"));
 const size = fc.integer({ min: 0, max: 2 ** 40 });

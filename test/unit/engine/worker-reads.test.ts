@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readObjectRange, readSource } from "../../../lib/engine/worker-reads.ts";
+import { readObjectRange, readSource } from "../../../lib/engine/workers/worker-reads.ts";
 import { IntegrityError, SourceError } from "../../../lib/errors.ts";
 import { seededBytes } from "../../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";

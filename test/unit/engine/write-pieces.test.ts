@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { remainingPieces, writePieces } from "../../../lib/engine/write-pieces.ts";
+import { remainingPieces, writePieces } from "../../../lib/engine/restore/write-pieces.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 describe("writePieces", () => {

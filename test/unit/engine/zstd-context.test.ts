@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { createZstdCompress, zstdDecompressSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { zstdContext } from "../../../lib/engine/zstd-context.ts";
+import { zstdContext } from "../../../lib/engine/pack/zstd-context.ts";
 import { seededText } from "../../helpers/image-bytes.ts";
 
 describe("zstdContext", () => {

@@ -4,9 +4,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  blockDeviceSize,
+  devMajorMinor,
+  parseSysfsSize,
+} from "../../../lib/adapters/local/sources/block-device.ts";
+import { openFileSource } from "../../../lib/adapters/local/sources/file-source.ts";
 import { SourceError } from "../../../lib/errors.ts";
-import { blockDeviceSize, devMajorMinor, parseSysfsSize } from "../../../lib/sources/block-device.ts";
-import { openFileSource } from "../../../lib/sources/file-source.ts";
 
 let dir: string;
 beforeAll(async () => {

@@ -4,7 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allocatedExtents, MAPPED_FILESYSTEMS, parseFilefrag } from "../../../lib/sources/extent-map.ts";
+import {
+  allocatedExtents,
+  MAPPED_FILESYSTEMS,
+  parseFilefrag,
+} from "../../../lib/adapters/local/sources/extent-map.ts";
 
 const MIB = 1024 * 1024;
 

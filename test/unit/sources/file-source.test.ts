@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openFileSource } from "../../../lib/adapters/local/sources/file-source.ts";
 import { SourceError, ValidationError } from "../../../lib/errors.ts";
-import { openFileSource } from "../../../lib/sources/file-source.ts";
-import { buildVhdFooter, vhdChecksum } from "../../../lib/sources/vhd.ts";
+import { buildVhdFooter, vhdChecksum } from "../../../lib/formats/vhd.ts";
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SourceError } from "../../../lib/errors.ts";
-import { sourceErrorFromFs } from "../../../lib/sources/fs-errors.ts";
+import { sourceErrorFromFs } from "../../../lib/util/source-fs-errors.ts";
 
 /** An error shaped like the ones `fs` throws. */
 function errno(code: string): NodeJS.ErrnoException {

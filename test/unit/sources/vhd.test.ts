@@ -7,7 +7,7 @@ import {
   VHD_FOOTER_SIZE,
   vhdChecksum,
   vhdGeometry,
-} from "../../../lib/sources/vhd.ts";
+} from "../../../lib/formats/vhd.ts";
 
 /** The checksum computed independently of the implementation: bytes 64..67 taken as zero. */
 function referenceChecksum(footer: Buffer): number {

@@ -1,8 +1,8 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openFileTarget } from "../../../lib/adapters/local/targets/file-target.ts";
 import { AlreadyExistsError } from "../../../lib/errors.ts";
-import { openFileTarget } from "../../../lib/targets/file-target.ts";
 import { removeDir, tempDir } from "../../helpers/temp-dir.ts";
 
 let dir: string;
