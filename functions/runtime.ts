@@ -1,12 +1,12 @@
-import { openAwsVault } from "../lib/adapters/aws/aws-vault.ts";
+import { openAwsVault } from "../lib/compose/aws.ts";
 import { type AwsConfig, s3Client, sfnClient, snsClient, sqsClient } from "../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../lib/adapters/aws/s3-object-store.ts";
 import { SfnWorkflows } from "../lib/adapters/aws/sfn-workflows.ts";
 import { SnsAlerts } from "../lib/adapters/aws/sns-alerts.ts";
 import { SqsSnapshotQueue } from "../lib/adapters/aws/sqs-queue.ts";
 import type { AppContext } from "../lib/app/app-context.ts";
-import { openSource } from "../lib/app/open-source.ts";
-import { openTarget } from "../lib/app/open-target.ts";
+import { openSource } from "../lib/compose/open-source.ts";
+import { openTarget } from "../lib/compose/open-target.ts";
 import { ValidationError } from "../lib/errors.ts";
 import type { Vault } from "../lib/vault.ts";
 

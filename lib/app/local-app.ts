@@ -8,8 +8,8 @@ import { mayPerform, Operation, type Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
 import type { AppContext, RestoreTargetSpec } from "./app-context.ts";
 import { checkFileTarget } from "./file-target-check.ts";
-import { openSource } from "./open-source.ts";
-import { openTarget } from "./open-target.ts";
+import { openSource } from "../compose/open-source.ts";
+import { openTarget } from "../compose/open-target.ts";
 import { runSnapshot } from "./snapshot.ts";
 
 /** The embedded runtime's application and the in-process parts tests and `serve` look into. */

@@ -1,5 +1,5 @@
-import type { AwsVaultOptions } from "../adapters/aws/aws-vault.ts";
-import { localVaultPaths, openLocalVault } from "../adapters/local/local-vault.ts";
+import type { AwsVaultOptions } from "../compose/aws.ts";
+import { localVaultPaths, openLocalVault } from "../compose/local.ts";
 import { resolvePrincipal } from "../adapters/local/principals.ts";
 import { ValidationError } from "../errors.ts";
 import type { Clock } from "../ports/clock.ts";
@@ -31,7 +31,7 @@ export async function openVault(global: GlobalOptions, clock?: Clock): Promise<V
   // principals: the same rules and approvals as an embedded vault's, enforced where the data is.
   if (global.aws) {
     // Loaded only for this backend: the AWS SDK adds a tenth of a second and 40 MiB to every run.
-    const { openAwsVaultAsCaller } = await import("../adapters/aws/aws-vault.ts");
+    const { openAwsVaultAsCaller } = await import("../compose/aws.ts");
     return openAwsVaultAsCaller({ ...global.aws, ...(clock ? { clock } : {}) });
   }
   // Who is calling is settled before the vault is opened: a bad token opens nothing.

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { AwsVaultOptions } from "../adapters/aws/aws-vault.ts";
+import type { AwsVaultOptions } from "../compose/aws.ts";
 import { BlockvaultError, ValidationError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";
 

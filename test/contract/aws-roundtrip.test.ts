@@ -8,7 +8,7 @@ import { openEbsSnapshotSource } from "../../lib/adapters/aws/ebs-snapshot-sourc
 import { openEbsSnapshotTarget } from "../../lib/adapters/aws/ebs-snapshot-target.ts";
 import { openS3ImageSource } from "../../lib/adapters/aws/s3-image-source.ts";
 import { openS3ObjectTarget } from "../../lib/adapters/aws/s3-object-target.ts";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { buildVhdFooter } from "../../lib/formats/vhd.ts";
 import type { VolumeSource } from "../../lib/ports/volume-source.ts";
 import type { Vault } from "../../lib/vault.ts";

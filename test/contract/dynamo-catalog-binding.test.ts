@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
 import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { type ItemKey, itemKey, SK, sortableCount } from "../../lib/adapters/aws/dynamo-keys.ts";

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { retainAllPoints, retainPointObjects } from "../../lib/engine/points/object-retention.ts";
 import { VaultObjects } from "../../lib/engine/points/point-objects.ts";

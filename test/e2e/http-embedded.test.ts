@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { startEmbeddedRuntime } from "../../lib/app/embedded.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../lib/app/http/serve-token.ts";
 import { describeHttpFlow } from "./http-flow.ts";

@@ -1,5 +1,5 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
 import { ebsClient, s3Client } from "../../lib/adapters/aws/clients.ts";
 import { openEbsSnapshotSource } from "../../lib/adapters/aws/ebs-snapshot-source.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import type { BackupResult } from "../../lib/engine/backup/backup.ts";
 import type { FaultScenario, Outcome } from "./fault-matrix.ts";

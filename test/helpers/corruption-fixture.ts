@@ -1,6 +1,6 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { BlockIndex } from "../../lib/engine/index/block-index.ts";
 import { blockId, openBlock } from "../../lib/engine/pack/blob.ts";
 import type { PackedBlob, WrappedKeyRef } from "../../lib/engine/pack/pack.ts";

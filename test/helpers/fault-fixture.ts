@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { initLocalVault, openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, openLocalVault } from "../../lib/compose/local.ts";
 import { Vault } from "../../lib/vault.ts";
 import { FaultPlan } from "./fault-plan.ts";
 import { withFaults } from "./fault-proxy.ts";

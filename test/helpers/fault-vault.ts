@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import type { Clock } from "../../lib/ports/clock.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { removeDir, tempDir } from "./temp-dir.ts";

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { packKey } from "../../lib/engine/store/layout.ts";
 import type { ObjectStore } from "../../lib/ports/object-store.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";

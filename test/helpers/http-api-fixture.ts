@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
-import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import type { AppContext } from "../../lib/app/app-context.ts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import type { VaultDeps } from "../../lib/engine/store/vault-config.ts";
 import { systemClock } from "../../lib/ports/clock.ts";

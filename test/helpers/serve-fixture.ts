@@ -3,7 +3,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { type EmbeddedRuntime, startEmbeddedRuntime } from "../../lib/app/embedded.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../lib/app/http/serve-token.ts";
 import type { Vault } from "../../lib/vault.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import type { Clock } from "../../lib/ports/clock.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { emulatorConfig, uniqueName } from "./aws.ts";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { openLocalVault } from "../../lib/compose/local.ts";
 import { BlockvaultError } from "../../lib/errors.ts";
 import type { Clock } from "../../lib/ports/clock.ts";
 import type { Vault } from "../../lib/vault.ts";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 
 /** Everything a vault directory holds, comparable with `toEqual`. */
 export interface VaultState {

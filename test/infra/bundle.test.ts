@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { JobStatus } from "../../lib/model.ts";
 import { planScheduledBackups } from "../../lib/rules/schedule.ts";

@@ -2,7 +2,7 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { localVaultPaths, openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths, openLocalVault } from "../../lib/compose/local.ts";
 import { IntegrityError } from "../../lib/errors.ts";
 import { runCli } from "../helpers/cli.ts";
 import { cliJson } from "../helpers/cli-fixture.ts";

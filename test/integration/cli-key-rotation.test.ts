@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type CliVault, cliJson, expectRefused, makeCliVault } from "../helpers/cli-fixture.ts";
 import { addApprovedCli, bootstrapCli } from "../helpers/cli-principals.ts";

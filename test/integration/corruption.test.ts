@@ -1,7 +1,7 @@
 import { rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { openLocalVault } from "../../lib/compose/local.ts";
 import { type PackedBlob, readPackTrailer, type WrappedKeyRef } from "../../lib/engine/pack/pack.ts";
 import { IntegrityError, KeyError, NotFoundError } from "../../lib/errors.ts";
 import { expectRestoreRejects, expectRestoreToMemoryRejects, withFlippedByte } from "../helpers/corrupt.ts";

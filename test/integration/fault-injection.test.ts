@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { JobStatus, JobType } from "../../lib/model.ts";
 import { Vault } from "../../lib/vault.ts";
 import {

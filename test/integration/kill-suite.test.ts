@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { openLocalVault } from "../../lib/compose/local.ts";
 import { PointState } from "../../lib/model.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
 import { seededRandom } from "../helpers/jitter.ts";

@@ -2,7 +2,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { manifestKey, packKey } from "../../lib/engine/store/layout.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";

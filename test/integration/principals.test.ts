@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import {
   AccessDeniedError,
   ApprovalMismatchError,

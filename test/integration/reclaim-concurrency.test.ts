@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault, openLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, openLocalVault } from "../../lib/compose/local.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import type { ObjectStore } from "../../lib/ports/object-store.ts";
 import type { Vault } from "../../lib/vault.ts";

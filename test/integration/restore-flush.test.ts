@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import type { RestoreTarget } from "../../lib/ports/restore-target.ts";
 import type { Vault } from "../../lib/vault.ts";

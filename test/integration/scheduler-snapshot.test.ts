@@ -1,7 +1,7 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { buildLocalApp, type LocalApp } from "../../lib/app/local-app.ts";
 import { schedulerTick } from "../../lib/app/scheduler.ts";

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { writeServeToken } from "../../lib/app/http/serve-token.ts";
 import { SPEC } from "../../lib/app/http/spec.ts";
 import { erasePrincipal, writePrincipal } from "../helpers/raw-principals.ts";

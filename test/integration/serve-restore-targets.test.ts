@@ -1,7 +1,7 @@
 import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { AccessDeniedError, ConflictError, ValidationError } from "../../lib/errors.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { erasePrincipal, writePrincipal } from "../helpers/raw-principals.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import type { AppContext } from "../../lib/app/app-context.ts";

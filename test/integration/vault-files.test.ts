@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { link, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLocalVault, localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { buildLocalApp } from "../../lib/app/local-app.ts";
 import { AccessDeniedError, ValidationError } from "../../lib/errors.ts";
 import type { Workflows } from "../../lib/ports/workflows.ts";

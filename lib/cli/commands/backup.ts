@@ -1,4 +1,4 @@
-import { openSource } from "../../app/open-source.ts";
+import { openSource } from "../../compose/open-source.ts";
 import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
 import { progressBar } from "../progress.ts";

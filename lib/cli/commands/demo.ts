@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initLocalVault } from "../../adapters/local/local-vault.ts";
+import { initLocalVault } from "../../compose/local.ts";
 import { openFileSource } from "../../adapters/local/sources/file-source.ts";
 import { IntegrityError } from "../../errors.ts";
 import { createSampleImage, mutateImage } from "../../sample-image.ts";

@@ -1,6 +1,6 @@
 import { basename, resolve } from "node:path";
-import type { AwsVaultOptions } from "../../adapters/aws/aws-vault.ts";
-import { initLocalVault, localVaultPaths } from "../../adapters/local/local-vault.ts";
+import type { AwsVaultOptions } from "../../compose/aws.ts";
+import { initLocalVault, localVaultPaths } from "../../compose/local.ts";
 import { type CommandContext, integerOption } from "../context.ts";
 import { formatBytes } from "../format.ts";
 
@@ -42,7 +42,7 @@ async function initOnAws(
   name: string,
   blockSize: number | undefined,
 ): Promise<void> {
-  const { initAwsVault } = await import("../../adapters/aws/aws-vault.ts");
+  const { initAwsVault } = await import("../../compose/aws.ts");
   const vault = await initAwsVault(aws, { name, ...(blockSize !== undefined ? { blockSize } : {}) });
   try {
     const cfg = vault.ctx.config;

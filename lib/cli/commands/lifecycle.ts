@@ -1,4 +1,4 @@
-import { openSource } from "../../app/open-source.ts";
+import { openSource } from "../../compose/open-source.ts";
 import { ValidationError } from "../../errors.ts";
 import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";

@@ -2,7 +2,7 @@ import { s3Client } from "../../adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../adapters/aws/s3-object-store.ts";
 import { FsObjectArchive } from "../../adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
-import { localVaultPaths } from "../../adapters/local/local-vault.ts";
+import { localVaultPaths } from "../../compose/local.ts";
 import { listPrincipals } from "../../adapters/local/principals.ts";
 import { startEmbeddedRuntime } from "../../app/embedded.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";

@@ -2,8 +2,9 @@ import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { openFileTarget } from "../adapters/local/targets/file-target.ts";
 import { ValidationError } from "../errors.ts";
 import type { VaultFiles } from "../model.ts";
+import type { RestoreTargetSpec } from "../app/app-context.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
-import type { RestoreTargetSpec } from "./app-context.ts";
+import { overriding } from "../util/overriding.ts";
 
 /** What opening a target needs beyond the spec. */
 export interface TargetOptions {
@@ -56,10 +57,9 @@ export async function openTarget(
   return releasing(target, client);
 }
 
+/** The target, with `client` destroyed once it is committed or aborted; every other member its own. */
 function releasing(target: RestoreTarget, client: { destroy(): void }): RestoreTarget {
-  return {
-    description: target.description,
-    write: (offset, data) => target.write(offset, data),
+  return overriding(target, {
     async commit() {
       try {
         return await target.commit();
@@ -74,5 +74,5 @@ function releasing(target: RestoreTarget, client: { destroy(): void }): RestoreT
         client.destroy();
       }
     },
-  };
+  });
 }

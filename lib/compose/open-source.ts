@@ -1,6 +1,7 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { openFileSource } from "../adapters/local/sources/file-source.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
+import { releasingOnClose } from "../util/overriding.ts";
 
 const EBS_PREFIX = "ebs://";
 
@@ -23,9 +24,8 @@ export async function openSource(spec: string, aws: AwsConfig = environmentAws()
     const { destroyOnError, s3Client } = await import("../adapters/aws/clients.ts");
     const { openS3ImageSource } = await import("../adapters/aws/s3-image-source.ts");
     const client = s3Client(aws);
-    return owning(await openS3ImageSource(client, spec).catch(destroyOnError(client)), () =>
-      client.destroy(),
-    );
+    const source = await openS3ImageSource(client, spec).catch(destroyOnError(client));
+    return releasingOnClose(source, () => client.destroy());
   }
   if (spec.startsWith(EBS_PREFIX)) {
     const { destroyOnError, ebsClient } = await import("../adapters/aws/clients.ts");
@@ -34,30 +34,7 @@ export async function openSource(spec: string, aws: AwsConfig = environmentAws()
     const source = await openEbsSnapshotSource(client, spec.slice(EBS_PREFIX.length)).catch(
       destroyOnError(client),
     );
-    return owning(source, () => client.destroy());
+    return releasingOnClose(source, () => client.destroy());
   }
   return openFileSource(spec);
-}
-
-/** The source, with `release` run after its own close. */
-function owning(source: VolumeSource, release: () => void): VolumeSource {
-  let closed = false;
-  const changedRanges = source.changedRanges?.bind(source);
-  return {
-    description: source.description,
-    size: source.size,
-    format: source.format,
-    ...(source.sourceRef !== undefined ? { sourceRef: source.sourceRef } : {}),
-    read: (offset, length, into) => source.read(offset, length, into),
-    ...(changedRanges ? { changedRanges } : {}),
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await source.close();
-      } finally {
-        release();
-      }
-    },
-  };
 }
