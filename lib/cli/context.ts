@@ -1,6 +1,5 @@
 import type { AwsVaultOptions } from "../compose/aws.ts";
-import { localVaultPaths, openLocalVault } from "../compose/local.ts";
-import { resolvePrincipal } from "../adapters/local/principals.ts";
+import { openCliVault } from "../compose/cli.ts";
 import { ValidationError } from "../errors.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Vault } from "../vault.ts";
@@ -27,20 +26,13 @@ export interface CommandContext {
 
 /** Opens the vault the global options name; the caller closes it. */
 export async function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
-  // On AWS the caller is the IAM identity of the credentials in use, mapped by the vault's
-  // principals: the same rules and approvals as an embedded vault's, enforced where the data is.
-  if (global.aws) {
-    // Loaded only for this backend: the AWS SDK adds a tenth of a second and 40 MiB to every run.
-    const { openAwsVaultAsCaller } = await import("../compose/aws.ts");
-    return openAwsVaultAsCaller({ ...global.aws, ...(clock ? { clock } : {}) });
-  }
-  // Who is calling is settled before the vault is opened: a bad token opens nothing.
-  const principal = await resolvePrincipal(localVaultPaths(global.vault).principals, global.token);
-  const vault = await openLocalVault(global.vault, {
-    ...(global.keyring ? { keyring: global.keyring } : {}),
-    ...(clock ? { clock } : {}),
+  return openCliVault({
+    dir: global.vault,
+    keyring: global.keyring,
+    token: global.token,
+    aws: global.aws,
+    clock,
   });
-  return vault.as(principal);
 }
 
 /** Runs `fn` with the vault open (on `clock`, default the system's), closing it afterwards. */

@@ -52,7 +52,10 @@ function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   const catalog = new DynamoCatalog({ tableName: options.table, client: dynamo });
   let vaultId: string | undefined;
   const raw: VaultDeps = {
-    store: new S3ObjectStore(s3, { bucket: options.bucket, ...(options.prefix ? { prefix: options.prefix } : {}) }),
+    store: new S3ObjectStore(s3, {
+      bucket: options.bucket,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    }),
     catalog,
     keys: new KmsKeyService(kms, kmsKey),
     clock: options.clock ?? systemClock,

@@ -1,8 +1,8 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { openFileTarget } from "../adapters/local/targets/file-target.ts";
+import type { RestoreTargetSpec } from "../app/app-context.ts";
 import { ValidationError } from "../errors.ts";
 import type { VaultFiles } from "../model.ts";
-import type { RestoreTargetSpec } from "../app/app-context.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import { overriding } from "../util/overriding.ts";
 

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openAwsVault } from "../../lib/compose/aws.ts";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
+import { openAwsVault } from "../../lib/compose/aws.ts";
 import { idFromKey } from "../../lib/engine/store/layout.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";
 import { emulatorConfig, useEmulatorFromCli } from "../helpers/aws.ts";

@@ -7,8 +7,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initAwsVault } from "../../lib/compose/aws.ts";
 import { s3Client } from "../../lib/adapters/aws/clients.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
 import { retainAllPoints, retainPointObjects } from "../../lib/engine/points/object-retention.ts";
 import { VaultObjects } from "../../lib/engine/points/point-objects.ts";
 import { RetainedObjectError } from "../../lib/errors.ts";

@@ -1,9 +1,9 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { initAwsVault } from "../../lib/compose/aws.ts";
 import { ebsClient, s3Client } from "../../lib/adapters/aws/clients.ts";
 import { openEbsSnapshotSource } from "../../lib/adapters/aws/ebs-snapshot-source.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
-import { startEmbeddedRuntime } from "../../lib/app/embedded.ts";
+import { initAwsVault } from "../../lib/compose/aws.ts";
+import { startEmbeddedRuntime } from "../../lib/compose/embedded.ts";
 import { OWNER } from "../../lib/rules/roles.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { describeHttpFlow } from "./http-flow.ts";

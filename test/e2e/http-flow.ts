@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRuntime } from "../../lib/app/embedded.ts";
+import type { EmbeddedRuntime } from "../../lib/compose/embedded.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { listIds } from "../helpers/gc-fixture.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";

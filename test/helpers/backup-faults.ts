@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { localVaultPaths } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import type { BackupResult } from "../../lib/engine/backup/backup.ts";
 import type { FaultScenario, Outcome } from "./fault-matrix.ts";
 import type { FaultVault } from "./fault-vault.ts";

@@ -1,8 +1,8 @@
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { KeyringFileKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { localVaultPaths } from "../../lib/compose/local.ts";
 import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
 import { retryPolicy } from "../../lib/decorators/retry.ts";
 import { RetryingCatalog } from "../../lib/decorators/retrying-catalog.ts";

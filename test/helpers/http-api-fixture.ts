@@ -3,12 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
-import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
+import { filePrincipalStore } from "../../lib/adapters/local/principals.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import type { AppContext } from "../../lib/app/app-context.ts";
 import { nodeListener } from "../../lib/app/http/node-http.ts";
 import { localTokenPrincipals } from "../../lib/app/http/principals.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { DirectWorkflows } from "./direct-workflows.ts";
@@ -72,7 +73,9 @@ export async function startHttpFixture(): Promise<HttpFixture> {
       return openFileTarget(spec.path, size, { force: spec.force ?? false });
     },
   };
-  const server: Server = createServer(nodeListener(app, localTokenPrincipals(principals)));
+  const server: Server = createServer(
+    nodeListener(app, localTokenPrincipals(filePrincipalStore(principals))),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { localVaultPaths } from "../../lib/compose/local.ts";
 import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import type { VaultDeps } from "../../lib/engine/store/vault-config.ts";
 import { systemClock } from "../../lib/ports/clock.ts";
 

@@ -3,9 +3,10 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
-import { type EmbeddedRuntime, startEmbeddedRuntime } from "../../lib/app/embedded.ts";
+import { filePrincipalStore } from "../../lib/adapters/local/principals.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../lib/app/http/serve-token.ts";
+import { type EmbeddedRuntime, startEmbeddedRuntime } from "../../lib/compose/embedded.ts";
+import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes } from "./image-bytes.ts";
 import { removeDir, tempDir } from "./temp-dir.ts";
@@ -39,7 +40,11 @@ export async function startServeFixture(): Promise<ServeFixture> {
   const runtime = await startEmbeddedRuntime({
     vault,
     archive: new FsObjectArchive(new FsObjectStore(paths.objects)),
-    principals: serveTokenPrincipals({ serveToken: token, tokenFile, principalsFile: paths.principals }),
+    principals: serveTokenPrincipals({
+      serveToken: token,
+      tokenFile,
+      principals: filePrincipalStore(paths.principals),
+    }),
     port: 0,
     tickMs: 0,
     waitMs: 0,

@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/compose/local.ts";
 import type { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import type { ObjectStore } from "../../lib/ports/object-store.ts";
 import type { ReferenceStore } from "../../lib/ports/references.ts";
 import { purgeExpired } from "../../lib/rules/soft-delete.ts";

@@ -2,8 +2,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyring, loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { initLocalVault, localVaultPaths, openLocalVault } from "../../lib/compose/local.ts";
 import { keyIdFingerprint } from "../../lib/adapters/local/wrapped-key.ts";
+import { initLocalVault, localVaultPaths, openLocalVault } from "../../lib/compose/local.ts";
 import { RetryingKeyService } from "../../lib/decorators/retrying-key-service.ts";
 import { readPackTrailer } from "../../lib/engine/pack/pack.ts";
 import {

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/compose/local.ts";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";

@@ -1,10 +1,10 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
-import { buildLocalApp, type LocalApp } from "../../lib/app/local-app.ts";
 import { schedulerTick } from "../../lib/app/scheduler.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
+import { buildLocalApp, type LocalApp } from "../../lib/compose/local-app.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";

@@ -1,8 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localVaultPaths } from "../../lib/compose/local.ts";
 import { writeServeToken } from "../../lib/app/http/serve-token.ts";
 import { SPEC } from "../../lib/app/http/spec.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { erasePrincipal, writePrincipal } from "../helpers/raw-principals.ts";
 import { owner, rawRequest, type ServeFixture, startServeFixture } from "../helpers/serve-fixture.ts";
 

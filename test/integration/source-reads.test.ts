@@ -1,8 +1,8 @@
 import { readdir, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { initLocalVault } from "../../lib/compose/local.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import { initLocalVault } from "../../lib/compose/local.ts";
 import { SourceError } from "../../lib/errors.ts";
 import type { VolumeSource } from "../../lib/ports/volume-source.ts";
 import type { Vault } from "../../lib/vault.ts";

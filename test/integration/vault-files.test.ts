@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
-import { buildLocalApp } from "../../lib/app/local-app.ts";
+import { buildLocalApp } from "../../lib/compose/local-app.ts";
 import { AccessDeniedError, ValidationError } from "../../lib/errors.ts";
 import type { Workflows } from "../../lib/ports/workflows.ts";
 import type { Vault } from "../../lib/vault.ts";

@@ -1,7 +1,6 @@
-import { resolvePrincipal as resolveLocalToken } from "../../adapters/local/principals.ts";
 import { AccessDeniedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import type { PrincipalStore } from "../../ports/principals.ts";
-import { principalByArn, roleArnOf } from "../../rules/callers.ts";
+import { principalByArn, principalByToken, roleArnOf } from "../../rules/callers.ts";
 import { type Principal, ROLES, type Role } from "../../rules/roles.ts";
 import type { ResolvePrincipal } from "./types.ts";
 
@@ -91,13 +90,14 @@ export function bearerPrincipals(
 }
 
 /**
- * The caller of an embedded vault (`blockvault serve`): the vault's API tokens, as the CLI's
- * `--token` (a vault without principals is single-user: the caller is its owner).
+ * The caller of an embedded vault (`blockvault serve`): the API tokens of the vault's principals
+ * (`store`), as the CLI's `--token` (a vault without principals is single-user: the caller is its
+ * owner).
  */
-export function localTokenPrincipals(principalsFile: string): ResolvePrincipal {
+export function localTokenPrincipals(store: PrincipalStore): ResolvePrincipal {
   return bearerPrincipals(async (token) => {
     try {
-      return await resolveLocalToken(principalsFile, token);
+      return await principalByToken(store, token);
     } catch (err) {
       // A missing or unknown token is a question of who is calling (401), not of what they may do.
       if (err instanceof AccessDeniedError) throw new UnauthenticatedError(err.message);

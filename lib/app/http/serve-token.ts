@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { listPrincipals, resolvePrincipal as resolveLocalToken } from "../../adapters/local/principals.ts";
 import { AccessDeniedError, UnauthenticatedError } from "../../errors.ts";
+import type { PrincipalStore } from "../../ports/principals.ts";
+import { principalByToken } from "../../rules/callers.ts";
 import { OWNER, type Principal } from "../../rules/roles.ts";
 import { bearerToken } from "./principals.ts";
 import type { ResolvePrincipal } from "./types.ts";
@@ -51,22 +52,23 @@ function sameToken(a: string, b: string): boolean {
  * Who calls `blockvault serve`: every request carries `Authorization: Bearer TOKEN`. While the
  * vault has no principals (read at each request, so adding one takes effect at once), the token
  * is the server's own (`serveToken`) and the caller is the owner; once it has principals, only
- * their tokens are valid and the server's token stops working. `principalsFile` undefined: a vault
- * with no principal file of its own (on AWS), where the server's token is always the one.
+ * their tokens are valid and the server's token stops working. `principals` undefined: a vault
+ * whose principals are not token-based (on AWS), where the server's token is always the one.
  */
 export function serveTokenPrincipals(options: {
   readonly serveToken: string;
-  readonly principalsFile?: string;
+  /** The embedded vault's principals, whose API tokens are checked. */
+  readonly principals?: PrincipalStore;
   readonly tokenFile: string;
   /** Who the server's token stands for: the vault's owner, or on AWS this process's caller. */
   readonly owner?: Principal;
 }): ResolvePrincipal {
-  const { serveToken, principalsFile } = options;
+  const { serveToken, principals: store } = options;
   // The file's name only: an unauthenticated caller learns nothing of the server's paths.
   const tokenName = basename(options.tokenFile);
   return async (request): Promise<Principal> => {
     const token = bearerToken(request.headers.authorization);
-    const principals = principalsFile ? await listPrincipals(principalsFile) : [];
+    const principals = store ? (await store.list()).principals : [];
     if (principals.length === 0) {
       if (token === undefined) {
         throw new UnauthenticatedError(
@@ -83,7 +85,7 @@ export function serveTokenPrincipals(options: {
       );
     }
     try {
-      return await resolveLocalToken(principalsFile!, token);
+      return await principalByToken(store!, token);
     } catch (err) {
       if (err instanceof AccessDeniedError)
         throw new UnauthenticatedError("the API token is not valid for this vault");

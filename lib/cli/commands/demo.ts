@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initLocalVault } from "../../compose/local.ts";
-import { openFileSource } from "../../adapters/local/sources/file-source.ts";
+import { openSource } from "../../compose/open-source.ts";
 import { IntegrityError } from "../../errors.ts";
 import { createSampleImage, mutateImage } from "../../sample-image.ts";
 import type { Vault } from "../../vault.ts";
@@ -18,7 +18,7 @@ async function sha256(path: string): Promise<string> {
 }
 
 async function backupOnce(vault: Vault, image: string) {
-  const source = await openFileSource(image);
+  const source = await openSource(image);
   try {
     return await vault.backup(source, { disk: "demo-disk" });
   } finally {

@@ -1,13 +1,7 @@
-import { s3Client } from "../../adapters/aws/clients.ts";
-import { S3ObjectStore } from "../../adapters/aws/s3-object-store.ts";
-import { FsObjectArchive } from "../../adapters/local/fs-object-archive.ts";
-import { FsObjectStore } from "../../adapters/local/fs-object-store.ts";
-import { localVaultPaths } from "../../compose/local.ts";
-import { listPrincipals } from "../../adapters/local/principals.ts";
-import { startEmbeddedRuntime } from "../../app/embedded.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
+import { localPrincipals, vaultArchive } from "../../compose/cli.ts";
+import { startEmbeddedRuntime } from "../../compose/embedded.ts";
 import { ValidationError } from "../../errors.ts";
-import type { ObjectArchive } from "../../ports/object-archive.ts";
 import { type CommandContext, integerOption, openVault } from "../context.ts";
 import { listenAddress, parsePort } from "../serve-address.ts";
 
@@ -25,23 +19,13 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const address = await listenAddress(hostName, await openExposure(ctx));
   const vault = await openVault(ctx.global);
   const aws = ctx.global.aws;
-  let archive: ObjectArchive;
-  if (aws) {
-    archive = new S3ObjectStore(s3Client(aws.aws ?? {}), {
-      bucket: aws.bucket,
-      ...(aws.prefix ? { prefix: aws.prefix } : {}),
-    });
-  } else {
-    const paths = localVaultPaths(ctx.global.vault);
-    const clock = vault.ctx.deps.clock;
-    archive = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
-  }
+  const archive = await vaultArchive({ dir: ctx.global.vault, aws }, vault.ctx.deps.clock);
   // Served locally, a vault on AWS is used with this process's own AWS credentials: its callers
   // act as the principal those credentials are (there is no IAM identity on a local request),
   // and they prove it with the server's token, kept in the --vault directory.
   const tokenFile = serveTokenPath(ctx.global.vault);
   const serveToken = await writeServeToken(tokenFile);
-  const principalsFile = aws ? undefined : localVaultPaths(ctx.global.vault).principals;
+  const principals = aws ? undefined : vault.ctx.deps.principals;
   const runtime = await startEmbeddedRuntime({
     vault,
     archive,
@@ -49,7 +33,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
       serveToken,
       tokenFile,
       ...(aws ? { owner: vault.principal } : {}),
-      ...(principalsFile ? { principalsFile } : {}),
+      ...(principals ? { principals } : {}),
     }),
     host: address,
     hostName,
@@ -66,7 +50,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
-  const withPrincipals = principalsFile !== undefined && (await listPrincipals(principalsFile)).length > 0;
+  const withPrincipals = principals !== undefined && (await principals.list()).principals.length > 0;
   ctx.print(
     { url: runtime.url, vault: vault.id, tokenFile },
     [
@@ -88,6 +72,6 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
  */
 async function openExposure(ctx: CommandContext): Promise<{ why: string } | undefined> {
   if (ctx.global.aws) return { why: "serve a vault on AWS on localhost only" };
-  const principals = await listPrincipals(localVaultPaths(ctx.global.vault).principals);
+  const { principals } = await localPrincipals(ctx.global.vault).list();
   return principals.length === 0 ? { why: "add principals first (blockvault principal add)" } : undefined;
 }

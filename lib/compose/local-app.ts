@@ -1,16 +1,16 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { LogAlerts } from "../adapters/local/log-alerts.ts";
 import { InProcessQueue, type InProcessQueueOptions } from "../adapters/local/memory-queue.ts";
+import type { AppContext, RestoreTargetSpec } from "../app/app-context.ts";
+import { checkFileTarget } from "../app/file-target-check.ts";
+import { runSnapshot } from "../app/snapshot.ts";
 import { ValidationError } from "../errors.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import type { Workflows } from "../ports/workflows.ts";
 import { mayPerform, Operation, type Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
-import type { AppContext, RestoreTargetSpec } from "./app-context.ts";
-import { checkFileTarget } from "./file-target-check.ts";
-import { openSource } from "../compose/open-source.ts";
-import { openTarget } from "../compose/open-target.ts";
-import { runSnapshot } from "./snapshot.ts";
+import { openSource } from "./open-source.ts";
+import { openTarget } from "./open-target.ts";
 
 /** The embedded runtime's application and the in-process parts tests and `serve` look into. */
 export interface LocalApp {

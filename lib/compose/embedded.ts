@@ -1,17 +1,18 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
+import type { AppContext } from "../app/app-context.ts";
+import { guarded, listen } from "../app/http/embedded-front.ts";
+import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
+import { nodeListener } from "../app/http/node-http.ts";
+import { servedSpec } from "../app/http/served-spec.ts";
+import type { ResolvePrincipal } from "../app/http/types.ts";
+import { LocalWorkflows } from "../app/local-workflows.ts";
+import { schedulerTick, type TickReport } from "../app/scheduler.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
 import type { Vault } from "../vault.ts";
-import type { AppContext } from "./app-context.ts";
-import { type LocalAuthority, localAuthority, refuseForeignRequest } from "./http/local-guard.ts";
-import { nodeListener, writeNodeResponse } from "./http/node-http.ts";
-import { servedSpec } from "./http/served-spec.ts";
-import type { ResolvePrincipal } from "./http/types.ts";
 import { buildLocalApp, type LocalApp } from "./local-app.ts";
-import { LocalWorkflows } from "./local-workflows.ts";
-import { schedulerTick, type TickReport } from "./scheduler.ts";
 
 /** How `blockvault serve` runs. */
 export interface EmbeddedOptions {
@@ -135,45 +136,4 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
       await settle();
     },
   };
-}
-
-type Listener = Parameters<typeof createServer>[1] & {};
-
-/**
- * The embedded server's front: refuses requests that do not name this server (Host) or come
- * from another site's page (Origin), serves the API's OpenAPI document without credentials (it
- * holds nothing secret, and clients and fuzzers read it first), and hands the rest to the API.
- */
-function guarded(api: Listener, authority: () => LocalAuthority | undefined, specText: string): Listener {
-  return (message, out) => {
-    const known = authority();
-    const refused = known
-      ? refuseForeignRequest(known, message.headers)
-      : { status: 503, headers: {}, body: "" };
-    if (refused) {
-      message.resume();
-      writeNodeResponse(out, { ...refused, headers: { ...refused.headers, connection: "close" } });
-      return;
-    }
-    if ((message.url ?? "").split("?")[0] === "/openapi.json" && message.method === "GET") {
-      message.resume();
-      writeNodeResponse(out, {
-        status: 200,
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body: specText,
-      });
-      return;
-    }
-    api(message, out);
-  };
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }

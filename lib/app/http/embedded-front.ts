@@ -1,0 +1,50 @@
+import type { createServer, Server } from "node:http";
+import { type LocalAuthority, refuseForeignRequest } from "./local-guard.ts";
+import { writeNodeResponse } from "./node-http.ts";
+
+/** A request listener of `node:http`. */
+export type Listener = Parameters<typeof createServer>[1] & {};
+
+/**
+ * The embedded server's front: refuses requests that do not name this server (Host) or come
+ * from another site's page (Origin), serves the API's OpenAPI document without credentials (it
+ * holds nothing secret, and clients and fuzzers read it first), and hands the rest to the API.
+ */
+export function guarded(
+  api: Listener,
+  authority: () => LocalAuthority | undefined,
+  specText: string,
+): Listener {
+  return (message, out) => {
+    const known = authority();
+    const refused = known
+      ? refuseForeignRequest(known, message.headers)
+      : { status: 503, headers: {}, body: "" };
+    if (refused) {
+      message.resume();
+      writeNodeResponse(out, { ...refused, headers: { ...refused.headers, connection: "close" } });
+      return;
+    }
+    if ((message.url ?? "").split("?")[0] === "/openapi.json" && message.method === "GET") {
+      message.resume();
+      writeNodeResponse(out, {
+        status: 200,
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: specText,
+      });
+      return;
+    }
+    api(message, out);
+  };
+}
+
+/** Starts `server` listening on `host`:`port`; rejects when it cannot. */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
