@@ -1,11 +1,11 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { fromApiGateway, toApiGateway } from "../lib/app/http/apigw.ts";
 import { handleHttp } from "../lib/app/http/handle.ts";
 import { storedIamPrincipals } from "../lib/app/http/principals.ts";
 import type { ResolvePrincipal } from "../lib/app/http/types.ts";
 import { seedPrincipals } from "../lib/app/seed-principals.ts";
 import type { PrincipalStore } from "../lib/ports/principals.ts";
+import { fromApiGateway, toApiGateway } from "./apigw.ts";
 import { logger } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 

@@ -1,4 +1,3 @@
-import { openFileTarget } from "./adapters/local/targets/file-target.ts";
 import type { BackupOptions, BackupResult } from "./engine/backup/backup.ts";
 import { validateDiskName } from "./engine/backup/disk-name.ts";
 import type { CheckReport } from "./engine/check/check.ts";
@@ -26,6 +25,7 @@ import {
   ApprovalRequiredError,
   ConflictError,
   NotFoundError,
+  ValidationError,
 } from "./errors.ts";
 import {
   type ApprovalRecord,
@@ -245,7 +245,9 @@ export class Vault {
         if (err instanceof NotFoundError) return undefined;
         throw err;
       });
-      const target = await openFileTarget(path, range.length, {
+      const files = this.ctx.deps.localFiles;
+      if (!files) throw new ValidationError(`restore to ${path}: this runtime cannot write local files`);
+      const target = await files.openFileTarget(path, range.length, {
         force: options.force ?? false,
         protectedPaths: disk ? [disk.source] : [],
         ...(this.ctx.deps.ownFiles ? { vaultFiles: this.ctx.deps.ownFiles } : {}),

@@ -18,7 +18,7 @@ import { type Clock, systemClock } from "../ports/clock.ts";
 import type { PrincipalStore } from "../ports/principals.ts";
 import { principalByArn } from "../rules/callers.ts";
 import { Vault } from "../vault.ts";
-import { decoratePorts } from "./decorate.ts";
+import { decoratePorts, type RawPorts } from "./decorate.ts";
 
 /** Where a vault on AWS lives, and the key and clock it runs with. */
 export interface AwsVaultOptions extends AwsVaultLocation {
@@ -51,7 +51,7 @@ function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   const dynamo = dynamoDocumentClient(aws);
   const catalog = new DynamoCatalog({ tableName: options.table, client: dynamo });
   let vaultId: string | undefined;
-  const raw: VaultDeps = {
+  const raw: RawPorts = {
     store: new S3ObjectStore(s3, {
       bucket: options.bucket,
       ...(options.prefix ? { prefix: options.prefix } : {}),

@@ -11,7 +11,7 @@ import { AlreadyExistsError, NotFoundError } from "../errors.ts";
 import { type Clock, systemClock } from "../ports/clock.ts";
 import type { KeyService } from "../ports/key-service.ts";
 import { Vault } from "../vault.ts";
-import { decoratePorts } from "./decorate.ts";
+import { decoratePorts, type RawPorts } from "./decorate.ts";
 
 export { type LocalVaultPaths, localVaultPaths };
 
@@ -41,8 +41,9 @@ interface LocalPorts {
 function localPorts(paths: LocalVaultPaths, keys: KeyService, clock: Clock): LocalPorts {
   const catalog = new SqliteCatalog(paths.catalog);
   const store = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
-  const raw: VaultDeps = {
+  const raw: RawPorts = {
     store,
+    objectFiles: store,
     catalog,
     keys,
     clock,

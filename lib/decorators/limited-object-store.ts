@@ -4,7 +4,6 @@ import type {
   ObjectRetention,
   ObjectStore,
   RetentionMode,
-  StagingArea,
 } from "../ports/object-store.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
@@ -23,38 +22,21 @@ export class LimitedObjectStore implements ObjectStore {
 
   /**
    * @param inner the store to call.
-   * @param limit most calls in flight at once, an integer >= 1.
+   * @param limit most calls in flight at once, an integer >= 1; or the permits to share with
+   *   other users of the same store (its staging areas' puts, see `limitedLocalObjectFiles`).
    */
-  constructor(inner: ObjectStore, limit: number) {
+  constructor(inner: ObjectStore, limit: number | Semaphore) {
     this.#inner = inner;
-    this.#permits = new Semaphore(limit);
-    if (inner.localPath) this.localPath = (key) => this.#inner.localPath!(key);
+    this.#permits = typeof limit === "number" ? new Semaphore(limit) : limit;
     if (inner.retain) {
       this.retain = (key, until, mode) => this.#permits.run(() => this.#inner.retain!(key, until, mode));
     }
-    if (inner.stage)
-      this.stage = () => this.#permits.run(async () => this.#limited(await this.#inner.stage!()));
     if (inner.removeLeftovers)
       this.removeLeftovers = (minAgeMs) => this.#permits.run(() => this.#inner.removeLeftovers!(minAgeMs));
   }
 
   /** The inner store's, when it has one. */
   readonly removeLeftovers?: (minAgeMs: number) => Promise<number>;
-
-  /** The inner store's staging areas, their puts counted against the same limit. */
-  readonly stage?: () => Promise<StagingArea | undefined>;
-
-  #limited(area: StagingArea | undefined): StagingArea | undefined {
-    if (!area) return undefined;
-    return {
-      directory: area.directory,
-      put: (key, name) => this.#permits.run(() => area.put(key, name)),
-      close: () => area.close(),
-    };
-  }
-
-  /** The inner store's, when it has one (reading the file is the caller's business). */
-  readonly localPath?: (key: string) => Promise<string | undefined>;
 
   /** The inner store's retention, counted against the limit, when it has one. */
   readonly retain?: (key: string, until: number, mode: RetentionMode) => Promise<ObjectRetention>;

@@ -4,7 +4,6 @@ import type {
   ObjectRetention,
   ObjectStore,
   RetentionMode,
-  StagingArea,
 } from "../ports/object-store.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryCreate } from "./retry-create.ts";
@@ -19,8 +18,6 @@ import { retryCreate } from "./retry-create.ts";
  * - `list` is retried only while it has yielded nothing: once the caller has seen items, starting
  *   over would yield them twice, so a later failure is rethrown as it is.
  * - `retain` only extends, so it is simply retried too.
- * - Opening a staging area is retried; a staged put is not, since its first attempt consumes the
- *   file (see `StagingArea`).
  */
 export class RetryingObjectStore implements ObjectStore {
   readonly #inner: ObjectStore;
@@ -33,14 +30,6 @@ export class RetryingObjectStore implements ObjectStore {
   constructor(inner: ObjectStore, policy: RetryPolicy = DEFAULT_RETRY_POLICY) {
     this.#inner = inner;
     this.#policy = policy;
-    if (inner.localPath) {
-      this.localPath = (key) =>
-        retry(() => this.#inner.localPath!(key), this.#policy, `locate object ${key}`);
-    }
-    if (inner.stage) {
-      // Opening the area is retried; its puts are not (each consumes its file, see StagingArea).
-      this.stage = () => retry(() => this.#inner.stage!(), this.#policy, "open a staging area");
-    }
     if (inner.retain) {
       // Retention only extends, so a repeat after a lost response changes nothing.
       this.retain = (key, until, mode) =>
@@ -57,12 +46,6 @@ export class RetryingObjectStore implements ObjectStore {
 
   /** The inner store's, retried, when it has one. */
   readonly removeLeftovers?: (minAgeMs: number) => Promise<number>;
-
-  /** The inner store's, retried, when it has one. */
-  readonly localPath?: (key: string) => Promise<string | undefined>;
-
-  /** The inner store's staging areas, when it has them. */
-  readonly stage?: () => Promise<StagingArea | undefined>;
 
   put(key: string, data: Uint8Array): Promise<void> {
     return retryCreate(

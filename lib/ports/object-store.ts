@@ -22,7 +22,8 @@ export interface ByteRange {
 
 /**
  * A flat, byte-oriented object store: the only place vault data lives. It knows nothing about
- * encryption, packs or the catalog; those sit above it.
+ * encryption, packs or the catalog; those sit above it. A store on this machine's filesystem
+ * may also offer its objects as files, through the separate `LocalObjectFiles` capability.
  *
  * Contract, kept by every adapter and checked by `test/contract/object-store.contract.ts`:
  * - Keys are `/`-separated strings of `[A-Za-z0-9._/-]`, never starting or ending with `/`, with
@@ -41,15 +42,6 @@ export interface ByteRange {
  *   particular order, once each. A prefix no valid key can start with (`/a`, `a//`, `a/../`)
  *   is a `ValidationError`.
  * - `delete` is idempotent: deleting a missing key succeeds.
- * - `localPath`, when a store has it, names a local file holding the object's bytes, for readers
- *   that read it directly (the engine's worker threads, without copies through the main thread).
- *   It resolves to undefined when the object cannot be read as is right now (archived), so the
- *   caller uses `get` and gets that method's error. The file is the object: it is never written
- *   to, and a missing file is a missing object.
- * - `stage`, when a store has it, opens a {@link StagingArea}: a private local directory where a
- *   writer on this machine builds objects as files and then stores them without handing their
- *   bytes over in memory (the engine's worker threads write packs this way). It resolves to
- *   undefined when the store cannot take files right now; the caller then uses `put`.
  * - `removeLeftovers`, when a store has it, removes what writers that died left in its private
  *   areas (half-written puts, staging areas) untouched for at least `minAgeMs` (the store's own
  *   clock); a live writer keeps its staging area fresh, so only dead writers' are removed. It
@@ -70,8 +62,6 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
-  localPath?(key: string): Promise<string | undefined>;
-  stage?(): Promise<StagingArea | undefined>;
   removeLeftovers?(minAgeMs: number): Promise<number>;
   retain?(key: string, until: number, mode: RetentionMode): Promise<ObjectRetention>;
 }
@@ -122,25 +112,6 @@ export function checkRetention(key: string, until: number, mode: RetentionMode):
   if (mode !== RetentionMode.Governance && mode !== RetentionMode.Compliance) {
     throw new ValidationError(`retain object ${key}: unknown retention mode ${JSON.stringify(mode)}`);
   }
-}
-
-/**
- * A directory of the store's own filesystem, private to whoever opened it, where objects are built
- * as files before they are stored (see {@link ObjectStore}). Files in it are never objects: only
- * {@link put} makes one.
- */
-export interface StagingArea {
-  /** Absolute path of the directory; the user names the files it makes in it. */
-  readonly directory: string;
-  /**
-   * Stores file `name` of the directory as object `key`, with the store's `put` contract (atomic,
-   * create-only: `AlreadyExistsError` when the key exists, durable once it resolves). The file is
-   * gone afterwards whether it was stored or not, so a failed call is never retried: the bytes
-   * have to be written again.
-   */
-  put(key: string, name: string): Promise<void>;
-  /** Removes the directory and any file still in it; idempotent. */
-  close(): Promise<void>;
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;

@@ -1,6 +1,8 @@
 /**
  * Where a restore writes: a new file, an S3 object, an EBS snapshot. The engine writes verified
  * blocks in any order, then calls `commit`; until then nothing is visible at the destination.
+ * A local file may also offer its descriptor to the engine's worker threads, as the separate
+ * `LocalFile` capability (see `localFileOf`).
  *
  * Contract:
  * - `write(offset, data)` may be called concurrently for disjoint ranges; ranges never written
@@ -11,12 +13,6 @@
  */
 export interface RestoreTarget {
   readonly description: string;
-  /**
-   * A file descriptor open for writing, when the target is a local file: the engine's worker
-   * threads then write verified blocks with positional writes directly, which is equivalent to
-   * `write` and spares copying every block back to the main thread.
-   */
-  readonly fd?: number;
   write(offset: number, data: Uint8Array): Promise<void>;
   /**
    * Optional: starts putting what was written so far on stable storage, so that `commit` has

@@ -9,7 +9,8 @@ export type ChangedRange = VolumeRange;
 
 /**
  * A disk image being backed up: a raw file, a block device, a fixed VHD, an S3 object, an EBS
- * snapshot.
+ * snapshot. A local file may also offer its descriptor to the engine's worker threads, as the
+ * separate `LocalFile` capability (see `localFileOf`).
  *
  * Contract:
  * - `size` is the logical size of the disk in bytes (for a VHD, without its footer); it does not
@@ -24,10 +25,6 @@ export type ChangedRange = VolumeRange;
  *   not overlapping, within [0, size)); everything outside them reads as zeros, and the engine
  *   records it as holes without reading it. Undefined when the source cannot tell (the engine
  *   then reads everything); it must never leave out a range that holds data.
- * - `localFile`, when present, is an open local file descriptor holding the volume's bytes at
- *   offsets [0, size): the engine may then read it with positional reads from its worker threads
- *   (which hash and seal blocks where they land, instead of receiving copies). It stays valid
- *   until `close`; bytes past `size` (a VHD footer) are never read through it.
  * - `close` releases handles; it is safe to call twice. A read after close rejects with
  *   `SourceError` naming the source.
  * Unreadable or vanished sources reject with `SourceError` naming the source.
@@ -41,8 +38,6 @@ export interface VolumeSource {
   readonly format: string;
   /** A reference later runs can pass as `parentRef` for change tracking (EBS snapshot id). */
   readonly sourceRef?: string;
-  /** See the contract: a file descriptor worker threads may read directly. */
-  readonly localFile?: { readonly fd: number };
   read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   changedRanges?(parentRef: string): Promise<ChangedRange[] | undefined>;
   /** See the contract: where the volume may hold data (the rest is zeros), if the source knows. */

@@ -4,8 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { translateFsError } from "../../lib/adapters/local/fs-errors.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
-import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
-import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.ts";
+import { decoratePorts } from "../../lib/compose/decorate.ts";
 import {
   AccessDeniedError,
   AlreadyExistsError,
@@ -14,6 +13,7 @@ import {
   TransientError,
   ValidationError,
 } from "../../lib/errors.ts";
+import { systemClock } from "../../lib/ports/clock.ts";
 import { MemoryObjectStore } from "../helpers/memory-object-store.ts";
 import { describeObjectStoreContract, listAll } from "./object-store.contract.ts";
 
@@ -46,12 +46,16 @@ describe("FsObjectStore on disk", () => {
     await expect(store.localPath("../escape")).rejects.toBeInstanceOf(ValidationError);
   });
 
-  it("keeps the local path through the limiting and retrying decorators, and only where the inner store has one", async () => {
+  it("offers the local path beside the decorated store, and only where the store's objects are files", async () => {
     await store.put("packs/ab/ab12", Buffer.from("data"));
-    const decorated = new RetryingObjectStore(new LimitedObjectStore(store, 2));
-    expect(await decorated.localPath?.("packs/ab/ab12")).toBe(await store.localPath("packs/ab/ab12"));
-    const withoutFiles = new RetryingObjectStore(new LimitedObjectStore(new MemoryObjectStore(), 2));
-    expect(withoutFiles.localPath).toBeUndefined();
+    const ports = { catalog: {} as never, keys: {} as never, clock: systemClock };
+    const decorated = decoratePorts({ ...ports, store, objectFiles: store }, { storeConcurrency: 2 });
+    expect(await decorated.localFiles?.objects?.localPath("packs/ab/ab12")).toBe(
+      await store.localPath("packs/ab/ab12"),
+    );
+    const inMemory = decoratePorts({ ...ports, store: new MemoryObjectStore() }, { storeConcurrency: 2 });
+    expect(inMemory.localFiles?.objects).toBeUndefined();
+    expect("localPath" in inMemory.store).toBe(false);
   });
 
   it("creates the root on first put and keeps each object as a file at its key path", async () => {

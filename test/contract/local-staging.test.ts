@@ -3,10 +3,16 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
+import { decoratePorts } from "../../lib/compose/decorate.ts";
 import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
-import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.ts";
+import {
+  limitedLocalObjectFiles,
+  retryingLocalObjectFiles,
+} from "../../lib/decorators/local-object-files.ts";
 import { AlreadyExistsError, NotFoundError, TransientError, ValidationError } from "../../lib/errors.ts";
-import type { StagingArea } from "../../lib/ports/object-store.ts";
+import { systemClock } from "../../lib/ports/clock.ts";
+import type { StagingArea } from "../../lib/ports/local-files.ts";
+import { Semaphore } from "../../lib/util/semaphore.ts";
 import { MemoryObjectStore } from "../helpers/memory-object-store.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { FlakyObjectStore, instantPolicy } from "../unit/decorators/fakes.ts";
@@ -80,15 +86,17 @@ describe("FsObjectStore staging areas", () => {
     expect(await exists(other.directory)).toBe(true);
   });
 
-  it("keeps staging through the limiting and retrying decorators, only where the inner store has it", async () => {
-    const decorated = new RetryingObjectStore(new LimitedObjectStore(store, 2));
-    const outer = await decorated.stage!();
+  it("is offered beside the decorated store by the composition, only where the store's objects are files", async () => {
+    const ports = { catalog: {} as never, keys: {} as never, clock: systemClock };
+    const decorated = decoratePorts({ ...ports, store, objectFiles: store }, { storeConcurrency: 2 });
+    const outer = await decorated.localFiles!.objects!.stage();
     await writeFile(path.join(outer!.directory, "p1"), "through decorators");
     await outer!.put("packs/aa/p1", "p1");
-    expect((await store.get("packs/aa/p1")).toString()).toBe("through decorators");
+    expect((await decorated.store.get("packs/aa/p1")).toString()).toBe("through decorators");
     await outer!.close();
     expect(await exists(outer!.directory)).toBe(false);
-    expect(new RetryingObjectStore(new LimitedObjectStore(new MemoryObjectStore(), 2)).stage).toBeUndefined();
+    const inMemory = decoratePorts({ ...ports, store: new MemoryObjectStore() }, { storeConcurrency: 2 });
+    expect(inMemory.localFiles?.objects).toBeUndefined();
   });
 
   it("counts staged puts against the limit of calls in flight", async () => {
@@ -99,14 +107,14 @@ describe("FsObjectStore staging areas", () => {
     // The one permit is held by a call that waits at the gate.
     const held = {
       ...store,
-      stage: () => store.stage(),
       head: async (key: string) => {
         await gate;
         return store.head(key);
       },
     } as unknown as FsObjectStore;
-    const limited = new LimitedObjectStore(held, 1);
-    const outer = (await limited.stage!())!;
+    const permits = new Semaphore(1);
+    const limited = new LimitedObjectStore(held, permits);
+    const outer = (await limitedLocalObjectFiles(store, permits).stage())!;
     await writeFile(path.join(outer.directory, "p1"), "one");
     const blocking = limited.head("packs/aa/p1").catch(() => undefined);
     let stored = false;
@@ -122,9 +130,12 @@ describe("FsObjectStore staging areas", () => {
 
   it("retries opening an area but not a staged put, whose file the first attempt consumed", async () => {
     const flaky = new FlakyObjectStore(store);
-    const retrying = new RetryingObjectStore(flaky, instantPolicy());
+    const retrying = retryingLocalObjectFiles(
+      { localPath: (key) => store.localPath(key), stage: () => flaky.stage() },
+      instantPolicy(),
+    );
     flaky.script.fail("stage", "before").fail("stagedPut", "before");
-    const outer = (await retrying.stage!())!;
+    const outer = (await retrying.stage())!;
     await writeFile(path.join(outer.directory, "p1"), "one");
     await expect(outer.put("packs/aa/p1", "p1")).rejects.toBeInstanceOf(TransientError);
     expect(flaky.script.calls).toEqual(["stage", "stage", "stagedPut"]);

@@ -7,6 +7,7 @@ import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { createVaultKey, KmsKeyService } from "../../lib/adapters/aws/kms-key-service.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
+import { localFiles } from "../../lib/compose/decorate.ts";
 import { PointState } from "../../lib/model.ts";
 import { Vault } from "../../lib/vault.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
@@ -67,6 +68,8 @@ beforeAll(async () => {
       catalog: new DynamoCatalog({ tableName: table, client: dynamo }),
       keys: new KmsKeyService(kms, key),
       clock: { now: () => Date.now() },
+      // Restores go to local files; the store's objects are not files.
+      localFiles: localFiles(undefined),
     },
     { name: "faults", blockSize: 4096 },
   );

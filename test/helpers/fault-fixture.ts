@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { localFiles } from "../../lib/compose/decorate.ts";
 import { initLocalVault, openLocalVault } from "../../lib/compose/local.ts";
 import { Vault } from "../../lib/vault.ts";
 import { FaultPlan } from "./fault-plan.ts";
@@ -92,9 +93,12 @@ export async function backupWithFaults(fx: FaultFixture, arm: (plan: FaultPlan) 
   const ports = await openLocalPorts(dir);
   const plan = new FaultPlan();
   try {
+    const store = withFaults(ports.store, "store", plan, { nested: ["stage"] });
     const vault = await Vault.open({
       ...ports.deps,
-      store: withFaults(ports.deps.store, "store", plan, { nested: ["stage"] }),
+      store,
+      // Staged puts are store writes: the same faulty store's files.
+      localFiles: localFiles(store),
       catalog: withFaults(ports.catalog, "catalog", plan, { exempt: ["references"] }),
     });
     arm(plan);

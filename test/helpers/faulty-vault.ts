@@ -2,13 +2,9 @@ import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { KeyringFileKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { decoratePorts, type RawPorts } from "../../lib/compose/decorate.ts";
 import { localVaultPaths } from "../../lib/compose/local.ts";
-import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
 import { retryPolicy } from "../../lib/decorators/retry.ts";
-import { RetryingCatalog } from "../../lib/decorators/retrying-catalog.ts";
-import { RetryingKeyService } from "../../lib/decorators/retrying-key-service.ts";
-import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.ts";
-import { retryingReferences } from "../../lib/decorators/retrying-references.ts";
 import type { Clock } from "../../lib/ports/clock.ts";
 import type { RestoreTarget } from "../../lib/ports/restore-target.ts";
 import type { VolumeSource } from "../../lib/ports/volume-source.ts";
@@ -20,8 +16,9 @@ import { withFaults } from "./fault-proxy.ts";
 const NO_WAIT = retryPolicy({ sleep: async () => {}, random: () => 0 });
 
 /**
- * Opens the embedded vault in `dir` on the same stack `openLocalVault` builds, with the fault
- * proxy placed directly over each adapter, under the retrying decorators:
+ * Opens the embedded vault in `dir` on the same stack `openLocalVault` builds (the composition
+ * root's `decoratePorts`), with the fault proxy placed directly over each adapter, under the
+ * retrying decorators:
  *
  *   store:      Retrying(Limited(faults(FsObjectArchive(FsObjectStore))))
  *   catalog:    RetryingCatalog(faults(SqliteCatalog))
@@ -39,16 +36,17 @@ export async function openFaultyVault(dir: string, plan: FaultPlan, clock: Clock
   const sqlite = new SqliteCatalog(paths.catalog);
   const store = new FsObjectArchive(new FsObjectStore(paths.objects), { clock });
   const keys = new KeyringFileKeyService(paths.keyring, keyService, clock);
-  const deps = {
-    store: new RetryingObjectStore(
-      new LimitedObjectStore(withFaults(store, "store", plan, { nested: ["stage"] }), 32),
-      NO_WAIT,
-    ),
-    catalog: new RetryingCatalog(withFaults(sqlite, "catalog", plan, { exempt: ["references"] }), NO_WAIT),
-    keys: new RetryingKeyService(withFaults(keys, "keys", plan), NO_WAIT),
+  const faultyStore = withFaults(store, "store", plan, { nested: ["stage"] });
+  const raw: RawPorts = {
+    store: faultyStore,
+    // The same faulty store's files: staged puts are store writes, faulted like its puts.
+    objectFiles: faultyStore,
+    catalog: withFaults(sqlite, "catalog", plan, { exempt: ["references"] }),
+    keys: withFaults(keys, "keys", plan),
     clock,
-    references: retryingReferences(withFaults(sqlite.references(), "references", plan), NO_WAIT),
+    references: withFaults(sqlite.references(), "references", plan),
   };
+  const deps = decoratePorts(raw, { storeConcurrency: 32, retry: NO_WAIT });
   try {
     return await Vault.open(deps, () => sqlite.close());
   } catch (err) {

@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { localFiles } from "../../lib/compose/decorate.ts";
 import { initLocalVault } from "../../lib/compose/local.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import { PointState } from "../../lib/model.ts";
@@ -32,9 +33,11 @@ async function jitteryVault(dir: string, seed: number, clock: { now(): number })
   const ports = await openLocalPorts(dir);
   const random = seededRandom(seed);
   const catalog = ports.catalog as SqliteCatalog;
+  const store = jittered(ports.store, random, ["list"]);
   return Vault.open(
     {
-      store: jittered(ports.deps.store, random, ["list"]),
+      store,
+      localFiles: localFiles(store),
       catalog: jittered(catalog, random),
       keys: ports.deps.keys,
       clock,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromApiGateway, toApiGateway } from "../../lib/app/http/apigw.ts";
+import { fromApiGateway, toApiGateway } from "../../functions/apigw.ts";
 import { handleHttp } from "../../lib/app/http/handle.ts";
 import { iamPrincipals, parseIamRoleMap } from "../../lib/app/http/principals.ts";
 import {

@@ -4,7 +4,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initLocalVault, openLocalVault } from "../../lib/compose/local.ts";
 import { ConflictError } from "../../lib/errors.ts";
+import type { LocalFiles } from "../../lib/ports/local-files.ts";
 import type { ObjectStore } from "../../lib/ports/object-store.ts";
+import { overriding } from "../../lib/util/overriding.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -22,11 +24,14 @@ let reclaimSide: Vault;
 let imagePath: string;
 let image: Buffer;
 
-/** Replaces a vault's object store by one whose puts and deletes `hook` may delay or act on. */
+/**
+ * Replaces a vault's object store, and its staging areas, by ones whose puts and deletes `hook`
+ * may delay or act on; every other member stays the inner one's.
+ */
 function interpose(vault: Vault, hook: (call: "put" | "delete", key: string) => Promise<void>): void {
-  const deps = vault.ctx.deps as { store: ObjectStore };
+  const deps = vault.ctx.deps as { store: ObjectStore; localFiles?: LocalFiles };
   const inner = deps.store;
-  const wrapped: ObjectStore = {
+  deps.store = overriding(inner, {
     put: async (key, data) => {
       try {
         await inner.put(key, data);
@@ -34,33 +39,26 @@ function interpose(vault: Vault, hook: (call: "put" | "delete", key: string) => 
         await hook("put", key);
       }
     },
-    get: (key, range) => inner.get(key, range),
-    head: (key) => inner.head(key),
-    list: (prefix) => inner.list(prefix),
     delete: async (key) => {
       await hook("delete", key);
       await inner.delete(key);
     },
-    ...(inner.localPath ? { localPath: (key: string) => inner.localPath!(key) } : {}),
-    ...(inner.removeLeftovers ? { removeLeftovers: (age: number) => inner.removeLeftovers!(age) } : {}),
-    ...(inner.stage
-      ? {
-          stage: async () => {
-            const area = await inner.stage!();
-            return (
-              area && {
-                ...area,
-                put: async (key: string, name: string) => {
-                  await area.put(key, name);
-                  await hook("put", key);
-                },
-              }
-            );
-          },
-        }
-      : {}),
+  });
+  const files = deps.localFiles?.objects;
+  if (!deps.localFiles || !files) return;
+  const staging = async () => {
+    const area = await files.stage();
+    return (
+      area &&
+      overriding(area, {
+        put: async (key: string, name: string) => {
+          await area.put(key, name);
+          await hook("put", key);
+        },
+      })
+    );
   };
-  deps.store = wrapped;
+  deps.localFiles = { ...deps.localFiles, objects: overriding(files, { stage: staging }) };
 }
 
 /** Every listed point restores to `expected`, and the vault checks clean with its data read. */

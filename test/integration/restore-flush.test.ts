@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openFileTarget } from "../../lib/adapters/local/targets/file-target.ts";
 import { initLocalVault } from "../../lib/compose/local.ts";
 import type { RestoreTarget } from "../../lib/ports/restore-target.ts";
+import { overriding } from "../../lib/util/overriding.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, sha256 } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -33,10 +34,7 @@ describe("a restore into a target that can flush", () => {
     let flushes = 0;
     let running = 0;
     let overlapped = false;
-    const target: RestoreTarget = {
-      description: inner.description,
-      ...(inner.fd !== undefined ? { fd: inner.fd } : {}),
-      write: (offset, data) => inner.write(offset, data),
+    const target: RestoreTarget = overriding(inner, {
       async flush() {
         running++;
         if (running > 1) overlapped = true;
@@ -45,9 +43,7 @@ describe("a restore into a target that can flush", () => {
         await inner.flush!();
         running--;
       },
-      commit: () => inner.commit(),
-      abort: () => inner.abort(),
-    };
+    });
     await vault.restore(recoveryPointId, target, { flushEveryBytes: 256 * 1024 });
     expect(flushes).toBeGreaterThan(1);
     expect(overlapped).toBe(false);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { initLocalVault } from "../../lib/compose/local.ts";
 import { SourceError } from "../../lib/errors.ts";
+import { localFileOf } from "../../lib/ports/local-files.ts";
 import type { VolumeSource } from "../../lib/ports/volume-source.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes, seededText } from "../helpers/image-bytes.ts";
@@ -45,7 +46,7 @@ function withoutLocalFile(source: VolumeSource): VolumeSource {
 describe("sources read by the worker threads", () => {
   it("a local image is read by the workers, and gives the same blocks as reading it on the main thread", async () => {
     const source = await openFileSource(path);
-    expect(source.localFile?.fd).toBeTypeOf("number");
+    expect(localFileOf(source)?.fd).toBeTypeOf("number");
     const direct = await vault.backup(source, { disk: "direct" });
     await source.close();
     const other = await openFileSource(path);

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { ArchivedObjectError, IntegrityError, ValidationError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
+import type { LocalObjectFiles, StagingArea } from "../../ports/local-files.ts";
 import {
   isArchiveClass,
   type ObjectArchive,
@@ -20,7 +21,6 @@ import {
   type ObjectRetention,
   type ObjectStore,
   type RetentionMode,
-  type StagingArea,
 } from "../../ports/object-store.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { syncDirectory, writeDurably } from "./fs-io.ts";
@@ -62,7 +62,7 @@ export interface FsObjectArchiveOptions {
  * processes at once are last-writer-wins. `delete` removes the sidecar before the object, so a
  * crash in between leaves a readable object, never a new object under the key that looks archived.
  */
-export class FsObjectArchive implements ObjectStore, ObjectArchive {
+export class FsObjectArchive implements ObjectStore, ObjectArchive, LocalObjectFiles {
   readonly store: FsObjectStore;
   readonly #clock: Clock;
   readonly #delay: (tier: RestoreTier, cls: StorageClass) => number;

@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
+import type { LocalObjectFiles, StagingArea } from "../../ports/local-files.ts";
 import {
   type ByteRange,
   checkRetention,
@@ -30,7 +31,6 @@ import {
   type ObjectRetention,
   type ObjectStore,
   type RetentionMode,
-  type StagingArea,
 } from "../../ports/object-store.ts";
 import { heartbeatEveryMs } from "../../util/liveness.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
@@ -68,7 +68,7 @@ export const DIRECTORY_MODE = 0o700;
  * is renewed every quarter of the liveness window, so `removeLeftovers` can tell a dead writer's
  * directory (untouched for longer than the window) from a live one's.
  */
-export class FsObjectStore implements ObjectStore {
+export class FsObjectStore implements ObjectStore, LocalObjectFiles {
   /** Absolute path of the directory holding the objects. */
   readonly root: string;
   /**

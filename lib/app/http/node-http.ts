@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppContext } from "../app-context.ts";
-import { firstValues } from "./apigw.ts";
 import { errorResponse } from "./errors.ts";
 import { handleHttp } from "./handle.ts";
 import { refuseNonJsonBody } from "./local-guard.ts";
@@ -88,4 +87,11 @@ export function nodeListener(
       writeNodeResponse(out, response);
     })();
   };
+}
+
+/** The first value of each query parameter (API Gateway events follow the same rule). */
+export function firstValues(search: URLSearchParams): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of search) if (!(name in query)) query[name] = value;
+  return query;
 }

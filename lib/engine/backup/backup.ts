@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, SourceError } from "../../errors.ts";
 import { Consistency, JobStatus, JobType, PointState, type RecoveryPointRecord, Tier } from "../../model.ts";
-import type { StagingArea } from "../../ports/object-store.ts";
+import { localFileOf, type StagingArea } from "../../ports/local-files.ts";
 import type { ReferenceStore } from "../../ports/references.ts";
 import type { ChangedRange, VolumeSource } from "../../ports/volume-source.ts";
 import { mapLimit } from "../../util/concurrency.ts";
@@ -166,7 +166,7 @@ async function backupInto(
   let refs: ReferenceStore | undefined;
   try {
     // Packs go straight from the workers into the store's files when it can take them so.
-    staging = await store.stage?.();
+    staging = await ctx.deps.localFiles?.objects?.stage();
     if (staging) pool.stageInto(staging.directory);
     // The parent's row must be the parent's: its block map decides what this point reuses.
     parentManifest = parent
@@ -340,7 +340,7 @@ async function closeWorkers(pool: WorkerPool, staging: StagingArea | undefined):
  * 0.77-0.85 s at four. A full backup is bound by compression and holds pack buffers: two.
  */
 function chunksInFlight(source: VolumeSource, workers: number, incremental: boolean): number {
-  if (!source.localFile) return workers * 4;
+  if (!localFileOf(source)) return workers * 4;
   return incremental ? workers : workers * 2;
 }
 

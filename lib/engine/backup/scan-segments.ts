@@ -1,4 +1,5 @@
 import { SourceError } from "../../errors.ts";
+import { localFileOf } from "../../ports/local-files.ts";
 import type { ChangedRange, VolumeRange, VolumeSource } from "../../ports/volume-source.ts";
 import type { DataKeyRotation } from "../keys/data-keys.ts";
 import type { PackSink } from "../pack/pack-sink.ts";
@@ -115,7 +116,7 @@ export async function scanSegments(
     // A local file is read by the worker itself, into a buffer of its own that it hashes straight
     // away; other sources are read here. Of a chunk allocated in parts only those are read, and
     // the rest zero-filled.
-    const local = source.localFile;
+    const local = localFileOf(source);
     const parts = allocated?.kind === "parts" ? allocated.parts : undefined;
     const chunk = local ? undefined : (spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize));
     if (chunk) await readInto(source, Buffer.from(chunk, 0, length), offset, parts);

@@ -1,5 +1,6 @@
 import { AlreadyExistsError } from "../../errors.ts";
-import type { ObjectStore, StagingArea } from "../../ports/object-store.ts";
+import type { StagingArea } from "../../ports/local-files.ts";
+import type { ObjectStore } from "../../ports/object-store.ts";
 import { type IndexedPack, writeIndex } from "../index/block-index.ts";
 import type { VaultSecrets } from "../keys/keys.ts";
 import { packKey } from "../store/layout.ts";

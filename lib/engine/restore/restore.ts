@@ -1,5 +1,6 @@
 import { IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
 import { JobStatus, JobType, PointState, type RecoveryPointRecord } from "../../model.ts";
+import { type LocalObjectFiles, localFileOf } from "../../ports/local-files.ts";
 import type { ByteRange, ObjectStore } from "../../ports/object-store.ts";
 import type { RestoreTarget } from "../../ports/restore-target.ts";
 import { ownedArrayBuffer } from "../../util/buffers.ts";
@@ -171,7 +172,8 @@ async function restoreBlocks(
     const endBlock = Math.ceil((range.offset + range.length) / blockSize);
     const reads = plannedReads(manifest, firstBlock, endBlock, index);
     const keyFor = packDataKeys(ctx, index);
-    const paths = localPaths(store);
+    const paths = localPaths(ctx.deps.localFiles?.objects);
+    const targetFile = localFileOf(target);
     const flush = backgroundFlush(target, options.flushEveryBytes ?? FLUSH_EVERY);
     flusher = flush;
     // One read more than workers keeps every worker busy; more only adds memory.
@@ -184,8 +186,8 @@ async function restoreBlocks(
         rawLength: b.rawLength,
       }));
       const placements = placeBlobs(read.blobs, blockSize, range);
-      if (target.fd !== undefined) {
-        done += await pool.openInto(key, source, items, target.fd, placements);
+      if (targetFile) {
+        done += await pool.openInto(key, source, items, targetFile.fd, placements);
       } else {
         const opened = await pool.open(key, source, items);
         for (const p of placements) {
@@ -256,17 +258,17 @@ async function packRange(
 }
 
 /**
- * The store's `localPath`, asked once per pack: a restore reads each pack several times, and an
+ * The store's `localPath` (when its objects are local files), asked once per pack: a restore reads each pack several times, and an
  * archive answers by reading the pack's tier record (about 15 % of the main thread's work in a
  * restore, where the workers need the CPU). A pack archived after the answer fails its read, as it
  * would have between the question and the read anyway.
  */
-function localPaths(store: ObjectStore): (key: string) => Promise<string | undefined> {
+function localPaths(files: LocalObjectFiles | undefined): (key: string) => Promise<string | undefined> {
   const known = new Map<string, Promise<string | undefined>>();
   return (key) => {
     let path = known.get(key);
     if (!path) {
-      path = store.localPath ? store.localPath(key) : Promise.resolve(undefined);
+      path = files ? files.localPath(key) : Promise.resolve(undefined);
       known.set(key, path);
     }
     return path;

@@ -10,6 +10,7 @@ import type { VaultFiles, VaultRecord } from "../../model.ts";
 import type { Catalog } from "../../ports/catalog.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { KeyService } from "../../ports/key-service.ts";
+import type { LocalFiles } from "../../ports/local-files.ts";
 import type { ObjectStore } from "../../ports/object-store.ts";
 import type { PrincipalStore } from "../../ports/principals.ts";
 import type { ReferenceStore } from "../../ports/references.ts";
@@ -37,6 +38,12 @@ export interface VaultDeps {
   readonly ownFiles?: VaultFiles;
   /** Who may call the vault; without it the vault is single-user (the caller is its owner). */
   readonly principals?: PrincipalStore;
+  /**
+   * What this machine can do with local files: read and build the store's objects as files (the
+   * fast paths of backups and restores), and restore to a file. Without it the engine uses only
+   * the byte-oriented ports, and a restore to a file is refused.
+   */
+  readonly localFiles?: LocalFiles;
 }
 
 /** The vault's `config` object: written once at init, read by every operation. */

@@ -9,7 +9,7 @@ import { sourceErrorFromFs } from "../../util/source-fs-errors.ts";
 import type { ObjectFileRange, SourceRead } from "./worker-protocol.ts";
 
 /**
- * Fills `data` from a source's local file at `read.offset` (see VolumeSource.localFile): all of
+ * Fills `data` from a source's local file at `read.offset` (see the `LocalFile` capability): all of
  * it, or only `read.parts` with zeros around them.
  */
 export function readSource(read: SourceRead, data: Buffer): void {

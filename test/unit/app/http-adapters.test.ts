@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromApiGateway, toApiGateway } from "../../../lib/app/http/apigw.ts";
+import { fromApiGateway, toApiGateway } from "../../../functions/apigw.ts";
 import { responseForError } from "../../../lib/app/http/errors.ts";
 import { idempotentJobId, requestDigest } from "../../../lib/app/http/idempotency.ts";
 import { bearerToken, iamPrincipals, parseIamRoleMap, roleArnOf } from "../../../lib/app/http/principals.ts";

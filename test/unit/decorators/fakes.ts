@@ -1,7 +1,8 @@
 import type { RetryPolicy } from "../../../lib/decorators/retry.ts";
 import { retryPolicy } from "../../../lib/decorators/retry.ts";
 import { type BlockvaultError, TransientError } from "../../../lib/errors.ts";
-import type { ByteRange, ObjectInfo, ObjectStore, StagingArea } from "../../../lib/ports/object-store.ts";
+import type { LocalObjectFiles, StagingArea } from "../../../lib/ports/local-files.ts";
+import type { ByteRange, ObjectInfo, ObjectStore } from "../../../lib/ports/object-store.ts";
 
 /**
  * How an injected fault behaves: `before` fails without reaching the real port (a refused
@@ -94,7 +95,9 @@ export class FlakyObjectStore implements ObjectStore {
   }
   /** The inner store's staging areas, `stage` and their puts (`stagedPut`) under faults. */
   async stage(): Promise<StagingArea | undefined> {
-    const area = await underFaults(this.script, "stage", async () => this.#inner.stage?.());
+    const area = await underFaults(this.script, "stage", async () =>
+      (this.#inner as Partial<LocalObjectFiles>).stage?.(),
+    );
     if (!area) return undefined;
     return {
       directory: area.directory,

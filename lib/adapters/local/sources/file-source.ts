@@ -2,6 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { BlockvaultError, SourceError, ValidationError } from "../../../errors.ts";
 import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../../formats/vhd.ts";
+import { LOCAL_FILE, type LocalFile, type WithLocalFile } from "../../../ports/local-files.ts";
 import type { VolumeRange, VolumeSource } from "../../../ports/volume-source.ts";
 import { sourceErrorFromFs } from "../../../util/source-fs-errors.ts";
 import { blockDeviceSize, DEFAULT_SYSFS_ROOT } from "./block-device.ts";
@@ -106,7 +107,7 @@ function hex(n: number): string {
 }
 
 /** A local image opened for positional reads. */
-class FileSource implements VolumeSource {
+class FileSource implements VolumeSource, WithLocalFile {
   readonly description: string;
   readonly size: number;
   readonly format: string;
@@ -120,7 +121,8 @@ class FileSource implements VolumeSource {
     this.format = format;
   }
 
-  get localFile(): { fd: number } | undefined {
+  /** The open image file, for the engine's worker threads (see `LocalFile`); none once closing. */
+  get [LOCAL_FILE](): LocalFile | undefined {
     return this.#closing ? undefined : { fd: this.#handle.fd };
   }
 

@@ -3,20 +3,12 @@ import { constants } from "node:fs";
 import { type FileHandle, link, lstat, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { AlreadyExistsError, SourceError, ValidationError } from "../../../errors.ts";
-import type { VaultFiles } from "../../../model.ts";
+import { type FileTargetOptions, LOCAL_FILE, type WithLocalFile } from "../../../ports/local-files.ts";
 import type { RestoreTarget } from "../../../ports/restore-target.ts";
 import { heartbeatEveryMs, livenessWindowMs } from "../../../util/liveness.ts";
 import { refuseVaultFiles, resolveTarget } from "./vault-files.ts";
 
-/** Options of {@link openFileTarget}. */
-export interface FileTargetOptions {
-  /** Replace an existing file at the path. */
-  readonly force?: boolean;
-  /** Paths that must never be written (the disk's source image). */
-  readonly protectedPaths?: readonly string[];
-  /** The vault's own files and directories, refused always (see {@link VaultFiles}). */
-  readonly vaultFiles?: VaultFiles;
-}
+export type { FileTargetOptions };
 
 async function realOrResolved(path: string): Promise<string> {
   try {
@@ -90,9 +82,10 @@ export async function openFileTarget(
     if (!done) handle.utimes(new Date(), new Date()).catch(() => undefined);
   }, heartbeatEveryMs());
   keepFresh.unref();
-  return {
+  const opened: RestoreTarget & WithLocalFile = {
     description: path,
-    fd: handle.fd,
+    // Worker threads write verified blocks straight into the temporary file.
+    [LOCAL_FILE]: { fd: handle.fd },
     async write(offset, data) {
       let written = 0;
       while (written < data.length) {
@@ -123,6 +116,7 @@ export async function openFileTarget(
       await rm(temp, { force: true });
     },
   };
+  return opened;
 }
 
 /**

@@ -1,12 +1,6 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { HttpRequest, HttpResponse } from "./types.ts";
-
-/** The first value of each query parameter (the same rule node-http.ts follows). */
-export function firstValues(search: URLSearchParams): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const [name, value] of search) if (!(name in query)) query[name] = value;
-  return query;
-}
+import { firstValues } from "../lib/app/http/node-http.ts";
+import type { HttpRequest, HttpResponse } from "../lib/app/http/types.ts";
 
 /**
  * The path as the API knows it. On a named stage (not `$default`) API Gateway keeps the stage
