@@ -50,9 +50,9 @@ import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
 
 /*
- * Operations other than restoring and listing load their modules on first use: a restore from
- * the CLI starts with ~35 fewer modules (its first read comes ~15 ms sooner) and a backup with
- * ~30 fewer; a long-running server loads each once. See docs/design.md, "Start-up".
+ * Operations other than restoring and listing load their modules on first use, so a restore or
+ * a backup from the CLI starts sooner; a long-running server loads each once. See
+ * docs/design.md, "Start-up".
  */
 const modules = {
   backup: () => import("./engine/backup/backup.ts"),
@@ -77,10 +77,6 @@ export interface FileRestoreOptions extends RestoreOptions {
   readonly force?: boolean;
 }
 
-/**
- * A vault: the product's front door, used by the CLI, the Lambda handlers and the embedded
- * server alike. It runs on whatever ports it is given (local files, or AWS).
- */
 /** The policy name inside untrusted input, for the audit log (validation comes later). */
 function policyName(input: unknown): string | undefined {
   const name = (input as { name?: unknown } | null)?.name;
@@ -92,6 +88,10 @@ export interface Approval {
   readonly approvalId?: string;
 }
 
+/**
+ * A vault: the product's front door, used by the CLI, the Lambda handlers and the embedded
+ * server alike. It runs on whatever ports it is given (local files, or AWS).
+ */
 export class Vault {
   readonly ctx: VaultContext;
   /** Who is calling: every operation checks this principal's roles. */
