@@ -5,6 +5,7 @@ import type { CheckReport } from "./engine/check/check.ts";
 import type { CollectOptions, CollectResult } from "./engine/gc/collect.ts";
 import type { ReclaimOptions, ReclaimResult } from "./engine/gc/reclaim.ts";
 import { abandonDeadJobs } from "./engine/jobs/dead-jobs.ts";
+import type { PointReader, PointReaderOptions } from "./engine/read/point-reader.ts";
 import {
   abortingOnFailure,
   type RestoreOptions,
@@ -59,6 +60,7 @@ const modules = {
   check: () => import("./engine/check/check.ts"),
   collect: () => import("./engine/gc/collect.ts"),
   reclaim: () => import("./engine/gc/reclaim.ts"),
+  read: () => import("./engine/read/point-reader.ts"),
   approvals: () => import("./rules/approvals.ts"),
   keyRotation: () => import("./rules/key-rotation.ts"),
   lock: () => import("./rules/lock.ts"),
@@ -251,6 +253,17 @@ export class Vault {
         ...(this.ctx.deps.ownFiles ? { vaultFiles: this.ctx.deps.ownFiles } : {}),
       });
       return runRestore(this.ctx, point, target, options);
+    });
+  }
+
+  /**
+   * Opens random access to a recovery point's bytes (restore role, audited as a read of the
+   * point): any byte range, verified block by block, without restoring the disk.
+   */
+  async openPointReader(pointId: string, options?: PointReaderOptions): Promise<PointReader> {
+    return this.audited("point.read", Operation.Restore, pointId, async () => {
+      const point = await restorablePoint(this.ctx, pointId);
+      return (await modules.read()).openPointReader(this.ctx, point, options);
     });
   }
 
