@@ -1,4 +1,3 @@
-import type { Catalog } from "../../lib/ports/catalog.ts";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
@@ -10,6 +9,7 @@ import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { type ItemKey, itemKey, SK, sortableCount } from "../../lib/adapters/aws/dynamo-keys.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { IntegrityError } from "../../lib/errors.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";

@@ -1,4 +1,3 @@
-import type { Catalog } from "../../lib/ports/catalog.ts";
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
@@ -6,6 +5,7 @@ import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import type { JobRecord, RecoveryPointRecord } from "../../lib/model.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
