@@ -66,8 +66,18 @@ function checkOption(
     value === undefined ||
     (!token.inlineValue && value.startsWith("--") && Object.hasOwn(specs, value.slice(2).split("=")[0]!));
   const placeholder = spec.arg ?? "VALUE";
-  if (forgotten) throw new ValidationError(`${raw} needs a value: ${raw} ${placeholder}`);
+  if (forgotten || value === "") throw new ValidationError(`${raw} needs a value: ${raw} ${placeholder}`);
   if (spec.choices && !spec.choices.includes(value)) {
     throw new ValidationError(`${raw} must be one of ${spec.choices.join(", ")}, got "${value}"`);
   }
+  if (spec.check) spec.check(value);
+  else if (spec.kind === OptionKind.Integer) checkInteger(raw, value, spec.min ?? 0);
+}
+
+/** A whole number written in digits only (no sign, units or fractions), at least `min`. */
+function checkInteger(raw: string, value: string, min: number): void {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new ValidationError(`${raw} must be a non-negative integer, got "${value}"`);
+  }
+  if (Number(value) < min) throw new ValidationError(`${raw} must be at least ${min}, got "${value}"`);
 }

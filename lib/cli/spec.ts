@@ -26,6 +26,13 @@ export interface OptionSpec {
   readonly multiple?: boolean;
   /** The values a `choice` option accepts; anything else is refused before the command runs. */
   readonly choices?: readonly string[];
+  /** An integer's least value (default 0). */
+  readonly min?: number;
+  /**
+   * Checks a value where the kind's own check does not say enough (a port's range), throwing a
+   * ValidationError naming the option.
+   */
+  readonly check?: (value: string) => void;
   /** The default, as the help shows it (an option without one is unset when not given). */
   readonly default?: string;
   /** The command refuses to run without it. */

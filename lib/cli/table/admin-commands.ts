@@ -1,5 +1,6 @@
 import { ApprovalState } from "../../model.ts";
 import { ROLES } from "../../rules/roles.ts";
+import { parsePort } from "../port.ts";
 import type { CommandSpec } from "../spec.ts";
 import { OptionKind } from "../spec.ts";
 import { APPROVAL_OPTION } from "./protection-commands.ts";
@@ -137,6 +138,9 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         arg: "N",
         default: "8080",
         help: "the port, 1 to 65535 (0: any free port)",
+        check: (value) => {
+          parsePort(value, 0);
+        },
       },
       "tick-seconds": {
         kind: OptionKind.Integer,
