@@ -18,8 +18,8 @@ export function mainHelp(commands: Readonly<Record<string, CommandSpec>>, versio
   return [
     `blockvault ${version}: a backup vault for virtual-machine disk images`,
     "",
-    "Usage: blockvault COMMAND [options]",
-    "       blockvault COMMAND --help     the command's forms, options, defaults and exit codes",
+    "Usage: blockvault <command> [options]",
+    "       blockvault <command> --help   the command's forms, options, defaults and exit codes",
     "",
     "Commands:",
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
@@ -69,6 +69,7 @@ function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
 
 function typeAndDefault(spec: OptionSpec): string {
   const type = spec.kind === OptionKind.Choice ? `one of ${spec.choices?.join(", ")}` : spec.kind;
+  const least = spec.min !== undefined ? ` from ${spec.min}` : "";
   const repeat = spec.multiple ? ", repeatable" : "";
   const fallback = spec.required
     ? "required"
@@ -77,5 +78,5 @@ function typeAndDefault(spec: OptionSpec): string {
       : spec.kind === OptionKind.Flag
         ? "default: off"
         : "default: none";
-  return `(${type}${repeat}; ${fallback})`;
+  return `(${type}${least}${repeat}; ${fallback})`;
 }

@@ -111,6 +111,7 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
       "size-mib": {
         kind: OptionKind.Integer,
         arg: "N",
+        min: 1,
         default: "256",
         help: "the sample disk's size in MiB",
       },
