@@ -1,10 +1,10 @@
-import { BlockvaultError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";
-import { exitCodeOf } from "./exit-codes.ts";
 import { awsOptions, GLOBAL_OPTIONS } from "./global-options.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import { toJsonOutput } from "./json-output.ts";
 import { parseCommandLine } from "./parse.ts";
+import { reportError } from "./report.ts";
 import { COMMANDS } from "./table/index.ts";
 import { packageVersion } from "./version.ts";
 
@@ -36,7 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await command.run(contextOf(values, positionals, json));
     return 0;
   } catch (err) {
-    return report(err, json);
+    return reportError(err, json);
   }
 }
 
@@ -57,27 +57,4 @@ function contextOf(
     positionals,
     print: (data, text) => console.log(json ? toJsonOutput(data) : text),
   };
-}
-
-/** Prints `err` as one line (JSON with `--json`) and returns its exit code; never a stack trace. */
-function report(err: unknown, json: boolean): number {
-  const error =
-    err instanceof BlockvaultError ? err : new BlockvaultError(unexpectedMessage(err), { cause: err });
-  if (json) {
-    console.error(JSON.stringify({ error: { name: error.name, code: error.code, message: error.message } }));
-  } else {
-    console.error(`blockvault: ${error.message}`);
-  }
-  // The stack is there for whoever needs it, on request only.
-  if (process.env.BLOCKVAULT_DEBUG && err instanceof Error) console.error(err.stack);
-  return exitCodeOf(error.code);
-}
-
-/** One line for a failure no part of blockvault anticipated, naming the system error if any. */
-function unexpectedMessage(err: unknown): string {
-  if (!(err instanceof Error)) return `unexpected failure: ${String(err)}`;
-  const { code, path } = err as { code?: string; path?: string };
-  const where = path ? ` (${path})` : "";
-  const first = err.message.split("\n")[0];
-  return `unexpected failure${code ? ` ${code}` : ""}${where}: ${first}`;
 }

@@ -128,14 +128,14 @@ describe("policy files", () => {
   });
 });
 
-describe("errors of an unforeseen kind", () => {
-  it("are one line too, naming the system error and the path", async () => {
-    // A keyring that is a directory fails below blockvault's own checks.
+describe("keyrings", () => {
+  it("a keyring that is a directory is a KEY error naming it", async () => {
     const dir = join(fx.root, "keyring-dir");
     await mkdir(dir);
-    const run = cli("list", "--vault", fx.vault, "--keyring", dir);
-    expect(run.code).not.toBe(0);
-    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(run.stderr).toMatch(/^blockvault: .*keyring-dir/);
+    expectOneLine(
+      cli("list", "--vault", fx.vault, "--keyring", dir),
+      6,
+      /keyring .*keyring-dir is a directory/,
+    );
   });
 });
