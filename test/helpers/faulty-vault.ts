@@ -2,7 +2,7 @@ import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { KeyringFileKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
-import { openSqliteCatalog, type SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
 import { retryPolicy } from "../../lib/decorators/retry.ts";
 import { retryingCatalog } from "../../lib/decorators/retrying-catalog.ts";

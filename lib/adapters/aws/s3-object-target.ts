@@ -172,7 +172,8 @@ class S3MultipartTarget implements RestoreTarget {
   abort(): Promise<void> {
     if (this.#state === "committed") return Promise.resolve();
     this.#state = "aborted";
-    const aborting = (this.#aborting ??= this.#cancelUpload());
+    this.#aborting ??= this.#cancelUpload();
+    const aborting = this.#aborting;
     // A failed abort may be tried again.
     aborting.catch(() => {
       this.#aborting = undefined;

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { FsObjectStore } from "../../../lib/adapters/local/fs-object-store.ts";
 import { createKeyring } from "../../../lib/adapters/local/keyring.ts";
-import { openSqliteCatalog, type SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
 import { LimitedObjectStore } from "../../../lib/decorators/limited-object-store.ts";
 import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../../lib/decorators/retrying-key-service.ts";
