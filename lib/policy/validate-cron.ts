@@ -26,10 +26,11 @@ function normalized(value: unknown): string {
   if (typeof value !== "string" || value.trim() === "") {
     invalid(`${FIELD} must be a cron expression such as ${EXAMPLE}, got ${describe(value)}`);
   }
-  const expression = value.trim().split(/\s+/).join(" ");
-  if (expression.length > POLICY_LIMITS.cronMaxLength) {
-    invalid(`${FIELD} must be at most ${POLICY_LIMITS.cronMaxLength} characters, got ${expression.length}`);
+  // The length as given, as the API schema measures it.
+  if (value.length > POLICY_LIMITS.cronMaxLength) {
+    invalid(`${FIELD} must be at most ${POLICY_LIMITS.cronMaxLength} characters, got ${value.length}`);
   }
+  const expression = value.trim().split(/\s+/).join(" ");
   const fields = expression.split(" ").length;
   // Nicknames ("@daily") are one field; croner knows them.
   if (!expression.startsWith("@") && fields !== 5) {
