@@ -48,9 +48,12 @@ function firstRun(expression: string): number | undefined {
     return nextCronWallTime(expression, FIRST_DAY * MS_PER_DAY - 1);
   } catch (cause) {
     const reason = (cause as Error).message.replace(/^CronPattern: /, "");
-    throw new ValidationError(`${FIELD} ${JSON.stringify(expression)} is not a valid cron expression: ${reason}`, {
-      cause,
-    });
+    throw new ValidationError(
+      `${FIELD} ${JSON.stringify(expression)} is not a valid cron expression: ${reason}`,
+      {
+        cause,
+      },
+    );
   }
 }
 

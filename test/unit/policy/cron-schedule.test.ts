@@ -9,11 +9,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const HOUR = 3_600_000;
 
 const cron = (expression: string, zone: string): BackupPolicy => schedulePolicy({ cron: expression }, zone);
-const slots = (policy: BackupPolicy, from: string, to: string) => dueSlots(policy, utc(from), utc(to)).map(iso);
+const slots = (policy: BackupPolicy, from: string, to: string) =>
+  dueSlots(policy, utc(from), utc(to)).map(iso);
 /** The latest slot at or before `at`: what run-due backs up (it looks a week back). */
-const previous = (policy: BackupPolicy, at: string) => iso(dueSlots(policy, utc(at) - 7 * 24 * HOUR, utc(at) + 1).at(-1)!);
+const previous = (policy: BackupPolicy, at: string) =>
+  iso(dueSlots(policy, utc(at) - 7 * 24 * HOUR, utc(at) + 1).at(-1)!);
 /** The first slot after `at`. */
-const next = (policy: BackupPolicy, at: string) => iso(dueSlots(policy, utc(at) + 1, utc(at) + 8 * 24 * HOUR)[0]!);
+const next = (policy: BackupPolicy, at: string) =>
+  iso(dueSlots(policy, utc(at) + 1, utc(at) + 8 * 24 * HOUR)[0]!);
 
 describe("cron schedules in Europe/Berlin", () => {
   it("runs a 02:30 job at 03:00 CEST on 2026-03-29, when 02:30 does not exist", () => {
@@ -91,9 +94,15 @@ describe("cron schedules with calendar fields", () => {
   it("reads day-of-month and day-of-week as either (as cron does), and L as the month's last day", () => {
     // The 13th or a Friday, 09:00 UTC, in February 2026 (13th is a Friday).
     const either = slots(cron("0 9 13 * FRI", "UTC"), "2026-02-01T00:00", "2026-03-01T00:00");
-    expect(either).toEqual(["2026-02-06", "2026-02-13", "2026-02-20", "2026-02-27"].map((d) => `${d}T09:00:00.000Z`));
+    expect(either).toEqual(
+      ["2026-02-06", "2026-02-13", "2026-02-20", "2026-02-27"].map((d) => `${d}T09:00:00.000Z`),
+    );
     const last = slots(cron("0 22 L * *", "Asia/Kolkata"), "2026-01-01T00:00", "2026-04-01T00:00");
-    expect(last).toEqual(["2026-01-31T16:30:00.000Z", "2026-02-28T16:30:00.000Z", "2026-03-31T16:30:00.000Z"]);
+    expect(last).toEqual([
+      "2026-01-31T16:30:00.000Z",
+      "2026-02-28T16:30:00.000Z",
+      "2026-03-31T16:30:00.000Z",
+    ]);
   });
 
   it("splits like named schedules: a range cut in two gives the same slots", () => {

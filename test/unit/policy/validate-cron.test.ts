@@ -21,7 +21,11 @@ function refusal(input: unknown): string {
   throw new Error("accepted");
 }
 
-const withCron = (cron: unknown, retention: object = base.retention) => ({ ...base, schedule: { cron }, retention });
+const withCron = (cron: unknown, retention: object = base.retention) => ({
+  ...base,
+  schedule: { cron },
+  retention,
+});
 
 describe("validatePolicy with a cron schedule", () => {
   it("accepts a 5-field expression, collapses its whitespace, and validates to itself", () => {
@@ -32,7 +36,14 @@ describe("validatePolicy with a cron schedule", () => {
   });
 
   it("accepts names, nicknames and croner's L, W and # modifiers", () => {
-    for (const cron of ["30 23 * * MON-FRI", "@daily", "@weekly", "0 3 L * *", "0 3 15W * *", "0 4 * * 5#1"]) {
+    for (const cron of [
+      "30 23 * * MON-FRI",
+      "@daily",
+      "@weekly",
+      "0 3 L * *",
+      "0 3 15W * *",
+      "0 4 * * 5#1",
+    ]) {
       expect(validatePolicy(withCron(cron, { daily: { days: 7 } })).schedule).toEqual({ cron });
     }
   });
@@ -64,9 +75,15 @@ describe("validatePolicy with a cron schedule", () => {
       'schedule.cron "*/30 * * * *" runs more than once an hour; give the minute field one value, e.g. "15 */4 * * *"',
     );
     expect(refusal(withCron("0,59 3 * * *"))).toMatch(/runs more than once an hour/);
-    expect(validatePolicy(withCron("59 * * * *", { daily: { days: 7 } })).schedule).toEqual({ cron: "59 * * * *" });
-    expect(refusal(withCron("@reboot"))).toMatch(/^schedule\.cron "@reboot" is not a valid cron expression: /);
-    expect(refusal(withCron(`0 2 * * ${"1,".repeat(60)}1`))).toMatch(/^schedule\.cron must be at most 100 characters/);
+    expect(validatePolicy(withCron("59 * * * *", { daily: { days: 7 } })).schedule).toEqual({
+      cron: "59 * * * *",
+    });
+    expect(refusal(withCron("@reboot"))).toMatch(
+      /^schedule\.cron "@reboot" is not a valid cron expression: /,
+    );
+    expect(refusal(withCron(`0 2 * * ${"1,".repeat(60)}1`))).toMatch(
+      /^schedule\.cron must be at most 100 characters/,
+    );
   });
 
   it("refuses a cron field beside a kind, or any field but cron", () => {
