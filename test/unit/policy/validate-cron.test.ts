@@ -35,7 +35,7 @@ describe("validatePolicy with a cron schedule", () => {
     expect(validatePolicy(JSON.parse(JSON.stringify(policy)))).toEqual(policy);
   });
 
-  it("accepts names, nicknames and croner's L, W and # modifiers", () => {
+  it("accepts names, nicknames and croner's L, W, # and + modifiers", () => {
     for (const cron of [
       "30 23 * * MON-FRI",
       "@daily",
@@ -43,6 +43,8 @@ describe("validatePolicy with a cron schedule", () => {
       "0 3 L * *",
       "0 3 15W * *",
       "0 4 * * 5#1",
+      "0 2 1 * +MON",
+      "@hourly",
     ]) {
       expect(validatePolicy(withCron(cron, { daily: { days: 7 } })).schedule).toEqual({ cron });
     }
