@@ -124,3 +124,27 @@ describe("run-due with a cron policy", () => {
     ]);
   });
 });
+
+describe("the scheduler's tick with a cron policy", () => {
+  it("queues one job per disk and slot, for the slot run-due would take", async () => {
+    await protectWith({ cron: "30 2 * * 1-5" }, { daily: { days: 7 } });
+    now = at("2026-03-27T01:31:00Z");
+    const friday = at("2026-03-27T01:30:00Z");
+    expect((await vault.scheduleTick()).requests).toEqual([
+      { jobId: `scheduled-web-${friday}`, disk: "web", slot: friday },
+    ]);
+    now += 5 * 60_000;
+    expect((await vault.scheduleTick()).requests).toEqual([]);
+    // Monday 01:59 CEST: still Friday's slot (no weekend one); no worker took its job, so it is
+    // sent again, under the same id.
+    now = at("2026-03-29T23:59:00Z");
+    expect((await vault.scheduleTick()).requests).toEqual([
+      { jobId: `scheduled-web-${friday}`, disk: "web", slot: friday },
+    ]);
+    now = at("2026-04-02T12:00:00Z");
+    const thursday = at("2026-04-02T00:30:00Z");
+    expect((await vault.scheduleTick()).requests).toEqual([
+      { jobId: `scheduled-web-${thursday}`, disk: "web", slot: thursday },
+    ]);
+  });
+});
