@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../lib/errors.ts";
 import { validatePolicy } from "../../../lib/policy/validate.ts";
+import { anyTimeArb } from "./cron-arbitraries.ts";
 
 const base = {
   name: "weekday-vm",
@@ -131,6 +133,23 @@ describe("retention with a cron schedule", () => {
     // The first Monday of a month is never after the 7th.
     expect(refusal(withCron("0 2 * * 1#1", { monthly: { months: 4, day: 8 } }))).toMatch(
       /^retention\.monthly\.day must be a day/,
+    );
+  });
+});
+
+describe("validatePolicy on generated cron expressions", () => {
+  it("accepts each with spaces anywhere, collapses them, and validates its result to itself", () => {
+    const spacedArb = fc.tuple(anyTimeArb, fc.constantFrom(" ", "  ", "\t", " \t "));
+    fc.assert(
+      fc.property(spacedArb, ([expression, space]) => {
+        const input = withCron(`${space}${expression.split(" ").join(space)}${space}`, {
+          daily: { days: 7 },
+        });
+        const policy = validatePolicy(input);
+        expect(policy.schedule).toEqual({ cron: expression });
+        expect(validatePolicy(JSON.parse(JSON.stringify(policy)))).toEqual(policy);
+      }),
+      { numRuns: 150 },
     );
   });
 });
