@@ -60,8 +60,8 @@ export function slotWallTimes(schedule: Schedule, firstDay: number, lastDay: num
  *
  * A slot is a local date the schedule runs on plus a local time (for hourly schedules,
  * `windowStart + k * everyHours` within the window; for cron schedules, every local date and
- * time the expression matches, read as croner reads it with no zone). It runs at the first instant the zone's
- * clock reads that date and time or later:
+ * time the expression matches, as croner reads it with no zone). It runs at the first instant
+ * the zone's clock reads that date and time or later:
  * - a time that does not exist (clocks spring forward over it) runs once, at the end of the
  *   gap: Europe/Berlin 2026-03-29 02:30 runs at 03:00 CEST (01:00 UTC);
  * - a time that happens twice (clocks fall back) runs once, at its first occurrence:
@@ -69,8 +69,9 @@ export function slotWallTimes(schedule: Schedule, firstDay: number, lastDay: num
  *
  * Two slots of one day that land on the same instant (02:30 and 03:00 on that spring-forward
  * day) are one slot. Cron schedules follow the same rules, so `30 * * * *` runs at 03:00 and
- * 03:30 CEST on that spring day and once, not twice, in the repeated hour of the autumn one. Because each slot is one instant whatever the range, splitting a range in
- * two splits the result in two: `dueSlots(p, a, c)` is `dueSlots(p, a, b)` then
+ * 03:30 CEST on that spring day and once, not twice, in the repeated hour of the autumn one.
+ * Because each slot is one instant whatever the range, splitting a range in two splits the
+ * result in two: `dueSlots(p, a, c)` is `dueSlots(p, a, b)` then
  * `dueSlots(p, b, c)` for every b between a and c.
  *
  * @throws ValidationError if a bound is not a finite number.

@@ -42,18 +42,33 @@ function normalized(value: unknown): string {
   return expression;
 }
 
+/**
+ * What each field allows, for croner's "Invalid value for <field>" refusals: croner counts some
+ * fields from 0 internally and quotes the shifted number ("month: 12" for a 13).
+ */
+const FIELD_RANGES: Readonly<Record<string, string>> = {
+  minute: "the minute must be 0 to 59",
+  hour: "the hour must be 0 to 23",
+  day: "the day of the month must be 1 to 31",
+  month: "the month must be 1 to 12 or JAN to DEC",
+  dayOfWeek: "the day of the week must be 0 to 7 (0 and 7 are Sunday) or SUN to SAT",
+};
+
+/** croner's reason for refusing an expression, in the vault's words where croner's mislead. */
+function refusalReason(cause: unknown): string {
+  const text = (cause as Error).message.replace(/^CronPattern: /, "");
+  const field = /^Invalid value for (\w+):/.exec(text)?.[1];
+  return (field !== undefined && FIELD_RANGES[field]) || text;
+}
+
 /** The first wall time the expression runs at (from 2001), throwing croner's refusal as ours. */
 function firstRun(expression: string): number | undefined {
   try {
     return nextCronWallTime(expression, FIRST_DAY * MS_PER_DAY - 1);
   } catch (cause) {
-    const reason = (cause as Error).message.replace(/^CronPattern: /, "");
-    throw new ValidationError(
-      `${FIELD} ${JSON.stringify(expression)} is not a valid cron expression: ${reason}`,
-      {
-        cause,
-      },
-    );
+    const reason = refusalReason(cause);
+    const message = `${FIELD} ${JSON.stringify(expression)} is not a valid cron expression: ${reason}`;
+    throw new ValidationError(message, { cause });
   }
 }
 

@@ -40,7 +40,7 @@ describe("cron schedules through POST and PUT /policies", () => {
       // Refused by the vault, which asks croner.
       [
         "61 2 * * *",
-        'schedule.cron "61 2 * * *" is not a valid cron expression: Invalid value for minute: 61',
+        'schedule.cron "61 2 * * *" is not a valid cron expression: the minute must be 0 to 59',
       ],
       ["0 2 31 2 *", 'schedule.cron "0 2 31 2 *" never runs'],
       ["*/10 * * * *", /^schedule\.cron "\*\/10 \* \* \* \*" runs more than once an hour/],

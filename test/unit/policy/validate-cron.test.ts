@@ -54,8 +54,17 @@ describe("validatePolicy with a cron schedule", () => {
 
   it("names the field and the expression in one line when croner refuses it", () => {
     expect(refusal(withCron("61 2 * * *"))).toBe(
-      'schedule.cron "61 2 * * *" is not a valid cron expression: Invalid value for minute: 61',
+      'schedule.cron "61 2 * * *" is not a valid cron expression: the minute must be 0 to 59',
     );
+    // croner quotes a 13th month as "12" (it counts months from 0): the message says the range.
+    expect(refusal(withCron("0 2 * 13 *"))).toBe(
+      'schedule.cron "0 2 * 13 *" is not a valid cron expression: the month must be 1 to 12 or JAN to DEC',
+    );
+    expect(refusal(withCron("0 2 0 * *"))).toMatch(/: the day of the month must be 1 to 31$/);
+    expect(refusal(withCron("0 2 * * 8"))).toMatch(
+      /: the day of the week must be 0 to 7 \(0 and 7 are Sunday\)/,
+    );
+    expect(refusal(withCron("0 2-1 * * *"))).toMatch(/: From value is larger than to value: '2-1'$/);
     const message = refusal(withCron("0 2 * * funday"));
     expect(message).toMatch(/^schedule\.cron "0 2 \* \* funday" is not a valid cron expression: /);
     expect(message).not.toContain("\n");
