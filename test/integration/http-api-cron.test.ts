@@ -38,10 +38,7 @@ describe("cron schedules through POST and PUT /policies", () => {
       [7, "body.schedule.cron must be a string, got 7"],
       ["", "body.schedule.cron must not be empty"],
       // Refused by the vault, which asks croner.
-      [
-        "61 2 * * *",
-        'schedule.cron "61 2 * * *" is not a valid cron expression: the minute must be 0 to 59',
-      ],
+      ["61 2 * * *", 'schedule.cron "61 2 * * *" is not a valid cron expression: the minute must be 0 to 59'],
       ["0 2 31 2 *", 'schedule.cron "0 2 31 2 *" never runs'],
       ["*/10 * * * *", /^schedule\.cron "\*\/10 \* \* \* \*" runs more than once an hour/],
     ];
