@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { NotFoundError, ValidationError } from "../../errors.ts";
+import { scheduleLabel } from "../../policy/policy.ts";
 import type { StoredPolicy } from "../../rules/policies.ts";
 import { approvalOf, type CommandContext, requiredOption, withVault } from "../context.ts";
 import { formatTime, table } from "../format.ts";
@@ -76,7 +77,7 @@ export async function policyCommand(ctx: CommandContext): Promise<void> {
         const all = await vault.listPolicies();
         const rows = all.map((p) => [
           p.name,
-          p.definition.schedule.kind,
+          scheduleLabel(p.definition.schedule),
           p.definition.timeZone,
           String(p.version),
         ]);
