@@ -72,7 +72,10 @@ describe("tracing inside Lambda", () => {
     tick.run = async () => {
       await sqs.send(new ListQueuesCommand({}));
     };
+    // The invocation's log line and metrics go to stdout; they are another test's subject.
+    const quiet = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     await handler({}, { functionName: "blockvault-dev-scheduler", awsRequestId: "r1" } as Context);
+    quiet.mockRestore();
     const handlerSegment = await received((s) => s.name === "## functions/scheduler.handler");
     expect(handlerSegment).toMatchObject({ trace_id: TRACE_ID });
     // Responses are kept out of traces (see functions/observability.ts).
