@@ -52,6 +52,11 @@ export interface AuditQuery {
   readonly action?: string;
 }
 
+/** Which approval requests to list. */
+export interface ApprovalQuery {
+  readonly state?: ApprovalState;
+}
+
 /**
  * The catalog: the queryable record of vaults, disks, recovery points and jobs, and each vault's
  * audit log. The object store holds the data; the catalog says which of it is committed.
@@ -108,11 +113,6 @@ export interface AuditQuery {
  *   `limit` are integers >= 0 (anything else is a `ValidationError`). A vault without entries,
  *   or that does not exist, has none.
  */
-/** Which approval requests to list. */
-export interface ApprovalQuery {
-  readonly state?: ApprovalState;
-}
-
 export interface Catalog {
   createVault(vault: VaultRecord): Promise<void>;
   getVault(id: string): Promise<VaultRecord>;
