@@ -26,8 +26,8 @@ export const logger = new Logger({ serviceName: service });
 export const metrics = new Metrics({ namespace, serviceName: service, logger });
 
 /**
- * X-Ray traces. Active only inside Lambda (Powertools turns it off elsewhere, so tests and the
- * embedded runtime pay nothing) and only sampled when the stack's `tracing` setting is on.
+ * X-Ray traces. Active only inside Lambda (Powertools turns it off where `AWS_EXECUTION_ENV` is
+ * unset, as in tests); what is recorded is sampled as the stack's `tracing` setting decides.
  */
 export const tracer = new Tracer({ serviceName: service });
 
@@ -54,8 +54,8 @@ export function traceClient<C>(client: C): C {
 export function observedHandler<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return (
     middy(handler)
-      // Responses stay out of traces: API answers carry catalog contents, which X-Ray's access
-      // controls do not cover, and would outgrow a segment's 64 KB.
+      // Responses stay out of traces: API answers carry catalog contents, which do not belong
+      // in a trace, and can outgrow a segment's 64 KB.
       .use(captureLambdaHandler(tracer, { captureResponse: false }))
       .use(injectLambdaContext(logger, { resetKeys: true }))
       .use(logMetrics(metrics, { captureColdStartMetric: true }))

@@ -27,7 +27,7 @@ export const METRICS = {
   BackupBytesScanned: MetricUnit.Bytes,
   /** Bytes a backup wrote to the object store after deduplication and compression. */
   BackupBytesStored: MetricUnit.Bytes,
-  /** Wall-clock time of one backup, source opened to point committed. */
+  /** Wall-clock time of one backup, from its start (the source already open) to its point committed. */
   BackupDuration: MetricUnit.Milliseconds,
   /** Deliveries of a snapshot request that failed, whether or not the queue delivers it again. */
   BackupAttemptsFailed: MetricUnit.Count,
