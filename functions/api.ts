@@ -35,6 +35,8 @@ async function resolvePrincipal(): Promise<ResolvePrincipal> {
  */
 export const handler = observedHandler(
   async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
+    // API Gateway's request id (its access logs' `$context.requestId`) on every line of this request.
+    logger.setCorrelationId(event.requestContext.requestId);
     const response = await handleHttp(
       await cloudApp(),
       fromApiGateway(event),

@@ -240,6 +240,7 @@ function apiEvent(): APIGatewayProxyEventV2WithIAMAuthorizer {
     headers: {},
     isBase64Encoded: false,
     requestContext: {
+      requestId: "apigw-req-1",
       http: { method: "GET", path: "/jobs" },
       authorizer: { iam: { userArn: "arn:aws:iam::123456789012:user/rita" } },
     },
@@ -259,6 +260,7 @@ describe("functions/api.ts", () => {
       status: 200,
       function_name: "blockvault-dev-api",
       function_request_id: "req-a",
+      correlation_id: "apigw-req-1",
     });
 
     lines.length = 0;
