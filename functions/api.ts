@@ -37,22 +37,28 @@ export const handler = observedHandler(
   async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
     // API Gateway's request id (its access logs' `$context.requestId`) on every line of this request.
     logger.setCorrelationId(event.requestContext.requestId);
-    const response = await handleHttp(
-      await cloudApp(),
-      fromApiGateway(event),
-      async (request) => (await resolvePrincipal())(request),
-      {
-        log: (err) => logger.error("request failed", { path: event.rawPath, error: err as Error }),
-      },
-    );
-    logger.info("request", {
-      method: event.requestContext.http.method,
-      path: event.rawPath,
-      status: response.status,
-      caller: event.requestContext.authorizer?.iam?.userArn,
-    });
-    recordMetric("ApiRequests", 1);
-    recordMetric("ApiServerErrors", response.status >= 500 ? 1 : 0);
-    return toApiGateway(response);
+    // A throw (the function's environment is broken) reaches the caller as API Gateway's 500.
+    let status = 500;
+    try {
+      const response = await handleHttp(
+        await cloudApp(),
+        fromApiGateway(event),
+        async (request) => (await resolvePrincipal())(request),
+        {
+          log: (err) => logger.error("request failed", { path: event.rawPath, error: err as Error }),
+        },
+      );
+      status = response.status;
+      logger.info("request", {
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        status,
+        caller: event.requestContext.authorizer?.iam?.userArn,
+      });
+      return toApiGateway(response);
+    } finally {
+      recordMetric("ApiRequests", 1);
+      recordMetric("ApiServerErrors", status >= 500 ? 1 : 0);
+    }
   },
 );

@@ -268,6 +268,15 @@ describe("functions/api.ts", () => {
     await handler(apiEvent(), lambdaContext("blockvault-dev-api", "req-b"));
     expect(onlyBlob().blob).toMatchObject({ ApiRequests: 1, ApiServerErrors: 1 });
   });
+
+  it("counts a request whose handler throws as a server error, and still flushes", async () => {
+    const { handler } = await import("../../../functions/api.ts");
+    app.cloudApp.mockRejectedValueOnce(new Error("the function's environment lacks BLOCKVAULT_TABLE"));
+    await expect(handler(apiEvent(), lambdaContext("blockvault-dev-api", "req-c"))).rejects.toThrow(
+      /BLOCKVAULT_TABLE/,
+    );
+    expect(onlyBlob().blob).toMatchObject({ ApiRequests: 1, ApiServerErrors: 1 });
+  });
 });
 
 describe("the cold-start metric", () => {
