@@ -185,7 +185,11 @@ async function restoreBlocks(
       }));
       const placements = placeBlobs(read.blobs, blockSize, range);
       if (target.fd !== undefined) {
-        done += await pool.openInto(key, source, items, target.fd, placements);
+        // Awaited before it is added: `done += await …` would read `done` before the wait and
+        // drop what the reads finishing meanwhile added (progress went backwards, and the
+        // flushes that count on it came three times too rarely).
+        const written = await pool.openInto(key, source, items, target.fd, placements);
+        done += written;
       } else {
         const opened = await pool.open(key, source, items);
         for (const p of placements) {
