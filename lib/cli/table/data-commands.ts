@@ -89,6 +89,35 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/restore.ts")).restoreCommand(ctx),
   },
+  read: {
+    summary: "read bytes of a recovery point without restoring it (to stdout or a new file)",
+    usage: ["read RECOVERY_POINT_ID [--offset BYTES] [--length BYTES] [--out PATH]"],
+    details: [
+      "Fetches only the blocks the range covers, verifying each; holes read as zeros without I/O.",
+      "Without --out the bytes go to stdout; with it, into a new file (an existing one is refused).",
+    ],
+    options: {
+      offset: {
+        kind: OptionKind.Integer,
+        arg: "BYTES",
+        default: "0",
+        help: "the first byte of the disk to read",
+      },
+      length: {
+        kind: OptionKind.Integer,
+        arg: "BYTES",
+        default: "to the end of the disk",
+        help: "how many bytes",
+      },
+      out: {
+        kind: OptionKind.Path,
+        arg: "PATH",
+        default: "stdout",
+        help: "a new file to write the bytes into",
+      },
+    },
+    run: async (ctx) => (await import("../commands/read.ts")).readCommand(ctx),
+  },
   jobs: {
     summary: "list backup and restore jobs with status, duration, bytes and errors",
     usage: ["jobs [--status STATUS] [--limit N]"],
