@@ -3,6 +3,7 @@ import { openCliVault } from "../compose/cli.ts";
 import { ValidationError } from "../errors.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Vault } from "../vault.ts";
+import { checkVaultDir } from "./vault-dir.ts";
 
 /** Options every command understands. */
 export interface GlobalOptions {
@@ -26,6 +27,8 @@ export interface CommandContext {
 
 /** Opens the vault the global options name; the caller closes it. */
 export async function openVault(global: GlobalOptions, clock?: Clock): Promise<Vault> {
+  // A --vault that is no directory is refused in one line before anything is opened.
+  if (!global.aws) await checkVaultDir(global.vault);
   return openCliVault({
     dir: global.vault,
     keyring: global.keyring,

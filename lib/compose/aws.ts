@@ -1,5 +1,5 @@
 import { dynamoDocumentClient, kmsClient, s3Client } from "../adapters/aws/clients.ts";
-import { DynamoCatalog } from "../adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../adapters/aws/dynamo-catalog.ts";
 import { dynamoPrincipalStore } from "../adapters/aws/dynamo-principals.ts";
 import { DynamoReferenceStore } from "../adapters/aws/dynamo-references.ts";
 import { KmsKeyService } from "../adapters/aws/kms-key-service.ts";
@@ -49,7 +49,7 @@ function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   const s3 = s3Client(aws);
   const kms = kmsClient(aws);
   const dynamo = dynamoDocumentClient(aws);
-  const catalog = new DynamoCatalog({ tableName: options.table, client: dynamo });
+  const catalog = openDynamoCatalog({ tableName: options.table, client: dynamo });
   let vaultId: string | undefined;
   const raw: RawPorts = {
     store: new S3ObjectStore(s3, {

@@ -2,7 +2,7 @@ import { openFileTarget } from "../adapters/local/targets/file-target.ts";
 import { LimitedObjectStore } from "../decorators/limited-object-store.ts";
 import { limitedLocalObjectFiles, retryingLocalObjectFiles } from "../decorators/local-object-files.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../decorators/retry.ts";
-import { RetryingCatalog } from "../decorators/retrying-catalog.ts";
+import { retryingCatalog } from "../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../decorators/retrying-references.ts";
@@ -44,7 +44,7 @@ export function decoratePorts(raw: RawPorts, settings: DecoratorSettings): Vault
     ...ports,
     store: new RetryingObjectStore(new LimitedObjectStore(raw.store, permits), policy),
     localFiles: localFiles(files),
-    catalog: new RetryingCatalog(raw.catalog, policy),
+    catalog: retryingCatalog(raw.catalog, policy),
     keys: new RetryingKeyService(raw.keys, policy),
     ...(raw.references ? { references: retryingReferences(raw.references, policy) } : {}),
   };

@@ -18,18 +18,12 @@ function required(name: string): string {
   return value;
 }
 
-/** Client settings of every function: the SDK's defaults, an emulator when AWS_ENDPOINT_URL says so. */
-export function awsConfig(): AwsConfig {
-  const endpoint = process.env.AWS_ENDPOINT_URL;
-  return { ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
-}
-
 /**
  * The Lambda runtime's composition root: the application on the AWS adapters, from the
- * function's environment (what serverless.yml sets). The vault opens on first use.
+ * function's environment (what serverless.yml sets), every client made with `aws` (the
+ * function's client settings and tracing). The vault opens on first use.
  */
-export function buildCloudApp(): AppContext {
-  const aws = awsConfig();
+export function buildCloudApp(aws: AwsConfig): AppContext {
   const bucket = required("BLOCKVAULT_BUCKET");
   const prefix = process.env.BLOCKVAULT_PREFIX;
   let vault: Promise<Vault> | undefined;

@@ -4,7 +4,7 @@ import { FsObjectArchive } from "../adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../adapters/local/fs-object-store.ts";
 import { createKeyring, KeyringFileKeyService, loadKeyring } from "../adapters/local/keyring.ts";
 import { filePrincipalStore } from "../adapters/local/principals.ts";
-import { SqliteCatalog } from "../adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../adapters/local/sqlite-catalog.ts";
 import { type LocalVaultPaths, localVaultPaths, ownFiles } from "../adapters/local/vault-paths.ts";
 import type { InitOptions, VaultDeps } from "../engine/store/vault-config.ts";
 import { AlreadyExistsError, NotFoundError } from "../errors.ts";
@@ -39,7 +39,7 @@ interface LocalPorts {
  * SQLite catalog and its reference store, the keyring, and the principals file.
  */
 function localPorts(paths: LocalVaultPaths, keys: KeyService, clock: Clock): LocalPorts {
-  const catalog = new SqliteCatalog(paths.catalog);
+  const catalog = openSqliteCatalog(paths.catalog);
   const store = new FsObjectArchive(new FsObjectStore(paths.objects, { clock }), { clock });
   const raw: RawPorts = {
     store,

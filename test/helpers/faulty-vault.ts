@@ -1,7 +1,7 @@
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { KeyringFileKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { decoratePorts, type RawPorts } from "../../lib/compose/decorate.ts";
 import { localVaultPaths } from "../../lib/compose/local.ts";
 import { retryPolicy } from "../../lib/decorators/retry.ts";
@@ -21,7 +21,7 @@ const NO_WAIT = retryPolicy({ sleep: async () => {}, random: () => 0 });
  * retrying decorators:
  *
  *   store:      Retrying(Limited(faults(FsObjectArchive(FsObjectStore))))
- *   catalog:    RetryingCatalog(faults(SqliteCatalog))
+ *   catalog:    retryingCatalog(faults(SqliteCatalog))
  *   keys:       RetryingKeyService(faults(KeyringFileKeyService))
  *   references: retryingReferences(faults(SqliteReferenceStore))
  *
@@ -33,7 +33,7 @@ const NO_WAIT = retryPolicy({ sleep: async () => {}, random: () => 0 });
 export async function openFaultyVault(dir: string, plan: FaultPlan, clock: Clock): Promise<Vault> {
   const paths = localVaultPaths(dir);
   const { keyService } = await loadKeyring(paths.keyring);
-  const sqlite = new SqliteCatalog(paths.catalog);
+  const sqlite = openSqliteCatalog(paths.catalog);
   const store = new FsObjectArchive(new FsObjectStore(paths.objects), { clock });
   const keys = new KeyringFileKeyService(paths.keyring, keyService, clock);
   const faultyStore = withFaults(store, "store", plan, { nested: ["stage"] });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { localFiles } from "../../lib/compose/decorate.ts";
 import { localVaultPaths } from "../../lib/compose/local.ts";
 import type { VaultDeps } from "../../lib/engine/store/vault-config.ts";
@@ -20,7 +20,7 @@ export interface LocalPorts {
 export async function openLocalPorts(dir: string): Promise<LocalPorts> {
   const paths = localVaultPaths(dir);
   const { keyService } = await loadKeyring(paths.keyring);
-  const catalog = new SqliteCatalog(paths.catalog);
+  const catalog = openSqliteCatalog(paths.catalog);
   const store = new FsObjectStore(paths.objects);
   return {
     store,
