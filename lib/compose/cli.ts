@@ -1,3 +1,5 @@
+import { FsObjectArchive } from "../adapters/local/fs-object-archive.ts";
+import { FsObjectStore } from "../adapters/local/fs-object-store.ts";
 import { filePrincipalStore } from "../adapters/local/principals.ts";
 import { localVaultPaths } from "../adapters/local/vault-paths.ts";
 import type { Clock } from "../ports/clock.ts";
@@ -58,8 +60,6 @@ export async function vaultArchive(options: CliVaultOptions, clock: Clock): Prom
     const { bucket, prefix } = options.aws;
     return new S3ObjectStore(s3Client(options.aws.aws ?? {}), { bucket, ...(prefix ? { prefix } : {}) });
   }
-  const { FsObjectArchive } = await import("../adapters/local/fs-object-archive.ts");
-  const { FsObjectStore } = await import("../adapters/local/fs-object-store.ts");
   const objects = localVaultPaths(options.dir).objects;
   return new FsObjectArchive(new FsObjectStore(objects, { clock }), { clock });
 }
