@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { translateFsError } from "../../lib/adapters/local/fs-errors.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
+import { openSqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { decoratePorts } from "../../lib/compose/decorate.ts";
 import {
   AccessDeniedError,
@@ -48,7 +49,9 @@ describe("FsObjectStore on disk", () => {
 
   it("offers the local path beside the decorated store, and only where the store's objects are files", async () => {
     await store.put("packs/ab/ab12", Buffer.from("data"));
-    const ports = { catalog: {} as never, keys: {} as never, clock: systemClock };
+    const catalog = openSqliteCatalog(path.join(root, "catalog.sqlite"));
+    onTestFinished(() => catalog.close());
+    const ports = { catalog, keys: {} as never, clock: systemClock };
     const decorated = decoratePorts({ ...ports, store, objectFiles: store }, { storeConcurrency: 2 });
     expect(await decorated.localFiles?.objects?.localPath("packs/ab/ab12")).toBe(
       await store.localPath("packs/ab/ab12"),

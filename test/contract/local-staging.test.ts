@@ -1,8 +1,9 @@
 import { access, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
+import { openSqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { decoratePorts } from "../../lib/compose/decorate.ts";
 import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
 import {
@@ -87,7 +88,9 @@ describe("FsObjectStore staging areas", () => {
   });
 
   it("is offered beside the decorated store by the composition, only where the store's objects are files", async () => {
-    const ports = { catalog: {} as never, keys: {} as never, clock: systemClock };
+    const catalog = openSqliteCatalog(path.join(root, "catalog.sqlite"));
+    onTestFinished(() => catalog.close());
+    const ports = { catalog, keys: {} as never, clock: systemClock };
     const decorated = decoratePorts({ ...ports, store, objectFiles: store }, { storeConcurrency: 2 });
     const outer = await decorated.localFiles!.objects!.stage();
     await writeFile(path.join(outer!.directory, "p1"), "through decorators");
