@@ -1,8 +1,8 @@
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { ConflictError, ValidationError } from "../errors.ts";
+import type { Alert } from "../ports/alerts.ts";
 import { Machine, type Workflows } from "../ports/workflows.ts";
 import type { AppContext } from "./app-context.ts";
-import type { Alert } from "../ports/alerts.ts";
 import { allStates, LAMBDA_INVOKE, loadDefinition, SNS_PUBLISH } from "./lifecycle/definitions.ts";
 import { runLifecycleTask } from "./lifecycle/dispatch.ts";
 

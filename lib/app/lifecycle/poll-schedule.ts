@@ -33,8 +33,10 @@ export function pollSchedule(input: Readonly<Record<string, unknown>>): PollSche
 }
 
 function required(obj: Readonly<Record<string, unknown>>, name: string): number {
-  const value = optionalCount(obj, name, 1);
-  if (value === undefined) throw new ValidationError(`schedule.${name} must be a whole number >= 1`);
+  const value = obj[name];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(`schedule.${name} must be a whole number >= 1`);
+  }
   return value;
 }
 
