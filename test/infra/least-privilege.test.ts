@@ -174,12 +174,17 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       ).toBe(false);
     });
 
-    it("holds kms:Decrypt in IAM only pinned to the dedup-key context or to S3 reading the vault bucket", () => {
+    it("holds kms:Decrypt of the vault key in IAM only pinned to the dedup-key context or to S3 reading the vault bucket", () => {
       for (const fn of WRITERS) {
         const decrypts = iam(fn).filter((s) => actionsOf(s).some((a) => glob(a, "kms:Decrypt", true)));
         expect(decrypts.length, fn).toBeGreaterThan(0);
         for (const s of decrypts) {
           const c = s.Condition ?? {};
+          if (!resourcesOf(s).some((r) => glob(r, keyArn, false))) {
+            // Another key (an encrypted EBS snapshot's, a stack parameter): through EBS only.
+            expect(c.StringEquals?.["kms:ViaService"], `${fn} ${s.Sid}`).toBe(`ec2.${REGION}.amazonaws.com`);
+            continue;
+          }
           const dedup = c.StringEquals?.["kms:EncryptionContext:purpose"] === "dedup-key";
           const viaS3 =
             c.StringEquals?.["kms:ViaService"] === `s3.${REGION}.amazonaws.com` &&
