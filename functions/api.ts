@@ -1,4 +1,3 @@
-import middy from "@middy/core";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { fromApiGateway, toApiGateway } from "../lib/app/http/apigw.ts";
 import { handleHttp } from "../lib/app/http/handle.ts";
@@ -6,7 +5,7 @@ import { storedIamPrincipals } from "../lib/app/http/principals.ts";
 import type { ResolvePrincipal } from "../lib/app/http/types.ts";
 import { seedPrincipals } from "../lib/app/seed-principals.ts";
 import type { PrincipalStore } from "../lib/ports/principals.ts";
-import { logger } from "./observability.ts";
+import { logger, observedHandler, recordMetric } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
 let seeded: Promise<ResolvePrincipal> | undefined;
@@ -34,22 +33,32 @@ async function resolvePrincipal(): Promise<ResolvePrincipal> {
  * is the verified IAM identity, mapped to vault roles; routing, validation and error mapping
  * are lib/app/http's, shared with `blockvault serve`.
  */
-export const handler = middy(
+export const handler = observedHandler(
   async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
-    const response = await handleHttp(
-      await cloudApp(),
-      fromApiGateway(event),
-      async (request) => (await resolvePrincipal())(request),
-      {
-        log: (err) => logger.error("request failed", { path: event.rawPath, error: err as Error }),
-      },
-    );
-    logger.info("request", {
-      method: event.requestContext.http.method,
-      path: event.rawPath,
-      status: response.status,
-      caller: event.requestContext.authorizer?.iam?.userArn,
-    });
-    return toApiGateway(response);
+    // API Gateway's request id (its access logs' `$context.requestId`) on every line of this request.
+    logger.setCorrelationId(event.requestContext.requestId);
+    // A throw (the function's environment is broken) reaches the caller as API Gateway's 500.
+    let status = 500;
+    try {
+      const response = await handleHttp(
+        await cloudApp(),
+        fromApiGateway(event),
+        async (request) => (await resolvePrincipal())(request),
+        {
+          log: (err) => logger.error("request failed", { path: event.rawPath, error: err as Error }),
+        },
+      );
+      status = response.status;
+      logger.info("request", {
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        status,
+        caller: event.requestContext.authorizer?.iam?.userArn,
+      });
+      return toApiGateway(response);
+    } finally {
+      recordMetric("ApiRequests", 1);
+      recordMetric("ApiServerErrors", status >= 500 ? 1 : 0);
+    }
   },
 );

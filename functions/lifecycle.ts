@@ -1,24 +1,25 @@
-import middy from "@middy/core";
 import { runLifecycleTask } from "../lib/app/lifecycle/dispatch.ts";
-import { countFailedJob, logger, metrics } from "./observability.ts";
+import { countFailedJob, logger, observedHandler, recordMetric } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
 /**
  * Step Functions (`lambda:invoke`) → one task of the tiering, expiry or restore state machine,
  * named by `event.task`. A thrown error reaches the machine as the invocation's `errorType` (the
- * error's name), which its Retry and Catch clauses match; nothing is caught here.
+ * error's name), which its Retry and Catch clauses match; it is logged and counted, not caught.
  */
-export const handler = middy(async (event: unknown) => {
-  const task = (event as { task?: unknown } | null)?.task;
+export const handler = observedHandler(async (event: unknown) => {
+  const task = String((event as { task?: unknown } | null)?.task);
+  logger.appendKeys({ task });
   try {
     const result = await runLifecycleTask(await cloudApp(), event);
     // A machine's failure path ends in fail-job: that is where a failed job is counted, once.
     if (task === "fail-job") countFailedJob();
+    // Zero on success too, so the failure rate has a denominator and no gaps.
+    recordMetric("LifecycleTasksFailed", 0);
     return result;
   } catch (err) {
-    logger.error("lifecycle task failed", { task: String(task), error: String(err) });
+    logger.error("lifecycle task failed", { error: err as Error });
+    recordMetric("LifecycleTasksFailed", 1);
     throw err;
-  } finally {
-    metrics.publishStoredMetrics();
   }
 });

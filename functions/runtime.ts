@@ -9,6 +9,7 @@ import { openSource } from "../lib/app/open-source.ts";
 import { openTarget } from "../lib/app/open-target.ts";
 import { ValidationError } from "../lib/errors.ts";
 import type { Vault } from "../lib/vault.ts";
+import { traceClient } from "./observability.ts";
 
 /** An environment variable the deployment must set; a clear error names a missing one. */
 function required(name: string): string {
@@ -18,10 +19,13 @@ function required(name: string): string {
   return value;
 }
 
-/** Client settings of every function: the SDK's defaults, an emulator when AWS_ENDPOINT_URL says so. */
+/**
+ * Client settings of every function: the SDK's defaults, an emulator when AWS_ENDPOINT_URL says
+ * so, every client's calls traced.
+ */
 export function awsConfig(): AwsConfig {
   const endpoint = process.env.AWS_ENDPOINT_URL;
-  return { ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
+  return { ...(endpoint ? { endpoint } : {}), maxAttempts: 3, instrument: traceClient };
 }
 
 /** Builds the application on the AWS adapters from the function's environment. */

@@ -1,6 +1,5 @@
-import middy from "@middy/core";
 import { schedulerTick } from "../lib/app/scheduler.ts";
-import { logger, metrics } from "./observability.ts";
+import { logger, observedHandler, recordMetric } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
 /**
@@ -8,10 +7,10 @@ import { cloudApp } from "./runtime.ts";
  * fan-out queue; retention is applied. Ticks are idempotent, so overlapping or repeated
  * invocations do no harm.
  */
-export const handler = middy(async () => {
+export const handler = observedHandler(async () => {
   const report = await schedulerTick(await cloudApp());
   logger.info("scheduler tick", { sent: report.sent.length, expired: report.expired.length });
-  metrics.addMetric("BackupsScheduled", "Count", report.sent.length);
-  metrics.publishStoredMetrics();
+  recordMetric("BackupsScheduled", report.sent.length);
+  recordMetric("PointsExpired", report.expired.length);
   return { sent: report.sent.map((r) => r.jobId), expired: report.expired };
 });

@@ -1,4 +1,3 @@
-import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { sqsClient } from "../lib/adapters/aws/clients.ts";
 import {
@@ -6,8 +5,8 @@ import {
   parseSnapshotRequest,
   redeliveryDelaySeconds,
 } from "../lib/adapters/aws/sqs-queue.ts";
-import { runSnapshot } from "../lib/app/snapshot.ts";
-import { countFailedJob, logger, metrics } from "./observability.ts";
+import { runSnapshot, type SnapshotOutcome } from "../lib/app/snapshot.ts";
+import { countFailedJob, logger, observedHandler, recordMetric } from "./observability.ts";
 import { awsConfig, cloudApp } from "./runtime.ts";
 
 /** Deliveries before SQS moves a message to the dead-letter queue (the redrive policy's count). */
@@ -29,12 +28,21 @@ async function backOff(receiptHandle: string, attempt: number): Promise<void> {
   );
 }
 
+/** The metrics of a backup that committed its recovery point (a duplicate delivery did nothing). */
+function recordOutcome(outcome: SnapshotOutcome): void {
+  if (outcome.status !== "completed") return;
+  recordMetric("BackupsCompleted", 1);
+  recordMetric("BackupBytesScanned", outcome.result.bytesScanned);
+  recordMetric("BackupBytesStored", outcome.result.bytesStored);
+  recordMetric("BackupDuration", outcome.result.durationMs);
+}
+
 /**
  * SQS → one backup per message. Reports partial batch failures, so only the failed messages are
  * redelivered — after 1, 4, 16… minutes — and, after the last attempt, dead-lettered; the job is
  * marked failed and an alert published by then.
  */
-export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = observedHandler(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const app = await cloudApp();
   const failures: SQSBatchResponse["batchItemFailures"] = [];
   for (const record of event.Records) {
@@ -43,6 +51,7 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
       const request = parseSnapshotRequest(record.body);
       const outcome = await runSnapshot(app, request, { attempt, maxAttempts: MAX_ATTEMPTS });
       logger.info("snapshot", { jobId: request.jobId, outcome: outcome.status });
+      recordOutcome(outcome);
     } catch (err) {
       logger.error("snapshot failed", { messageId: record.messageId, error: String(err) });
       if (attempt >= MAX_ATTEMPTS) countFailedJob();
@@ -50,6 +59,6 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
       failures.push({ itemIdentifier: record.messageId });
     }
   }
-  metrics.publishStoredMetrics();
+  recordMetric("BackupAttemptsFailed", failures.length);
   return { batchItemFailures: failures };
 });

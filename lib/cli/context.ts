@@ -4,6 +4,7 @@ import { resolvePrincipal } from "../adapters/local/principals.ts";
 import { ValidationError } from "../errors.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Vault } from "../vault.ts";
+import { checkVaultDir } from "./vault-dir.ts";
 
 /** Options every command understands. */
 export interface GlobalOptions {
@@ -34,6 +35,7 @@ export async function openVault(global: GlobalOptions, clock?: Clock): Promise<V
     const { openAwsVaultAsCaller } = await import("../adapters/aws/aws-vault.ts");
     return openAwsVaultAsCaller({ ...global.aws, ...(clock ? { clock } : {}) });
   }
+  await checkVaultDir(global.vault);
   // Who is calling is settled before the vault is opened: a bad token opens nothing.
   const principal = await resolvePrincipal(localVaultPaths(global.vault).principals, global.token);
   const vault = await openLocalVault(global.vault, {

@@ -9,17 +9,6 @@ export type ResolveAll = (host: string) => Promise<readonly string[]>;
 export const systemResolver: ResolveAll = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-/** `--port`: 0 (any free port) to 65535. */
-export function parsePort(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const text = String(value);
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    throw new ValidationError(`--port must be an integer from 1 to 65535 (0: any free port), got "${text}"`);
-  }
-  return port;
-}
-
 /**
  * The address `serve` listens on for `--host HOST`: the name resolved, every address it
  * resolves to checked, and the first one returned, so the server listens on what was checked

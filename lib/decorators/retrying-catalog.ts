@@ -1,23 +1,14 @@
 import { isDeepStrictEqual } from "node:util";
 import { AlreadyExistsError, ConflictError, NotFoundError } from "../errors.ts";
-import type {
-  ApprovalRecord,
-  ApprovalState,
-  AuditEntry,
-  DiskRecord,
-  JobRecord,
-  PolicyRecord,
-  RecoveryPointRecord,
-  VaultRecord,
-  VaultSettings,
-} from "../model.ts";
-import type { ApprovalQuery, AuditQuery, Catalog, JobExpectation, JobQuery } from "../ports/catalog.ts";
+import type { ApprovalRecord, ApprovalState, JobRecord, RecoveryPointRecord } from "../model.ts";
+import type { ApprovalChanges, Catalog } from "../ports/catalog.ts";
+import { decorate, type WrapperTable } from "./decorate.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
 import { retryConditional } from "./retry-conditional.ts";
 import { retryCreate } from "./retry-create.ts";
 
 /**
- * A {@link Catalog} decorator that retries calls failing with a retryable error (see
+ * Decorates a {@link Catalog} so that it retries calls failing with a retryable error (see
  * {@link retry}), keeping the catalog's contract.
  *
  * Reads, `putDisk` (create or replace), `updateJob` and `updateRecoveryPoint` (which set absolute
@@ -48,225 +39,143 @@ import { retryCreate } from "./retry-create.ts";
  * `appendAudit` is passed through unretried: an append is not idempotent (see the method).
  *
  * `close` is passed through unretried: it is local teardown, and the contract makes it idempotent.
+ *
+ * Each method's treatment is one entry of a table the compiler checks for completeness (see
+ * {@link WrapperTable}): a method added to the port cannot be left unretried by accident.
+ *
+ * @param inner the catalog to call.
+ * @param policy attempts, backoff and timers; {@link DEFAULT_RETRY_POLICY} unless given.
  */
-export class RetryingCatalog implements Catalog {
-  readonly #inner: Catalog;
-  readonly #policy: RetryPolicy;
+export function retryingCatalog(inner: Catalog, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Catalog {
+  return decorate(inner, catalogRetries(policy));
+}
 
-  /**
-   * @param inner the catalog to call.
-   * @param policy attempts, backoff and timers; {@link DEFAULT_RETRY_POLICY} unless given.
-   */
-  constructor(inner: Catalog, policy: RetryPolicy = DEFAULT_RETRY_POLICY) {
-    this.#inner = inner;
-    this.#policy = policy;
-  }
+/** A call retried as it is: it is safe to repeat (a read, or a write of absolute values). */
+function repeated<A extends unknown[], R>(policy: RetryPolicy, what: (args: NoInfer<A>) => string) {
+  return (call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      retry(() => call(...args), policy, what(args));
+}
 
-  #retry<T>(call: () => Promise<T>, what: string): Promise<T> {
-    return retry(call, this.#policy, what);
-  }
+/** A call passed through untouched. */
+const once = <F>(call: F): F => call;
 
-  createVault(vault: VaultRecord): Promise<void> {
-    return retryCreate(
-      () => this.#inner.createVault(vault),
-      async () => isDeepStrictEqual({ ...(await this.#inner.getVault(vault.id)) }, { ...vault }),
-      this.#policy,
-      `create vault ${vault.id}`,
-    );
-  }
-
-  getVault(id: string): Promise<VaultRecord> {
-    return this.#retry(() => this.#inner.getVault(id), `get vault ${id}`);
-  }
-
-  putDisk(disk: DiskRecord): Promise<void> {
-    return this.#retry(() => this.#inner.putDisk(disk), `put disk ${disk.name}`);
-  }
-
-  getDisk(vaultId: string, name: string): Promise<DiskRecord> {
-    return this.#retry(() => this.#inner.getDisk(vaultId, name), `get disk ${name}`);
-  }
-
-  listDisks(vaultId: string): Promise<DiskRecord[]> {
-    return this.#retry(() => this.#inner.listDisks(vaultId), `list disks of vault ${vaultId}`);
-  }
-
-  commitRecoveryPoint(point: RecoveryPointRecord, expectedParent: string | null): Promise<void> {
-    return retryCreate(
-      () => this.#inner.commitRecoveryPoint(point, expectedParent),
-      async () => samePoint(await this.#inner.getRecoveryPoint(point.vaultId, point.id), point),
-      this.#policy,
-      `commit recovery point ${point.id}`,
-    );
-  }
-
-  getRecoveryPoint(vaultId: string, id: string): Promise<RecoveryPointRecord> {
-    return this.#retry(() => this.#inner.getRecoveryPoint(vaultId, id), `get recovery point ${id}`);
-  }
-
-  listRecoveryPoints(vaultId: string, disk?: string): Promise<RecoveryPointRecord[]> {
-    return this.#retry(
-      () => this.#inner.listRecoveryPoints(vaultId, disk),
-      `list recovery points of ${disk === undefined ? `vault ${vaultId}` : `disk ${disk}`}`,
-    );
-  }
-
-  latestRecoveryPoint(vaultId: string, disk: string): Promise<RecoveryPointRecord | undefined> {
-    return this.#retry(
-      () => this.#inner.latestRecoveryPoint(vaultId, disk),
-      `get latest recovery point of disk ${disk}`,
-    );
-  }
-
-  updateRecoveryPoint(
-    vaultId: string,
-    id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
-  ): Promise<RecoveryPointRecord> {
-    return this.#retry(
-      () => this.#inner.updateRecoveryPoint(vaultId, id, changes),
-      `update recovery point ${id}`,
-    );
-  }
-
-  createJob(job: JobRecord): Promise<void> {
-    return retryCreate(
-      () => this.#inner.createJob(job),
-      async () => sameJob(await this.#inner.getJob(job.vaultId, job.id), job),
-      this.#policy,
-      `create job ${job.id}`,
-    );
-  }
-
-  getJob(vaultId: string, id: string): Promise<JobRecord> {
-    return this.#retry(() => this.#inner.getJob(vaultId, id), `get job ${id}`);
-  }
-
-  updateJob(
-    vaultId: string,
-    id: string,
-    changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
-    expected?: JobExpectation,
-  ): Promise<JobRecord> {
+/** How each method of the catalog is retried. */
+function catalogRetries(policy: RetryPolicy): WrapperTable<Catalog> {
+  return {
+    createVault: (call, inner) => (vault) =>
+      retryCreate(
+        () => call(vault),
+        async () => isDeepStrictEqual({ ...(await inner.getVault(vault.id)) }, { ...vault }),
+        policy,
+        `create vault ${vault.id}`,
+      ),
+    getVault: repeated(policy, ([id]) => `get vault ${id}`),
+    putDisk: repeated(policy, ([disk]) => `put disk ${disk.name}`),
+    getDisk: repeated(policy, ([, name]) => `get disk ${name}`),
+    listDisks: repeated(policy, ([vaultId]) => `list disks of vault ${vaultId}`),
+    commitRecoveryPoint: (call, inner) => (point, expectedParent) =>
+      retryCreate(
+        () => call(point, expectedParent),
+        async () => samePoint(await inner.getRecoveryPoint(point.vaultId, point.id), point),
+        policy,
+        `commit recovery point ${point.id}`,
+      ),
+    getRecoveryPoint: repeated(policy, ([, id]) => `get recovery point ${id}`),
+    listRecoveryPoints: repeated(
+      policy,
+      ([vaultId, disk]) =>
+        `list recovery points of ${disk === undefined ? `vault ${vaultId}` : `disk ${disk}`}`,
+    ),
+    latestRecoveryPoint: repeated(policy, ([, disk]) => `get latest recovery point of disk ${disk}`),
+    updateRecoveryPoint: repeated(policy, ([, id]) => `update recovery point ${id}`),
+    createJob: (call, inner) => (job) =>
+      retryCreate(
+        () => call(job),
+        async () => sameJob(await inner.getJob(job.vaultId, job.id), job),
+        policy,
+        `create job ${job.id}`,
+      ),
+    getJob: repeated(policy, ([, id]) => `get job ${id}`),
     // A conditional update retried after a lost response may find its own write and refuse:
     // the caller then sees a lost race it actually won, which its next look corrects.
-    return this.#retry(() => this.#inner.updateJob(vaultId, id, changes, expected), `update job ${id}`);
-  }
-
-  listJobs(vaultId: string, query?: JobQuery): Promise<JobRecord[]> {
-    return this.#retry(() => this.#inner.listJobs(vaultId, query), `list jobs of vault ${vaultId}`);
-  }
-
-  putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
-    // Only the refusal this write can meet when its own earlier attempt landed is ambiguous.
-    const refusal = expectedVersion === null ? AlreadyExistsError : ConflictError;
-    return retryConditional(
-      () => this.#inner.putPolicy(policy, expectedVersion),
-      (err) => err instanceof refusal,
-      async () => sameJson(await this.#inner.getPolicy(policy.vaultId, policy.name), policy),
-      this.#policy,
-      `put policy ${policy.name}`,
-    );
-  }
-
-  deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
+    updateJob: repeated(policy, ([, id]) => `update job ${id}`),
+    listJobs: repeated(policy, ([vaultId]) => `list jobs of vault ${vaultId}`),
+    putPolicy: (call, inner) => (record, expectedVersion) => {
+      // Only the refusal this write can meet when its own earlier attempt landed is ambiguous.
+      const refusal = expectedVersion === null ? AlreadyExistsError : ConflictError;
+      return retryConditional(
+        () => call(record, expectedVersion),
+        (err) => err instanceof refusal,
+        async () => sameJson(await inner.getPolicy(record.vaultId, record.name), record),
+        policy,
+        `put policy ${record.name}`,
+      );
+    },
     // A retry after a lost answer finds the policy gone: its own delete landed.
-    return retryConditional(
-      () => this.#inner.deletePolicy(vaultId, name, expectedVersion),
-      (err) => err instanceof NotFoundError,
-      async () =>
-        this.#inner.getPolicy(vaultId, name).then(
-          () => false,
-          (err: unknown) => err instanceof NotFoundError,
-        ),
-      this.#policy,
-      `delete policy ${name}`,
-    );
-  }
-
-  getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
-    return this.#retry(() => this.#inner.getPolicy(vaultId, name), `get policy ${name}`);
-  }
-
-  listPolicies(vaultId: string): Promise<PolicyRecord[]> {
-    return this.#retry(() => this.#inner.listPolicies(vaultId), `list policies of vault ${vaultId}`);
-  }
-
-  getSettings(vaultId: string): Promise<VaultSettings> {
-    return this.#retry(() => this.#inner.getSettings(vaultId), `get settings of vault ${vaultId}`);
-  }
-
-  putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
-    return retryConditional(
-      () => this.#inner.putSettings(settings, expectedVersion),
-      (err) => err instanceof ConflictError,
-      async () => sameJson(await this.#inner.getSettings(settings.vaultId), settings),
-      this.#policy,
-      `put settings of vault ${settings.vaultId}`,
-    );
-  }
-
-  createApproval(approval: ApprovalRecord): Promise<void> {
-    return retryCreate(
-      () => this.#inner.createApproval(approval),
-      async () => sameRequest(await this.#inner.getApproval(approval.vaultId, approval.id), approval),
-      this.#policy,
-      `create approval ${approval.id}`,
-    );
-  }
-
-  getApproval(vaultId: string, id: string): Promise<ApprovalRecord> {
-    return this.#retry(() => this.#inner.getApproval(vaultId, id), `get approval ${id}`);
-  }
-
-  listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]> {
-    return this.#retry(() => this.#inner.listApprovals(vaultId, query), `list approvals of vault ${vaultId}`);
-  }
-
-  async updateApproval(
-    vaultId: string,
-    id: string,
-    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
-    expectedState: ApprovalState,
-  ): Promise<ApprovalRecord> {
-    // Set by whichever succeeds: the write, or the check that finds the write landed.
-    let result: ApprovalRecord | undefined;
-    await retryConditional(
-      async () => {
-        result = await this.#inner.updateApproval(vaultId, id, changes, expectedState);
-      },
-      (err) => err instanceof ConflictError,
-      async () => {
-        const stored = await this.#inner.getApproval(vaultId, id);
-        if (!changesApplied(stored, changes, expectedState)) return false;
-        result = stored;
-        return true;
-      },
-      this.#policy,
-      `update approval ${id}`,
-    );
-    return result as ApprovalRecord;
-  }
-
-  /**
-   * Passed through, never retried. An append is not idempotent (the catalog numbers every entry
-   * it is given), so repeating one whose response was lost would record the operation twice, and
-   * nothing tells our own earlier entry from a genuine second one: the same principal may well do
-   * the same thing twice in one millisecond. Nor can we tell a failure that stopped the write from
-   * one that hid it. A duplicate would be a false record in a log meant as evidence; a failed
-   * append at least reaches the caller, who knows whether to try again.
-   */
-  appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
-    return this.#inner.appendAudit(entry);
-  }
-
-  listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]> {
-    return this.#retry(() => this.#inner.listAudit(vaultId, query), `list the audit log of vault ${vaultId}`);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
+    deletePolicy: (call, inner) => (vaultId, name, expectedVersion) =>
+      retryConditional(
+        () => call(vaultId, name, expectedVersion),
+        (err) => err instanceof NotFoundError,
+        () =>
+          inner.getPolicy(vaultId, name).then(
+            () => false,
+            (err: unknown) => err instanceof NotFoundError,
+          ),
+        policy,
+        `delete policy ${name}`,
+      ),
+    getPolicy: repeated(policy, ([, name]) => `get policy ${name}`),
+    listPolicies: repeated(policy, ([vaultId]) => `list policies of vault ${vaultId}`),
+    getSettings: repeated(policy, ([vaultId]) => `get settings of vault ${vaultId}`),
+    putSettings: (call, inner) => (settings, expectedVersion) =>
+      retryConditional(
+        () => call(settings, expectedVersion),
+        (err) => err instanceof ConflictError,
+        async () => sameJson(await inner.getSettings(settings.vaultId), settings),
+        policy,
+        `put settings of vault ${settings.vaultId}`,
+      ),
+    createApproval: (call, inner) => (approval) =>
+      retryCreate(
+        () => call(approval),
+        async () => sameRequest(await inner.getApproval(approval.vaultId, approval.id), approval),
+        policy,
+        `create approval ${approval.id}`,
+      ),
+    getApproval: repeated(policy, ([, id]) => `get approval ${id}`),
+    listApprovals: repeated(policy, ([vaultId]) => `list approvals of vault ${vaultId}`),
+    updateApproval: (call, inner) => async (vaultId, id, changes, expectedState) => {
+      // Set by whichever succeeds: the write, or the check that finds the write landed.
+      let result: ApprovalRecord | undefined;
+      await retryConditional(
+        async () => {
+          result = await call(vaultId, id, changes, expectedState);
+        },
+        (err) => err instanceof ConflictError,
+        async () => {
+          const stored = await inner.getApproval(vaultId, id);
+          if (!changesApplied(stored, changes, expectedState)) return false;
+          result = stored;
+          return true;
+        },
+        policy,
+        `update approval ${id}`,
+      );
+      return result as ApprovalRecord;
+    },
+    /*
+     * Passed through, never retried. An append is not idempotent (the catalog numbers every entry
+     * it is given), so repeating one whose response was lost would record the operation twice, and
+     * nothing tells our own earlier entry from a genuine second one: the same principal may well do
+     * the same thing twice in one millisecond. Nor can we tell a failure that stopped the write from
+     * one that hid it. A duplicate would be a false record in a log meant as evidence; a failed
+     * append at least reaches the caller, who knows whether to try again.
+     */
+    appendAudit: once,
+    listAudit: repeated(policy, ([vaultId]) => `list the audit log of vault ${vaultId}`),
+    close: once,
+  };
 }
 
 /**
@@ -317,7 +226,7 @@ function sameRequest(stored: ApprovalRecord, ours: ApprovalRecord): boolean {
  */
 function changesApplied(
   stored: ApprovalRecord,
-  changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
+  changes: ApprovalChanges,
   expectedState: ApprovalState,
 ): boolean {
   const ours = { state: expectedState, ...changes };

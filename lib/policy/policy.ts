@@ -35,6 +35,9 @@ export const POLICY_LIMITS = {
   monthDay: { min: 1, max: 28 },
   snapshotRetentionDays: { min: 1, max: 30 },
   archiveAfterDays: { min: 90, max: 3650 },
+  cronMaxLength: 100,
+  /** A cron schedule runs at most once an hour (as AWS Backup allows), i.e. on one minute. */
+  cronMinGapMinutes: 60,
 } as const;
 
 /**
@@ -65,7 +68,24 @@ export interface WeeklySchedule {
   readonly times: readonly string[];
 }
 
-export type Schedule = HourlySchedule | DailySchedule | WeeklySchedule;
+/** The schedules with a name (`kind`): hourly, daily and weekly. */
+export type NamedSchedule = HourlySchedule | DailySchedule | WeeklySchedule;
+
+/**
+ * A standard 5-field cron expression ("minute hour day-of-month month day-of-week", e.g.
+ * `"0 2 * * 1-5"`), read in the policy's time zone; see `cron.ts` for what it accepts and how
+ * its runs become slots. Whitespace is collapsed to single spaces once validated.
+ */
+export interface CronSchedule {
+  readonly cron: string;
+}
+
+export type Schedule = NamedSchedule | CronSchedule;
+
+/** Whether `schedule` is a cron expression rather than a named schedule. */
+export function isCronSchedule(schedule: Schedule): schedule is CronSchedule {
+  return "cron" in schedule;
+}
 
 /** A day of the month: 1 to 28 (every month has it), or the month's last day. */
 export type MonthDay = number | "last";
@@ -74,7 +94,8 @@ export type MonthDay = number | "last";
  * Grandfather-father-son retention. Each rule keeps the latest point taken on each of its
  * last N target days (see `retention.ts`); a point is kept while any rule keeps it. A daily
  * or hourly schedule requires `daily`; a weekly schedule forbids `daily`, `monthly` and
- * `yearly` and requires `weekly` on one of its scheduled days (see `validate.ts`).
+ * `yearly` and requires `weekly` on one of its scheduled days; a cron schedule requires some
+ * rule, each on a day the expression runs on (see `validate-retention.ts`).
  */
 export interface RetentionRules {
   /** The latest point of each of the last `days` local days (today included); 7 to 9999. */
@@ -106,6 +127,11 @@ export interface BackupPolicy {
    * always longer than the snapshot retention (30 days at most).
    */
   readonly archive?: { readonly afterDays: number };
+}
+
+/** How a schedule reads in a listing: its kind, or "cron" and the expression. */
+export function scheduleLabel(schedule: Schedule): string {
+  return isCronSchedule(schedule) ? `cron ${schedule.cron}` : schedule.kind;
 }
 
 /** Minutes after midnight of a "HH:MM" time; NaN unless it is one (00:00 to 23:59). */

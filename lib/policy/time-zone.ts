@@ -45,17 +45,38 @@ export function ianaTimeZone(name: string): string | undefined {
   }
 }
 
-/** The wall time (see the module comment) at instant `ms` in the zone. */
-export function wallTime(timeZone: string, ms: number): number {
-  // Intl reads whole seconds; the milliseconds carry over unchanged (offsets are whole seconds).
-  const whole = Math.floor(ms / 1000) * 1000;
+/**
+ * Readings already made, by zone and whole second. Schedules ask about the same instants over
+ * and over (a slot's neighbours a day either side, every disk under one policy, every tick),
+ * and a reading costs microseconds of `Intl` where a lookup costs nanoseconds. Bounded: the map
+ * starts afresh once full.
+ */
+const READINGS_LIMIT = 20_000;
+const readings = new Map<string, number>();
+
+/** The wall time of whole second `whole` in the zone, read through `Intl`. */
+function readClock(timeZone: string, whole: number): number {
   const field: Record<string, string> = {};
   for (const part of formatter(timeZone).formatToParts(whole)) field[part.type] = part.value;
   const year = field.era === "BC" ? 1 - Number(field.year) : Number(field.year);
   const date = new Date(0);
   date.setUTCFullYear(year, Number(field.month) - 1, Number(field.day));
   date.setUTCHours(Number(field.hour), Number(field.minute), Number(field.second), 0);
-  return date.getTime() + (ms - whole);
+  return date.getTime();
+}
+
+/** The wall time (see the module comment) at instant `ms` in the zone. */
+export function wallTime(timeZone: string, ms: number): number {
+  // Intl reads whole seconds; the milliseconds carry over unchanged (offsets are whole seconds).
+  const whole = Math.floor(ms / 1000) * 1000;
+  const key = `${timeZone} ${whole}`;
+  let wall = readings.get(key);
+  if (wall === undefined) {
+    wall = readClock(timeZone, whole);
+    if (readings.size >= READINGS_LIMIT) readings.clear();
+    readings.set(key, wall);
+  }
+  return wall + (ms - whole);
 }
 
 /** The zone's offset from UTC at instant `ms`, in milliseconds (positive east of Greenwich). */

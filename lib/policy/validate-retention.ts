@@ -3,7 +3,8 @@
  * the schedule (which Azure Backup applies too: a weekly schedule has weekly retention).
  */
 import type { RetentionRules, Schedule } from "./policy.ts";
-import { POLICY_LIMITS, WEEKDAYS } from "./policy.ts";
+import { isCronSchedule, POLICY_LIMITS, WEEKDAYS } from "./policy.ts";
+import { validateCronRetention } from "./validate-cron.ts";
 import { describe, integer, invalid, monthDay, object, oneOf, quoteAll } from "./validate-fields.ts";
 
 const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
@@ -53,10 +54,12 @@ function rules(value: unknown): RetentionRules {
  * Azure Backup, it has no `daily` rule and requires `weekly`, whose day must be a scheduled
  * day (else it would keep nothing); and since only day-of-month `monthly` and `yearly` rules
  * exist here (Azure offers "first Sunday"-style ones for weekly schedules), those would keep a
- * point only when the date happens to fall on a scheduled day, so they are refused too.
+ * point only when the date happens to fall on a scheduled day, so they are refused too. A
+ * cron schedule allows every rule that can keep something (see `validateCronRetention`).
  */
 export function validateRetention(value: unknown, schedule: Schedule): RetentionRules {
   const retention = rules(value);
+  if (isCronSchedule(schedule)) return validateCronRetention(retention, schedule);
   if (schedule.kind !== "weekly") {
     if (!retention.daily) invalid(`retention.daily is required with ${schedule.kind} schedules`);
     return retention;

@@ -5,6 +5,7 @@
 import type { BackupPolicy, Schedule, Weekday } from "./policy.ts";
 import { HOURLY_INTERVALS, minutesOfTime, POLICY_LIMITS, ScheduleKind, WEEKDAYS } from "./policy.ts";
 import { ianaTimeZone } from "./time-zone.ts";
+import { cronSchedule } from "./validate-cron.ts";
 import {
   deepFreeze,
   describe,
@@ -49,8 +50,9 @@ function times(value: unknown): string[] {
 }
 
 function schedule(value: unknown): Schedule {
-  // Which fields are known depends on the kind, so read the kind first.
+  // Which fields are known depends on the kind, so read the kind (or the cron field) first.
   const any = object("schedule", value, [
+    "cron",
     "kind",
     "everyHours",
     "windowStart",
@@ -58,6 +60,7 @@ function schedule(value: unknown): Schedule {
     "days",
     "times",
   ]);
+  if (any.cron !== undefined) return cronSchedule(object("schedule", value, ["cron"]).cron);
   const kind = oneOf("schedule.kind", any.kind, Object.values(ScheduleKind));
   if (kind === "hourly") {
     const fields = object("schedule", value, ["kind", "everyHours", "windowStart", "windowHours"]);
@@ -79,12 +82,14 @@ function schedule(value: unknown): Schedule {
 
 /**
  * The policy `input` describes, checked and normalized: times sorted, weekly days sorted Monday
- * first, the time zone's case corrected, no field but the known ones, everything frozen. The
+ * first, a cron expression's whitespace collapsed, the time zone's case corrected, no field
+ * but the known ones, everything frozen. A schedule is a named one (`kind`) or `{ cron }`. The
  * allowed values are documented on {@link BackupPolicy} and `POLICY_LIMITS`; beyond each
  * field's range:
  * - the schedule decides which retention rules are required or refused (see
  *   `validateRetention`: daily and hourly schedules need `retention.daily`; weekly schedules
- *   need `retention.weekly` on a scheduled day and allow no other rule);
+ *   need `retention.weekly` on a scheduled day and allow no other rule; cron schedules need
+ *   some rule, each on a day the expression runs on);
  * - `archive.afterDays` must be below the longest retention (months counted as 30 days, years
  *   as 365), so that some point can reach the archive tier.
  *

@@ -5,10 +5,11 @@ import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { type ItemKey, itemKey, SK, sortableCount } from "../../lib/adapters/aws/dynamo-keys.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { IntegrityError } from "../../lib/errors.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
@@ -89,10 +90,10 @@ describe("a DynamoDB catalog row whose manifest was swapped for another point's 
 
 describe("DynamoCatalog refuses enum values it does not know (emulator)", () => {
   const tableName = uniqueName("catalog-enums");
-  let catalog: DynamoCatalog;
+  let catalog: Catalog;
   beforeAll(async () => {
     await createCatalogTable(client, tableName);
-    catalog = new DynamoCatalog({ tableName, client });
+    catalog = openDynamoCatalog({ tableName, client });
   });
   afterAll(async () => {
     await catalog.close();

@@ -1,16 +1,17 @@
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import { ApprovalState, PointState, type RecoveryPointRecord } from "../../lib/model.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { disk, point, vault } from "./catalog-records.ts";
 
-// DynamoCatalog under concurrent writers, each with a client of its own as separate processes
+// Catalog under concurrent writers, each with a client of its own as separate processes
 // would have: the conditional writes and transactions must let exactly one racer win where the
 // contract says so, and lose nothing. One table for the file; each test uses its own vault ids.
 //
@@ -35,7 +36,7 @@ class Gate {
 }
 
 /** A catalog whose client sends each request through `gate`. */
-function gatedCatalog(tableName: string, gate: Gate): DynamoCatalog {
+function gatedCatalog(tableName: string, gate: Gate): Catalog {
   const client = dynamoDocumentClient(emulatorConfig());
   const stack = client.middlewareStack as unknown as {
     add(
@@ -53,7 +54,7 @@ function gatedCatalog(tableName: string, gate: Gate): DynamoCatalog {
     },
     { step: "finalizeRequest", name: "motoGate" },
   );
-  return new DynamoCatalog({ tableName, client });
+  return openDynamoCatalog({ tableName, client });
 }
 
 const WRITERS = 8;
@@ -61,7 +62,7 @@ const WRITERS = 8;
 describe("DynamoCatalog under concurrent writers", () => {
   const tableName = uniqueName("catalog-race");
   const admin = dynamoDocumentClient(emulatorConfig());
-  let writers: DynamoCatalog[];
+  let writers: Catalog[];
   let gate: Gate;
   beforeAll(async () => {
     await createCatalogTable(admin, tableName);

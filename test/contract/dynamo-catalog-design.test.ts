@@ -2,17 +2,18 @@ import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import { ApprovalState, PointState } from "../../lib/model.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { disk, job, point, vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 
-// DynamoCatalog beyond the Catalog contract: the single-table design's own promises (no Scan, the
+// Catalog beyond the Catalog contract: the single-table design's own promises (no Scan, the
 // disk head kept exact, names that cannot collide in composite keys, what an item holds). One
 // table for the file; each test works in vaults of its own.
 
@@ -21,7 +22,7 @@ describe("DynamoCatalog single-table design", () => {
   const client = dynamoDocumentClient(emulatorConfig());
   /** Names of the commands the catalog's client sent, in order. */
   const sent: string[] = [];
-  let catalog: DynamoCatalog;
+  let catalog: Catalog;
   beforeAll(async () => {
     await createCatalogTable(client, tableName);
     const stack = client.middlewareStack as unknown as {
@@ -37,7 +38,7 @@ describe("DynamoCatalog single-table design", () => {
       },
       { step: "initialize" },
     );
-    catalog = new DynamoCatalog({ tableName, client });
+    catalog = openDynamoCatalog({ tableName, client });
   });
   afterAll(async () => {
     await catalog.close();

@@ -9,7 +9,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { MAX_SETTLE_ATTEMPTS } from "../../lib/adapters/aws/dynamo-retry.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import {
@@ -23,7 +23,7 @@ import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { job, point, vault } from "./catalog-records.ts";
 
-// DynamoCatalog's failure handling beyond the Catalog contract: a missing table, throttling and
+// Catalog's failure handling beyond the Catalog contract: a missing table, throttling and
 // transaction cancellations (injected with aws-sdk-client-mock), and table creation.
 
 const meta = { $metadata: {} };
@@ -44,7 +44,7 @@ function mockedCatalog() {
     credentials: { accessKeyId: "x", secretAccessKey: "x" },
   });
   const mock = mockClient(client);
-  return { catalog: new DynamoCatalog({ tableName: "mocked", client }), mock };
+  return { catalog: openDynamoCatalog({ tableName: "mocked", client }), mock };
 }
 
 describe("DynamoCatalog failures", () => {
@@ -60,7 +60,7 @@ describe("DynamoCatalog failures", () => {
 
   it("reports a missing table as a non-retryable NotFoundError naming it, on reads and writes", async () => {
     const tableName = uniqueName("no-such-table");
-    const catalog = new DynamoCatalog({ tableName, config: emulatorConfig() });
+    const catalog = openDynamoCatalog({ tableName, config: emulatorConfig() });
     try {
       const calls: (() => Promise<unknown>)[] = [
         () => catalog.getVault("v1"),

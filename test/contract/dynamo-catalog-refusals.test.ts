@@ -1,27 +1,28 @@
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import type { JobRecord, RecoveryPointRecord } from "../../lib/model.ts";
+import type { Catalog } from "../../lib/ports/catalog.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { approval } from "./catalog-approvals.contract.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { disk, job, point, vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 
-// DynamoCatalog's refusals beyond the Catalog contract, the ones the SQLite catalog makes too:
+// Catalog's refusals beyond the Catalog contract, the ones the SQLite catalog makes too:
 // records of a vault that does not exist, malformed records. One table for the file; each test
 // works in vaults of its own.
 
 describe("DynamoCatalog refusals", () => {
   const tableName = uniqueName("catalog-refusals");
   const client = dynamoDocumentClient(emulatorConfig());
-  let catalog: DynamoCatalog;
+  let catalog: Catalog;
   beforeAll(async () => {
     await createCatalogTable(client, tableName);
-    catalog = new DynamoCatalog({ tableName, client });
+    catalog = openDynamoCatalog({ tableName, client });
   });
   afterAll(async () => {
     await catalog.close();

@@ -2,7 +2,7 @@ import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { dynamoPrincipalStore, PRINCIPALS_SK } from "../../lib/adapters/aws/dynamo-principals.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
@@ -38,7 +38,7 @@ async function freshVault(): Promise<string> {
   created ??= createCatalogTable(client, tableName);
   await created;
   const vaultId = uniqueName("v");
-  await new DynamoCatalog({ tableName, client }).createVault(vault({ id: vaultId }));
+  await openDynamoCatalog({ tableName, client }).createVault(vault({ id: vaultId }));
   return vaultId;
 }
 

@@ -2,7 +2,7 @@ import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { DynamoReferenceStore } from "../../lib/adapters/aws/dynamo-references.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { NotFoundError } from "../../lib/errors.ts";
@@ -63,7 +63,7 @@ function table(): Promise<unknown> {
 /** A catalog and a reference store on the shared table, with a fresh vault `vaultId`. */
 async function fresh() {
   await table();
-  const catalog = new DynamoCatalog({ tableName, client });
+  const catalog = openDynamoCatalog({ tableName, client });
   const vaultId = uniqueName("v");
   await catalog.createVault(vault({ id: vaultId }));
   return { catalog, refs: new DynamoReferenceStore({ tableName, client }), vaultId };

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import {
   BlockvaultError,
   ConflictError,
@@ -21,7 +21,7 @@ async function tempDir(): Promise<string> {
 
 describeCatalogContract("SqliteCatalog (file)", async () => {
   const dir = await tempDir();
-  const catalog = new SqliteCatalog(path.join(dir, "catalog.db"));
+  const catalog = openSqliteCatalog(path.join(dir, "catalog.db"));
   return {
     catalog,
     async cleanup() {
@@ -32,7 +32,7 @@ describeCatalogContract("SqliteCatalog (file)", async () => {
 });
 
 describeCatalogContract("SqliteCatalog (:memory:)", async () => {
-  const catalog = new SqliteCatalog(":memory:");
+  const catalog = openSqliteCatalog(":memory:");
   return { catalog, cleanup: () => catalog.close() };
 });
 
@@ -41,7 +41,7 @@ describe("SqliteCatalog on disk", () => {
   let file: string;
   const open: SqliteCatalog[] = [];
   const catalogAt = (options = {}) => {
-    const catalog = new SqliteCatalog(file, options);
+    const catalog = openSqliteCatalog(file, options);
     open.push(catalog);
     return catalog;
   };
@@ -140,7 +140,7 @@ describe("SqliteCatalog on disk", () => {
     raw.close();
     const err = (() => {
       try {
-        return new SqliteCatalog(file);
+        return openSqliteCatalog(file);
       } catch (e) {
         return e;
       }

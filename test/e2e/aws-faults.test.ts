@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient, kmsClient, s3Client } from "../../lib/adapters/aws/clients.ts";
-import { DynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
 import { createVaultKey, KmsKeyService } from "../../lib/adapters/aws/kms-key-service.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
@@ -64,7 +64,7 @@ beforeAll(async () => {
   vault = await Vault.init(
     {
       store: new S3ObjectStore(s3, { bucket }),
-      catalog: new DynamoCatalog({ tableName: table, client: dynamo }),
+      catalog: openDynamoCatalog({ tableName: table, client: dynamo }),
       keys: new KmsKeyService(kms, key),
       clock: { now: () => Date.now() },
     },

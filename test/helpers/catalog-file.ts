@@ -1,5 +1,5 @@
 import { afterEach, beforeEach } from "vitest";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { removeDir, tempDir } from "./temp-dir.ts";
 
 /** A catalog database file that exists for one test, and the catalogs opened on it. */
@@ -28,7 +28,7 @@ export function useCatalogFile(prefix: string): CatalogFile {
   return {
     file,
     catalogAt: () => {
-      const catalog = new SqliteCatalog(file());
+      const catalog = openSqliteCatalog(file());
       open.push(catalog);
       return catalog;
     },

@@ -2,10 +2,10 @@ import { FsObjectArchive } from "../../lib/adapters/local/fs-object-archive.ts";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { KeyringFileKeyService, loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import { LimitedObjectStore } from "../../lib/decorators/limited-object-store.ts";
 import { retryPolicy } from "../../lib/decorators/retry.ts";
-import { RetryingCatalog } from "../../lib/decorators/retrying-catalog.ts";
+import { retryingCatalog } from "../../lib/decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../lib/decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../lib/decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../lib/decorators/retrying-references.ts";
@@ -24,7 +24,7 @@ const NO_WAIT = retryPolicy({ sleep: async () => {}, random: () => 0 });
  * proxy placed directly over each adapter, under the retrying decorators:
  *
  *   store:      Retrying(Limited(faults(FsObjectArchive(FsObjectStore))))
- *   catalog:    RetryingCatalog(faults(SqliteCatalog))
+ *   catalog:    Catalog(faults(SqliteCatalog))
  *   keys:       RetryingKeyService(faults(KeyringFileKeyService))
  *   references: retryingReferences(faults(SqliteReferenceStore))
  *
@@ -36,7 +36,7 @@ const NO_WAIT = retryPolicy({ sleep: async () => {}, random: () => 0 });
 export async function openFaultyVault(dir: string, plan: FaultPlan, clock: Clock): Promise<Vault> {
   const paths = localVaultPaths(dir);
   const { keyService } = await loadKeyring(paths.keyring);
-  const sqlite = new SqliteCatalog(paths.catalog);
+  const sqlite = openSqliteCatalog(paths.catalog);
   const store = new FsObjectArchive(new FsObjectStore(paths.objects), { clock });
   const keys = new KeyringFileKeyService(paths.keyring, keyService, clock);
   const deps = {
@@ -44,7 +44,7 @@ export async function openFaultyVault(dir: string, plan: FaultPlan, clock: Clock
       new LimitedObjectStore(withFaults(store, "store", plan, { nested: ["stage"] }), 32),
       NO_WAIT,
     ),
-    catalog: new RetryingCatalog(withFaults(sqlite, "catalog", plan, { exempt: ["references"] }), NO_WAIT),
+    catalog: retryingCatalog(withFaults(sqlite, "catalog", plan, { exempt: ["references"] }), NO_WAIT),
     keys: new RetryingKeyService(withFaults(keys, "keys", plan), NO_WAIT),
     clock,
     references: retryingReferences(withFaults(sqlite.references(), "references", plan), NO_WAIT),

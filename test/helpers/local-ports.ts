@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { FsObjectStore } from "../../lib/adapters/local/fs-object-store.ts";
 import { loadKeyring } from "../../lib/adapters/local/keyring.ts";
 import { localVaultPaths } from "../../lib/adapters/local/local-vault.ts";
-import { SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../lib/adapters/local/sqlite-catalog.ts";
 import type { VaultDeps } from "../../lib/engine/store/vault-config.ts";
 import { systemClock } from "../../lib/ports/clock.ts";
 
@@ -17,7 +17,7 @@ export interface LocalPorts {
 export async function openLocalPorts(dir: string): Promise<LocalPorts> {
   const paths = localVaultPaths(dir);
   const { keyService } = await loadKeyring(paths.keyring);
-  const catalog = new SqliteCatalog(paths.catalog);
+  const catalog = openSqliteCatalog(paths.catalog);
   return {
     deps: {
       store: new FsObjectStore(paths.objects),

@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { createSocket, type Socket } from "node:dgram";
 import { mkdir, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { initAwsVault } from "../../lib/adapters/aws/aws-vault.ts";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import { JobStatus } from "../../lib/model.ts";
@@ -16,10 +18,19 @@ import { packagedStages } from "./package-fixture.ts";
 let dir: string;
 let vault: Vault;
 let env: Record<string, string>;
+/** Stands in for the X-Ray daemon: the segments the bundle's tracer sends, as it would in Lambda. */
+let xrayDaemon: Socket;
+const segments: Record<string, unknown>[] = [];
 const image = seededBytes(5, 3 * 1024 * 1024);
 
 beforeAll(async () => {
   dir = await tempDir("bundle");
+  xrayDaemon = createSocket("udp4").on("message", (packet) => {
+    // The daemon protocol: a header line, then one segment document.
+    const body = packet.toString("utf8").split("\n")[1];
+    if (body) segments.push(JSON.parse(body) as Record<string, unknown>);
+  });
+  await new Promise<void>((resolve) => xrayDaemon.bind(0, "127.0.0.1", resolve));
   const config = emulatorConfig();
   const bucket = uniqueName("bundle");
   const table = uniqueName("bundle");
@@ -35,10 +46,16 @@ beforeAll(async () => {
     BLOCKVAULT_KMS_KEY: vault.ctx.config.dedupKey.masterKeyId,
     BLOCKVAULT_MAX_RECEIVES: "3",
     POWERTOOLS_METRICS_NAMESPACE: "blockvault",
+    // What Lambda sets for an actively traced function: the bundled tracer runs as it would there.
+    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+    LAMBDA_TASK_ROOT: dir,
+    _X_AMZN_TRACE_ID: "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(xrayDaemon.address() as AddressInfo).port}`,
   };
 }, 300_000);
 
 afterAll(async () => {
+  xrayDaemon?.close();
   await vault?.close();
   await removeDir(dir);
 });
@@ -64,7 +81,11 @@ async function invokePackaged(fn: string, event: unknown): Promise<{ status: num
   // A file, not --eval: worker threads inherit the process's flags, as they would not in Lambda.
   const runner = path.join(unpacked, "invoke.mjs");
   await writeFile(runner, script);
-  const run = spawnSync(process.execPath, [runner], { env, encoding: "utf8", timeout: 120_000 });
+  const run = spawnSync(process.execPath, [runner], {
+    env: { ...env, _HANDLER: `functions/${fn}.handler` },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: run.status, out: `${run.stdout}${run.stderr}` };
 }
 
@@ -103,5 +124,14 @@ describe("the packaged snapshot function", () => {
     expect(job.status).toBe(JobStatus.Completed);
     const [point] = await vault.listPoints("web");
     expect(sha256(await restoreBytes(vault, point!.id, dir))).toBe(sha256(image));
+    // Traced from the bundle: the handler, and the SDK calls of the vault's clients.
+    await vi.waitFor(() => {
+      expect(segments.map((s) => s.name)).toContain("## functions/snapshot.handler");
+      expect(segments.filter((s) => s.namespace === "aws").map((s) => s.name)).toEqual(
+        expect.arrayContaining(["S3", "DynamoDB", "KMS"]),
+      );
+    });
+    // The EMF blob of the backup reached stdout.
+    expect(run.out).toMatch(/"BackupsCompleted":1/);
   });
 });

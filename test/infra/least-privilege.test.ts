@@ -103,6 +103,21 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       }
     });
 
+    it("traces every function with X-Ray, writing trace segments in the stack's region only", () => {
+      for (const fn of Object.keys(FUNCTIONS) as Fn[]) {
+        expect(cfn.resource(FUNCTIONS[fn]).Properties?.TracingConfig, fn).toEqual({ Mode: "Active" });
+        for (const action of ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]) {
+          const write = (region: string) => ({
+            action,
+            resource: "*",
+            context: { "aws:RequestedRegion": region },
+          });
+          expect(can(fn, write(REGION)), `${fn} ${action}`).toBe(true);
+          expect(can(fn, write("eu-west-1")), `${fn} ${action} elsewhere`).toBe(false);
+        }
+      }
+    });
+
     it("lets each function write its own logs and no other function's", () => {
       for (const fn of Object.keys(FUNCTIONS) as Fn[]) {
         for (const other of Object.keys(FUNCTIONS) as Fn[]) {

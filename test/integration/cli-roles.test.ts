@@ -48,7 +48,7 @@ describe("principals and roles", () => {
       ["principal", "add", "bob", "--role", "wizard", "--vault", fx.vault, "--token", admin],
       {
         code: 2,
-        message: /role "wizard" is unknown/,
+        message: /--role must be one of reader, operator, contributor, security-admin, got "wizard"/,
       },
     );
   });

@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
-import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
+import { retryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../decorators/retrying-references.ts";
@@ -27,7 +27,7 @@ import {
   kmsClient,
   s3Client,
 } from "./clients.ts";
-import { DynamoCatalog } from "./dynamo-catalog.ts";
+import { openDynamoCatalog } from "./dynamo-catalog.ts";
 import { dynamoPrincipalStore } from "./dynamo-principals.ts";
 import { DynamoReferenceStore } from "./dynamo-references.ts";
 import { createCatalogTable } from "./dynamo-table.ts";
@@ -72,12 +72,12 @@ function deps(options: AwsVaultOptions, kmsKey: string): AwsPorts {
     bucket: options.bucket,
     ...(options.prefix ? { prefix: options.prefix } : {}),
   });
-  const catalog = new DynamoCatalog({ tableName: options.table, client: dynamo });
+  const catalog = openDynamoCatalog({ tableName: options.table, client: dynamo });
   let vaultId: string | undefined;
   return {
     deps: {
       store: new RetryingObjectStore(new LimitedObjectStore(store, S3_CONCURRENCY)),
-      catalog: new RetryingCatalog(catalog),
+      catalog: retryingCatalog(catalog),
       keys: new RetryingKeyService(new KmsKeyService(kms, kmsKey)),
       clock: options.clock ?? systemClock,
       // In the catalog's table; no retry decorator: a stale hold is a retryable ConflictError

@@ -24,6 +24,16 @@ export interface AwsConfig {
    * of the vault's ports get {@link DECORATED_CLIENT_ATTEMPTS} (see {@link decoratedClientConfig}).
    */
   readonly maxAttempts?: number;
+  /**
+   * Applied to every client built here before it is used, e.g. to trace its calls (the Lambda
+   * functions pass X-Ray's); it returns the client it was given, instrumented.
+   */
+  readonly instrument?: <C extends object>(client: C) => C;
+}
+
+/** `client` with `config.instrument` applied, when there is one. */
+function instrumented<C extends object>(config: AwsConfig, client: C): C {
+  return config.instrument ? config.instrument(client) : client;
 }
 
 /**
@@ -56,44 +66,44 @@ function base(config: AwsConfig) {
 
 /** An S3 client; path-style addressing whenever an explicit endpoint is used (emulators). */
 export function s3Client(config: AwsConfig): S3Client {
-  return new S3Client({ ...base(config), forcePathStyle: Boolean(config.endpoint) });
+  return instrumented(config, new S3Client({ ...base(config), forcePathStyle: Boolean(config.endpoint) }));
 }
 
 /** A DynamoDB document client that drops `undefined` attributes instead of failing on them. */
 export function dynamoDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(base(config)), {
+  return DynamoDBDocumentClient.from(instrumented(config, new DynamoDBClient(base(config))), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
 
 /** A KMS client. */
 export function kmsClient(config: AwsConfig): KMSClient {
-  return new KMSClient(base(config));
+  return instrumented(config, new KMSClient(base(config)));
 }
 
 /** An EBS direct-APIs client. */
 export function ebsClient(config: AwsConfig): EBSClient {
-  return new EBSClient(base(config));
+  return instrumented(config, new EBSClient(base(config)));
 }
 
 /** An SQS client. */
 export function sqsClient(config: AwsConfig): SQSClient {
-  return new SQSClient(base(config));
+  return instrumented(config, new SQSClient(base(config)));
 }
 
 /** An SNS client. */
 export function snsClient(config: AwsConfig): SNSClient {
-  return new SNSClient(base(config));
+  return instrumented(config, new SNSClient(base(config)));
 }
 
 /** A Step Functions client. */
 export function sfnClient(config: AwsConfig): SFNClient {
-  return new SFNClient(base(config));
+  return instrumented(config, new SFNClient(base(config)));
 }
 
 /** An STS client (who is calling: GetCallerIdentity). */
 export function stsClient(config: AwsConfig): STSClient {
-  return new STSClient(base(config));
+  return instrumented(config, new STSClient(base(config)));
 }
 
 /**

@@ -140,3 +140,6 @@ function checkChanges(what: string, changes: Changes): void {
   optional(changes.approved, (t) => checkInt(what, "approved", t));
   optional(changes.used, (t) => checkInt(what, "used", t));
 }
+
+/** The operations of the `ApprovalCatalog` port. */
+export const approvalOps = { createApproval, getApproval, listApprovals, updateApproval } as const;

@@ -140,3 +140,6 @@ function entryFromItem(item: Item): AuditEntry {
   if (entry.detail !== undefined) entry.detail = parseJson(`audit entry ${entry.seq}`, entry.detail);
   return entry;
 }
+
+/** The operations of the `AuditLog` port. */
+export const auditOps = { appendAudit, listAudit } as const;

@@ -104,3 +104,6 @@ export async function listJobs(
   );
   return items.map(jobFromItem);
 }
+
+/** The operations of the `JobCatalog` port. */
+export const jobOps = { createJob, getJob, updateJob, listJobs } as const;

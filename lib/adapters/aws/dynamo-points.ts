@@ -169,3 +169,12 @@ export async function updateRecoveryPoint(
     return cancelled === undefined ? updated : AGAIN;
   });
 }
+
+/** The operations of the `PointCatalog` port. */
+export const pointOps = {
+  commitRecoveryPoint,
+  getRecoveryPoint,
+  listRecoveryPoints,
+  latestRecoveryPoint,
+  updateRecoveryPoint,
+} as const;

@@ -189,3 +189,8 @@ function settingsItem(what: string, s: VaultSettings): Item {
     restoreDirectories: [...s.restoreDirectories],
   };
 }
+
+/** The operations of the `PolicyCatalog` port. */
+export const policyOps = { putPolicy, getPolicy, listPolicies, deletePolicy } as const;
+/** The operations of the `SettingsCatalog` port. */
+export const settingsOps = { getSettings, putSettings } as const;

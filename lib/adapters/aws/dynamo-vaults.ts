@@ -114,3 +114,8 @@ export async function listDisks(table: DynamoTable, vaultId: string): Promise<Di
   );
   return items.map(diskFromItem);
 }
+
+/** The operations of the `VaultCatalog` port. */
+export const vaultOps = { createVault, getVault } as const;
+/** The operations of the `DiskCatalog` port. */
+export const diskOps = { putDisk, getDisk, listDisks } as const;

@@ -46,122 +46,167 @@ export async function openEbsSnapshotTarget(
   options: EbsSnapshotTargetOptions = {},
 ): Promise<RestoreTarget> {
   if (!Number.isSafeInteger(size) || size <= 0) throw new ValidationError(`invalid restore size ${size}`);
-  const started = await client
-    .send(
-      new StartSnapshotCommand({
-        VolumeSize: Math.ceil(size / GIB),
-        Timeout: options.timeoutMinutes ?? 60,
-        // Makes a repeated StartSnapshot (an SDK retry) return the same snapshot, not a second one.
-        ClientToken: randomUUID(),
-        ...(options.description ? { Description: options.description } : {}),
-        ...(options.tags
-          ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
-          : {}),
-        ...(options.encrypted || options.kmsKeyArn ? { Encrypted: true } : {}),
-        ...(options.kmsKeyArn ? { KmsKeyArn: options.kmsKeyArn } : {}),
-      }),
-    )
-    .catch((err: unknown) => {
-      throw translateEbsError(err, "start EBS snapshot for restore");
-    });
-  const snapshotId = started.SnapshotId!;
-  const bs = started.BlockSize ?? 0;
-  if (!Number.isSafeInteger(bs) || bs <= 0) {
-    throw new BlockvaultError(`EBS snapshot ${snapshotId} reports an unusable block size of ${bs} bytes`);
-  }
-  const what = `restore into EBS snapshot ${snapshotId}`;
-  const zeros = Buffer.alloc(bs);
-  /** Blocks written only partly so far, zero-filled. */
-  const partial = new Map<number, { buf: Buffer; filled: number }>();
-  const written = new Set<number>();
-  const limit = new Semaphore(options.concurrency ?? 16);
-  const inFlight = new Set<Promise<void>>();
-  let state: "open" | "committing" | "committed" | "aborted" = "open";
-  /** Bytes of block `index` inside the image; the rest of the last block is zeros already. */
-  const blockBytes = (index: number) => Math.min(bs, size - index * bs);
+  const snapshot = await startSnapshot(client, size, options);
+  return new EbsSnapshotTarget(client, snapshot, size, options.concurrency ?? 16);
+}
 
-  const put = (index: number, data: Buffer): Promise<void> => {
-    if (data.equals(zeros)) return Promise.resolve();
-    const sending = limit.run(async () => {
-      if (state === "aborted") return;
-      await client
-        .send(
-          new PutSnapshotBlockCommand({
-            SnapshotId: snapshotId,
-            BlockIndex: index,
-            BlockData: data,
-            DataLength: bs,
-            Checksum: sha256Base64(data),
-            ChecksumAlgorithm: "SHA256",
-          }),
-        )
-        .catch((err: unknown) => {
-          throw translateEbsError(err, `${what}: put block ${index}`);
-        });
-      written.add(index);
+/** A pending snapshot: its id and block size. */
+interface PendingSnapshot {
+  readonly id: string;
+  readonly blockSize: number;
+}
+
+async function startSnapshot(
+  client: EBSClient,
+  size: number,
+  options: EbsSnapshotTargetOptions,
+): Promise<PendingSnapshot> {
+  const command = new StartSnapshotCommand({
+    VolumeSize: Math.ceil(size / GIB),
+    Timeout: options.timeoutMinutes ?? 60,
+    // Makes a repeated StartSnapshot (an SDK retry) return the same snapshot, not a second one.
+    ClientToken: randomUUID(),
+    ...(options.description ? { Description: options.description } : {}),
+    ...(options.tags ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+    ...(options.encrypted || options.kmsKeyArn ? { Encrypted: true } : {}),
+    ...(options.kmsKeyArn ? { KmsKeyArn: options.kmsKeyArn } : {}),
+  });
+  const started = await client.send(command).catch((err: unknown) => {
+    throw translateEbsError(err, "start EBS snapshot for restore");
+  });
+  const id = started.SnapshotId!;
+  const blockSize = started.BlockSize ?? 0;
+  if (!Number.isSafeInteger(blockSize) || blockSize <= 0) {
+    throw new BlockvaultError(`EBS snapshot ${id} reports an unusable block size of ${blockSize} bytes`);
+  }
+  return { id, blockSize };
+}
+
+/** The pending snapshot a restore writes into; see {@link openEbsSnapshotTarget}. */
+class EbsSnapshotTarget implements RestoreTarget {
+  readonly description: string;
+  readonly #client: EBSClient;
+  readonly #snapshot: PendingSnapshot;
+  readonly #size: number;
+  readonly #what: string;
+  readonly #zeros: Buffer;
+  /** Blocks written only partly so far, zero-filled. */
+  readonly #partial = new Map<number, { buf: Buffer; filled: number }>();
+  readonly #written = new Set<number>();
+  readonly #limit: Semaphore;
+  readonly #inFlight = new Set<Promise<void>>();
+  #state: "open" | "committing" | "committed" | "aborted" = "open";
+
+  constructor(client: EBSClient, snapshot: PendingSnapshot, size: number, concurrency: number) {
+    this.description = snapshot.id;
+    this.#client = client;
+    this.#snapshot = snapshot;
+    this.#size = size;
+    this.#what = `restore into EBS snapshot ${snapshot.id}`;
+    this.#zeros = Buffer.alloc(snapshot.blockSize);
+    this.#limit = new Semaphore(concurrency);
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.#state !== "open")
+      throw new BlockvaultError(`${this.#what}: the target is ${this.#state}; cannot write`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.#size) {
+      throw new ValidationError(
+        `${this.#what}: write of ${data.length} bytes at ${offset} is outside ${this.#size} bytes`,
+      );
+    }
+    const bs = this.#snapshot.blockSize;
+    const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const puts: Promise<void>[] = [];
+    for (let at = 0; at < view.length; ) {
+      const index = Math.floor((offset + at) / bs);
+      const within = offset + at - index * bs;
+      const n = Math.min(bs - within, view.length - at);
+      const piece = view.subarray(at, at + n);
+      at += n;
+      // A whole block in one write is sent straight from the caller's buffer, which stays
+      // untouched until this write resolves; a part waits until its block is whole.
+      const whole = n === bs ? piece : this.#fill(index, within, piece);
+      if (whole) puts.push(this.#put(index, whole));
+    }
+    await Promise.all(puts);
+  }
+
+  async commit(): Promise<string> {
+    if (this.#state !== "open")
+      throw new BlockvaultError(`${this.#what}: the target is ${this.#state}; cannot commit`);
+    this.#state = "committing";
+    await Promise.all(this.#inFlight);
+    await this.#putPartialBlocks();
+    await this.#complete();
+    this.#state = "committed";
+    return this.#snapshot.id;
+  }
+
+  /** Never completes the snapshot: AWS cancels a pending one after its timeout. */
+  async abort(): Promise<void> {
+    if (this.#state === "committed") return;
+    this.#state = "aborted";
+    this.#partial.clear();
+    await Promise.allSettled(this.#inFlight);
+  }
+
+  /** Bytes of block `index` inside the image; the rest of the last block is zeros already. */
+  #blockBytes(index: number): number {
+    return Math.min(this.#snapshot.blockSize, this.#size - index * this.#snapshot.blockSize);
+  }
+
+  /** Adds a piece to a partly written block; the block, once every byte of it is in. */
+  #fill(index: number, within: number, piece: Buffer): Buffer | undefined {
+    const block = this.#partial.get(index) ?? { buf: Buffer.alloc(this.#snapshot.blockSize), filled: 0 };
+    this.#partial.set(index, block);
+    piece.copy(block.buf, within);
+    // Writes are disjoint (the port's contract), so a full count means every byte is in.
+    block.filled += piece.length;
+    if (block.filled < this.#blockBytes(index)) return undefined;
+    this.#partial.delete(index);
+    return block.buf;
+  }
+
+  /** The blocks still partly written at commit, zeros filling their holes. */
+  async #putPartialBlocks(): Promise<void> {
+    const rest = [...this.#partial.entries()];
+    this.#partial.clear();
+    await mapLimit(rest, this.#limit.limit, ([index, block]) => this.#put(index, block.buf));
+  }
+
+  /** Sends one block, unless it is all zeros (a snapshot without a parent reads those as zeros). */
+  #put(index: number, data: Buffer): Promise<void> {
+    if (data.equals(this.#zeros)) return Promise.resolve();
+    const sending = this.#limit.run(async () => {
+      if (this.#state === "aborted") return;
+      const command = new PutSnapshotBlockCommand({
+        SnapshotId: this.#snapshot.id,
+        BlockIndex: index,
+        BlockData: data,
+        DataLength: this.#snapshot.blockSize,
+        Checksum: sha256Base64(data),
+        ChecksumAlgorithm: "SHA256",
+      });
+      await this.#client.send(command).catch((err: unknown) => {
+        throw translateEbsError(err, `${this.#what}: put block ${index}`);
+      });
+      this.#written.add(index);
     });
-    inFlight.add(sending);
-    const forget = () => inFlight.delete(sending);
+    this.#inFlight.add(sending);
+    const forget = () => this.#inFlight.delete(sending);
     sending.then(forget, forget);
     return sending;
-  };
+  }
 
-  return {
-    description: snapshotId,
-    async write(offset, data) {
-      if (state !== "open") throw new BlockvaultError(`${what}: the target is ${state}; cannot write`);
-      if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > size) {
-        throw new ValidationError(
-          `${what}: write of ${data.length} bytes at ${offset} is outside ${size} bytes`,
-        );
-      }
-      const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const puts: Promise<void>[] = [];
-      for (let at = 0; at < view.length; ) {
-        const index = Math.floor((offset + at) / bs);
-        const within = offset + at - index * bs;
-        const n = Math.min(bs - within, view.length - at);
-        const piece = view.subarray(at, at + n);
-        at += n;
-        if (n === bs) {
-          // A whole block in one write: sent straight from the caller's buffer, which stays
-          // untouched until this write resolves.
-          puts.push(put(index, piece));
-          continue;
-        }
-        const block = partial.get(index) ?? { buf: Buffer.alloc(bs), filled: 0 };
-        partial.set(index, block);
-        piece.copy(block.buf, within);
-        // Writes are disjoint (the port's contract), so a full count means every byte is in.
-        block.filled += n;
-        if (block.filled >= blockBytes(index)) {
-          partial.delete(index);
-          puts.push(put(index, block.buf));
-        }
-      }
-      await Promise.all(puts);
-    },
-    async commit() {
-      if (state !== "open") throw new BlockvaultError(`${what}: the target is ${state}; cannot commit`);
-      state = "committing";
-      await Promise.all(inFlight);
-      const rest = [...partial.entries()];
-      partial.clear();
-      await mapLimit(rest, limit.limit, ([index, block]) => put(index, block.buf));
-      const done = await client
-        .send(new CompleteSnapshotCommand({ SnapshotId: snapshotId, ChangedBlocksCount: written.size }))
-        .catch((err: unknown) => {
-          throw translateEbsError(err, `${what}: complete`);
-        });
-      if (done.Status === "error") throw new BlockvaultError(`${what}: AWS reports the snapshot failed`);
-      state = "committed";
-      return snapshotId;
-    },
-    async abort() {
-      if (state === "committed") return;
-      state = "aborted";
-      partial.clear();
-      await Promise.allSettled(inFlight);
-    },
-  };
+  async #complete(): Promise<void> {
+    const command = new CompleteSnapshotCommand({
+      SnapshotId: this.#snapshot.id,
+      ChangedBlocksCount: this.#written.size,
+    });
+    const done = await this.#client.send(command).catch((err: unknown) => {
+      throw translateEbsError(err, `${this.#what}: complete`);
+    });
+    if (done.Status === "error") throw new BlockvaultError(`${this.#what}: AWS reports the snapshot failed`);
+  }
 }

@@ -52,147 +52,221 @@ export async function openS3ObjectTarget(
   size: number,
   options: S3ObjectTargetOptions = {},
 ): Promise<RestoreTarget> {
-  const { bucket, key } = parseS3Url(url);
+  const object = { ...parseS3Url(url), url };
   if (!Number.isSafeInteger(size) || size <= 0) throw new ValidationError(`invalid restore size ${size}`);
-  const requested = options.partSize ?? 16 * MIB;
+  const partSize = choosePartSize(size, options.partSize);
+  const force = options.force ?? false;
+  if (!force) await refuseExisting(client, object);
+  const uploadId = await startUpload(client, object);
+  return new S3MultipartTarget(client, { ...object, uploadId }, size, {
+    partSize,
+    force,
+    concurrency: options.concurrency ?? 8,
+  });
+}
+
+/** Where the object goes: bucket, key, and the URL messages name it by. */
+interface S3Object {
+  readonly bucket: string;
+  readonly key: string;
+  readonly url: string;
+}
+
+/** The requested part size, raised so the image fits in S3's 10,000 parts. */
+function choosePartSize(size: number, requested = 16 * MIB): number {
   if (!Number.isSafeInteger(requested) || requested < MIN_PART) {
     throw new ValidationError(`S3 part size must be at least 5 MiB, got ${requested}`);
   }
-  const partSize = Math.max(requested, Math.ceil(size / MAX_PARTS / MIB) * MIB);
-  const force = options.force ?? false;
-  if (!force) {
-    const exists = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
-      () => true,
-      (err: unknown) => {
-        if (awsHttpStatus(err) === 404) return false;
-        throw translateAwsError(err, `check restore target ${url}`);
-      },
-    );
-    if (exists)
-      throw new AlreadyExistsError(`restore target ${url} already exists (use --force to replace it)`);
-  }
+  return Math.max(requested, Math.ceil(size / MAX_PARTS / MIB) * MIB);
+}
+
+/** Refuses a key that already holds an object (checked again, atomically, at completion). */
+async function refuseExisting(client: S3Client, { bucket, key, url }: S3Object): Promise<void> {
+  const exists = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+    () => true,
+    (err: unknown) => {
+      if (awsHttpStatus(err) === 404) return false;
+      throw translateAwsError(err, `check restore target ${url}`);
+    },
+  );
+  if (exists)
+    throw new AlreadyExistsError(`restore target ${url} already exists (use --force to replace it)`);
+}
+
+async function startUpload(client: S3Client, { bucket, key, url }: S3Object): Promise<string> {
   const created = await client
     .send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: "CRC32" }))
     .catch((err: unknown) => {
       throw translateAwsError(err, `start upload of restore target ${url}`);
     });
-  const uploadId = created.UploadId!;
-  const parts: Part[] = Array.from({ length: Math.ceil(size / partSize) }, () => ({
-    buf: undefined,
-    filled: 0,
-    done: undefined,
-  }));
-  const partLength = (p: number) => Math.min(partSize, size - p * partSize);
-  const limit = new Semaphore(options.concurrency ?? 8);
-  const inFlight = new Set<Promise<void>>();
-  let state: "open" | "committing" | "committed" | "aborted" = "open";
-  let aborting: Promise<void> | undefined;
+  return created.UploadId!;
+}
 
-  const upload = (p: number, body: Buffer): Promise<void> => {
-    const sending = limit.run(async () => {
-      const r = await client
-        .send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: p + 1,
-            Body: body,
-            ContentLength: body.length,
-            ChecksumAlgorithm: "CRC32",
-          }),
-        )
-        .catch((err: unknown) => {
-          throw translateAwsError(err, `upload part ${p + 1} of restore target ${url}`);
-        });
-      parts[p]!.done = { PartNumber: p + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 };
+/** The multipart upload a restore writes into; see {@link openS3ObjectTarget}. */
+class S3MultipartTarget implements RestoreTarget {
+  readonly description: string;
+  readonly #client: S3Client;
+  readonly #upload: S3Object & { readonly uploadId: string };
+  readonly #size: number;
+  readonly #partSize: number;
+  readonly #force: boolean;
+  readonly #parts: Part[];
+  readonly #limit: Semaphore;
+  readonly #inFlight = new Set<Promise<void>>();
+  #state: "open" | "committing" | "committed" | "aborted" = "open";
+  #aborting: Promise<void> | undefined;
+
+  constructor(
+    client: S3Client,
+    upload: S3Object & { readonly uploadId: string },
+    size: number,
+    options: { partSize: number; force: boolean; concurrency: number },
+  ) {
+    this.description = upload.url;
+    this.#client = client;
+    this.#upload = upload;
+    this.#size = size;
+    this.#partSize = options.partSize;
+    this.#force = options.force;
+    this.#limit = new Semaphore(options.concurrency);
+    this.#parts = Array.from({ length: Math.ceil(size / options.partSize) }, () => ({
+      buf: undefined,
+      filled: 0,
+      done: undefined,
+    }));
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    const { url } = this.#upload;
+    if (this.#state !== "open")
+      throw new BlockvaultError(`restore target ${url} is ${this.#state}; cannot write`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.#size) {
+      throw new ValidationError(
+        `write of ${data.length} bytes at ${offset} is outside ${url} (${this.#size} bytes)`,
+      );
+    }
+    const uploads: Promise<void>[] = [];
+    for (let at = 0; at < data.length; ) {
+      const p = Math.floor((offset + at) / this.#partSize);
+      const within = offset + at - p * this.#partSize;
+      const n = Math.min(this.#partLength(p) - within, data.length - at);
+      if (this.#fill(p, within, data.subarray(at, at + n))) uploads.push(this.#uploadFull(p));
+      at += n;
+    }
+    // Waiting for the uploads holds the engine back while S3 is slower than the vault.
+    await Promise.all(uploads);
+  }
+
+  async commit(): Promise<string> {
+    if (this.#state !== "open") {
+      throw new BlockvaultError(`restore target ${this.#upload.url} is ${this.#state}; cannot commit`);
+    }
+    this.#state = "committing";
+    await Promise.all(this.#inFlight);
+    await this.#uploadRest();
+    await this.#complete();
+    this.#state = "committed";
+    return this.#upload.url;
+  }
+
+  abort(): Promise<void> {
+    if (this.#state === "committed") return Promise.resolve();
+    this.#state = "aborted";
+    this.#aborting ??= this.#cancelUpload();
+    const aborting = this.#aborting;
+    // A failed abort may be tried again.
+    aborting.catch(() => {
+      this.#aborting = undefined;
     });
-    inFlight.add(sending);
-    const forget = () => inFlight.delete(sending);
+    return aborting;
+  }
+
+  #partLength(p: number): number {
+    return Math.min(this.#partSize, this.#size - p * this.#partSize);
+  }
+
+  /** Copies bytes into part `p` at `within`; true once every byte of the part is in. */
+  #fill(p: number, within: number, bytes: Uint8Array): boolean {
+    const part = this.#parts[p]!;
+    const length = this.#partLength(p);
+    if (part.done || part.filled + bytes.length > length) {
+      throw new ValidationError(`overlapping writes to part ${p + 1} of restore target ${this.#upload.url}`);
+    }
+    part.buf ??= Buffer.alloc(length);
+    part.buf.set(bytes, within);
+    part.filled += bytes.length;
+    // Writes are disjoint (the port's contract), so a full count means every byte is in.
+    return part.filled === length;
+  }
+
+  #uploadFull(p: number): Promise<void> {
+    const part = this.#parts[p]!;
+    const body = part.buf!;
+    part.buf = undefined;
+    return this.#uploadPart(p, body);
+  }
+
+  /** The parts not uploaded yet, with zeros where nothing was written (the holes). */
+  async #uploadRest(): Promise<void> {
+    const zeros = Buffer.alloc(this.#partSize);
+    const rest = this.#parts.map((part, p) => ({ part, p })).filter(({ part }) => !part.done);
+    await mapLimit(rest, this.#limit.limit, ({ part, p }) =>
+      this.#uploadPart(p, part.buf ?? zeros.subarray(0, this.#partLength(p))),
+    );
+  }
+
+  #uploadPart(p: number, body: Buffer): Promise<void> {
+    const { bucket, key, uploadId, url } = this.#upload;
+    const sending = this.#limit.run(async () => {
+      const command = new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: p + 1,
+        Body: body,
+        ContentLength: body.length,
+        ChecksumAlgorithm: "CRC32",
+      });
+      const sent = await this.#client.send(command).catch((err: unknown) => {
+        throw translateAwsError(err, `upload part ${p + 1} of restore target ${url}`);
+      });
+      this.#parts[p]!.done = { PartNumber: p + 1, ETag: sent.ETag, ChecksumCRC32: sent.ChecksumCRC32 };
+    });
+    this.#inFlight.add(sending);
+    const forget = () => this.#inFlight.delete(sending);
     sending.then(forget, forget);
     return sending;
-  };
+  }
 
-  return {
-    description: url,
-    async write(offset, data) {
-      if (state !== "open") throw new BlockvaultError(`restore target ${url} is ${state}; cannot write`);
-      if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > size) {
-        throw new ValidationError(
-          `write of ${data.length} bytes at ${offset} is outside ${url} (${size} bytes)`,
-        );
-      }
-      const uploads: Promise<void>[] = [];
-      for (let at = 0; at < data.length; ) {
-        const p = Math.floor((offset + at) / partSize);
-        const within = offset + at - p * partSize;
-        const n = Math.min(partLength(p) - within, data.length - at);
-        const part = parts[p]!;
-        if (part.done || part.filled + n > partLength(p)) {
-          throw new ValidationError(`overlapping writes to part ${p + 1} of restore target ${url}`);
-        }
-        part.buf ??= Buffer.alloc(partLength(p));
-        part.buf.set(data.subarray(at, at + n), within);
-        part.filled += n;
-        // Writes are disjoint (the port's contract), so a full count means every byte is in.
-        if (part.filled === partLength(p)) {
-          const body = part.buf;
-          part.buf = undefined;
-          uploads.push(upload(p, body));
-        }
-        at += n;
-      }
-      // Waiting for the uploads holds the engine back while S3 is slower than the vault.
-      await Promise.all(uploads);
-    },
-    async commit() {
-      if (state !== "open") throw new BlockvaultError(`restore target ${url} is ${state}; cannot commit`);
-      state = "committing";
-      await Promise.all(inFlight);
-      const zeros = Buffer.alloc(partSize);
-      await mapLimit(
-        parts.map((part, p) => ({ part, p })).filter(({ part }) => !part.done),
-        limit.limit,
-        ({ part, p }) => upload(p, part.buf ?? zeros.subarray(0, partLength(p))),
-      );
-      await client
-        .send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts.map((part) => part.done!) },
-            ...(force ? {} : { IfNoneMatch: "*" }),
-          }),
-        )
-        .catch((err: unknown) => {
-          if (awsErrorCode(err) === "PreconditionFailed") {
-            throw new AlreadyExistsError(`restore target ${url} appeared during the restore; not replaced`, {
-              cause: err,
-            });
-          }
-          throw translateAwsError(err, `complete restore target ${url}`);
+  /** Completes the upload: the object appears, unless one appeared meanwhile (without `force`). */
+  async #complete(): Promise<void> {
+    const { bucket, key, uploadId, url } = this.#upload;
+    const command = new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: this.#parts.map((part) => part.done!) },
+      ...(this.#force ? {} : { IfNoneMatch: "*" }),
+    });
+    await this.#client.send(command).catch((err: unknown) => {
+      if (awsErrorCode(err) === "PreconditionFailed") {
+        throw new AlreadyExistsError(`restore target ${url} appeared during the restore; not replaced`, {
+          cause: err,
         });
-      state = "committed";
-      return url;
-    },
-    abort() {
-      if (state === "committed") return Promise.resolve();
-      state = "aborted";
-      aborting ??= (async () => {
-        await Promise.allSettled(inFlight);
-        await client
-          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
-          .catch((err: unknown) => {
-            if (awsErrorCode(err) === "NoSuchUpload") return;
-            throw translateAwsError(err, `abort upload of restore target ${url}`);
-          });
-      })();
-      // A failed abort may be tried again.
-      aborting.catch(() => {
-        aborting = undefined;
+      }
+      throw translateAwsError(err, `complete restore target ${url}`);
+    });
+  }
+
+  /** Waits for parts in flight, then cancels the upload so that no parts are left billed. */
+  async #cancelUpload(): Promise<void> {
+    const { bucket, key, uploadId, url } = this.#upload;
+    await Promise.allSettled(this.#inFlight);
+    await this.#client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+      .catch((err: unknown) => {
+        if (awsErrorCode(err) === "NoSuchUpload") return;
+        throw translateAwsError(err, `abort upload of restore target ${url}`);
       });
-      return aborting;
-    },
-  };
+  }
 }

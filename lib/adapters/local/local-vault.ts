@@ -1,7 +1,7 @@
 import { chmod, mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { LimitedObjectStore } from "../../decorators/limited-object-store.ts";
-import { RetryingCatalog } from "../../decorators/retrying-catalog.ts";
+import { retryingCatalog } from "../../decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../decorators/retrying-object-store.ts";
 import { retryingReferences } from "../../decorators/retrying-references.ts";
@@ -15,7 +15,7 @@ import { FsObjectArchive } from "./fs-object-archive.ts";
 import { FsObjectStore } from "./fs-object-store.ts";
 import { createKeyring, KeyringFileKeyService, loadKeyring } from "./keyring.ts";
 import { filePrincipalStore } from "./principals.ts";
-import { SqliteCatalog } from "./sqlite-catalog.ts";
+import { openSqliteCatalog } from "./sqlite-catalog.ts";
 
 /** Where an embedded vault keeps its parts inside its directory. */
 export interface LocalVaultPaths {
@@ -89,10 +89,10 @@ export async function initLocalVault(
   await chmod(paths.dir, 0o700);
   const clock = options.clock ?? systemClock;
   const keys = await createKeyring(paths.keyring, clock);
-  const catalog = new SqliteCatalog(paths.catalog);
+  const catalog = openSqliteCatalog(paths.catalog);
   const deps = {
     store: localStore(paths.objects, clock),
-    catalog: new RetryingCatalog(catalog),
+    catalog: retryingCatalog(catalog),
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keys, clock)),
     clock,
     references: retryingReferences(catalog.references()),
@@ -118,10 +118,10 @@ export async function openLocalVault(dir: string, options: LocalVaultOptions = {
   }
   const { keyService } = await loadKeyring(paths.keyring);
   const clock = options.clock ?? systemClock;
-  const catalog = new SqliteCatalog(paths.catalog);
+  const catalog = openSqliteCatalog(paths.catalog);
   const deps = {
     store: localStore(paths.objects, clock),
-    catalog: new RetryingCatalog(catalog),
+    catalog: retryingCatalog(catalog),
     // Bound to the file, so that a key rotation reaches it and a reopened vault has every key.
     keys: new RetryingKeyService(new KeyringFileKeyService(paths.keyring, keyService, clock)),
     clock,

@@ -167,3 +167,6 @@ function approvalFromRow(row: Row): ApprovalRecord {
   if (row.used !== null) approval.used = row.used as number;
   return approval;
 }
+
+/** The operations of the `ApprovalCatalog` port. */
+export const approvalOps = { createApproval, getApproval, listApprovals, updateApproval } as const;

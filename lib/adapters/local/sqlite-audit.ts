@@ -150,3 +150,6 @@ function auditFromRow(row: Row): AuditEntry {
   }
   return entry;
 }
+
+/** The operations of the `AuditLog` port. */
+export const auditOps = { appendAudit, listAudit } as const;

@@ -1,55 +1,32 @@
-import { AlreadyExistsError, ConflictError, ValidationError } from "../../errors.ts";
-import type {
-  ApprovalRecord,
-  ApprovalState,
-  AuditEntry,
-  DiskRecord,
-  JobRecord,
-  PolicyRecord,
-  RecoveryPointRecord,
-  VaultRecord,
-  VaultSettings,
-} from "../../model.ts";
-import {
-  type ApprovalQuery,
-  type AuditQuery,
-  type Catalog,
-  checkJobExpectation,
-  type JobExpectation,
-  type JobQuery,
-} from "../../ports/catalog.ts";
-import * as approvals from "./sqlite-approvals.ts";
-import * as audit from "./sqlite-audit.ts";
+import { ValidationError } from "../../errors.ts";
+import type { Catalog } from "../../ports/catalog.ts";
+import { bindOps } from "../../util/bind-ops.ts";
+import { approvalOps } from "./sqlite-approvals.ts";
+import { auditOps } from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
+import { jobOps } from "./sqlite-jobs.ts";
+import { pointOps } from "./sqlite-points.ts";
 import { SqliteReferenceStore } from "./sqlite-references.ts";
-import {
-  diskFromRow,
-  diskParams,
-  jobFromRow,
-  jobParams,
-  mergeChanges,
-  type Params,
-  pointFromRow,
-  pointParams,
-  vaultFromRow,
-  vaultParams,
-} from "./sqlite-rows.ts";
-import * as rules from "./sqlite-rules.ts";
-import { SQL } from "./sqlite-schema.ts";
+import { policyOps, settingsOps } from "./sqlite-rules.ts";
+import { diskOps, vaultOps } from "./sqlite-vaults.ts";
 
-/** Tuning for {@link SqliteCatalog}. */
+/** Tuning for {@link openSqliteCatalog}. */
 export interface SqliteCatalogOptions {
   /** How long to wait for another connection's write lock before a `TransientError`; default 5000. */
   readonly busyTimeoutMs?: number;
 }
 
-const POINT_FIELDS = ["tier", "state", "deleteAfter", "retainUntil"];
-const JOB_REQUIRED = ["type", "status", "started", "bytesScanned", "bytesChanged", "bytesStored", "attempts"];
-const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", "detail", "heartbeat"];
+/** The SQLite catalog, and garbage collection's reference records in the same database. */
+export interface SqliteCatalog extends Catalog {
+  /** The reference store on the same database (schema version 5). */
+  references(): SqliteReferenceStore;
+}
 
 /**
- * The {@link Catalog} on a local SQLite database (`node:sqlite`), for single-machine vaults and
- * tests. The database runs in WAL mode with foreign keys on, so readers never block the writer
+ * Opens the {@link Catalog} on a local SQLite database (`node:sqlite`) at `path`, for
+ * single-machine vaults and tests: created if needed (`":memory:"` gives a private, throwaway
+ * catalog) and assembled from one module per aggregate (sqlite-points.ts, sqlite-jobs.ts, …,
+ * each bound to the database). The database runs in WAL mode with foreign keys on, so readers never block the writer
  * and several processes may share one file; a write lock held longer than `busyTimeoutMs`
  * surfaces as a retryable `TransientError`.
  *
@@ -66,212 +43,27 @@ const JOB_FIELDS = [...JOB_REQUIRED, "disk", "recoveryPoint", "ended", "error", 
  * policy or settings write whose new `version` is not the expected one plus one, a malformed
  * audit entry (see `appendAudit` in sqlite-audit.ts) and a malformed approval request or update
  * (see sqlite-approvals.ts).
+ *
+ * Throws if the file holds a newer schema than this code understands.
  */
-export class SqliteCatalog implements Catalog {
-  readonly #db: SqliteDb;
-
-  /**
-   * Opens (creating if needed) the catalog database at `path`; `":memory:"` gives a private,
-   * throwaway catalog. Throws if the file holds a newer schema than this code understands.
-   */
-  constructor(path: string, options: SqliteCatalogOptions = {}) {
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-      throw new ValidationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
-    }
-    this.#db = new SqliteDb(path, busyTimeoutMs);
+export function openSqliteCatalog(path: string, options: SqliteCatalogOptions = {}): SqliteCatalog {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new ValidationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
   }
-
-  /** Garbage collection's reference records, kept in the same database (schema version 5). */
-  references(): SqliteReferenceStore {
-    return new SqliteReferenceStore(this.#db);
-  }
-
-  async createVault(vault: VaultRecord): Promise<void> {
-    this.#db.run(`create vault ${vault.id}`, SQL.insertVault, vaultParams(vault));
-  }
-
-  async getVault(id: string): Promise<VaultRecord> {
-    return vaultFromRow(this.#db.one(`vault ${id}`, "SELECT * FROM vaults WHERE id = $id", { id }));
-  }
-
-  async putDisk(disk: DiskRecord): Promise<void> {
-    this.#db.run(`put disk ${disk.name}`, SQL.upsertDisk, diskParams(disk));
-  }
-
-  async getDisk(vaultId: string, name: string): Promise<DiskRecord> {
-    const sql = "SELECT * FROM disks WHERE vault_id = $vault_id AND name = $name";
-    return diskFromRow(this.#db.one(`disk ${name} in vault ${vaultId}`, sql, { vault_id: vaultId, name }));
-  }
-
-  async listDisks(vaultId: string): Promise<DiskRecord[]> {
-    const sql = "SELECT * FROM disks WHERE vault_id = $vault_id ORDER BY name";
-    return this.#db.all(`list disks of vault ${vaultId}`, sql, { vault_id: vaultId }).map(diskFromRow);
-  }
-
-  async commitRecoveryPoint(point: RecoveryPointRecord, expectedParent: string | null): Promise<void> {
-    const what = `commit recovery point ${point.id} of disk ${point.disk}`;
-    this.#db.transaction(what, () => {
-      // The id check comes first so that a retried commit which already landed says so.
-      const sql = "SELECT 1 FROM recovery_points WHERE vault_id = $vault_id AND id = $id";
-      if (this.#db.get(what, sql, { vault_id: point.vaultId, id: point.id }) !== undefined) {
-        throw new AlreadyExistsError(`${what}: recovery point ${point.id} already exists`);
-      }
-      const latest = this.#db.get(what, SQL.newestAvailablePoint, {
-        vault_id: point.vaultId,
-        disk: point.disk,
-      });
-      const latestId = (latest?.id as string | undefined) ?? null;
-      if (latestId !== expectedParent) {
-        throw new ConflictError(
-          `${what}: expected the disk's latest available point to be ${expectedParent ?? "none"}, but it is ${latestId ?? "none"}`,
-        );
-      }
-      this.#db.run(what, SQL.insertPoint, pointParams(point));
-      this.#db.run(what, SQL.updateDiskSize, {
-        size: point.logicalSize,
-        vault_id: point.vaultId,
-        name: point.disk,
-      });
-    });
-  }
-
-  async getRecoveryPoint(vaultId: string, id: string): Promise<RecoveryPointRecord> {
-    return pointFromRow(
-      this.#db.one(`recovery point ${id} in vault ${vaultId}`, SQL.point, { vault_id: vaultId, id }),
-    );
-  }
-
-  async listRecoveryPoints(vaultId: string, disk?: string): Promise<RecoveryPointRecord[]> {
-    const byDisk = disk === undefined ? "" : "AND disk = $disk";
-    const sql = `SELECT * FROM recovery_points WHERE vault_id = $vault_id ${byDisk} ORDER BY created DESC, seq DESC`;
-    const params: Params = disk === undefined ? { vault_id: vaultId } : { vault_id: vaultId, disk };
-    return this.#db.all(`list recovery points of vault ${vaultId}`, sql, params).map(pointFromRow);
-  }
-
-  async latestRecoveryPoint(vaultId: string, disk: string): Promise<RecoveryPointRecord | undefined> {
-    const what = `find the latest point of disk ${disk}`;
-    const row = this.#db.get(what, SQL.newestAvailablePoint, { vault_id: vaultId, disk });
-    return row === undefined ? undefined : pointFromRow(row);
-  }
-
-  async updateRecoveryPoint(
-    vaultId: string,
-    id: string,
-    changes: Partial<Pick<RecoveryPointRecord, "tier" | "state" | "deleteAfter" | "retainUntil">>,
-  ): Promise<RecoveryPointRecord> {
-    const what = `update recovery point ${id}`;
-    return this.#db.transaction(what, () => {
-      const existing = pointFromRow(
-        this.#db.one(`recovery point ${id} in vault ${vaultId}`, SQL.point, { vault_id: vaultId, id }),
-      );
-      const updated = mergeChanges(what, existing, changes, POINT_FIELDS, ["tier", "state"]);
-      this.#db.run(what, SQL.updatePoint, pointParams(updated));
-      return updated;
-    });
-  }
-
-  async createJob(job: JobRecord): Promise<void> {
-    this.#db.run(`create job ${job.id}`, SQL.insertJob, jobParams(job));
-  }
-
-  async getJob(vaultId: string, id: string): Promise<JobRecord> {
-    return jobFromRow(this.#db.one(`job ${id} in vault ${vaultId}`, SQL.job, { vault_id: vaultId, id }));
-  }
-
-  async updateJob(
-    vaultId: string,
-    id: string,
-    changes: Partial<Omit<JobRecord, "id" | "vaultId">>,
-    expected?: JobExpectation,
-  ): Promise<JobRecord> {
-    const what = `update job ${id}`;
-    return this.#db.transaction(what, () => {
-      const existing = jobFromRow(
-        this.#db.one(`job ${id} in vault ${vaultId}`, SQL.job, { vault_id: vaultId, id }),
-      );
-      if (expected) checkJobExpectation(what, existing, expected);
-      const updated = mergeChanges(what, existing, changes, JOB_FIELDS, JOB_REQUIRED);
-      this.#db.run(what, SQL.updateJob, jobParams(updated));
-      return updated;
-    });
-  }
-
-  async listJobs(vaultId: string, query: JobQuery = {}): Promise<JobRecord[]> {
-    const { status, disk, limit } = query;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new ValidationError(`job list limit must be a non-negative integer, got ${limit}`);
-    }
-    // LIMIT -1 is SQLite for "no limit".
-    const params: Params = { vault_id: vaultId, limit: limit ?? -1 };
-    let where = "vault_id = $vault_id";
-    if (status !== undefined) {
-      where += " AND status = $status";
-      params.status = status;
-    }
-    if (disk !== undefined) {
-      where += " AND disk = $disk";
-      params.disk = disk;
-    }
-    const sql = `SELECT * FROM jobs WHERE ${where} ORDER BY started DESC, seq DESC LIMIT $limit`;
-    return this.#db.all(`list jobs of vault ${vaultId}`, sql, params).map(jobFromRow);
-  }
-
-  async putPolicy(policy: PolicyRecord, expectedVersion: number | null): Promise<void> {
-    rules.putPolicy(this.#db, policy, expectedVersion);
-  }
-
-  async deletePolicy(vaultId: string, name: string, expectedVersion: number): Promise<void> {
-    rules.deletePolicy(this.#db, vaultId, name, expectedVersion);
-  }
-
-  async getPolicy(vaultId: string, name: string): Promise<PolicyRecord> {
-    return rules.getPolicy(this.#db, vaultId, name);
-  }
-
-  async listPolicies(vaultId: string): Promise<PolicyRecord[]> {
-    return rules.listPolicies(this.#db, vaultId);
-  }
-
-  async getSettings(vaultId: string): Promise<VaultSettings> {
-    return rules.getSettings(this.#db, vaultId);
-  }
-
-  async putSettings(settings: VaultSettings, expectedVersion: number): Promise<void> {
-    rules.putSettings(this.#db, settings, expectedVersion);
-  }
-
-  async createApproval(approval: ApprovalRecord): Promise<void> {
-    approvals.createApproval(this.#db, approval);
-  }
-
-  async getApproval(vaultId: string, id: string): Promise<ApprovalRecord> {
-    return approvals.getApproval(this.#db, vaultId, id);
-  }
-
-  async listApprovals(vaultId: string, query?: ApprovalQuery): Promise<ApprovalRecord[]> {
-    return approvals.listApprovals(this.#db, vaultId, query);
-  }
-
-  async updateApproval(
-    vaultId: string,
-    id: string,
-    changes: Partial<Pick<ApprovalRecord, "state" | "approver" | "approved" | "used">>,
-    expectedState: ApprovalState,
-  ): Promise<ApprovalRecord> {
-    return approvals.updateApproval(this.#db, vaultId, id, changes, expectedState);
-  }
-
-  async appendAudit(entry: Omit<AuditEntry, "seq">): Promise<AuditEntry> {
-    return audit.appendAudit(this.#db, entry);
-  }
-
-  async listAudit(vaultId: string, query?: AuditQuery): Promise<AuditEntry[]> {
-    return audit.listAudit(this.#db, vaultId, query);
-  }
-
-  /** Closes the database; later calls fail. Closing twice is harmless. */
-  async close(): Promise<void> {
-    this.#db.close();
-  }
+  const db = new SqliteDb(path, busyTimeoutMs);
+  const context = () => db;
+  return {
+    ...bindOps(context, vaultOps),
+    ...bindOps(context, diskOps),
+    ...bindOps(context, pointOps),
+    ...bindOps(context, jobOps),
+    ...bindOps(context, policyOps),
+    ...bindOps(context, settingsOps),
+    ...bindOps(context, approvalOps),
+    ...bindOps(context, auditOps),
+    references: () => new SqliteReferenceStore(db),
+    /** Closes the database; later calls fail. Closing twice is harmless. */
+    close: async () => db.close(),
+  };
 }

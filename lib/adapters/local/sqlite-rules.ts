@@ -221,3 +221,8 @@ function settingsFromRow(row: Row): VaultSettings {
     restoreDirectories: JSON.parse(row.restore_directories as string) as string[],
   };
 }
+
+/** The operations of the `PolicyCatalog` port. */
+export const policyOps = { putPolicy, getPolicy, listPolicies, deletePolicy } as const;
+/** The operations of the `SettingsCatalog` port. */
+export const settingsOps = { getSettings, putSettings } as const;

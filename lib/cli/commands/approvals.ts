@@ -3,19 +3,15 @@ import type { ApprovalState } from "../../model.ts";
 import { type CommandContext, withVault } from "../context.ts";
 import { formatTime, table } from "../format.ts";
 
-const STATES = ["pending", "approved", "used"];
-
 /** `blockvault approvals list [--state S] | approve ID`: multi-user authorization. */
 export async function approvalsCommand(ctx: CommandContext): Promise<void> {
   const [action, id, ...rest] = ctx.positionals;
   if (rest.length > 0) throw new ValidationError(`unexpected argument "${rest[0]}"`);
   await withVault(ctx.global, async (vault) => {
     if (action === "list") {
-      const state = ctx.values.state;
-      if (state !== undefined && (typeof state !== "string" || !STATES.includes(state))) {
-        throw new ValidationError(`--state must be one of ${STATES.join(", ")}`);
-      }
-      const all = await vault.listApprovals(state ? { state: state as ApprovalState } : {});
+      // Its values were checked against the command table's choices.
+      const state = ctx.values.state as ApprovalState | undefined;
+      const all = await vault.listApprovals(state ? { state } : {});
       const rows = all.map((a) => [
         a.id,
         a.operation,

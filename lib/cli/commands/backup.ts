@@ -1,18 +1,23 @@
 import { openSource } from "../../app/open-source.ts";
 import { type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
-import { progressBar } from "../progress.ts";
+import { progressReporter } from "../progress.ts";
+import type { ProgressMode } from "../table/progress-option.ts";
 
-/** `blockvault backup IMAGE --disk NAME`: backs up an image as a new recovery point. */
+/** `blockvault backup IMAGE --disk NAME [--progress MODE]`: backs up an image as a new recovery point. */
 export async function backupCommand(ctx: CommandContext): Promise<void> {
   const image = onePositional(ctx, "IMAGE (a disk image, block device, s3://bucket/key or ebs://snap-id)");
   const disk = requiredOption(ctx, "disk");
   await withVault(ctx.global, async (vault) => {
     const source = await openSource(image, ctx.global.aws?.aws);
-    const bar = progressBar(`backup ${disk}`);
+    const progress = progressReporter(
+      "backup",
+      ctx.values.progress as ProgressMode | undefined,
+      ctx.global.json,
+    );
     try {
-      const r = await vault.backup(source, { disk, onProgress: bar.update });
-      bar.done();
+      const r = await vault.backup(source, { disk, onProgress: progress.update });
+      progress.succeeded(r.bytesScanned, r.durationMs, { recoveryPointId: r.recoveryPointId, disk });
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       ctx.print(
         { ...r, format: source.format, peakRssBytes },
@@ -23,7 +28,7 @@ export async function backupCommand(ctx: CommandContext): Promise<void> {
         ].join("\n"),
       );
     } finally {
-      bar.done();
+      progress.close();
       await source.close();
     }
   });

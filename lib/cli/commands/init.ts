@@ -3,12 +3,14 @@ import type { AwsVaultOptions } from "../../adapters/aws/aws-vault.ts";
 import { initLocalVault, localVaultPaths } from "../../adapters/local/local-vault.ts";
 import { type CommandContext, integerOption } from "../context.ts";
 import { formatBytes } from "../format.ts";
+import { checkVaultDir } from "../vault-dir.ts";
 
 /** `blockvault init [--name N] [--block-size B]`: creates an embedded vault. */
 export async function initCommand(ctx: CommandContext): Promise<void> {
   const name = typeof ctx.values.name === "string" ? ctx.values.name : basename(resolve(ctx.global.vault));
   const blockSize = integerOption(ctx, "block-size");
   if (ctx.global.aws) return initOnAws(ctx, ctx.global.aws, name, blockSize);
+  await checkVaultDir(ctx.global.vault);
   const vault = await initLocalVault(
     ctx.global.vault,
     { name, ...(blockSize !== undefined ? { blockSize } : {}) },

@@ -28,19 +28,15 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
   });
 }
 
-const STATUSES = ["queued", "running", "completed", "failed", "abandoned"];
-
 /** `blockvault jobs [--status S] [--limit N]`: tracked jobs, newest first. */
 export async function jobsCommand(ctx: CommandContext): Promise<void> {
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
-  const status = ctx.values.status;
-  if (status !== undefined && (typeof status !== "string" || !STATUSES.includes(status))) {
-    throw new ValidationError(`--status must be one of ${STATUSES.join(", ")}`);
-  }
+  // Its values were checked against the command table's choices.
+  const status = ctx.values.status as JobStatus | undefined;
   const limit = integerOption(ctx, "limit");
   await withVault(ctx.global, async (vault) => {
     const jobs = await vault.listJobs({
-      ...(status ? { status: status as JobStatus } : {}),
+      ...(status ? { status } : {}),
       ...(limit !== undefined ? { limit } : {}),
     });
     const rows = jobs.map((j) => [

@@ -1,17 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { ValidationError } from "../../errors.ts";
+import { NotFoundError, ValidationError } from "../../errors.ts";
+import { scheduleLabel } from "../../policy/policy.ts";
 import type { StoredPolicy } from "../../rules/policies.ts";
 import { approvalOf, type CommandContext, requiredOption, withVault } from "../context.ts";
 import { formatTime, table } from "../format.ts";
 
 async function readDefinition(ctx: CommandContext): Promise<unknown> {
   const file = requiredOption(ctx, "file");
-  let text: string;
-  try {
-    text = file === "-" ? await readStdin() : await readFile(file, "utf8");
-  } catch (cause) {
-    throw new ValidationError(`cannot read policy file ${file}: ${(cause as Error).message}`, { cause });
-  }
+  const text = stripByteOrderMark(file === "-" ? await readStdin() : await readPolicyFile(file));
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -19,6 +15,25 @@ async function readDefinition(ctx: CommandContext): Promise<unknown> {
       cause,
     });
   }
+}
+
+/** The file's text, or an error naming the file and what is wrong with it in words. */
+async function readPolicyFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new NotFoundError(`policy file ${file} does not exist`, { cause });
+    if (code === "EISDIR") throw new ValidationError(`policy file ${file} is a directory`, { cause });
+    throw new ValidationError(`cannot read policy file ${file} (${code ?? (cause as Error).message})`, {
+      cause,
+    });
+  }
+}
+
+/** Editors on Windows start UTF-8 files with a byte-order mark, which JSON does not allow. */
+function stripByteOrderMark(text: string): string {
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
 async function readStdin(): Promise<string> {
@@ -62,7 +77,7 @@ export async function policyCommand(ctx: CommandContext): Promise<void> {
         const all = await vault.listPolicies();
         const rows = all.map((p) => [
           p.name,
-          p.definition.schedule.kind,
+          scheduleLabel(p.definition.schedule),
           p.definition.timeZone,
           String(p.version),
         ]);

@@ -1,9 +1,10 @@
 import { ValidationError } from "../../errors.ts";
 import { type CommandContext, integerOption, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
-import { progressBar } from "../progress.ts";
+import { progressReporter } from "../progress.ts";
+import type { ProgressMode } from "../table/progress-option.ts";
 
-/** `blockvault restore POINT --to PATH [--force] [--offset N --length N]`. */
+/** `blockvault restore POINT --to PATH [--force] [--offset N --length N] [--progress MODE]`. */
 export async function restoreCommand(ctx: CommandContext): Promise<void> {
   const pointId = onePositional(ctx, "RECOVERY_POINT_ID");
   const to = requiredOption(ctx, "to");
@@ -13,21 +14,28 @@ export async function restoreCommand(ctx: CommandContext): Promise<void> {
     throw new ValidationError("a byte-range restore needs both --offset and --length");
   }
   await withVault(ctx.global, async (vault) => {
-    const bar = progressBar("restore");
+    const progress = progressReporter(
+      "restore",
+      ctx.values.progress as ProgressMode | undefined,
+      ctx.global.json,
+    );
     try {
       const r = await vault.restoreToFile(pointId, to, {
         force: ctx.values.force === true,
-        onProgress: bar.update,
+        onProgress: progress.update,
         ...(offset !== undefined && length !== undefined ? { range: { offset, length } } : {}),
       });
-      bar.done();
+      progress.succeeded(r.bytesRestored, r.durationMs, {
+        recoveryPointId: r.recoveryPointId,
+        target: r.target,
+      });
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       ctx.print(
         { ...r, peakRssBytes },
         `Restored ${formatBytes(r.bytesRestored)} of ${r.recoveryPointId} to ${r.target} in ${(r.durationMs / 1000).toFixed(1)} s (${formatRate(r.bytesRestored, r.durationMs)}), ${r.blocksVerified} blocks verified`,
       );
     } finally {
-      bar.done();
+      progress.close();
     }
   });
 }

@@ -9,7 +9,8 @@ import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app
 import { ValidationError } from "../../errors.ts";
 import type { ObjectArchive } from "../../ports/object-archive.ts";
 import { type CommandContext, integerOption, openVault } from "../context.ts";
-import { listenAddress, parsePort } from "../serve-address.ts";
+import { parsePort } from "../port.ts";
+import { listenAddress } from "../serve-address.ts";
 
 /**
  * `blockvault serve [--host H] [--port N] [--tick-seconds N]`: runs the serverless application
@@ -70,7 +71,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   ctx.print(
     { url: runtime.url, vault: vault.id, tokenFile },
     [
-      `blockvault serving vault "${vault.name}" at ${runtime.url} (scheduler every ${tickSeconds} s); Ctrl-C stops`,
+      `blockvault serving vault "${vault.name}" at ${runtime.url} (${tickSeconds > 0 ? `scheduler every ${tickSeconds} s` : "scheduler off"}); Ctrl-C stops`,
       withPrincipals
         ? 'Requests need a principal\'s API token: -H "Authorization: Bearer $BLOCKVAULT_TOKEN"'
         : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,

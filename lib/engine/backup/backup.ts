@@ -143,7 +143,7 @@ async function backupInto(
 ): Promise<BackupResult> {
   const { catalog, clock, store, keys } = ctx.deps;
   const { blockSize, segmentBlocks, vaultId } = ctx.config;
-  // Workers start (about 60 ms each) while the parent's manifest and the index load.
+  // Workers start (a thread takes a while to boot) while the parent's manifest and the index load.
   const pool = new WorkerPool({
     blockIdKey: ctx.secrets.blockIdKey,
     fingerprintKeys: ctx.secrets.fingerprintKeys,
@@ -234,7 +234,7 @@ async function backupInto(
     throw err;
   }
   // Packs and index are stored: closing the threads and the staging area is only cleanup now, done
-  // while the manifests are written (it took 10-17 ms of a backup's end, with no write waiting). A
+  // while the manifests are written, so no write waits for it. A
   // thread that fails to stop then cannot make the point wrong, nor fail a committed backup.
   const closing = closeWorkers(pool, staging).catch(() => undefined);
   try {
@@ -336,8 +336,8 @@ async function closeWorkers(pool: WorkerPool, staging: StagingArea | undefined):
 /**
  * Chunks the scan keeps in flight. A source read here (S3, EBS) has latency to hide: four per
  * worker. A local image is read by the workers themselves, and there fewer is faster, as the
- * chunks then stay in the CPU caches: a 2 GiB incremental took 0.73-0.78 s at one per worker,
- * 0.77-0.85 s at four. A full backup is bound by compression and holds pack buffers: two.
+ * chunks then stay in the CPU caches: one per worker (docs/design.md, "Measured choices"). A full
+ * backup is bound by compression and holds pack buffers: two.
  */
 function chunksInFlight(source: VolumeSource, workers: number, incremental: boolean): number {
   if (!source.localFile) return workers * 4;

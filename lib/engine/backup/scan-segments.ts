@@ -4,7 +4,7 @@ import type { DataKeyRotation } from "../keys/data-keys.ts";
 import type { PackSink } from "../pack/pack-sink.ts";
 import { HOLE_ID, type StreamedManifest } from "../points/manifest.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "../store/layout.ts";
-import type { WorkerPool } from "../workers/worker-pool.ts";
+import type { BlockWorker, WorkerPool } from "../workers/worker-pool.ts";
 import { AllocationMap } from "./allocation-map.ts";
 import { segmentsTouched } from "./changed-ranges.ts";
 
@@ -53,6 +53,13 @@ export interface ScanStats {
  */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** The new block map and the totals of a scan. */
+export interface ScanResult {
+  readonly ids: Buffer;
+  readonly fingerprints: Buffer;
+  readonly stats: ScanStats;
+}
+
 /**
  * Reads the source chunk by chunk, hashes every block in the workers, decides which blocks
  * are new (not the parent's block at that offset, not stored, not already queued in this run),
@@ -60,118 +67,193 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
  * Chunks are processed several at a time and may finish out of order; decisions are made on
  * the main thread, so dedup within the run needs no locks.
  */
-export async function scanSegments(
-  inputs: ScanInputs,
-  concurrency: number,
-): Promise<{ ids: Buffer; fingerprints: Buffer; stats: ScanStats }> {
-  const { source, blockSize, segmentBlocks } = inputs;
-  const blocks = Math.ceil(source.size / blockSize);
-  const chunkBlocks = Math.max(1, Math.min(segmentBlocks, Math.floor(CHUNK_BYTES / blockSize)));
-  const chunkCount = Math.ceil(blocks / chunkBlocks);
-  const chunksToRead = inputs.changed && segmentsTouched(inputs.changed, chunkBlocks * blockSize);
-  const allocation = AllocationMap.of(inputs.allocated, source.size);
-  const ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
-  const fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
-  const queued = new Set<string>();
-  const stats: ScanStats = { bytesScanned: 0, bytesChanged: 0, blocksNew: 0, bytesNew: 0 };
-  /** Chunk buffers come back from the workers and are read into again. */
-  const spare: ArrayBuffer[] = [];
-  let next = 0;
-  let failed = false;
-  let progress = 0;
+export async function scanSegments(inputs: ScanInputs, concurrency: number): Promise<ScanResult> {
+  const scan = new SegmentScan(inputs);
+  await scan.run(concurrency);
+  await inputs.sink.accept(await inputs.pool.flush());
+  return { ids: scan.ids, fingerprints: scan.fingerprints, stats: scan.stats };
+}
 
-  const processChunk = async (c: number) => {
-    const firstBlock = c * chunkBlocks;
+/** One chunk's place on the volume. */
+interface Chunk {
+  readonly index: number;
+  readonly firstBlock: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly count: number;
+}
+
+/** A parent's slice of the block map for one chunk. */
+type ParentSlice = { ids: Buffer; fingerprints: Buffer } | undefined;
+
+/** The state of one scan: the block map it builds, what it queued, and its totals. */
+class SegmentScan {
+  readonly ids: Buffer;
+  readonly fingerprints: Buffer;
+  readonly stats: ScanStats = { bytesScanned: 0, bytesChanged: 0, blocksNew: 0, bytesNew: 0 };
+  readonly #inputs: ScanInputs;
+  readonly #chunkBlocks: number;
+  readonly #chunkCount: number;
+  readonly #chunksToRead: Set<number> | undefined;
+  readonly #allocation: AllocationMap | undefined;
+  readonly #queued = new Set<string>();
+  /** Chunk buffers come back from the workers and are read into again. */
+  readonly #spare: ArrayBuffer[] = [];
+  #next = 0;
+  #failed = false;
+  #progress = 0;
+
+  constructor(inputs: ScanInputs) {
+    const { source, blockSize, segmentBlocks } = inputs;
+    const blocks = Math.ceil(source.size / blockSize);
+    this.#inputs = inputs;
+    this.#chunkBlocks = Math.max(1, Math.min(segmentBlocks, Math.floor(CHUNK_BYTES / blockSize)));
+    this.#chunkCount = Math.ceil(blocks / this.#chunkBlocks);
+    this.#chunksToRead = inputs.changed && segmentsTouched(inputs.changed, this.#chunkBlocks * blockSize);
+    this.#allocation = AllocationMap.of(inputs.allocated, source.size);
+    this.ids = Buffer.alloc(blocks * BLOCK_ID_BYTES);
+    this.fingerprints = Buffer.alloc(blocks * FINGERPRINT_BYTES);
+  }
+
+  /** Processes every chunk, `concurrency` at a time; the first failure stops the others. */
+  async run(concurrency: number): Promise<void> {
+    const runners = Array.from({ length: Math.min(concurrency, this.#chunkCount) }, () => this.#runner());
+    const rejected = (await Promise.allSettled(runners)).find((r) => r.status === "rejected");
+    if (rejected) throw (rejected as PromiseRejectedResult).reason;
+  }
+
+  async #runner(): Promise<void> {
+    while (!this.#failed && this.#next < this.#chunkCount) {
+      try {
+        await this.#processChunk(this.#chunk(this.#next++));
+      } catch (err) {
+        this.#failed = true;
+        throw err;
+      }
+    }
+  }
+
+  #chunk(index: number): Chunk {
+    const { blockSize, source } = this.#inputs;
+    const firstBlock = index * this.#chunkBlocks;
     const offset = firstBlock * blockSize;
-    const length = Math.min(chunkBlocks * blockSize, source.size - offset);
-    const count = Math.ceil(length / blockSize);
-    const segments = segmentRange(firstBlock, count, segmentBlocks);
+    const length = Math.min(this.#chunkBlocks * blockSize, source.size - offset);
+    return { index, firstBlock, offset, length, count: Math.ceil(length / blockSize) };
+  }
+
+  async #processChunk(chunk: Chunk): Promise<void> {
     // The parent's segments may still be loading: read the source meanwhile.
-    const parentReady = inputs.parent && parentSlices(inputs.parent, segments, firstBlock, count);
+    const parentReady = this.#parentSlice(chunk);
     parentReady?.catch(() => {}); // awaited below unless the read fails first
-    const startFromParent = async () => {
-      const parent = await parentReady;
-      // The parent's map is the starting point: what this scan does not change stays as it was.
-      parent?.ids.copy(ids, firstBlock * BLOCK_ID_BYTES);
-      parent?.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
-      return parent;
-    };
-    if (chunksToRead && !chunksToRead.has(c)) {
-      await startFromParent();
-      progress += length;
-      inputs.onProgress?.(progress);
-      return;
+    if (this.#chunksToRead && !this.#chunksToRead.has(chunk.index)) {
+      await this.#keepParent(chunk, parentReady);
+    } else {
+      const allocated = this.#allocation?.chunk(chunk.offset, chunk.length);
+      if (allocated?.kind === "none") await this.#recordHoles(chunk, parentReady);
+      else
+        await this.#scanChunk(chunk, parentReady, allocated?.kind === "parts" ? allocated.parts : undefined);
     }
-    const allocated = allocation?.chunk(offset, length);
-    if (allocated?.kind === "none") {
-      // Nothing allocated here: every block is a hole (the map stays zero), known without reading.
-      const parent = await parentReady;
-      if (parent) stats.bytesChanged += dataBytes(parent.ids, blockSize, length);
-      stats.bytesScanned += length;
-      progress += length;
-      inputs.onProgress?.(progress);
-      return;
-    }
+    this.#progress += chunk.length;
+    this.#inputs.onProgress?.(this.#progress);
+  }
+
+  #parentSlice(chunk: Chunk): Promise<ParentSlice> | undefined {
+    const { parent, segmentBlocks } = this.#inputs;
+    if (!parent) return undefined;
+    return parentSlices(
+      parent,
+      segmentRange(chunk.firstBlock, chunk.count, segmentBlocks),
+      chunk.firstBlock,
+      chunk.count,
+    );
+  }
+
+  /** The parent's map is the starting point: what this scan does not change stays as it was. */
+  async #keepParent(chunk: Chunk, parentReady: Promise<ParentSlice> | undefined): Promise<ParentSlice> {
+    const parent = await parentReady;
+    parent?.ids.copy(this.ids, chunk.firstBlock * BLOCK_ID_BYTES);
+    parent?.fingerprints.copy(this.fingerprints, chunk.firstBlock * FINGERPRINT_BYTES);
+    return parent;
+  }
+
+  /** Nothing allocated here: every block is a hole (the map stays zero), known without reading. */
+  async #recordHoles(chunk: Chunk, parentReady: Promise<ParentSlice> | undefined): Promise<void> {
+    const parent = await parentReady;
+    if (parent) this.stats.bytesChanged += dataBytes(parent.ids, this.#inputs.blockSize, chunk.length);
+    this.stats.bytesScanned += chunk.length;
+  }
+
+  /** Reads and hashes a chunk, records its blocks, and seals the new ones. */
+  async #scanChunk(
+    chunk: Chunk,
+    parentReady: Promise<ParentSlice> | undefined,
+    parts: readonly VolumeRange[] | undefined,
+  ): Promise<void> {
+    const { source, pool, blockSize } = this.#inputs;
     // A local file is read by the worker itself, into a buffer of its own that it hashes straight
     // away; other sources are read here. Of a chunk allocated in parts only those are read, and
     // the rest zero-filled.
     const local = source.localFile;
-    const parts = allocated?.kind === "parts" ? allocated.parts : undefined;
-    const chunk = local ? undefined : (spare.pop() ?? new ArrayBuffer(chunkBlocks * blockSize));
-    if (chunk) await readInto(source, Buffer.from(chunk, 0, length), offset, parts);
-    const parent = await startFromParent();
-    const read = local && { fd: local.fd, offset, source: source.description, ...(parts ? { parts } : {}) };
-    const scanned = await inputs.pool.scan(chunk, length, parent, read);
-    scanned.fingerprints.copy(fingerprints, firstBlock * FINGERPRINT_BYTES);
-    const stored = await inputs.stored;
-    const fresh: number[] = [];
-    for (let b = 0; b < count; b++) {
-      const at = (firstBlock + b) * BLOCK_ID_BYTES;
-      const id = scanned.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
-      const before = parent?.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
-      id.copy(ids, at);
-      const blockLength = Math.min(blockSize, length - b * blockSize);
-      if (before?.equals(id)) continue;
-      stats.bytesChanged += id.equals(HOLE_ID) && !before ? 0 : blockLength;
-      if (id.equals(HOLE_ID)) continue;
-      const hex = id.toString("hex");
-      if (queued.has(hex) || stored.has(hex)) continue;
-      queued.add(hex);
-      fresh.push(b);
-      stats.blocksNew++;
-      stats.bytesNew += blockLength;
-    }
-    stats.bytesScanned += length;
+    const buffer = local ? undefined : (this.#spare.pop() ?? new ArrayBuffer(this.#chunkBlocks * blockSize));
+    if (buffer) await readInto(source, Buffer.from(buffer, 0, chunk.length), chunk.offset, parts);
+    const parent = await this.#keepParent(chunk, parentReady);
+    const read = local && {
+      fd: local.fd,
+      offset: chunk.offset,
+      source: source.description,
+      ...(parts ? { parts } : {}),
+    };
+    const scanned = await pool.scan(buffer, chunk.length, parent, read);
+    scanned.fingerprints.copy(this.fingerprints, chunk.firstBlock * FINGERPRINT_BYTES);
+    const fresh = this.#decide(chunk, scanned.ids, parent, await this.#inputs.stored);
+    this.stats.bytesScanned += chunk.length;
     if (scanned.released) {
       // The worker hashed no block: every one is a hole or the parent's, so none can be fresh.
-      if (fresh.length > 0) throw new Error(`scan of chunk ${c} released blocks it had to seal`);
-      if (scanned.chunk) spare.push(scanned.chunk);
-    } else {
-      const key = fresh.length > 0 ? await inputs.rotation.current() : undefined;
-      const sealed = await inputs.pool.seal(scanned.worker, scanned.seq, key?.generation ?? 0, fresh);
-      if (sealed.chunk) spare.push(sealed.chunk);
-      await inputs.sink.accept(sealed.packs);
+      if (fresh.length > 0) throw new Error(`scan of chunk ${chunk.index} released blocks it had to seal`);
+      if (scanned.chunk) this.#spare.push(scanned.chunk);
+      return;
     }
-    progress += length;
-    inputs.onProgress?.(progress);
-  };
+    await this.#seal(scanned.worker, scanned.seq, fresh);
+  }
 
-  const runner = async () => {
-    while (!failed && next < chunkCount) {
-      const c = next++;
-      try {
-        await processChunk(c);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
+  /**
+   * Records the chunk's block IDs in the map and returns the blocks to store: those that are not
+   * the parent's, not holes, not stored and not queued earlier in this run.
+   */
+  #decide(
+    chunk: Chunk,
+    scannedIds: Buffer,
+    parent: ParentSlice,
+    stored: { has(id: string): boolean },
+  ): number[] {
+    const { blockSize } = this.#inputs;
+    const fresh: number[] = [];
+    for (let b = 0; b < chunk.count; b++) {
+      const id = scannedIds.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
+      const before = parent?.ids.subarray(b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES);
+      id.copy(this.ids, (chunk.firstBlock + b) * BLOCK_ID_BYTES);
+      const blockLength = Math.min(blockSize, chunk.length - b * blockSize);
+      if (before?.equals(id)) continue;
+      this.stats.bytesChanged += id.equals(HOLE_ID) && !before ? 0 : blockLength;
+      if (id.equals(HOLE_ID)) continue;
+      const hex = id.toString("hex");
+      if (this.#queued.has(hex) || stored.has(hex)) continue;
+      this.#queued.add(hex);
+      fresh.push(b);
+      this.stats.blocksNew++;
+      this.stats.bytesNew += blockLength;
     }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, chunkCount) }, runner));
-  const rejected = results.find((r) => r.status === "rejected");
-  if (rejected) throw (rejected as PromiseRejectedResult).reason;
-  await inputs.sink.accept(await inputs.pool.flush());
-  return { ids, fingerprints, stats };
+    return fresh;
+  }
+
+  /** Has the worker seal the fresh blocks of its chunk and hands the packs it closed to the sink. */
+  async #seal(worker: BlockWorker, seq: number, fresh: number[]): Promise<void> {
+    const { rotation, pool, sink } = this.#inputs;
+    const key = fresh.length > 0 ? await rotation.current() : undefined;
+    const sealed = await pool.seal(worker, seq, key?.generation ?? 0, fresh);
+    if (sealed.chunk) this.#spare.push(sealed.chunk);
+    await sink.accept(sealed.packs);
+  }
 }
 
 /** Bytes of the blocks (of a chunk `length` bytes long) that `ids` does not record as holes. */

@@ -13,9 +13,8 @@ import type { IndexedPack } from "./block-index.ts";
  *   the header, then the blobs of every pack in order, in columns: all IDs (32 bytes each), all
  *   offsets, all lengths, all raw lengths (u32 LE each).
  * Columns keep the random IDs apart from the numbers, which then compress to almost nothing, so
- * a blob costs ~33 bytes (version 1: ~41). Decoding needs no JSON parse of every blob: on a
- * 2 GiB disk's index (20,000 blobs) 32 -> ~10 ms of a restore's start, and the cost grows with
- * the vault.
+ * a blob costs fewer bytes than in version 1. Decoding needs no JSON parse of every blob, a cost
+ * that comes before a restore's first read and grows with the vault.
  *
  * Version 1 (`BVIX\x01`, zstd of JSON with one `[id, offset, length, rawLength]` per blob) is
  * still read.

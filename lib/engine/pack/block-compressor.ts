@@ -41,8 +41,7 @@ const ENTROPY_TERMS = Float64Array.from({ length: SAMPLE_BYTES + 1 }, (_, count)
 /**
  * Shannon entropy, in bits per byte, of two 512-byte samples (start and middle) of `data`. On
  * random bytes the estimate from 1 KiB is about 7.8 bits (the small sample's bias), well clear of
- * the threshold; text is near 4.5. A quarter of the earlier 4 KiB sample: 1.5 % of a full backup's
- * CPU time less.
+ * the threshold; text is near 4.5. Small samples keep the estimate off a full backup's CPU time.
  */
 function sampleEntropy(data: Uint8Array): number {
   histogram.fill(0);
@@ -60,10 +59,10 @@ function sampleEntropy(data: Uint8Array): number {
 /**
  * zstd parameters for blocks of `maxBlock` bytes. A window and tables sized for one block set up
  * faster than the level's defaults (which assume long streams). At the default level the
- * strategy is pinned to level 3's (double-fast) with a 5-byte minimum match and smaller tables:
- * on log-like text in 64 KiB blocks that measured 20 % faster than level 3's own tables, for
- * slightly smaller output (ratio 0.2085 against 0.2091). The double-fast chain table holds 8-byte
- * matches; 512 entries for a 64 KiB block measured 3.5 % faster than 4096, and smaller (0.2078).
+ * strategy is pinned to level 3's (double-fast) with a 5-byte minimum match and smaller tables,
+ * which on block-sized inputs are faster than level 3's own tables for no larger output; the
+ * double-fast chain table holds 8-byte matches, so a small one suffices (docs/design.md,
+ * "Measured choices").
  */
 export function zstdParams(level: number, maxBlock: number): Record<number, number> {
   const windowLog = Math.min(MAX_WINDOW_LOG, Math.max(MIN_WINDOW_LOG, Math.ceil(Math.log2(maxBlock))));
@@ -87,7 +86,7 @@ export function zstdParams(level: number, maxBlock: number): Record<number, numb
 /**
  * The most bytes zstd can make of `length` input bytes (its `ZSTD_COMPRESSBOUND`). Given that much
  * room, zstd compresses a block straight from input to output; with less, it goes through its
- * own window and output buffers, two copies that cost ~7 % of its time on text blocks.
+ * own window and output buffers: two more copies of every block.
  */
 export function zstdCompressBound(length: number): number {
   return length + (length >> 8) + (length < 128 * 1024 ? (128 * 1024 - length) >> 11 : 0);

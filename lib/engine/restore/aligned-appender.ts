@@ -81,8 +81,8 @@ function createFlags(uncached: boolean): number {
  *
  * Bytes are gathered into segments (one copy, of bytes still in the CPU's cache) and each full
  * segment is written while the caller goes on. Writing them one by one instead blocked the
- * workers on the device; 16 segments per thread kept all but ~1 % of the writes in the
- * background on the benchmark (6 left a third to be written synchronously, 3 % slower). When
+ * workers on the device; enough segments per thread keep nearly every write in the background
+ * (the count is measured in docs/design.md, "Measured choices"). When
  * every segment is in flight, the next is written synchronously, pacing the caller to the device.
  */
 export class AlignedAppender {

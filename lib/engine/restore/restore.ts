@@ -185,7 +185,11 @@ async function restoreBlocks(
       }));
       const placements = placeBlobs(read.blobs, blockSize, range);
       if (target.fd !== undefined) {
-        done += await pool.openInto(key, source, items, target.fd, placements);
+        // Awaited before it is added: `done += await …` would read `done` before the wait and
+        // drop what the reads finishing meanwhile added (progress went backwards, and the
+        // flushes that count on it came three times too rarely).
+        const written = await pool.openInto(key, source, items, target.fd, placements);
+        done += written;
       } else {
         const opened = await pool.open(key, source, items);
         for (const p of placements) {
@@ -212,8 +216,7 @@ const PLAN_WINDOW_BLOCKS = 2048;
 /**
  * The reads restoring blocks `[firstBlock, endBlock)`, planned a window at a time as the block
  * map's segments arrive: workers start on the first window while the main thread decodes and
- * plans the next (on a 2 GiB restore the whole plan took the main thread ~60 ms with the workers
- * idle). A pack's blobs are merged into reads within a window, and a block repeated in several
+ * plans the next, instead of leaving the workers idle while the whole plan is made. A pack's blobs are merged into reads within a window, and a block repeated in several
  * windows is opened once per window.
  */
 async function* plannedReads(
@@ -257,8 +260,7 @@ async function packRange(
 
 /**
  * The store's `localPath`, asked once per pack: a restore reads each pack several times, and an
- * archive answers by reading the pack's tier record (about 15 % of the main thread's work in a
- * restore, where the workers need the CPU). A pack archived after the answer fails its read, as it
+ * archive answers by reading the pack's tier record, main-thread work the workers would wait for. A pack archived after the answer fails its read, as it
  * would have between the question and the read anyway.
  */
 function localPaths(store: ObjectStore): (key: string) => Promise<string | undefined> {

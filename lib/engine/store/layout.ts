@@ -8,16 +8,15 @@
 export const FORMAT_VERSION = 1;
 
 /**
- * Default block size. 128 KiB keeps the benchmark's 1 % scattered change at 1.4× in stored bytes
- * (64 KiB: 1.24×) for a fifth less CPU per backup (see docs/design.md, "Block size").
+ * Default block size: fewer blocks cost less CPU per backup, larger ones store more per small
+ * change; 128 KiB is the balance measured in docs/design.md, "Block size".
  */
 export const DEFAULT_BLOCK_SIZE = 128 * 1024;
 
 /**
  * Blocks per segment manifest: 256 × 128 KiB = 32 MiB of disk per segment. Fewer, larger segments
- * mean fewer objects to write and read per point (measured with 64 KiB blocks: a full 2 GiB backup
- * wrote about 125 instead of 311 with 64-block segments, and a 1 % scattered change rewrote 1 MiB
- * of manifests instead of 0.4).
+ * mean fewer objects to write and read per point, for more manifest bytes rewritten per scattered
+ * change (docs/design.md, "Measured choices").
  */
 export const DEFAULT_SEGMENT_BLOCKS = 256;
 

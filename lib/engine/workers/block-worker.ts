@@ -273,11 +273,9 @@ port.on("message", (msg: WorkerRequest) => {
     // A seal of no blocks (most of an incremental) made no garbage worth collecting. Scans do,
     // out of V8's sight: every fingerprint is a native GCM context V8 counts as a few bytes,
     // so without a collection now and then an 8 GiB incremental held 460 MiB of them. An open
-    // leaves at most 4 MiB (2 MiB opened, as much decrypted): collecting after every second
-    // one measured ~3 % faster on a 2 GiB restore than after each, for ~5 MiB more memory. A
-    // seal leaves its blocks' cipher output (up to 4 MiB) now that packs are written to files
-    // without a copy: every second one measured ~4 % faster on a full 2 GiB backup, peak RSS
-    // about the same (140-150 MiB).
+    // leaves at most 4 MiB (2 MiB opened, as much decrypted) and a seal its blocks' cipher
+    // output (up to 4 MiB): collecting after every second one is faster than after each, for a
+    // little more memory (docs/design.md, "Measured choices").
     const heavy =
       msg.type === "seal"
         ? msg.blocks.length > 0 && ++seals % 2 === 0

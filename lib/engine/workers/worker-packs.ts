@@ -156,7 +156,7 @@ export class PackFiller {
     // Room for the target plus one more blob and a trailer, so a pack rarely has to grow.
     // Shared, not transferred: a transferred buffer counts as new external memory in the isolate
     // it reaches, and 8 MiB packs arriving every few milliseconds pushed the main thread into a
-    // full collection every ~100 ms. Shared memory is not counted per isolate, so the buffers are
+    // full collection several times a second. Shared memory is not counted per isolate, so the buffers are
     // kept and reused rather than left for the collector.
     return Buffer.from(
       this.spare.pop() ??

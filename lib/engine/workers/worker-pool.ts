@@ -85,7 +85,7 @@ const warm: BlockWorker[] = [];
 
 /**
  * Starts the worker threads a pool will need now, while the caller does other start-up work: a
- * thread takes about 70 ms to boot, a large part of a one-second incremental backup. The next
+ * thread's boot is a large part of a one-second incremental backup. The next
  * pools adopt them. Warm threads do not keep the process alive.
  */
 export function prestartWorkers(count = defaultPoolSize()): void {

@@ -101,8 +101,8 @@ export interface Placement {
 
 /*
  * A restore posts hundreds of open requests a second, each with dozens of items and placements.
- * As arrays of objects, cloning them cost the main thread (which the workers need) about 5 % of a
- * restore; packed into typed arrays, a clone is a copy of bytes.
+ * As arrays of objects, cloning them costs the main thread (which the workers need) a visible
+ * share of a restore; packed into typed arrays, a clone is a copy of bytes.
  */
 
 /** Items packed for posting: their IDs back to back, and offset, length, raw length of each. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { listenAddress, parsePort, type ResolveAll } from "../../../lib/cli/serve-address.ts";
+import { parsePort } from "../../../lib/cli/port.ts";
+import { listenAddress, type ResolveAll } from "../../../lib/cli/serve-address.ts";
 import { ValidationError } from "../../../lib/errors.ts";
 
 /** A resolver that knows only these names (no DNS is asked). */

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { FsObjectStore } from "../../../lib/adapters/local/fs-object-store.ts";
 import { createKeyring } from "../../../lib/adapters/local/keyring.ts";
-import { SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
 import { LimitedObjectStore } from "../../../lib/decorators/limited-object-store.ts";
-import { RetryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
+import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
 import { RetryingKeyService } from "../../../lib/decorators/retrying-key-service.ts";
 import { RetryingObjectStore } from "../../../lib/decorators/retrying-object-store.ts";
 import { describeCatalogContract } from "../../contract/catalog.contract.ts";
@@ -24,8 +24,8 @@ describeObjectStoreContract("RetryingObjectStore(LimitedObjectStore(FsObjectStor
   return { store, cleanup: () => rm(root, { recursive: true, force: true }) };
 });
 
-describeCatalogContract("RetryingCatalog(SqliteCatalog)", async () => {
-  const catalog = new RetryingCatalog(new SqliteCatalog(":memory:"), instantPolicy());
+describeCatalogContract("Catalog(SqliteCatalog)", async () => {
+  const catalog = retryingCatalog(openSqliteCatalog(":memory:"), instantPolicy());
   return { catalog, cleanup: () => catalog.close() };
 });
 

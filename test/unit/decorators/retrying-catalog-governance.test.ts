@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
-import { RetryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
 import { ConflictError, TransientError } from "../../../lib/errors.ts";
 import { ApprovalState } from "../../../lib/model.ts";
+import type { Catalog } from "../../../lib/ports/catalog.ts";
 import { approval } from "../../contract/catalog-approvals.contract.ts";
 import { vault } from "../../contract/catalog-records.ts";
 import { FaultScript, instantPolicy, withFaults } from "./fakes.ts";
@@ -15,15 +16,15 @@ const entry = {
   outcome: "succeeded",
 } as const;
 
-describe("RetryingCatalog audit and approvals over a flaky SqliteCatalog", () => {
+describe("Catalog audit and approvals over a flaky SqliteCatalog", () => {
   let inner: SqliteCatalog;
   let script: FaultScript;
-  let catalog: RetryingCatalog;
+  let catalog: Catalog;
   beforeEach(async () => {
-    inner = new SqliteCatalog(":memory:");
+    inner = openSqliteCatalog(":memory:");
     await inner.createVault(vault());
     script = new FaultScript();
-    catalog = new RetryingCatalog(withFaults(inner, script), instantPolicy());
+    catalog = retryingCatalog(withFaults(inner, script), instantPolicy());
   });
   afterEach(async () => {
     await inner.close();

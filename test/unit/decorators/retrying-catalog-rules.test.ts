@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
-import { RetryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
 import {
   AlreadyExistsError,
   ConflictError,
@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from "../../../lib/errors.ts";
 import { LockState, type PolicyRecord } from "../../../lib/model.ts";
+import type { Catalog } from "../../../lib/ports/catalog.ts";
 import { vault } from "../../contract/catalog-records.ts";
 import { policy, settings } from "../../contract/catalog-rules.contract.ts";
 import { FaultScript, instantPolicy, withFaults } from "./fakes.ts";
@@ -21,15 +22,15 @@ const p2 = (definition: PolicyRecord["definition"]) => ({
   definition,
 });
 
-describe("RetryingCatalog policies and settings over a flaky SqliteCatalog", () => {
+describe("Catalog policies and settings over a flaky SqliteCatalog", () => {
   let inner: SqliteCatalog;
   let script: FaultScript;
-  let catalog: RetryingCatalog;
+  let catalog: Catalog;
   beforeEach(async () => {
-    inner = new SqliteCatalog(":memory:");
+    inner = openSqliteCatalog(":memory:");
     await inner.createVault(vault());
     script = new FaultScript();
-    catalog = new RetryingCatalog(withFaults(inner, script), instantPolicy());
+    catalog = retryingCatalog(withFaults(inner, script), instantPolicy());
   });
   afterEach(async () => {
     await inner.close();

@@ -1,23 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
-import { RetryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
+import { openSqliteCatalog, type SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";
 import { AlreadyExistsError, ConflictError, NotFoundError, TransientError } from "../../../lib/errors.ts";
 import { JobStatus, PointState } from "../../../lib/model.ts";
+import type { Catalog } from "../../../lib/ports/catalog.ts";
 import { disk, job, point, vault } from "../../contract/catalog-records.ts";
 import { FaultScript, instantPolicy, withFaults } from "./fakes.ts";
 
-describe("RetryingCatalog over a flaky SqliteCatalog", () => {
+describe("Catalog over a flaky SqliteCatalog", () => {
   let inner: SqliteCatalog;
   let script: FaultScript;
   let policy: ReturnType<typeof instantPolicy>;
-  let catalog: RetryingCatalog;
+  let catalog: Catalog;
   beforeEach(async () => {
-    inner = new SqliteCatalog(":memory:");
+    inner = openSqliteCatalog(":memory:");
     await inner.createVault(vault());
     await inner.putDisk(disk());
     script = new FaultScript();
     policy = instantPolicy();
-    catalog = new RetryingCatalog(withFaults(inner, script), policy);
+    catalog = retryingCatalog(withFaults(inner, script), policy);
   });
   afterEach(async () => {
     await inner.close();

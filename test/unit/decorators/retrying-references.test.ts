@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
+import { openSqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
 import { retryPolicy } from "../../../lib/decorators/retry.ts";
 import { retryingReferences } from "../../../lib/decorators/retrying-references.ts";
 import { ConflictError, TransientError } from "../../../lib/errors.ts";
@@ -10,7 +10,7 @@ import { describeReferenceStoreContract } from "../../contract/references.contra
 const instant = () => retryPolicy({ maxAttempts: 4, sleep: async () => {} });
 
 describeReferenceStoreContract("retryingReferences(SqliteReferenceStore)", async () => {
-  const catalog = new SqliteCatalog(":memory:");
+  const catalog = openSqliteCatalog(":memory:");
   await catalog.createVault(vault());
   return {
     refs: retryingReferences(catalog.references(), instant()),
@@ -39,7 +39,7 @@ function flaky(inner: ReferenceStore, errors: Error[]): { store: ReferenceStore;
 
 describe("retryingReferences", () => {
   it("retries transient failures of an idempotent call until it succeeds", async () => {
-    const catalog = new SqliteCatalog(":memory:");
+    const catalog = openSqliteCatalog(":memory:");
     await catalog.createVault(vault());
     const refs = catalog.references();
     await refs.registerPacks("v1", ["p1"], 1);
@@ -51,7 +51,7 @@ describe("retryingReferences", () => {
   });
 
   it("passes a stale-reference conflict straight to the caller, unwrapped, although it is retryable", async () => {
-    const catalog = new SqliteCatalog(":memory:");
+    const catalog = openSqliteCatalog(":memory:");
     await catalog.createVault(vault());
     const conflict = new ConflictError("pack p1 is condemned", { retryable: true });
     const { store, calls } = flaky(catalog.references(), [conflict]);

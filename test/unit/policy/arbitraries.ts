@@ -3,6 +3,7 @@ import type {
   BackupPolicy,
   DailySchedule,
   HourlySchedule,
+  NamedSchedule,
   RetentionRules,
   Schedule,
   Weekday,
@@ -70,7 +71,7 @@ export const weeklyArb: fc.Arbitrary<WeeklySchedule> = fc.record({
   days: daysArb,
   times: timesArb,
 });
-export const scheduleArb: fc.Arbitrary<Schedule> = fc.oneof(hourlyArb, dailyArb, weeklyArb);
+export const scheduleArb: fc.Arbitrary<NamedSchedule> = fc.oneof(hourlyArb, dailyArb, weeklyArb);
 
 /** A policy for the schedule tests; retention is irrelevant there. */
 export function schedulePolicy(schedule: Schedule, timeZone: string): BackupPolicy {

@@ -1,4 +1,4 @@
-import type { BackupPolicy, Schedule } from "../../../lib/policy/policy.ts";
+import type { BackupPolicy, NamedSchedule } from "../../../lib/policy/policy.ts";
 import { WEEK_ORDER } from "./arbitraries.ts";
 import { DAY, firstReading, MINUTE, readClock } from "./clock-oracle.ts";
 
@@ -9,7 +9,7 @@ export const toMinutes = (time: string) => Number(time.slice(0, 2)) * 60 + Numbe
 export const weekdayOfDate = (date: number) => WEEK_ORDER[(new Date(date * DAY).getUTCDay() + 6) % 7]!;
 
 /** Minutes after midnight of each slot of a day, worked out afresh from the schedule. */
-function minutesOf(schedule: Schedule): number[] {
+function minutesOf(schedule: NamedSchedule): number[] {
   if (schedule.kind !== "hourly") return schedule.times.map(toMinutes);
   const count = Math.ceil(schedule.windowHours / schedule.everyHours);
   return Array.from(
@@ -18,9 +18,10 @@ function minutesOf(schedule: Schedule): number[] {
   );
 }
 
-/** Every (local date, slot) resolved by brute force, keeping those in [from, to). */
+/** Every (local date, slot) of a named schedule resolved by brute force, keeping those in [from, to). */
 export function expectedSlots(policy: BackupPolicy, from: number, to: number): number[] {
-  const { schedule, timeZone } = policy;
+  const { timeZone } = policy;
+  const schedule = policy.schedule as NamedSchedule;
   const slots = new Set<number>();
   const first = Math.floor(readClock(timeZone, from) / DAY) - 3;
   const last = Math.floor(readClock(timeZone, to) / DAY) + 2;

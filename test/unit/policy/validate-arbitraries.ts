@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { Schedule } from "../../../lib/policy/policy.ts";
+import type { NamedSchedule } from "../../../lib/policy/policy.ts";
 import { longestRetentionDays } from "../../../lib/policy/validate-retention.ts";
 import { scheduleArb, weekdayArb } from "./arbitraries.ts";
 
@@ -17,7 +17,7 @@ const rulesArb = {
 };
 
 /** Retention a schedule allows: weekly (on a scheduled day) for weekly schedules, else daily and more. */
-function retentionFor(schedule: Schedule) {
+function retentionFor(schedule: NamedSchedule) {
   if (schedule.kind === "weekly") {
     return fc.record({
       weekly: fc.record({

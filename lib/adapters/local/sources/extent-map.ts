@@ -1,8 +1,8 @@
 /**
  * Where a local image file holds data, from the filesystem's extent map, so that a backup need
  * not read the unallocated rest (which reads as zeros). VM images are usually sparse: a disk
- * image that is mostly free space is mostly unallocated, and reading its holes cost a 2 GiB
- * backup ~6 % of its CPU time even when they were in the page cache.
+ * image that is mostly free space is mostly unallocated, and reading its holes costs CPU time
+ * even when they are in the page cache.
  *
  * Node offers neither `lseek(SEEK_DATA)` nor the FIEMAP ioctl, so the map comes from `filefrag`
  * (e2fsprogs, installed with nearly every Linux distribution), which asks the kernel for it with
