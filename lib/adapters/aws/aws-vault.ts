@@ -20,7 +20,13 @@ import type { PrincipalStore } from "../../ports/principals.ts";
 import { principalByArn } from "../../rules/callers.ts";
 import { Vault } from "../../vault.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
-import { type AwsConfig, dynamoDocumentClient, kmsClient, s3Client } from "./clients.ts";
+import {
+  type AwsConfig,
+  decoratedClientConfig,
+  dynamoDocumentClient,
+  kmsClient,
+  s3Client,
+} from "./clients.ts";
 import { openDynamoCatalog } from "./dynamo-catalog.ts";
 import { dynamoPrincipalStore } from "./dynamo-principals.ts";
 import { DynamoReferenceStore } from "./dynamo-references.ts";
@@ -57,7 +63,8 @@ interface AwsPorts {
 }
 
 function deps(options: AwsVaultOptions, kmsKey: string): AwsPorts {
-  const aws = options.aws ?? {};
+  // The retry decorators below are these clients' one retry layer: the SDK tries once.
+  const aws = decoratedClientConfig(options.aws ?? {});
   const s3 = s3Client(aws);
   const kms = kmsClient(aws);
   const dynamo = dynamoDocumentClient(aws);
