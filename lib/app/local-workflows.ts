@@ -1,8 +1,9 @@
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { ConflictError, ValidationError } from "../errors.ts";
+import type { Alert } from "../ports/alerts.ts";
 import { Machine, type Workflows } from "../ports/workflows.ts";
 import type { AppContext } from "./app-context.ts";
-import { allStates, LAMBDA_INVOKE, loadDefinition } from "./lifecycle/definitions.ts";
+import { allStates, LAMBDA_INVOKE, loadDefinition, SNS_PUBLISH } from "./lifecycle/definitions.ts";
 import { runLifecycleTask } from "./lifecycle/dispatch.ts";
 
 /** How an execution stands or ended, as Step Functions' DescribeExecution would say. */
@@ -49,10 +50,26 @@ function asLambdaError(err: unknown): Error {
 }
 
 /**
+ * The alert an `sns:publish` task sends: its `Message` is the alert object, which Step Functions
+ * serialises as JSON, the shape `SnsAlerts` publishes, so subscribers read one format whoever
+ * sent it.
+ */
+function publishedAlert(parameters: unknown): Alert {
+  const { Subject, Message } = (parameters ?? {}) as { Subject?: unknown; Message?: unknown };
+  const parsed = (typeof Message === "object" && Message !== null ? Message : {}) as Partial<Alert>;
+  return {
+    subject: typeof parsed.subject === "string" ? parsed.subject : String(Subject ?? "blockvault alert"),
+    message: typeof parsed.message === "string" ? parsed.message : String(Message ?? ""),
+    ...(typeof parsed.jobId === "string" ? { jobId: parsed.jobId } : {}),
+  };
+}
+
+/**
  * The embedded runtime's {@link Workflows}: runs the very ASL files serverless.yml deploys on
  * aws-local-stepfunctions, in process. Every `lambda:invoke` task goes to
  * {@link runLifecycleTask} with its `Payload`, and its result comes back shaped like the
- * invocation's (`{StatusCode, Payload}`), JSON round-tripped as a Lambda's would be. Executions
+ * invocation's (`{StatusCode, Payload}`), JSON round-tripped as a Lambda's would be; every
+ * `sns:publish` task (the failure alert) goes to the application's alerts. Executions
  * run in the background; {@link wait} awaits one. Starting a name already used for a machine
  * returns the existing execution, or, with other input, is a `ConflictError` (as on Step Functions).
  */
@@ -163,6 +180,12 @@ export class LocalWorkflows implements Workflows {
           } catch (err) {
             throw asLambdaError(err);
           }
+        };
+      }
+      if (state.Type === "Task" && state.Resource === SNS_PUBLISH) {
+        tasks[name] = async (input) => {
+          await app().alerts.publish(publishedAlert(input));
+          return { MessageId: `local-${name}` };
         };
       }
       if (state.Type === "Wait" && waitMs !== undefined) waits[name] = waitMs;

@@ -1,4 +1,4 @@
-import { dynamoDocumentClient, kmsClient, s3Client } from "../adapters/aws/clients.ts";
+import { decoratedClientConfig, dynamoDocumentClient, kmsClient, s3Client } from "../adapters/aws/clients.ts";
 import { openDynamoCatalog } from "../adapters/aws/dynamo-catalog.ts";
 import { dynamoPrincipalStore } from "../adapters/aws/dynamo-principals.ts";
 import { DynamoReferenceStore } from "../adapters/aws/dynamo-references.ts";
@@ -45,7 +45,8 @@ interface AwsPorts {
  * DynamoDB table, keys from KMS, all decorated the way every runtime's are.
  */
 function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
-  const aws = options.aws ?? {};
+  // The retry decorators are these clients' one retry layer: the SDK tries once.
+  const aws = decoratedClientConfig(options.aws ?? {});
   const s3 = s3Client(aws);
   const kms = kmsClient(aws);
   const dynamo = dynamoDocumentClient(aws);

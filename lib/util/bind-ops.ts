@@ -22,3 +22,16 @@ export function bindOps<C, M extends Ops<C>>(context: () => C, ops: M): BoundOps
   }
   return bound as BoundOps<C, M>;
 }
+
+/** Binds the context to the operations of several aggregates, into one object. */
+export function bindAll<C, M extends Ops<C>[]>(
+  context: () => C,
+  ...aggregates: M
+): UnionToIntersection<BoundOps<C, M[number]>> {
+  return Object.assign({}, ...aggregates.map((ops) => bindOps(context, ops)));
+}
+
+/** `A | B` → `A & B`. */
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void
+  ? I
+  : never;

@@ -10,8 +10,15 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
 import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
+import { MAX_SETTLE_ATTEMPTS } from "../../lib/adapters/aws/dynamo-retry.ts";
 import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
-import { AlreadyExistsError, BlockvaultError, NotFoundError, TransientError } from "../../lib/errors.ts";
+import {
+  AlreadyExistsError,
+  BlockvaultError,
+  ConflictError,
+  NotFoundError,
+  TransientError,
+} from "../../lib/errors.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { auditEntry } from "./catalog-audit.contract.ts";
 import { job, point, vault } from "./catalog-records.ts";
@@ -108,12 +115,16 @@ describe("DynamoCatalog failures", () => {
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(3);
   });
 
-  it("gives up on a race it keeps losing with a retryable TransientError (fault injection)", async () => {
+  it("gives up on a race it keeps losing with a ConflictError no layer above retries (fault injection)", async () => {
     const { catalog, mock } = mocked();
     mock.on(TransactWriteCommand).rejects(cancelled("TransactionConflict", "None"));
     const err = await catalog.createVault(vault()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TransientError);
-    expect(mock.commandCalls(TransactWriteCommand).length).toBeGreaterThan(1);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(/lost the race .* 30 times/),
+    });
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(MAX_SETTLE_ATTEMPTS);
   }, 30_000);
 
   it("tells a duplicate id from a missing vault by the cancellation reasons (fault injection)", async () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo-keys.ts";
-import { packagedTemplate, STAGES } from "./package-fixture.ts";
+import { packagedTemplate, STAGE_PARAMS, STAGES } from "./package-fixture.ts";
 import {
   ACCOUNT,
   actionsOf,
@@ -189,12 +189,17 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       ).toBe(false);
     });
 
-    it("holds kms:Decrypt in IAM only pinned to the dedup-key context or to S3 reading the vault bucket", () => {
+    it("holds kms:Decrypt of the vault key in IAM only pinned to the dedup-key context or to S3 reading the vault bucket", () => {
       for (const fn of WRITERS) {
         const decrypts = iam(fn).filter((s) => actionsOf(s).some((a) => glob(a, "kms:Decrypt", true)));
         expect(decrypts.length, fn).toBeGreaterThan(0);
         for (const s of decrypts) {
           const c = s.Condition ?? {};
+          if (!resourcesOf(s).some((r) => glob(r, keyArn, false))) {
+            // Another key (an encrypted EBS snapshot's, a stack parameter): through EBS only.
+            expect(c.StringEquals?.["kms:ViaService"], `${fn} ${s.Sid}`).toBe(`ec2.${REGION}.amazonaws.com`);
+            continue;
+          }
           const dedup = c.StringEquals?.["kms:EncryptionContext:purpose"] === "dedup-key";
           const viaS3 =
             c.StringEquals?.["kms:ViaService"] === `s3.${REGION}.amazonaws.com` &&
@@ -293,6 +298,96 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       const snapshot = `arn:aws:ec2:${REGION}::snapshot/snap-0123`;
       for (const action of ["ebs:StartSnapshot", "ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"]) {
         expect(can("lifecycle", { action, resource: snapshot }), action).toBe(true);
+      }
+    });
+  });
+
+  /**
+   * The stack's parameters for what lies outside the vault: dev is packaged allowing the README's
+   * examples (STAGE_PARAMS), local with the defaults, which allow no S3 location at all.
+   */
+  describe("sources and restore targets (stack parameters)", () => {
+    const allowed = STAGE_PARAMS[stage].backupSources !== undefined;
+    const ebsKey = STAGE_PARAMS.dev.ebsKmsKeys!;
+    const s3 = (path: string) => `arn:aws:s3:::${path}`;
+    const FNS: Fn[] = ["scheduler", "snapshot", "lifecycle", "api"];
+    const SOURCE_READERS: Fn[] = ["snapshot", "api"];
+    const list = (bucket: string, prefix: string) => ({
+      action: "s3:ListBucket",
+      resource: s3(bucket),
+      context: { "s3:prefix": prefix },
+    });
+
+    it("lets backups read the allowed sources, under their prefixes only", () => {
+      for (const fn of FNS) {
+        const reader = allowed && SOURCE_READERS.includes(fn);
+        for (const action of ["s3:GetObject", "s3:GetObjectVersion"]) {
+          expect(can(fn, { action, resource: s3("acme-images/disks/web.vhd") }), `${fn} ${action}`).toBe(
+            reader,
+          );
+          expect(can(fn, { action, resource: s3("acme-golden/base.img") }), `${fn} ${action}`).toBe(reader);
+          expect(can(fn, { action, resource: s3("acme-images/private/db.vhd") }), fn).toBe(false);
+        }
+        expect(can(fn, list("acme-images", "disks/web.vhd")), fn).toBe(reader);
+        expect(can(fn, list("acme-images", "private/")), fn).toBe(false);
+      }
+    });
+
+    it("writes, deletes or changes nothing in a source", () => {
+      for (const fn of FNS) {
+        for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:RestoreObject"]) {
+          expect(can(fn, { action, resource: s3("acme-images/disks/web.vhd") }), `${fn} ${action}`).toBe(
+            false,
+          );
+        }
+      }
+    });
+
+    it("lets only the restore path write the allowed targets, under their prefixes, and read none", () => {
+      for (const fn of FNS) {
+        const writer = allowed && fn === "lifecycle";
+        for (const action of ["s3:PutObject", "s3:AbortMultipartUpload"]) {
+          expect(can(fn, { action, resource: s3("acme-restores/restores/web.img") }), `${fn} ${action}`).toBe(
+            writer,
+          );
+          expect(can(fn, { action, resource: s3("acme-restores/web.img") }), `${fn} ${action}`).toBe(false);
+        }
+        // Listing the prefix only, so that the target can tell a missing key (404) from a denial.
+        expect(can(fn, list("acme-restores", "restores/web.img")), fn).toBe(writer);
+        for (const action of ["s3:GetObject", "s3:DeleteObject", "s3:GetObjectVersion"]) {
+          expect(can(fn, { action, resource: s3("acme-restores/restores/web.img") }), `${fn} ${action}`).toBe(
+            false,
+          );
+        }
+      }
+    });
+
+    it("reads EBS snapshots for backups and writes them for restores, as the parameters allow", () => {
+      const snapshot = `arn:aws:ec2:${REGION}::snapshot/snap-0123`;
+      for (const fn of FNS) {
+        const reads = SOURCE_READERS.includes(fn);
+        expect(can(fn, { action: "ebs:GetSnapshotBlock", resource: snapshot }), fn).toBe(reads);
+        expect(can(fn, { action: "ebs:ListChangedBlocks", resource: snapshot }), fn).toBe(reads);
+        expect(can(fn, { action: "ebs:PutSnapshotBlock", resource: snapshot }), fn).toBe(fn === "lifecycle");
+      }
+    });
+
+    it("uses the keys of encrypted snapshots only through EBS: Decrypt to read, encrypt to write", () => {
+      const ec2 = { "kms:ViaService": `ec2.${REGION}.amazonaws.com` };
+      const viaS3 = { "kms:ViaService": `s3.${REGION}.amazonaws.com` };
+      const use = (fn: Fn, action: string, context: Record<string, string> = {}) =>
+        can(fn, { action, resource: ebsKey, context });
+      for (const fn of FNS) {
+        const reader = allowed && SOURCE_READERS.includes(fn);
+        const writer = allowed && fn === "lifecycle";
+        expect(use(fn, "kms:Decrypt", ec2), fn).toBe(reader || writer);
+        expect(use(fn, "kms:Decrypt"), fn).toBe(false);
+        expect(use(fn, "kms:Decrypt", viaS3), fn).toBe(false);
+        for (const action of ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant", "kms:ReEncryptTo"]) {
+          expect(use(fn, action, ec2), `${fn} ${action}`).toBe(writer);
+        }
+        expect(use(fn, "kms:Encrypt", ec2), fn).toBe(false);
+        expect(use(fn, "kms:ScheduleKeyDeletion", ec2), fn).toBe(false);
       }
     });
   });

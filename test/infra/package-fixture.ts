@@ -20,6 +20,22 @@ export const REPO = path.resolve(import.meta.dirname, "../..");
 export const STAGES = ["dev", "local"] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * The stack parameters each stage is packaged with: dev allows the README's example sources and
+ * targets and an encrypted-snapshot key, local keeps every default (nothing outside the vault
+ * but EBS without customer keys).
+ */
+export const STAGE_PARAMS: Record<Stage, Readonly<Record<string, string>>> = {
+  dev: {
+    backupSources: "s3://acme-images/disks/,s3://acme-golden",
+    restoreTargets: "s3://acme-restores/restores/",
+    ebsKmsKeys: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    snapshotConcurrency: "25",
+    fanOutConcurrency: "20",
+  },
+  local: {},
+};
+
 /** One `serverless package --stage <stage>` run. */
 export interface PackagedStage {
   readonly stage: Stage;
@@ -117,6 +133,18 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
 }
 
 async function packageStage(stage: Stage, root: string): Promise<PackagedStage> {
+  return serverlessPackage(stage, root, STAGE_PARAMS[stage]);
+}
+
+/**
+ * One `serverless package --stage <stage>` into `root`, offline, with `params` as `--param`s
+ * (what a test that expects packaging to fail runs, outside the shared cache).
+ */
+export async function serverlessPackage(
+  stage: Stage,
+  root: string,
+  params: Readonly<Record<string, string>>,
+): Promise<PackagedStage> {
   const dir = path.join(root, stage);
   // serverless-esbuild builds under this folder (relative to serverless.yml), away from the tree.
   const workFolder = path.relative(REPO, path.join(root, `esbuild-${stage}`));
@@ -143,7 +171,11 @@ async function packageStage(stage: Stage, root: string): Promise<PackagedStage> 
   const started = performance.now();
   const { status, output } = await run(
     process.execPath,
-    [path.join(REPO, "node_modules/.bin/serverless"), "package", "--stage", stage, "--package", dir],
+    [
+      path.join(REPO, "node_modules/.bin/serverless"),
+      ...["package", "--stage", stage, "--package", dir],
+      ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
+    ],
     { cwd: REPO, env, timeoutMs: PACKAGE_TIMEOUT_MS },
   );
   return { stage, status, output, dir, seconds: (performance.now() - started) / 1000 };

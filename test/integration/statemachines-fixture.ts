@@ -48,10 +48,22 @@ export class Fixture {
   /** The archive over the vault's objects (restores ready at once). */
   archive!: ObjectArchive;
 
+  /** When set, the app's vault fails to open with it (the lifecycle function cannot work). */
+  #vaultError: Error | undefined;
+
+  /** Makes every task that opens the vault fail with `err` from now on. */
+  breakVault(err: Error): void {
+    this.#vaultError = err;
+  }
+
   /** Rebuilds the app on `archive` (e.g. one with a restore delay, or a faulty one). */
   useArchive(archive: ObjectArchive): void {
+    this.#vaultError = undefined;
     const app: AppContext = {
-      vault: async () => this.vault,
+      vault: async () => {
+        if (this.#vaultError) throw this.#vaultError;
+        return this.vault;
+      },
       queue: { send: async () => {} },
       workflows: new LocalWorkflows({ app: () => app, waitMs: 0, retryIntervalMs: 0 }),
       alerts: { publish: async (alert) => void this.alerts.push(alert) },

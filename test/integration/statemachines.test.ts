@@ -107,13 +107,56 @@ describe("restore machine", () => {
     ]);
   });
 
-  it("retries a task that failed with a retryable error", async () => {
+  it("fails the job and alerts when rehydration never completes within the machine's own poll budget", async () => {
+    const { a1 } = await f.tierScenario();
+    await f.run(Machine.Tiering, {});
+    let polls = 0;
+    const never = f.archiveWithDelay(365 * DAY);
+    f.useArchive(
+      wrapped({
+        requestRestore: (key, request) => never.requestRestore(key, request),
+        restoreState: (key) => {
+          polls++;
+          return never.restoreState(key);
+        },
+      }),
+    );
+    const { outcome, job } = await f.restoreJob(a1, { maxPolls: 1_000_000 });
+    expect(outcome).toMatchObject({ status: "FAILED", error: "RehydrationTimeoutError" });
+    // The input cannot raise the machine's budget (PollSchedule's maxPolls).
+    expect(job.error).toMatch(/still not readable after 200 polls/);
+    expect(polls).toBeGreaterThanOrEqual(200);
+    expect(job.status).toBe(JobStatus.Failed);
+    expect(f.alerts).toEqual([
+      expect.objectContaining({ jobId: job.id, subject: "blockvault restore failed" }),
+    ]);
+  });
+
+  it("does not repeat a task whose retryable error outlasted the call's own retries", async () => {
+    const a1 = await f.backup("a", image(1));
+    let calls = 0;
+    f.useArchive(
+      wrapped({
+        restoreState: async () => {
+          calls++;
+          throw new TransientError("archive throttled");
+        },
+      }),
+    );
+    const { outcome, job } = await f.restoreJob(a1);
+    expect(outcome).toMatchObject({ status: "FAILED", error: "TransientError" });
+    expect(calls).toBe(1);
+    expect(job).toMatchObject({ status: JobStatus.Failed, error: "TransientError: archive throttled" });
+    expect(f.alerts).toHaveLength(1);
+  });
+
+  it("runs a task again once after its function crashed or timed out", async () => {
     const a1 = await f.backup("a", image(1));
     let calls = 0;
     f.useArchive(
       wrapped({
         restoreState: async (key) => {
-          if (calls++ === 0) throw new TransientError("archive throttled");
+          if (calls++ === 0) throw Object.assign(new Error("Task timed out"), { name: "Sandbox.Timedout" });
           return f.archive.restoreState(key);
         },
       }),
@@ -124,6 +167,23 @@ describe("restore machine", () => {
     expect(job.status).toBe(JobStatus.Completed);
     expect((await readFile(path)).equals(image(1))).toBe(true);
     expect(f.alerts).toEqual([]);
+  });
+
+  it("alerts from the machine itself when the lifecycle function cannot even mark the job failed", async () => {
+    const a1 = await f.backup("a", image(1));
+    f.useArchive(f.archive);
+    const broken = new ValidationError("the vault cannot be opened");
+    f.breakVault(broken);
+    const { outcome } = await f.restoreJob(a1);
+    expect(outcome).toMatchObject({ status: "FAILED", error: "ValidationError" });
+    expect(f.alerts).toEqual([
+      {
+        subject: "blockvault restore failed",
+        message: expect.stringMatching(
+          /^ValidationError: .*the vault cannot be opened.* \(marking the job failed also failed: ValidationError: /,
+        ),
+      },
+    ]);
   });
 });
 

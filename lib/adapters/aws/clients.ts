@@ -20,8 +20,8 @@ export interface AwsConfig {
   /** Static credentials; absent, the SDK's default provider chain is used. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /**
-   * Attempts per request inside the SDK. The project's own retry decorator retries with backoff
-   * and full jitter above the adapters, so the default keeps the SDK to a single attempt.
+   * Attempts per request inside the SDK; {@link SDK_STANDARD_ATTEMPTS} unless given. The clients
+   * of the vault's ports get {@link DECORATED_CLIENT_ATTEMPTS} (see {@link decoratedClientConfig}).
    */
   readonly maxAttempts?: number;
   /**
@@ -36,10 +36,29 @@ function instrumented<C extends object>(config: AwsConfig, client: C): C {
   return config.instrument ? config.instrument(client) : client;
 }
 
+/**
+ * SDK attempts of the clients behind the vault's ports (object store, catalog, keys,
+ * references): the retry decorators above those ports are their one retry layer for throttling
+ * and transient service errors (docs/design.md "Retry layers"), so the SDK tries once.
+ */
+export const DECORATED_CLIENT_ATTEMPTS = 1;
+
+/**
+ * SDK attempts of every other client (sources, restore targets, the archive, the queue, alerts,
+ * workflows): nothing above them retries a single call, so the SDK's standard retry mode (three
+ * attempts, exponential backoff with jitter) is their one layer.
+ */
+export const SDK_STANDARD_ATTEMPTS = 3;
+
+/** `config` for the clients of ports that a retry decorator wraps: one SDK attempt. */
+export function decoratedClientConfig(config: AwsConfig): AwsConfig {
+  return { ...config, maxAttempts: DECORATED_CLIENT_ATTEMPTS };
+}
+
 function base(config: AwsConfig) {
   return {
     region: config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    maxAttempts: config.maxAttempts ?? 1,
+    maxAttempts: config.maxAttempts ?? SDK_STANDARD_ATTEMPTS,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   };

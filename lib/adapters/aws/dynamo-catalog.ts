@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { BlockvaultError } from "../../errors.ts";
 import type { Catalog } from "../../ports/catalog.ts";
-import { bindOps } from "../../util/bind-ops.ts";
+import { bindAll } from "../../util/bind-ops.ts";
 import { type AwsConfig, dynamoDocumentClient } from "./clients.ts";
 import { approvalOps } from "./dynamo-approvals.ts";
 import { auditOps } from "./dynamo-audit.ts";
@@ -52,14 +52,7 @@ export function openDynamoCatalog(options: DynamoCatalogOptions): Catalog {
     return table;
   };
   return {
-    ...bindOps(context, vaultOps),
-    ...bindOps(context, diskOps),
-    ...bindOps(context, pointOps),
-    ...bindOps(context, jobOps),
-    ...bindOps(context, policyOps),
-    ...bindOps(context, settingsOps),
-    ...bindOps(context, approvalOps),
-    ...bindOps(context, auditOps),
+    ...bindAll(context, vaultOps, diskOps, pointOps, jobOps, policyOps, settingsOps, approvalOps, auditOps),
     /** Closes the catalog (and the client it created); later calls fail. Closing twice is harmless. */
     close: async () => {
       if (closed) return;

@@ -1,6 +1,6 @@
 import { ValidationError } from "../../errors.ts";
 import type { Catalog } from "../../ports/catalog.ts";
-import { bindOps } from "../../util/bind-ops.ts";
+import { bindAll } from "../../util/bind-ops.ts";
 import { approvalOps } from "./sqlite-approvals.ts";
 import { auditOps } from "./sqlite-audit.ts";
 import { SqliteDb } from "./sqlite-db.ts";
@@ -54,14 +54,7 @@ export function openSqliteCatalog(path: string, options: SqliteCatalogOptions = 
   const db = new SqliteDb(path, busyTimeoutMs);
   const context = () => db;
   return {
-    ...bindOps(context, vaultOps),
-    ...bindOps(context, diskOps),
-    ...bindOps(context, pointOps),
-    ...bindOps(context, jobOps),
-    ...bindOps(context, policyOps),
-    ...bindOps(context, settingsOps),
-    ...bindOps(context, approvalOps),
-    ...bindOps(context, auditOps),
+    ...bindAll(context, vaultOps, diskOps, pointOps, jobOps, policyOps, settingsOps, approvalOps, auditOps),
     references: () => new SqliteReferenceStore(db),
     /** Closes the database; later calls fail. Closing twice is harmless. */
     close: async () => db.close(),

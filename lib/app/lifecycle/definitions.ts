@@ -7,6 +7,9 @@ import type { Machine } from "../../ports/workflows.ts";
 /** The one Task resource the machines use: a Lambda invocation of the lifecycle function. */
 export const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 
+/** The Task resource of every machine's failure alert: an SNS Publish to the alert topic. */
+export const SNS_PUBLISH = "arn:aws:states:::sns:publish";
+
 /** What the ASL files' `${Name}` placeholders become locally (serverless.yml fills them in the cloud). */
 export const LOCAL_SUBSTITUTIONS: Readonly<Record<string, string>> = {
   LifecycleFunctionArn: "arn:aws:lambda:local:000000000000:function:blockvault-lifecycle",

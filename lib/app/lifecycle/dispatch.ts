@@ -34,9 +34,10 @@ function isTaskName(name: unknown): name is LifecycleTaskName {
 /**
  * Runs the task a state machine's Lambda invocation names in `event.task` (an unknown or
  * missing name is a `ValidationError`). Errors propagate: Step Functions sees the error's
- * `name` as the Lambda's `errorType`, which the machines' Retry and Catch clauses match. The
- * product marks retryable errors with `retryable`, while the machines retry by name, so a
- * retryable error of another class is rethrown as a `TransientError` carrying it as `cause`.
+ * `name` as the Lambda's `errorType`, which the machines' Retry and Catch clauses match. A
+ * retryable error of another class is rethrown as a `TransientError` carrying it as `cause`, so
+ * the job and the alert name every passing failure alike. The machines do not retry it: the call
+ * that raised it already did (docs/design.md "Retry layers").
  */
 export async function runLifecycleTask(app: AppContext, event: unknown): Promise<unknown> {
   const payload = (typeof event === "object" && event !== null ? event : {}) as TaskEvent;

@@ -93,15 +93,23 @@ export function causeMessage(error: unknown): { name: string; message: string } 
   return { name: errorName, message: cause };
 }
 
+/** The alert a failed execution publishes (the machine's `Alert` state sends it to the topic). */
+export interface FailureAlert {
+  readonly subject: string;
+  readonly message: string;
+  readonly jobId?: string;
+}
+
 /**
- * `fail-job`: marks the execution's job failed with the error that ended it, then publishes an
- * alert. A job that cannot be found (the failure was that it does not exist, or `start-job`
- * never ran) still gets its alert.
+ * `fail-job`: marks the execution's job failed with the error that ended it and returns the
+ * alert to publish. The machine publishes it itself (an SNS task), so that a failure of this
+ * function still alerts. A job that cannot be found (the failure was that it does not exist, or
+ * `start-job` never ran) still gets its alert.
  */
 export async function failMachineJob(
   app: AppContext,
   event: TaskEvent,
-): Promise<{ jobId?: string; error: string }> {
+): Promise<{ jobId?: string; error: string; alert: FailureAlert }> {
   const machine = text(event, "machine");
   const input = (event.input ?? {}) as Readonly<Record<string, unknown>>;
   const { name, message } = causeMessage(input.error);
@@ -115,10 +123,10 @@ export async function failMachineJob(
         if (!(err instanceof NotFoundError)) throw err;
       });
   }
-  await app.alerts.publish({
+  const alert: FailureAlert = {
     subject: `blockvault ${machine} failed`,
     message: jobId === undefined ? error : `job ${jobId}: ${error}`,
     ...(jobId !== undefined ? { jobId } : {}),
-  });
-  return { ...(jobId !== undefined ? { jobId } : {}), error };
+  };
+  return { ...(jobId !== undefined ? { jobId } : {}), error, alert };
 }

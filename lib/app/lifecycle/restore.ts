@@ -15,13 +15,12 @@ import {
   type TaskEvent,
   text,
 } from "./input.ts";
+import { pollSchedule, pollWaitSeconds } from "./poll-schedule.ts";
 import { rehydrate, restorePacks, unreadablePacks } from "./restore-packs.ts";
 import { systemVault } from "./system-vault.ts";
 
 /** Days a rehydrated copy stays readable: long enough for the slowest pack of the same request. */
 const DEFAULT_RESTORE_DAYS = 2;
-/** Polls before giving up, when neither the input nor the machine says: 48 h at one a minute. */
-const DEFAULT_MAX_POLLS = 2880;
 
 /** Checks that the job is the restore job of this point and marks it running. */
 async function markRunning(vault: Vault, jobId: string, pointId: string): Promise<void> {
@@ -74,40 +73,44 @@ export interface RehydrationState {
   readonly attempt: number;
   readonly ready: boolean;
   readonly pending: number;
+  /** How long the machine waits before its next poll (the schedule's wait after `attempt` polls). */
+  readonly waitSeconds: number;
 }
 
 /** `request-rehydration`: asks for readable copies of the archived packs the restore reads. */
 export async function requestRehydration(app: AppContext, event: TaskEvent): Promise<RehydrationState> {
   const input = stateInput(event);
+  const schedule = pollSchedule(input);
   const vault = await systemVault(app);
   vault.authorize(Operation.Restore);
   const { keys } = await restorePacks(vault.ctx, text(input, "pointId"), optionalRange(input));
   const pending = await rehydrate(app.archive, keys, restoreRequest(input));
   // The count carries over: an assemble that met an archived pack comes back here, and must
-  // not get a fresh allowance of polls each time.
-  return { attempt: attemptsSoFar(input), ready: pending === 0, pending };
+  // not get a fresh allowance of polls (or a short wait again) each time.
+  const attempt = attemptsSoFar(input);
+  return { attempt, ready: pending === 0, pending, waitSeconds: pollWaitSeconds(schedule, attempt) };
 }
 
 /**
- * `poll-rehydration`: counts one more poll and reports whether every pack is readable. Packs
- * archived again meanwhile (an expired copy) are requested again. Past `maxPolls` (the input's,
- * else the machine's) it throws {@link RehydrationTimeoutError}.
+ * `poll-rehydration`: counts one more poll and reports whether every pack is readable, and how
+ * long to wait before the next. Packs archived again meanwhile (an expired copy) are requested
+ * again. At the schedule's last poll (or the input's `maxPolls`, when lower) it throws
+ * {@link RehydrationTimeoutError}.
  */
 export async function pollRehydration(app: AppContext, event: TaskEvent): Promise<RehydrationState> {
   const input = stateInput(event);
-  const maxPolls =
-    optionalCount(input, "maxPolls", 1) ?? optionalCount(event, "maxPolls", 1) ?? DEFAULT_MAX_POLLS;
+  const schedule = pollSchedule(input);
   const vault = await systemVault(app);
   vault.authorize(Operation.Restore);
   const { keys } = await restorePacks(vault.ctx, text(input, "pointId"), optionalRange(input));
   const pending = await rehydrate(app.archive, keys, restoreRequest(input));
   const attempt = attemptsSoFar(input) + 1;
-  if (pending > 0 && attempt >= maxPolls) {
+  if (pending > 0 && attempt >= schedule.maxPolls) {
     throw new RehydrationTimeoutError(
       `${pending} of ${keys.length} packs were still not readable after ${attempt} polls`,
     );
   }
-  return { attempt, ready: pending === 0, pending };
+  return { attempt, ready: pending === 0, pending, waitSeconds: pollWaitSeconds(schedule, attempt) };
 }
 
 /**

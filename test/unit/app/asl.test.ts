@@ -7,6 +7,7 @@ import {
   allStates,
   LAMBDA_INVOKE,
   loadDefinition,
+  SNS_PUBLISH,
   statemachinesDir,
 } from "../../../lib/app/lifecycle/definitions.ts";
 import { LIFECYCLE_TASKS, runLifecycleTask } from "../../../lib/app/lifecycle/dispatch.ts";
@@ -19,13 +20,24 @@ const aslValidator = createRequire(import.meta.url)("asl-validator") as (definit
   errorsText: (separator?: string) => string;
 };
 
-/** The retryable errors every task must retry: the product's and the Lambda service's. */
-const RETRYABLE = ["TransientError", "Lambda.ServiceException", "Lambda.TooManyRequestsException"];
+/**
+ * What every Lambda task retries: the Lambda service's errors (the invocation itself throttled or
+ * failed) and a crashed or timed-out function. Never `TransientError`: that one has already been
+ * retried by the call that raised it (docs/design.md "Retry layers").
+ */
+const RETRYABLE = [
+  "Lambda.ServiceException",
+  "Lambda.TooManyRequestsException",
+  "Lambda.Unknown",
+  "Sandbox.Timedout",
+  "States.Timeout",
+];
+const RETRIED_BELOW = ["TransientError", "States.ALL", "States.TaskFailed"];
 
 interface TaskState {
   readonly Type: string;
   readonly Resource?: string;
-  readonly Parameters?: { FunctionName?: string; Payload?: { task?: string } };
+  readonly Parameters?: { FunctionName?: string; Payload?: { task?: string }; TopicArn?: string };
   readonly Retry?: { ErrorEquals: string[] }[];
   readonly Catch?: { ErrorEquals: string[]; Next: string }[];
   readonly TimeoutSeconds?: number;
@@ -51,8 +63,16 @@ describe.each(machines)("%s.asl.json", (machine) => {
     expect(() => new StateMachine(filled)).not.toThrow();
   });
 
-  it("invokes the lifecycle function for every task, naming a task the dispatcher knows", async () => {
-    const tasks = allStates(await raw(machine)).filter(([, s]) => s.Type === "Task") as [string, TaskState][];
+  it("invokes the lifecycle function for every task but the alert, naming a task the dispatcher knows", async () => {
+    const definition = await raw(machine);
+    const alert = definition.States.Alert as TaskState;
+    expect(alert.Resource).toBe(SNS_PUBLISH);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder serverless.yml substitutes
+    expect(alert.Parameters?.TopicArn).toBe("${AlertTopicArn}");
+    const tasks = allStates(definition).filter(([n, s]) => s.Type === "Task" && n !== "Alert") as [
+      string,
+      TaskState,
+    ][];
     expect(tasks.length).toBeGreaterThan(2);
     for (const [name, state] of tasks) {
       expect(state.Resource, name).toBe(LAMBDA_INVOKE);
@@ -67,18 +87,25 @@ describe.each(machines)("%s.asl.json", (machine) => {
     const definition = await raw(machine);
     const states = new Map(allStates(definition));
     for (const [name, state] of allStates(definition) as [string, TaskState][]) {
-      if (state.Type !== "Task") continue;
+      if (state.Type !== "Task" || name === "Alert") continue;
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       for (const error of RETRYABLE) expect(retried, name).toContain(error);
-      expect(retried, name).not.toContain("States.ALL");
+      for (const error of RETRIED_BELOW) expect(retried, name).not.toContain(error);
       const catchAll = (state.Catch ?? []).find((c) => c.ErrorEquals.includes("States.ALL"));
       expect(catchAll, name).toBeDefined();
       expect(states.has(catchAll!.Next), name).toBe(true);
     }
-    // The failure path marks the job failed and alerts (fail-job), then fails the execution.
-    const failJob = definition.States.FailJob as TaskState & { Next: string };
+    // The failure path marks the job failed (fail-job), publishes the alert from the machine
+    // (whether or not fail-job worked), then fails the execution whether or not the alert went out.
+    type Step = TaskState & { Next: string };
+    const failJob = definition.States.FailJob as Step;
     expect(failJob.Parameters?.Payload?.task).toBe("fail-job");
-    expect((definition.States[failJob.Next] as { Type: string }).Type).toBe("Fail");
+    expect(failJob.Next).toBe("Alert");
+    expect(failJob.Catch?.map((c) => c.Next)).toEqual(["DescribeFailure"]);
+    expect((definition.States.DescribeFailure as Step).Next).toBe("Alert");
+    const alert = definition.States.Alert as Step;
+    expect([alert.Next, ...(alert.Catch ?? []).map((c) => c.Next)]).toEqual(["Failed", "Failed"]);
+    expect((definition.States.Failed as { Type: string }).Type).toBe("Fail");
   });
 });
 
