@@ -1,7 +1,7 @@
 import { decoratedClientConfig, dynamoDocumentClient, kmsClient, s3Client } from "../adapters/aws/clients.ts";
-import { openDynamoCatalog } from "../adapters/aws/dynamo-catalog.ts";
-import { dynamoPrincipalStore } from "../adapters/aws/dynamo-principals.ts";
-import { DynamoReferenceStore } from "../adapters/aws/dynamo-references.ts";
+import { openDynamoCatalog } from "../adapters/aws/dynamo/catalog.ts";
+import { dynamoPrincipalStore } from "../adapters/aws/dynamo/principals.ts";
+import { DynamoReferenceStore } from "../adapters/aws/dynamo/references.ts";
 import { KmsKeyService } from "../adapters/aws/kms-key-service.ts";
 import {
   type AwsVaultLocation,

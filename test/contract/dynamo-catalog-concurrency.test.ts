@@ -1,8 +1,8 @@
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
-import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo/catalog.ts";
+import { createCatalogTable } from "../../lib/adapters/aws/dynamo/table.ts";
 import { ConflictError } from "../../lib/errors.ts";
 import { ApprovalState, PointState, type RecoveryPointRecord } from "../../lib/model.ts";
 import type { Catalog } from "../../lib/ports/catalog.ts";

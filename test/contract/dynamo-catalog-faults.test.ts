@@ -9,9 +9,9 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
-import { MAX_SETTLE_ATTEMPTS } from "../../lib/adapters/aws/dynamo-retry.ts";
-import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo/catalog.ts";
+import { MAX_SETTLE_ATTEMPTS } from "../../lib/adapters/aws/dynamo/retry.ts";
+import { createCatalogTable } from "../../lib/adapters/aws/dynamo/table.ts";
 import {
   AlreadyExistsError,
   BlockvaultError,

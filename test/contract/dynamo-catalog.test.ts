@@ -1,7 +1,7 @@
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { dynamoDocumentClient } from "../../lib/adapters/aws/clients.ts";
-import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo-catalog.ts";
-import { createCatalogTable } from "../../lib/adapters/aws/dynamo-table.ts";
+import { openDynamoCatalog } from "../../lib/adapters/aws/dynamo/catalog.ts";
+import { createCatalogTable } from "../../lib/adapters/aws/dynamo/table.ts";
 import { emulatorConfig, uniqueName } from "../helpers/aws.ts";
 import { describeCatalogContract } from "./catalog.contract.ts";
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo-keys.ts";
+import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo/keys.ts";
 import { packagedTemplate, STAGE_PARAMS, STAGES } from "./package-fixture.ts";
 import {
   ACCOUNT,
@@ -635,7 +635,7 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
   });
 
   describe("catalog table", () => {
-    it("has exactly the key schema and LSIs of lib/adapters/aws/dynamo-keys.ts, on demand, with PITR", () => {
+    it("has exactly the key schema and LSIs of lib/adapters/aws/dynamo/keys.ts, on demand, with PITR", () => {
       const props = cfn.resource("CatalogTable").Properties ?? {};
       expect(props.BillingMode).toBe("PAY_PER_REQUEST");
       expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });

@@ -6,7 +6,7 @@ import {
   SDK_STANDARD_ATTEMPTS,
   s3Client,
 } from "../../lib/adapters/aws/clients.ts";
-import { MAX_SETTLE_ATTEMPTS, settlePauseCeilingMs } from "../../lib/adapters/aws/dynamo-retry.ts";
+import { MAX_SETTLE_ATTEMPTS, settlePauseCeilingMs } from "../../lib/adapters/aws/dynamo/retry.ts";
 import { redeliveryDelaySeconds } from "../../lib/adapters/aws/sqs-queue.ts";
 import { LAMBDA_INVOKE, statemachinesDir } from "../../lib/app/lifecycle/definitions.ts";
 import { DEFAULT_RETRY_POLICY } from "../../lib/decorators/retry.ts";

@@ -10,7 +10,7 @@ import {
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../../errors.ts";
 import { awsErrorCode, awsHttpStatus, translateAwsError } from "./aws-errors.ts";
 import { type AwsConfig, dynamoDocumentClient, kmsClient, s3Client } from "./clients.ts";
-import { createCatalogTable } from "./dynamo-table.ts";
+import { createCatalogTable } from "./dynamo/table.ts";
 import { createVaultKey, findKeyByAlias } from "./kms-key-service.ts";
 import { S3ObjectStore } from "./s3-object-store.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openDynamoCatalog } from "../../../lib/adapters/aws/dynamo-catalog.ts";
+import { openDynamoCatalog } from "../../../lib/adapters/aws/dynamo/catalog.ts";
 import { openSqliteCatalog } from "../../../lib/adapters/local/sqlite-catalog.ts";
 import { decorate, type WrapperTable } from "../../../lib/decorators/decorate.ts";
 import { retryingCatalog } from "../../../lib/decorators/retrying-catalog.ts";

@@ -1,5 +1,5 @@
-import { type SegmentRef, SegmentRefState } from "../../ports/references.ts";
-import { ATTR, INDEX, REF_LSI, vaultPk } from "./dynamo-keys.ts";
+import { type SegmentRef, SegmentRefState } from "../../../ports/references.ts";
+import { ATTR, INDEX, REF_LSI, vaultPk } from "./keys.ts";
 import {
   A,
   deadSegmentValue,
@@ -7,7 +7,7 @@ import {
   segmentFromItem,
   segmentKey,
   staleConflict,
-} from "./dynamo-references-items.ts";
+} from "./references-items.ts";
 
 /**
  * Segment reference records: item `SEGREF#<id>` with `state`, `packs` (a list, fixed when the

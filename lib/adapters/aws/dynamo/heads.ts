@@ -1,9 +1,9 @@
-import { IntegrityError } from "../../errors.ts";
-import { PointState, type RecoveryPointRecord } from "../../model.ts";
-import { INDEX, itemKey, part, SK, vaultPk } from "./dynamo-keys.ts";
-import type { Item, Op } from "./dynamo-ops.ts";
-import { orderOf, pointFromItem } from "./dynamo-records.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
+import { IntegrityError } from "../../../errors.ts";
+import { PointState, type RecoveryPointRecord } from "../../../model.ts";
+import { INDEX, itemKey, part, SK, vaultPk } from "./keys.ts";
+import type { Item, Op } from "./ops.ts";
+import { orderOf, pointFromItem } from "./records.ts";
+import type { DynamoTable } from "./store.ts";
 
 /**
  * A disk's head item: its newest available recovery point (by `created`, then commit order),
@@ -17,7 +17,7 @@ import type { DynamoTable } from "./dynamo-store.ts";
 export interface Head {
   /** The newest available point's id; absent when the disk has none. */
   readonly point?: string;
-  /** That point's order (see `order` in dynamo-table.ts). */
+  /** That point's order (see `order` in table.ts). */
   readonly ord?: string;
   /** 0 when there is no head item yet. */
   readonly version: number;

@@ -5,9 +5,9 @@ import {
   UpdateContinuousBackupsCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AlreadyExistsError, TransientError } from "../../errors.ts";
-import { awsErrorCode, translateAwsError } from "./aws-errors.ts";
-import { ATTR } from "./dynamo-keys.ts";
+import { AlreadyExistsError, TransientError } from "../../../errors.ts";
+import { awsErrorCode, translateAwsError } from "../aws-errors.ts";
+import { ATTR } from "./keys.ts";
 
 /**
  * A client `createCatalogTable` sends its table-management commands through: a `DynamoDBClient`,
@@ -27,7 +27,7 @@ export interface CreatedTable {
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Creates the catalog table `name` (on-demand billing, the key schema and LSIs of dynamo-keys.ts), waits
+ * Creates the catalog table `name` (on-demand billing, the key schema and LSIs of keys.ts), waits
  * until it is ACTIVE and turns on point-in-time recovery where the service supports it.
  * An existing table of that name is an `AlreadyExistsError` (and is left alone).
  */

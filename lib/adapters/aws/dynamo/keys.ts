@@ -61,7 +61,7 @@ export const SK = {
   policy: "POLICY#",
   approval: "APPROVAL#",
   audit: "AUDIT#",
-  /** Garbage collection's reference records (see dynamo-references.ts): tracking is on. */
+  /** Garbage collection's reference records (see references.ts): tracking is on. */
   refVault: "REFVAULT",
   packRef: "PACKREF#",
   segmentRef: "SEGREF#",

@@ -1,5 +1,5 @@
-import { BlockvaultError, TransientError, ValidationError } from "../../errors.ts";
-import type { ItemKey } from "./dynamo-keys.ts";
+import { BlockvaultError, TransientError, ValidationError } from "../../../errors.ts";
+import type { ItemKey } from "./keys.ts";
 
 /** An item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;

@@ -1,12 +1,12 @@
-import { AlreadyExistsError, NotFoundError } from "../../errors.ts";
-import type { JobRecord } from "../../model.ts";
-import { checkJobExpectation, type JobExpectation, type JobQuery } from "../../ports/catalog.ts";
-import { checkCount, merge } from "./dynamo-codec.ts";
-import { INDEX, itemKey, part, SK, vaultPk } from "./dynamo-keys.ts";
-import { checkJob, JOB_FIELDS, JOB_REQUIRED, jobFromItem, jobItem } from "./dynamo-records.ts";
-import { AGAIN, untilSettled } from "./dynamo-retry.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, nextTicket, writeInVault } from "./dynamo-vaults.ts";
+import { AlreadyExistsError, NotFoundError } from "../../../errors.ts";
+import type { JobRecord } from "../../../model.ts";
+import { checkJobExpectation, type JobExpectation, type JobQuery } from "../../../ports/catalog.ts";
+import { checkCount, merge } from "./codec.ts";
+import { INDEX, itemKey, part, SK, vaultPk } from "./keys.ts";
+import { checkJob, JOB_FIELDS, JOB_REQUIRED, jobFromItem, jobItem } from "./records.ts";
+import { AGAIN, untilSettled } from "./retry.ts";
+import type { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, nextTicket, writeInVault } from "./vaults.ts";
 
 /** Jobs in the DynamoDB catalog. */
 

@@ -1,10 +1,10 @@
 import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, IntegrityError, NotFoundError } from "../../errors.ts";
-import { type PackRef, PackRefState, type SegmentRef, SegmentRefState } from "../../ports/references.ts";
-import { awsErrorCode, translateAwsError } from "./aws-errors.ts";
-import { type ItemKey, itemKey, part, REF_LSI, SK, sortableInt } from "./dynamo-keys.ts";
-import type { Expr, Item } from "./dynamo-ops.ts";
-import { DynamoTable } from "./dynamo-store.ts";
+import { ConflictError, IntegrityError, NotFoundError } from "../../../errors.ts";
+import { type PackRef, PackRefState, type SegmentRef, SegmentRefState } from "../../../ports/references.ts";
+import { awsErrorCode, translateAwsError } from "../aws-errors.ts";
+import { type ItemKey, itemKey, part, REF_LSI, SK, sortableInt } from "./keys.ts";
+import type { Expr, Item } from "./ops.ts";
+import { DynamoTable } from "./store.ts";
 
 /**
  * Item shapes of garbage collection's reference records in the catalog table, and the table

@@ -8,7 +8,7 @@ import {
   type RecoveryPointRecord,
   Tier,
   type VaultRecord,
-} from "../../model.ts";
+} from "../../../model.ts";
 import {
   checkInt,
   checkOneOf,
@@ -19,14 +19,14 @@ import {
   parseJson,
   pick,
   refuse,
-} from "./dynamo-codec.ts";
-import { itemKey, order, part, SK } from "./dynamo-keys.ts";
-import type { Item } from "./dynamo-ops.ts";
+} from "./codec.ts";
+import { itemKey, order, part, SK } from "./keys.ts";
+import type { Item } from "./ops.ts";
 
 /**
  * Vaults, disks, recovery points and jobs as table items. Points and jobs also carry their
  * commit `ticket` (see `DynamoTable.ticket`), a revision `rev` that every update is conditional
- * on, and the LSI sort attributes their listings read (see dynamo-table.ts).
+ * on, and the LSI sort attributes their listings read (see table.ts).
  */
 
 /** Attributes an item has besides its record's fields: bookkeeping the codecs add. */

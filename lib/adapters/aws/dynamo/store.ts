@@ -7,10 +7,10 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type BlockvaultError, NotFoundError } from "../../errors.ts";
-import { awsErrorCode, translateAwsError } from "./aws-errors.ts";
-import type { ItemKey } from "./dynamo-keys.ts";
-import { type Cancelled, cancellation, type Expr, type Item, type Op, transactItem } from "./dynamo-ops.ts";
+import { type BlockvaultError, NotFoundError } from "../../../errors.ts";
+import { awsErrorCode, translateAwsError } from "../aws-errors.ts";
+import type { ItemKey } from "./keys.ts";
+import { type Cancelled, cancellation, type Expr, type Item, type Op, transactItem } from "./ops.ts";
 
 /**
  * The catalog's table and the few ways the catalog uses it: consistent reads, conditional

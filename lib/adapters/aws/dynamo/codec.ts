@@ -1,6 +1,6 @@
-import { IntegrityError, ValidationError } from "../../errors.ts";
-import { enumField } from "../../util/enum-field.ts";
-import type { Item } from "./dynamo-ops.ts";
+import { IntegrityError, ValidationError } from "../../../errors.ts";
+import { enumField } from "../../../util/enum-field.ts";
+import type { Item } from "./ops.ts";
 
 /**
  * Shared pieces of the record <-> item conversions: field checks and the generic mapping.

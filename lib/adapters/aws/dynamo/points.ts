@@ -1,6 +1,6 @@
-import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "../../errors.ts";
-import { PointState, type RecoveryPointRecord } from "../../model.ts";
-import { merge } from "./dynamo-codec.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "../../../errors.ts";
+import { PointState, type RecoveryPointRecord } from "../../../model.ts";
+import { merge } from "./codec.ts";
 import {
   becomesAvailable,
   becomesUnavailable,
@@ -8,13 +8,13 @@ import {
   headOp,
   pointOrder,
   readHead,
-} from "./dynamo-heads.ts";
-import { INDEX, itemKey, part, SK, vaultPk } from "./dynamo-keys.ts";
-import type { Op } from "./dynamo-ops.ts";
-import { checkPoint, pointFromItem, pointItem } from "./dynamo-records.ts";
-import { AGAIN, untilSettled } from "./dynamo-retry.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, nextTicket, vaultExists } from "./dynamo-vaults.ts";
+} from "./heads.ts";
+import { INDEX, itemKey, part, SK, vaultPk } from "./keys.ts";
+import type { Op } from "./ops.ts";
+import { checkPoint, pointFromItem, pointItem } from "./records.ts";
+import { AGAIN, untilSettled } from "./retry.ts";
+import type { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, nextTicket, vaultExists } from "./vaults.ts";
 
 /** Recovery points in the DynamoDB catalog: the conditional commit, reads, listings, updates. */
 

@@ -1,15 +1,15 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { BlockvaultError } from "../../errors.ts";
-import type { Catalog } from "../../ports/catalog.ts";
-import { bindAll } from "../../util/bind-ops.ts";
-import { type AwsConfig, dynamoDocumentClient } from "./clients.ts";
-import { approvalOps } from "./dynamo-approvals.ts";
-import { auditOps } from "./dynamo-audit.ts";
-import { jobOps } from "./dynamo-jobs.ts";
-import { pointOps } from "./dynamo-points.ts";
-import { policyOps, settingsOps } from "./dynamo-rules.ts";
-import { DynamoTable } from "./dynamo-store.ts";
-import { diskOps, vaultOps } from "./dynamo-vaults.ts";
+import { BlockvaultError } from "../../../errors.ts";
+import type { Catalog } from "../../../ports/catalog.ts";
+import { bindAll } from "../../../util/bind-ops.ts";
+import { type AwsConfig, dynamoDocumentClient } from "../clients.ts";
+import { approvalOps } from "./approvals.ts";
+import { auditOps } from "./audit.ts";
+import { jobOps } from "./jobs.ts";
+import { pointOps } from "./points.ts";
+import { policyOps, settingsOps } from "./rules.ts";
+import { DynamoTable } from "./store.ts";
+import { diskOps, vaultOps } from "./vaults.ts";
 
 /** Where {@link openDynamoCatalog} keeps the catalog. */
 export interface DynamoCatalogOptions {
@@ -23,8 +23,8 @@ export interface DynamoCatalogOptions {
 
 /**
  * Opens the {@link Catalog} on one DynamoDB table, assembled from one module per aggregate
- * (dynamo-points.ts, dynamo-jobs.ts, …, each bound to the table) (single-table design, see "DynamoDB catalog" in docs/design.md
- * and dynamo-table.ts). Every access pattern is a GetItem or a Query in the vault's partition,
+ * (points.ts, jobs.ts, …, each bound to the table); single-table design, see "DynamoDB catalog"
+ * in docs/design.md and table.ts. Every access pattern is a GetItem or a Query in the vault's partition,
  * reads are strongly consistent, and every read-check-write is one conditional write or one
  * transaction, so several processes (or Lambda functions) may share a table:
  * - creates are conditional on the id (`AlreadyExistsError`) and, for a vault's records, run in a
@@ -39,7 +39,7 @@ export interface DynamoCatalogOptions {
  *
  * Beyond the port, as in the SQLite catalog: records of a vault that was never created are
  * refused with `NotFoundError`, and a record with a missing or mistyped field with
- * `ValidationError` (see dynamo-codec.ts).
+ * `ValidationError` (see codec.ts).
  */
 export function openDynamoCatalog(options: DynamoCatalogOptions): Catalog {
   const client = options.client ?? dynamoDocumentClient(options.config ?? {});

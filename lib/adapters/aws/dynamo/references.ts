@@ -1,12 +1,17 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AccessDeniedError, IntegrityError, NotFoundError } from "../../errors.ts";
-import { type PackRef, PointRelease, type ReferenceStore, type SegmentRef } from "../../ports/references.ts";
-import { mapLimit } from "../../util/concurrency.ts";
-import { itemKey, SK, vaultPk } from "./dynamo-keys.ts";
-import { packKey, ReferenceTable, segmentKey } from "./dynamo-references-items.ts";
-import * as lists from "./dynamo-references-pack-lists.ts";
-import * as packs from "./dynamo-references-packs.ts";
-import * as segments from "./dynamo-references-segments.ts";
+import { AccessDeniedError, IntegrityError, NotFoundError } from "../../../errors.ts";
+import {
+  type PackRef,
+  PointRelease,
+  type ReferenceStore,
+  type SegmentRef,
+} from "../../../ports/references.ts";
+import { mapLimit } from "../../../util/concurrency.ts";
+import { itemKey, SK, vaultPk } from "./keys.ts";
+import { packKey, ReferenceTable, segmentKey } from "./references-items.ts";
+import * as lists from "./references-pack-lists.ts";
+import * as packs from "./references-packs.ts";
+import * as segments from "./references-segments.ts";
 
 /** Where {@link DynamoReferenceStore} keeps its records. */
 export interface DynamoReferenceStoreOptions {
@@ -25,7 +30,7 @@ export interface DynamoReferenceStoreOptions {
  * UpdateItem, DeleteItem or Query, never a transaction: holders are string sets changed with
  * ADD and DELETE (idempotent, so a retried call never counts twice), and states move with
  * UpdateItems conditional on the state they leave. The listings are strongly consistent Queries
- * of the catalog's LSIs, under prefixes of their own (`REF_LSI` in dynamo-keys.ts):
+ * of the catalog's LSIs, under prefixes of their own (`REF_LSI` in keys.ts):
  * condemned and deleted packs in `lsi1`, packs by index object in `lsi2`, dead segments in `lsi3`.
  */
 /** Requests in flight for one batch call. */

@@ -1,5 +1,5 @@
-import { type PackRef, PackRefState } from "../../ports/references.ts";
-import { ATTR } from "./dynamo-keys.ts";
+import { type PackRef, PackRefState } from "../../../ports/references.ts";
+import { ATTR } from "./keys.ts";
 import {
   A,
   eachLimited,
@@ -10,7 +10,7 @@ import {
   packUnheldValue,
   type ReferenceTable,
   staleConflict,
-} from "./dynamo-references-items.ts";
+} from "./references-items.ts";
 
 /**
  * Pack reference records: item `PACKREF#<id>` with `state`, `changed`, `idx` and the string set

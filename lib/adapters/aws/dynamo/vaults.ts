@@ -1,10 +1,10 @@
-import { AlreadyExistsError, BlockvaultError, NotFoundError } from "../../errors.ts";
-import type { DiskRecord, VaultRecord } from "../../model.ts";
-import { itemKey, SK, vaultPk } from "./dynamo-keys.ts";
-import type { Op } from "./dynamo-ops.ts";
-import { diskFromItem, diskItem, vaultFromItem, vaultItem } from "./dynamo-records.ts";
-import { AGAIN, untilSettled } from "./dynamo-retry.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
+import { AlreadyExistsError, BlockvaultError, NotFoundError } from "../../../errors.ts";
+import type { DiskRecord, VaultRecord } from "../../../model.ts";
+import { itemKey, SK, vaultPk } from "./keys.ts";
+import type { Op } from "./ops.ts";
+import { diskFromItem, diskItem, vaultFromItem, vaultItem } from "./records.ts";
+import { AGAIN, untilSettled } from "./retry.ts";
+import type { DynamoTable } from "./store.ts";
 
 /**
  * Vaults and disks in the DynamoDB catalog, and the write every child record shares: one

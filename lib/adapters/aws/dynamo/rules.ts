@@ -1,10 +1,10 @@
-import { AlreadyExistsError, ConflictError, NotFoundError } from "../../errors.ts";
-import { defaultSettings, LockState, type PolicyRecord, type VaultSettings } from "../../model.ts";
-import { checkInt, checkOneOf, checkText, objectJson, parseJson, pick, refuse } from "./dynamo-codec.ts";
-import { itemKey, SK, vaultPk } from "./dynamo-keys.ts";
-import type { Item, Op } from "./dynamo-ops.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, writeInVault } from "./dynamo-vaults.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError } from "../../../errors.ts";
+import { defaultSettings, LockState, type PolicyRecord, type VaultSettings } from "../../../model.ts";
+import { checkInt, checkOneOf, checkText, objectJson, parseJson, pick, refuse } from "./codec.ts";
+import { itemKey, SK, vaultPk } from "./keys.ts";
+import type { Item, Op } from "./ops.ts";
+import type { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, writeInVault } from "./vaults.ts";
 
 /**
  * The vault rules' records in the DynamoDB catalog: backup policies and vault settings. Both are

@@ -1,14 +1,14 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { IntegrityError, NotFoundError, ValidationError } from "../../errors.ts";
-import type { PrincipalStore, StoredPrincipal } from "../../ports/principals.ts";
+import { IntegrityError, NotFoundError, ValidationError } from "../../../errors.ts";
+import type { PrincipalStore, StoredPrincipal } from "../../../ports/principals.ts";
 import {
   DocumentPrincipalStore,
   type PrincipalDocument,
   type PrincipalDocumentIo,
-} from "../principal-document.ts";
-import { itemKey } from "./dynamo-keys.ts";
-import { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, vaultExists } from "./dynamo-vaults.ts";
+} from "../../principal-document.ts";
+import { itemKey } from "./keys.ts";
+import { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, vaultExists } from "./vaults.ts";
 
 /**
  * The principals of a vault on AWS: IAM users and roles by ARN, with their roles and lineage, in

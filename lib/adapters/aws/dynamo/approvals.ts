@@ -1,12 +1,12 @@
-import { AlreadyExistsError, ConflictError, NotFoundError } from "../../errors.ts";
-import { type ApprovalRecord, ApprovalState } from "../../model.ts";
-import type { ApprovalQuery } from "../../ports/catalog.ts";
-import { checkInt, checkOneOf, checkText, fieldsOf, merge, optional, pick, refuse } from "./dynamo-codec.ts";
-import { INDEX, itemKey, order, SK, vaultPk } from "./dynamo-keys.ts";
-import type { Item } from "./dynamo-ops.ts";
-import { AGAIN, untilSettled } from "./dynamo-retry.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, nextTicket, writeInVault } from "./dynamo-vaults.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError } from "../../../errors.ts";
+import { type ApprovalRecord, ApprovalState } from "../../../model.ts";
+import type { ApprovalQuery } from "../../../ports/catalog.ts";
+import { checkInt, checkOneOf, checkText, fieldsOf, merge, optional, pick, refuse } from "./codec.ts";
+import { INDEX, itemKey, order, SK, vaultPk } from "./keys.ts";
+import type { Item } from "./ops.ts";
+import { AGAIN, untilSettled } from "./retry.ts";
+import type { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, nextTicket, writeInVault } from "./vaults.ts";
 
 /**
  * Approval requests (multi-user authorization) in the DynamoDB catalog. A request is created

@@ -1,6 +1,6 @@
-import { type PackRef, PackRefState } from "../../ports/references.ts";
-import { ATTR, INDEX, part, REF_LSI, sortableInt, vaultPk } from "./dynamo-keys.ts";
-import { A, packFromItem, type ReferenceTable } from "./dynamo-references-items.ts";
+import { type PackRef, PackRefState } from "../../../ports/references.ts";
+import { ATTR, INDEX, part, REF_LSI, sortableInt, vaultPk } from "./keys.ts";
+import { A, packFromItem, type ReferenceTable } from "./references-items.ts";
 
 /** The listings of pack reference records: strongly consistent Queries of the catalog's LSIs. */
 

@@ -1,21 +1,12 @@
-import { IntegrityError, NotFoundError } from "../../errors.ts";
-import { type AuditEntry, AuditOutcome } from "../../model.ts";
-import type { AuditQuery } from "../../ports/catalog.ts";
-import {
-  checkCount,
-  checkInt,
-  checkOneOf,
-  checkText,
-  flatJson,
-  optional,
-  parseJson,
-  pick,
-} from "./dynamo-codec.ts";
-import { itemKey, SK, sortableCount, vaultPk } from "./dynamo-keys.ts";
-import type { Item } from "./dynamo-ops.ts";
-import { AGAIN, untilSettled } from "./dynamo-retry.ts";
-import type { DynamoTable } from "./dynamo-store.ts";
-import { NOT_EXISTS, vaultExists } from "./dynamo-vaults.ts";
+import { IntegrityError, NotFoundError } from "../../../errors.ts";
+import { type AuditEntry, AuditOutcome } from "../../../model.ts";
+import type { AuditQuery } from "../../../ports/catalog.ts";
+import { checkCount, checkInt, checkOneOf, checkText, flatJson, optional, parseJson, pick } from "./codec.ts";
+import { itemKey, SK, sortableCount, vaultPk } from "./keys.ts";
+import type { Item } from "./ops.ts";
+import { AGAIN, untilSettled } from "./retry.ts";
+import type { DynamoTable } from "./store.ts";
+import { NOT_EXISTS, vaultExists } from "./vaults.ts";
 
 /**
  * The audit log in the DynamoDB catalog. Each vault has an audit head item holding the last seq

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConflictError } from "../../errors.ts";
+import { ConflictError } from "../../../errors.ts";
 
 /** What an attempt returns to be run again: it lost a race, and nothing it did was written. */
 export const AGAIN: unique symbol = Symbol("again");
