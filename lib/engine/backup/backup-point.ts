@@ -17,6 +17,7 @@ import {
 } from "../points/manifest.ts";
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "../store/layout.ts";
 import type { VaultContext } from "../store/vault-config.ts";
+import type { BackupResult } from "./backup.ts";
 import { commitGuarded } from "./backup-commit.ts";
 import type { PreparedRun } from "./backup-run.ts";
 import type { ScanResult } from "./scan-segments.ts";
@@ -31,17 +32,8 @@ export interface ScannedRun extends PreparedRun {
   readonly consistency: Consistency | undefined;
 }
 
-/** The committed point, as the backup reports it. */
-export interface CommittedPoint {
-  readonly recoveryPointId: string;
-  readonly disk: string;
-  readonly parent: string | null;
-  readonly logicalSize: number;
-  readonly bytesScanned: number;
-  readonly bytesChanged: number;
-  readonly bytesStored: number;
-  readonly blocksNew: number;
-}
+/** The committed point, as the backup reports it (the job and timing are the caller's). */
+export type CommittedPoint = Omit<BackupResult, "jobId" | "durationMs">;
 
 /**
  * Writes the point's manifests, records the disk, holds the point's references, and commits the
