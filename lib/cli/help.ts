@@ -26,12 +26,7 @@ export function mainHelp(commands: Readonly<Record<string, CommandSpec>>, versio
     "",
     "Options:",
     ...optionLines(TOP_LEVEL_OPTIONS),
-    "",
-    "Options for every command:",
-    ...optionLines(GLOBAL_OPTIONS),
-    "",
-    "Exit codes:",
-    ...exitCodeHelp(),
+    ...commonTail(),
   ].join("\n");
 }
 
@@ -46,13 +41,20 @@ export function commandHelp(name: string, command: CommandSpec): string {
     `${name}: ${command.summary}.`,
     ...(command.details?.length ? ["", ...command.details] : []),
     ...(own ? ["", "Options:", ...optionLines(command.options)] : []),
+    ...commonTail(),
+  ].join("\n");
+}
+
+/** What every help text ends with: the options every command takes, and the exit codes. */
+function commonTail(): string[] {
+  return [
     "",
     "Options for every command:",
     ...optionLines(GLOBAL_OPTIONS),
     "",
     "Exit codes:",
     ...exitCodeHelp(),
-  ].join("\n");
+  ];
 }
 
 const COLUMN = 26;

@@ -57,11 +57,16 @@ export function describeEnumRefusals(
       await c.createApproval(approval("a1", { vaultId }));
       await c.appendAudit(auditEntry({ vaultId }));
       await corrupt(vaultId, record, id, field, "bogus-value");
-      for (const reading of read(c, vaultId)) {
-        const err = await reading.then(
+      // Every reading gets its handler at once: they run concurrently, and one that rejects while
+      // an earlier one is awaited must not count as an unhandled rejection.
+      const outcomes = read(c, vaultId).map((reading) =>
+        reading.then(
           () => new Error("read back without complaint"),
           (e: unknown) => e,
-        );
+        ),
+      );
+      for (const outcome of outcomes) {
+        const err = await outcome;
         expect(err, `${record} ${field}`).toBeInstanceOf(IntegrityError);
         expect((err as Error).message).toMatch(
           new RegExp(`${record === "settings" ? "settings" : id}\\b.*: ${field} "bogus-value" is not one of`),

@@ -26,9 +26,9 @@ export interface SqliteCatalog extends Catalog {
  * Opens the {@link Catalog} on a local SQLite database (`node:sqlite`) at `path`, for
  * single-machine vaults and tests: created if needed (`":memory:"` gives a private, throwaway
  * catalog) and assembled from one module per aggregate (sqlite-points.ts, sqlite-jobs.ts, …,
- * each bound to the database). The database runs in WAL mode with foreign keys on, so readers never block the writer
- * and several processes may share one file; a write lock held longer than `busyTimeoutMs`
- * surfaces as a retryable `TransientError`.
+ * each bound to the database). The database runs in WAL mode with foreign keys on, so readers
+ * never block the writer and several processes may share one file; a write lock held longer
+ * than `busyTimeoutMs` surfaces as a retryable `TransientError`.
  *
  * `node:sqlite` is synchronous: each method runs to completion on the calling thread before its
  * promise settles, so no two calls of one instance ever interleave. Read-modify-write methods

@@ -1,8 +1,8 @@
 import { once } from "node:events";
 import { open, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
-import type { PointReader } from "../../engine/read/point-reader.ts";
-import { AlreadyExistsError, ValidationError } from "../../errors.ts";
+import { checkReadRange, type PointReader } from "../../engine/read/point-reader.ts";
+import { AlreadyExistsError } from "../../errors.ts";
 import { type CommandContext, integerOption, onePositional, withVault } from "../context.ts";
 import { formatBytes } from "../format.ts";
 
@@ -20,11 +20,7 @@ export async function readCommand(ctx: CommandContext): Promise<void> {
     try {
       const length = asked ?? Math.max(0, reader.size - offset);
       // Checked before any output, so a bad range writes nothing.
-      if (offset + length > reader.size) {
-        throw new ValidationError(
-          `read of recovery point ${pointId}: bytes ${offset}+${length} are outside the disk (0-${reader.size})`,
-        );
-      }
+      checkReadRange(reader, offset, length);
       if (out === undefined) {
         await copyRange(reader, offset, length, (bytes) => writeTo(process.stdout, bytes));
         return;

@@ -17,8 +17,6 @@ import { WorkerPool } from "../workers/worker-pool.ts";
 export interface PreparedRun {
   readonly source: VolumeSource;
   readonly parent: RecoveryPointRecord | undefined;
-  readonly blockSize: number;
-  readonly segmentBlocks: number;
   readonly pool: WorkerPool;
   /** Where the workers write packs as files, when the store takes them so. */
   readonly staging: StagingArea | undefined;
@@ -44,7 +42,6 @@ export async function prepareRun(
   source: VolumeSource,
   parent: RecoveryPointRecord | undefined,
 ): Promise<PreparedRun> {
-  const { blockSize, segmentBlocks } = ctx.config;
   const pool = startWorkers(ctx);
   const indexLoadedAt = ctx.deps.clock.now();
   const indexLoading = loadLiveIndex(ctx.deps.store, ctx.secrets, condemnedPacks(ctx));
@@ -66,8 +63,6 @@ export async function prepareRun(
     return {
       source,
       parent,
-      blockSize,
-      segmentBlocks,
       pool,
       staging,
       parentManifest,

@@ -129,7 +129,7 @@ async function backupInto(
   const run = await prepareRun(ctx, source, parent);
   const sink = packSinkFor(ctx, run);
   const rotation = dataKeysFor(ctx, run.pool, sink);
-  const scan = await scanAndStore(run, sink, rotation, options);
+  const scan = await scanAndStore(ctx, run, sink, rotation, options);
   // Packs and index are stored: closing the threads and the staging area is only cleanup now, done
   // while the manifests are written, so no write waits for it. A thread that fails to stop then
   // cannot make the point wrong, nor fail a committed backup.
@@ -155,6 +155,7 @@ async function backupInto(
  * the sink settles (nothing of this run is still being written) and the workers close.
  */
 async function scanAndStore(
+  ctx: VaultContext,
   run: PreparedRun,
   sink: PackSink,
   rotation: DataKeyRotation,
@@ -165,8 +166,8 @@ async function scanAndStore(
     const scan = await scanSegments(
       {
         source,
-        blockSize: run.blockSize,
-        segmentBlocks: run.segmentBlocks,
+        blockSize: ctx.config.blockSize,
+        segmentBlocks: ctx.config.segmentBlocks,
         parent: parentManifest,
         changed: run.hints,
         allocated: await run.allocating,

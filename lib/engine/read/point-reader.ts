@@ -49,6 +49,23 @@ export interface PointReader {
   close(): void;
 }
 
+/**
+ * Refuses a byte range that is not whole numbers inside the point's disk, naming the point; a
+ * caller that streams a range in pieces checks the whole range first with it.
+ */
+export function checkReadRange(
+  reader: Pick<PointReader, "pointId" | "size">,
+  offset: number,
+  length: number,
+): void {
+  const whole = Number.isSafeInteger(offset) && Number.isSafeInteger(length);
+  if (!whole || offset < 0 || length < 0 || offset + length > reader.size) {
+    throw new ValidationError(
+      `read of recovery point ${reader.pointId}: bytes ${offset}+${length} are outside the disk (0-${reader.size})`,
+    );
+  }
+}
+
 /** Bytes one read may ask for: reads hold their result in memory. */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
@@ -142,12 +159,7 @@ class BlockMapReader implements PointReader {
 
   #check(offset: number, length: number): void {
     if (this.#closed) throw new ValidationError(`reader of recovery point ${this.pointId} is closed`);
-    const whole = Number.isSafeInteger(offset) && Number.isSafeInteger(length);
-    if (!whole || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new ValidationError(
-        `read of recovery point ${this.pointId}: bytes ${offset}+${length} are outside the disk (0-${this.size})`,
-      );
-    }
+    checkReadRange(this, offset, length);
     if (length > MAX_READ_BYTES) {
       throw new ValidationError(
         `read of recovery point ${this.pointId}: ${length} bytes at once is more than ${MAX_READ_BYTES}`,

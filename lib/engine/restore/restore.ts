@@ -218,8 +218,9 @@ const PLAN_WINDOW_BLOCKS = 2048;
 /**
  * The reads restoring blocks `[firstBlock, endBlock)`, planned a window at a time as the block
  * map's segments arrive: workers start on the first window while the main thread decodes and
- * plans the next, instead of leaving the workers idle while the whole plan is made. A pack's blobs are merged into reads within a window, and a block repeated in several
- * windows is opened once per window.
+ * plans the next, instead of leaving the workers idle while the whole plan is made. A pack's
+ * blobs are merged into reads within a window, and a block repeated in several windows is opened
+ * once per window.
  */
 async function* plannedReads(
   manifest: StreamedManifest,
@@ -263,8 +264,8 @@ async function packRange(
 /**
  * The store's `localPath` (when its objects are local files), asked once per pack: a restore
  * reads each pack several times, and an archive answers by reading the pack's tier record,
- * main-thread work the workers would wait for. A pack archived after the answer fails its read, as it
- * would have between the question and the read anyway.
+ * main-thread work the workers would wait for. A pack archived after the answer fails its read,
+ * as it would have between the question and the read anyway.
  */
 function localPaths(files: LocalObjectFiles | undefined): (key: string) => Promise<string | undefined> {
   const known = new Map<string, Promise<string | undefined>>();

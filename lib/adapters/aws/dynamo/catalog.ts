@@ -24,8 +24,8 @@ export interface DynamoCatalogOptions {
 /**
  * Opens the {@link Catalog} on one DynamoDB table, assembled from one module per aggregate
  * (points.ts, jobs.ts, …, each bound to the table); single-table design, see "DynamoDB catalog"
- * in docs/design.md and table.ts. Every access pattern is a GetItem or a Query in the vault's partition,
- * reads are strongly consistent, and every read-check-write is one conditional write or one
+ * in docs/design.md and table.ts. Every access pattern is a GetItem or a Query in the vault's
+ * partition, reads are strongly consistent, and every read-check-write is one conditional write or one
  * transaction, so several processes (or Lambda functions) may share a table:
  * - creates are conditional on the id (`AlreadyExistsError`) and, for a vault's records, run in a
  *   transaction with a ConditionCheck that the vault exists (`NotFoundError` naming it);
