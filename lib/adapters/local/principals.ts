@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, IntegrityError } from "../../errors.ts";
 import type { PrincipalRecord, PrincipalStore, StoredPrincipal } from "../../ports/principals.ts";
 import { principalByToken } from "../../rules/callers.ts";
@@ -11,6 +10,7 @@ import {
   type PrincipalDocument,
   type PrincipalDocumentIo,
 } from "../principal-document.ts";
+import { FileLock } from "./file-lock.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { syncDirectory, writeDurably } from "./fs-io.ts";
 
@@ -69,54 +69,24 @@ class PrincipalFile implements PrincipalDocumentIo {
    * revision and replaces the file: temporary file, fsync, rename, directory fsync.
    */
   async replace(next: PrincipalDocument, expectedRevision: number): Promise<boolean> {
-    await this.#acquire();
+    const lock = new FileLock(this.#lock, LOCK_WAIT_MS);
+    await lock.acquire(this.#file);
     try {
       if ((await this.load()).revision !== expectedRevision) return false;
       const temp = `${this.#file}.${randomBytes(4).toString("hex")}.tmp`;
       const body = JSON.stringify({ version: 2, ...next }, null, 2);
       await writeDurably(temp, Buffer.from(body), 0o600);
+      if (!(await lock.stillHeld())) {
+        await unlink(temp).catch(() => undefined);
+        throw new ConflictError(`the change of ${this.#file} lost its lock; try again`, { retryable: true });
+      }
       await rename(temp, this.#file);
       await syncDirectory(path.dirname(this.#file));
       return true;
     } catch (err) {
       throw translateFsError(err, `write principals file ${this.#file}`);
     } finally {
-      await unlink(this.#lock).catch(() => undefined);
-    }
-  }
-
-  /** Takes the lock file; a lock whose process is gone (killed mid-change) is taken over. */
-  async #acquire(): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        await writeDurably(this.#lock, Buffer.from(`${process.pid}\n`), 0o600);
-        return;
-      } catch (err) {
-        if (errnoCode(err) !== "EEXIST") throw translateFsError(err, `lock ${this.#file}`);
-      }
-      if (await this.#stale()) {
-        await unlink(this.#lock).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new ConflictError(
-          `another change of ${this.#file} is in progress (lock file ${this.#lock}); try again`,
-          { retryable: true },
-        );
-      }
-      await sleep(20 + Math.random() * 30);
-    }
-  }
-
-  async #stale(): Promise<boolean> {
-    const pid = Number.parseInt(await readFile(this.#lock, "utf8").catch(() => ""), 10);
-    if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return errnoCode(err) === "ESRCH";
+      await lock.release();
     }
   }
 }
