@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -248,13 +249,21 @@ describe("keyring rotation", () => {
     await createKeyring(file);
     const before = await readFile(file);
     const lock = path.join(dir, ".vault.keyring.rotate.lock");
-    await writeFile(lock, "123\n");
+    await writeFile(lock, `${process.pid} 0123456789abcdef\n`);
     const err = await rotateKeyring(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as Error).message).toContain(lock);
     expect(await readFile(file)).toStrictEqual(before);
     await rm(lock);
     expect((await rotateKeyring(file)).keyIds).toHaveLength(2);
+  });
+
+  it("takes over the lock of a rotation whose process was killed", async () => {
+    await createKeyring(file);
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+    await writeFile(path.join(dir, ".vault.keyring.rotate.lock"), `${gone.stdout.toString()}\n`);
+    expect((await rotateKeyring(file)).keyIds).toHaveLength(2);
+    expect(await readdir(dir)).toEqual(["vault.keyring"]);
   });
 
   it("serialises concurrent rotations: none loses a key", async () => {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { AlreadyExistsError, ConflictError, KeyError } from "../../errors.ts";
 import { type Clock, systemClock } from "../../ports/clock.ts";
 import type { DataKey, EncryptionContext, KeyRotation, KeyService } from "../../ports/key-service.ts";
+import { FileLock } from "./file-lock.ts";
 import { errnoCode, translateFsError } from "./fs-errors.ts";
 import { syncDirectory, writeDurably } from "./fs-io.ts";
 import { KEY_BYTES, keyIdFingerprint, unwrapKey, wrapKey, wrappedKeyFingerprint } from "./wrapped-key.ts";
@@ -231,6 +232,9 @@ export async function createKeyring(file: string, clock: Clock = systemClock): P
   return keyServiceOf(content);
 }
 
+/** How long a rotation waits for another one (a rotation is one small file write). */
+const ROTATION_LOCK_WAIT_MS = 2_000;
+
 /**
  * Rotates the keyring at `file`: adds a new random master key, which becomes current, and keeps
  * every older one so that what they wrapped still unwraps. The file is rewritten in the version-2
@@ -238,30 +242,28 @@ export async function createKeyring(file: string, clock: Clock = systemClock): P
  * either the old keyring or the new one, never a keyring missing a key. Concurrent rotations are
  * serialised by a lock file beside the keyring, because two read-add-rename cycles racing would
  * drop one of the new keys, and with it every data key it wrapped; a held lock is a
- * `ConflictError` naming it. Returns the key service over all the keys.
+ * `ConflictError` naming it once it was held for longer than a rotation takes; the lock of a
+ * rotation killed midway is taken over. Returns the key service over all the keys.
  */
 export async function rotateKeyring(file: string, clock: Clock = systemClock): Promise<LocalKeyService> {
-  const lock = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.rotate.lock`);
-  try {
-    await writeDurably(lock, Buffer.from(`${process.pid}\n`), 0o600);
-  } catch (err) {
-    if (errnoCode(err) === "EEXIST") {
-      throw new ConflictError(
-        `another rotation of keyring ${file} is in progress (lock file ${lock}); if none is, remove the lock file and retry`,
-        { cause: err },
-      );
-    }
-    throw translateFsError(err, `lock keyring ${file} for rotation`);
-  }
+  const lock = new FileLock(
+    path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.rotate.lock`),
+    ROTATION_LOCK_WAIT_MS,
+  );
+  await lock.acquire(`keyring ${file}`);
   try {
     const current = parseKeyring(file, (await readKeyring(file)).text);
     const content: KeyringFile = { version: 2, keys: [...current.keys, newEntry(clock.now())] };
+    if (!(await lock.stillHeld()))
+      throw new ConflictError(`the rotation of keyring ${file} lost its lock; try again`, {
+        retryable: true,
+      });
     await writeKeyringFile(file, content, "replace").catch((err: unknown) => {
       throw translateFsError(err, `rotate keyring ${file}`);
     });
     return keyServiceOf(content);
   } finally {
-    await unlink(lock).catch(() => undefined);
+    await lock.release();
   }
 }
 
