@@ -11,11 +11,13 @@ import {
 } from "../adapters/aws/provision.ts";
 import { S3ObjectStore } from "../adapters/aws/s3-object-store.ts";
 import { callerArn } from "../adapters/aws/sts-identity.ts";
+import { gatedCatalog, gatedReferences } from "../decorators/gated-writer.ts";
 import type { InitOptions, VaultDeps } from "../engine/store/vault-config.ts";
 import { AccessDeniedError, NotFoundError, ValidationError } from "../errors.ts";
 import { AuditOutcome } from "../model.ts";
 import { type Clock, systemClock } from "../ports/clock.ts";
 import type { PrincipalStore } from "../ports/principals.ts";
+import type { WriterGate } from "../ports/writer-gate.ts";
 import { principalByArn } from "../rules/callers.ts";
 import { Vault } from "../vault.ts";
 import { decoratePorts, type RawPorts } from "./decorate.ts";
@@ -28,6 +30,12 @@ export interface AwsVaultOptions extends AwsVaultLocation {
    */
   readonly kmsKey?: string;
   readonly clock?: Clock;
+  /**
+   * The writer's gate: when given, the vault may only read the catalog and the reference store
+   * itself, and every write goes through the gate (the snapshot function: see
+   * ports/writer-gate.ts).
+   */
+  readonly writerGate?: WriterGate;
 }
 
 /** S3 requests in flight per vault: enough to fill a fast link, few enough for memory. */
@@ -42,7 +50,8 @@ interface AwsPorts {
 
 /**
  * The AWS runtime's ports: packs in S3, the catalog, reference store and principals in one
- * DynamoDB table, keys from KMS, all decorated the way every runtime's are.
+ * DynamoDB table, keys from KMS, all decorated the way every runtime's are; with a writer's gate,
+ * the catalog and reference writes go through it.
  */
 function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   // The retry decorators are these clients' one retry layer: the SDK tries once.
@@ -51,16 +60,18 @@ function awsPorts(options: AwsVaultOptions, kmsKey: string): AwsPorts {
   const kms = kmsClient(aws);
   const dynamo = dynamoDocumentClient(aws);
   const catalog = openDynamoCatalog({ tableName: options.table, client: dynamo });
+  const references = new DynamoReferenceStore({ tableName: options.table, client: dynamo });
+  const gate = options.writerGate;
   let vaultId: string | undefined;
   const raw: RawPorts = {
     store: new S3ObjectStore(s3, {
       bucket: options.bucket,
       ...(options.prefix ? { prefix: options.prefix } : {}),
     }),
-    catalog,
+    catalog: gate ? gatedCatalog(catalog, gate) : catalog,
     keys: new KmsKeyService(kms, kmsKey),
     clock: options.clock ?? systemClock,
-    references: new DynamoReferenceStore({ tableName: options.table, client: dynamo }),
+    references: gate ? gatedReferences(references, gate) : references,
     principals: dynamoPrincipalStore({ tableName: options.table, client: dynamo, vaultId: () => vaultId }),
   };
   return {

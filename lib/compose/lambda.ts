@@ -1,4 +1,12 @@
-import { type AwsConfig, s3Client, sfnClient, snsClient, sqsClient } from "../adapters/aws/clients.ts";
+import {
+  type AwsConfig,
+  lambdaClient,
+  s3Client,
+  sfnClient,
+  snsClient,
+  sqsClient,
+} from "../adapters/aws/clients.ts";
+import { LambdaWriterGate } from "../adapters/aws/lambda-writer-gate.ts";
 import { S3ObjectStore } from "../adapters/aws/s3-object-store.ts";
 import { SfnWorkflows } from "../adapters/aws/sfn-workflows.ts";
 import { SnsAlerts } from "../adapters/aws/sns-alerts.ts";
@@ -26,6 +34,9 @@ function required(name: string): string {
 export function buildCloudApp(aws: AwsConfig): AppContext {
   const bucket = required("BLOCKVAULT_BUCKET");
   const prefix = process.env.BLOCKVAULT_PREFIX;
+  const commitFunction = process.env.BLOCKVAULT_COMMIT_FUNCTION;
+  // The snapshot function's role may only read the catalog: its writes go to the commit function.
+  const writerGate = commitFunction ? new LambdaWriterGate(lambdaClient(aws), commitFunction) : undefined;
   let vault: Promise<Vault> | undefined;
   return {
     vault: () => {
@@ -34,6 +45,7 @@ export function buildCloudApp(aws: AwsConfig): AppContext {
         table: required("BLOCKVAULT_TABLE"),
         kmsKey: required("BLOCKVAULT_KMS_KEY"),
         ...(prefix ? { prefix } : {}),
+        ...(writerGate ? { writerGate } : {}),
         aws,
       }).catch((err: unknown) => {
         // A failed open is not cached: the next invocation tries again.

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EBSClient } from "@aws-sdk/client-ebs";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -99,6 +100,11 @@ export function snsClient(config: AwsConfig): SNSClient {
 /** A Step Functions client. */
 export function sfnClient(config: AwsConfig): SFNClient {
   return instrumented(config, new SFNClient(base(config)));
+}
+
+/** A Lambda client (a function calling another: the writer's commit gate). */
+export function lambdaClient(config: AwsConfig): LambdaClient {
+  return instrumented(config, new LambdaClient(base(config)));
 }
 
 /** An STS client (who is calling: GetCallerIdentity). */
