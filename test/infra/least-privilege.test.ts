@@ -32,6 +32,7 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
   const FUNCTIONS = {
     scheduler: "SchedulerLambdaFunction",
     snapshot: "SnapshotLambdaFunction",
+    commit: "CommitLambdaFunction",
     lifecycle: "LifecycleLambdaFunction",
     api: "ApiLambdaFunction",
   } as const;
@@ -84,7 +85,7 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
   describe("function roles", () => {
     it("gives every function a role of its own, written in the template, with no managed policies", () => {
       const roles = Object.keys(FUNCTIONS).map((fn) => role(fn as Fn));
-      expect(new Set(roles).size).toBe(4);
+      expect(new Set(roles).size).toBe(5);
       expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
       for (const id of roles) {
         expect(cfn.resource(id).Properties?.ManagedPolicyArns).toBeUndefined();
@@ -152,20 +153,54 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       ).toEqual([]);
     });
 
-    it("writes catalog items but deletes none", () => {
+    it("reads catalog items and writes none itself: every write goes through the commit function", () => {
+      for (const action of ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]) {
+        expect(can("snapshot", { action, resource: tableArn }), action).toBe(true);
+      }
+      expect(can("snapshot", { action: "dynamodb:Query", resource: `${tableArn}/index/${INDEX.lsi2}` })).toBe(
+        true,
+      );
+      for (const action of [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteTable",
+      ]) {
+        expect(can("snapshot", { action, resource: tableArn }), action).toBe(false);
+      }
+      const commit = cfn.getAtt(FUNCTIONS.commit, "Arn");
+      expect(can("snapshot", { action: "lambda:InvokeFunction", resource: commit })).toBe(true);
+      for (const fn of ["api", "lifecycle", "scheduler"] as const) {
+        const other = cfn.getAtt(FUNCTIONS[fn], "Arn");
+        expect(can("snapshot", { action: "lambda:InvokeFunction", resource: other }), fn).toBe(false);
+      }
+      const env = cfn.resource(FUNCTIONS.snapshot).Properties?.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(env.Variables.BLOCKVAULT_COMMIT_FUNCTION).toBe(cfn.ref(FUNCTIONS.commit));
+    });
+  });
+
+  describe("commit (the writer's gate)", () => {
+    it("writes catalog items, deletes none, and touches no object, key or queue", () => {
       for (const action of [
         "dynamodb:GetItem",
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
       ]) {
-        expect(can("snapshot", { action, resource: tableArn }), action).toBe(true);
+        expect(can("commit", { action, resource: tableArn }), action).toBe(true);
       }
-      expect(can("snapshot", { action: "dynamodb:Query", resource: `${tableArn}/index/${INDEX.lsi2}` })).toBe(
-        true,
+      expect(can("commit", { action: "dynamodb:DeleteItem", resource: tableArn })).toBe(false);
+      for (const action of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+        expect(can("commit", { action, resource: object("packs/ab/0123") }), action).toBe(false);
+      for (const action of ["kms:Decrypt", "kms:GenerateDataKey"])
+        expect(kms("commit", action, packKey), action).toBe(false);
+      expect(can("commit", { action: "sqs:SendMessage", resource: cfn.getAtt("FanOutQueue", "Arn") })).toBe(
+        false,
       );
-      expect(can("snapshot", { action: "dynamodb:DeleteItem", resource: tableArn })).toBe(false);
-      expect(can("snapshot", { action: "dynamodb:DeleteTable", resource: tableArn })).toBe(false);
     });
 
     it("generates data keys and unwraps the dedup key, never a pack data key", () => {

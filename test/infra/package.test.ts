@@ -55,6 +55,7 @@ describe("serverless package", () => {
       );
       expect(functions.map(([id]) => id).sort()).toEqual([
         "ApiLambdaFunction",
+        "CommitLambdaFunction",
         "LifecycleLambdaFunction",
         "SchedulerLambdaFunction",
         "SnapshotLambdaFunction",
@@ -63,7 +64,7 @@ describe("serverless package", () => {
         expect(fn.Properties?.Runtime, id).toBe("nodejs24.x");
         expect(fn.Properties?.Architectures, id).toEqual(["arm64"]);
         expect(fn.Properties?.Handler, id).toMatch(
-          /^functions\/(scheduler|snapshot|lifecycle|api)\.handler$/,
+          /^functions\/(scheduler|snapshot|commit|lifecycle|api)\.handler$/,
         );
       }
     });
