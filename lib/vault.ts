@@ -44,6 +44,7 @@ import type { SnapshotRequest } from "./ports/queue.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
 import type { Actor } from "./rules/approvals.ts";
+import type { CopyOptions, CopyResult } from "./rules/copy.ts";
 import type { LockPreview } from "./rules/lock.ts";
 import type { StoredPolicy } from "./rules/policies.ts";
 import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
@@ -62,6 +63,7 @@ const modules = {
   reclaim: () => import("./engine/gc/reclaim.ts"),
   read: () => import("./engine/read/point-reader.ts"),
   approvals: () => import("./rules/approvals.ts"),
+  copy: () => import("./rules/copy.ts"),
   keyRotation: () => import("./rules/key-rotation.ts"),
   lock: () => import("./rules/lock.ts"),
   policies: () => import("./rules/policies.ts"),
@@ -135,6 +137,7 @@ export class Vault {
     target: string | undefined,
     run: () => Promise<T>,
     facts?: Record<string, string>,
+    outcomeFacts?: (result: T) => Record<string, string>,
   ): Promise<T> {
     const record = (outcome: AuditOutcome, reason?: Record<string, string>) => {
       const detail = facts || reason ? { ...facts, ...reason } : undefined;
@@ -158,7 +161,7 @@ export class Vault {
     }
     try {
       const result = await run();
-      await record(AuditOutcome.Succeeded);
+      await record(AuditOutcome.Succeeded, outcomeFacts?.(result));
       return result;
     } catch (err) {
       const refused =
@@ -267,6 +270,23 @@ export class Vault {
       const point = await restorablePoint(this.ctx, pointId);
       return (await modules.read()).openPointReader(this.ctx, point, options);
     });
+  }
+
+  /**
+   * Copies recovery point `pointId` into `destination`, another vault, as a point of its own there
+   * (see rules/copy.ts). Reading the point out is a restore here (restore role), storing it a
+   * backup there (the destination authorizes it as its caller); audited here as `point.copy`,
+   * naming the destination vault and the copy.
+   */
+  async copyPoint(pointId: string, destination: Vault, options?: CopyOptions): Promise<CopyResult> {
+    return this.audited(
+      "point.copy",
+      Operation.Restore,
+      pointId,
+      async () => (await modules.copy()).copyPoint(this, pointId, destination, options),
+      { destinationVault: destination.id },
+      (copy) => ({ destinationPoint: copy.recoveryPointId }),
+    );
   }
 
   /** Recovery points, newest first, of one disk or all. */

@@ -38,6 +38,12 @@ export interface PointReader {
   readonly size: number;
   readonly blockSize: number;
   /**
+   * The point's block map: one block id of `BLOCK_ID_BYTES` per block, `HOLE_ID` for a hole. Ids
+   * are keyed per vault, so two maps compare only within one vault (equal id, equal bytes).
+   * Read-only.
+   */
+  readonly blockMap: Buffer;
+  /**
    * The `length` bytes at `offset`. Holes read as zeros without I/O; a range past the end of the
    * disk is a ValidationError naming the point and the range; a zero-length read returns an empty
    * buffer. A damaged block is an IntegrityError: wrong bytes are never returned. Reads may run
@@ -124,8 +130,10 @@ class BlockMapReader implements PointReader {
   readonly pointId: string;
   readonly size: number;
   readonly blockSize: number;
+  readonly blockMap: Buffer;
 
   constructor(pointId: string, size: number, blockSize: number, ids: Buffer, parts: ReaderParts) {
+    this.blockMap = ids;
     this.pointId = pointId;
     this.size = size;
     this.blockSize = blockSize;
