@@ -118,6 +118,54 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/read.ts")).readCommand(ctx),
   },
+  copy: {
+    summary: "copy a recovery point into a second vault, as a point of its own there",
+    usage: [
+      "copy RECOVERY_POINT_ID --to-vault DIR [--to-keyring PATH] [--to-token TOKEN] [--disk NAME]",
+      "copy RECOVERY_POINT_ID --to-vault s3://BUCKET[/PREFIX] --to-table TABLE [--to-kms-key KEY] [--disk NAME]",
+    ],
+    details: [
+      "The copy is a backup of the point's bytes into the destination: deduplicated against what the destination holds, encrypted under the destination's keys, kept by its own retention, lock and soft delete, and restorable when this vault is gone.",
+      "Holes are not read; against the destination's earlier copy of a point of this vault only the blocks that differ are read and sent.",
+      "The copy's sourceRef names this vault and point; this vault's audit log records the copy (point.copy).",
+    ],
+    options: {
+      "to-vault": {
+        kind: OptionKind.String,
+        arg: "DIR|s3://BUCKET[/PREFIX]",
+        help: "the destination vault: an embedded vault's directory, or a vault on S3",
+      },
+      "to-keyring": {
+        kind: OptionKind.Path,
+        arg: "PATH",
+        default: "the destination's own",
+        help: "the destination's keyring",
+      },
+      "to-token": {
+        kind: OptionKind.String,
+        arg: "TOKEN",
+        help: "an API token of the destination, when it has principals",
+      },
+      "to-table": {
+        kind: OptionKind.String,
+        arg: "TABLE",
+        help: "aws: the destination's DynamoDB catalog table",
+      },
+      "to-kms-key": {
+        kind: OptionKind.String,
+        arg: "KEY",
+        help: "aws: the destination's KMS key (default: its config's)",
+      },
+      disk: {
+        kind: OptionKind.String,
+        arg: "NAME",
+        default: "the point's disk",
+        help: "the disk the copy belongs to there",
+      },
+      progress: PROGRESS_OPTION,
+    },
+    run: async (ctx) => (await import("../commands/copy.ts")).copyCommand(ctx),
+  },
   jobs: {
     summary: "list backup and restore jobs with status, duration, bytes and errors",
     usage: ["jobs [--status STATUS] [--limit N]"],
