@@ -38,13 +38,11 @@ describe("the writer's gate as a Lambda function", () => {
   });
 
   it("reports a function that failed before answering as retryable", async () => {
-    lambda
-      .on(InvokeCommand)
-      .resolves({
-        StatusCode: 200,
-        FunctionError: "Unhandled",
-        Payload: Buffer.from('{"errorMessage":"timeout"}') as never,
-      });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: "Unhandled",
+      Payload: Buffer.from('{"errorMessage":"timeout"}') as never,
+    });
     const gate = new LambdaWriterGate(new LambdaClient({ region: "us-east-1" }), "f");
     const err = await gate.submit("{}").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
