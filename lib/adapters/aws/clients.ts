@@ -56,60 +56,74 @@ export function decoratedClientConfig(config: AwsConfig): AwsConfig {
   return { ...config, maxAttempts: DECORATED_CLIENT_ATTEMPTS };
 }
 
-function base(config: AwsConfig) {
+/**
+ * The endpoint of one service: `AWS_ENDPOINT_URL_<SERVICE>` when set (the SDKs' own per-service
+ * variable, honoured here too because an explicit endpoint would override it), else the
+ * configured one. It lets one emulator stand in for a service another lacks: LocalStack's S3,
+ * KMS, SQS, SNS and Step Functions with the catalog on moto (`AWS_ENDPOINT_URL_DYNAMODB`).
+ */
+export function endpointFor(config: AwsConfig, service: string): string | undefined {
+  return process.env[`AWS_ENDPOINT_URL_${service}`] || config.endpoint;
+}
+
+function base(config: AwsConfig, service: string) {
+  const endpoint = endpointFor(config, service);
   return {
     region: config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     maxAttempts: config.maxAttempts ?? SDK_STANDARD_ATTEMPTS,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(endpoint ? { endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   };
 }
 
 /** An S3 client; path-style addressing whenever an explicit endpoint is used (emulators). */
 export function s3Client(config: AwsConfig): S3Client {
-  return instrumented(config, new S3Client({ ...base(config), forcePathStyle: Boolean(config.endpoint) }));
+  return instrumented(
+    config,
+    new S3Client({ ...base(config, "S3"), forcePathStyle: Boolean(endpointFor(config, "S3")) }),
+  );
 }
 
 /** A DynamoDB document client that drops `undefined` attributes instead of failing on them. */
 export function dynamoDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(instrumented(config, new DynamoDBClient(base(config))), {
+  return DynamoDBDocumentClient.from(instrumented(config, new DynamoDBClient(base(config, "DYNAMODB"))), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
 
 /** A KMS client. */
 export function kmsClient(config: AwsConfig): KMSClient {
-  return instrumented(config, new KMSClient(base(config)));
+  return instrumented(config, new KMSClient(base(config, "KMS")));
 }
 
 /** An EBS direct-APIs client. */
 export function ebsClient(config: AwsConfig): EBSClient {
-  return instrumented(config, new EBSClient(base(config)));
+  return instrumented(config, new EBSClient(base(config, "EBS")));
 }
 
 /** An SQS client. */
 export function sqsClient(config: AwsConfig): SQSClient {
-  return instrumented(config, new SQSClient(base(config)));
+  return instrumented(config, new SQSClient(base(config, "SQS")));
 }
 
 /** An SNS client. */
 export function snsClient(config: AwsConfig): SNSClient {
-  return instrumented(config, new SNSClient(base(config)));
+  return instrumented(config, new SNSClient(base(config, "SNS")));
 }
 
 /** A Step Functions client. */
 export function sfnClient(config: AwsConfig): SFNClient {
-  return instrumented(config, new SFNClient(base(config)));
+  return instrumented(config, new SFNClient(base(config, "SFN")));
 }
 
 /** A Lambda client (a function calling another: the writer's commit gate). */
 export function lambdaClient(config: AwsConfig): LambdaClient {
-  return instrumented(config, new LambdaClient(base(config)));
+  return instrumented(config, new LambdaClient(base(config, "LAMBDA")));
 }
 
 /** An STS client (who is calling: GetCallerIdentity). */
 export function stsClient(config: AwsConfig): STSClient {
-  return instrumented(config, new STSClient(base(config)));
+  return instrumented(config, new STSClient(base(config, "STS")));
 }
 
 /**
