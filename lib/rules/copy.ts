@@ -1,5 +1,6 @@
 import type { BackupResult } from "../engine/backup/backup.ts";
 import { copyRef, pointSource } from "../engine/copy/point-source.ts";
+import { loadPointManifest } from "../engine/read/point-reader.ts";
 import { ValidationError } from "../errors.ts";
 import type { Vault } from "../vault.ts";
 
@@ -63,9 +64,18 @@ export async function copyPoint(
   }
 }
 
-/** The block map of an earlier point of the source; none when it is gone or cannot be read. */
+/**
+ * The block map of an earlier point of the source (its manifest only: no index, no pack is read);
+ * none when it is gone or cannot be read.
+ */
 async function earlierMap(source: Vault, pointId: string) {
-  const reader = await source.openPointReader(pointId, { cacheBytes: 0 }).catch(() => undefined);
-  reader?.close();
-  return reader;
+  const point = await source.getPoint(pointId).catch(() => undefined);
+  const manifest = point && (await loadPointManifest(source.ctx, point).catch(() => undefined));
+  return (
+    manifest && {
+      blockMap: manifest.ids,
+      blockSize: manifest.root.blockSize,
+      size: manifest.root.logicalSize,
+    }
+  );
 }

@@ -49,7 +49,8 @@ function missing(detail: string): Error {
   );
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port, for an emulator to listen on. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../emulator/moto.ts";
 
 /** Where the LocalStack tier keeps its virtualenv (git-ignored, reused by later runs). */
 export const LOCALSTACK_VENV = path.resolve(import.meta.dirname, "../../.venv-localstack");
@@ -62,19 +62,6 @@ export function ensureLocalStackInstalled(): string {
   const pip = run(python, ["-m", "pip", "install", "--quiet", ...LOCALSTACK_REQUIREMENTS]);
   if (!pip.ok) throw new Error(`${WHAT_TO_INSTALL}: pip failed:\n${pip.output.slice(-4000)}`);
   return python;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** A running LocalStack: its endpoint, the services its health check lists, how to stop it. */

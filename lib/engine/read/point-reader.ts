@@ -88,7 +88,7 @@ export async function openPointReader(
 ): Promise<PointReader> {
   const { store } = ctx.deps;
   const [manifest, index] = await Promise.all([
-    loadManifest(store, ctx.secrets, point.manifest, rootOf(ctx, point)),
+    loadPointManifest(ctx, point),
     loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
   ]);
   const counters = { packReads: 0, bytesFetched: 0, blocksShared: 0 };
@@ -111,6 +111,11 @@ export async function openPointReader(
     cache: new BlockCache(cacheBytes),
     counters,
   });
+}
+
+/** The point's root manifest and block map, verified against its catalog record. */
+export function loadPointManifest(ctx: VaultContext, point: RecoveryPointRecord) {
+  return loadManifest(ctx.deps.store, ctx.secrets, point.manifest, rootOf(ctx, point));
 }
 
 interface ReaderParts {
