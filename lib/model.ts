@@ -23,7 +23,14 @@ export const Consistency = {
 } as const;
 export type Consistency = (typeof Consistency)[keyof typeof Consistency];
 
-export const JobType = { Backup: "backup", Restore: "restore", Purge: "purge", Tiering: "tiering" } as const;
+export const JobType = {
+  Backup: "backup",
+  Restore: "restore",
+  Purge: "purge",
+  Tiering: "tiering",
+  /** A recovery point copied into a second vault (a job of the source vault). */
+  Copy: "copy",
+} as const;
 export type JobType = (typeof JobType)[keyof typeof JobType];
 
 export const JobStatus = {

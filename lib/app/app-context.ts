@@ -4,6 +4,7 @@ import type { SnapshotQueue } from "../ports/queue.ts";
 import type { RestoreTarget } from "../ports/restore-target.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import type { Workflows } from "../ports/workflows.ts";
+import type { OpenCopyDestination } from "../rules/copy-rules.ts";
 import type { Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
 
@@ -37,6 +38,11 @@ export interface AppContext {
    * caller's role does not allow): a restore that can only fail answers 4xx at once.
    */
   checkTarget?(spec: RestoreTargetSpec, caller: Principal): Promise<void>;
+  /**
+   * Opens the second vault a policy's copy rule names, as the scheduler (see rules/copy-rules.ts);
+   * a runtime without it runs no copy rules.
+   */
+  readonly openCopyDestination?: OpenCopyDestination;
   /** The store's archive tiers, where it has them (S3 storage classes, the local archive). */
   readonly archive?: ObjectArchive;
 }

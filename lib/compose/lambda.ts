@@ -15,6 +15,7 @@ import type { AppContext } from "../app/app-context.ts";
 import { ValidationError } from "../errors.ts";
 import type { Vault } from "../vault.ts";
 import { openAwsVault } from "./aws.ts";
+import { copyDestinations } from "./copy-destinations.ts";
 import { openSource } from "./open-source.ts";
 import { openTarget } from "./open-target.ts";
 
@@ -70,6 +71,8 @@ export function buildCloudApp(aws: AwsConfig): AppContext {
           'body.target.kind "file" is only available on the embedded runtime (blockvault serve)',
         );
     },
+    // A Lambda function has no directory of its own: copy rules reach vaults on S3 only.
+    openCopyDestination: copyDestinations({ aws, directories: false }),
     archive: new S3ObjectStore(s3Client(aws), { bucket, ...(prefix ? { prefix } : {}) }),
   };
 }

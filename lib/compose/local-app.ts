@@ -9,6 +9,7 @@ import type { ObjectArchive } from "../ports/object-archive.ts";
 import type { Workflows } from "../ports/workflows.ts";
 import { mayPerform, Operation, type Principal } from "../rules/roles.ts";
 import type { Vault } from "../vault.ts";
+import { copyDestinations } from "./copy-destinations.ts";
 import { openSource } from "./open-source.ts";
 import { openTarget } from "./open-target.ts";
 
@@ -76,6 +77,10 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
       else checkAwsKind(spec, awsTargets);
     },
     ...(options.archive ? { archive: options.archive } : {}),
+    openCopyDestination: copyDestinations({
+      directories: true,
+      ...(options.aws ? { aws: options.aws } : {}),
+    }),
     workflows: options.workflows(self),
   };
   built = app;

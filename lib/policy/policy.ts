@@ -38,6 +38,10 @@ export const POLICY_LIMITS = {
   cronMaxLength: 100,
   /** A cron schedule runs at most once an hour (as AWS Backup allows), i.e. on one minute. */
   cronMinGapMinutes: 60,
+  /** Copy rules of one policy: AWS Backup allows a few copy actions per rule. */
+  copyRules: { min: 1, max: 3 },
+  /** Days a copy is kept in its destination (AWS Backup's copy lifecycle allows days too). */
+  copyRetentionDays: { min: 1, max: 36500 },
 } as const;
 
 /**
@@ -108,6 +112,22 @@ export interface RetentionRules {
   readonly yearly?: { readonly years: number; readonly month: number; readonly day: MonthDay };
 }
 
+/**
+ * A copy rule: every point the policy makes is also copied into a second vault, where the copy is
+ * a point of its own kept `retention.days` days (its committed retention end there). `vault` is
+ * the destination's place: an embedded vault's directory (an absolute path on the machine that
+ * runs the scheduler) or `s3://BUCKET[/PREFIX]` with its catalog `table` and, optionally, the
+ * destination's own KMS key; never the source's keys.
+ */
+export interface CopyRule {
+  readonly vault: string;
+  /** The destination's DynamoDB catalog table: required for, and only for, a vault on S3. */
+  readonly table?: string;
+  /** The destination's KMS key (id, ARN or alias), for a vault on S3. */
+  readonly kmsKey?: string;
+  readonly retention: { readonly days: number };
+}
+
 /** A validated backup policy. */
 export interface BackupPolicy {
   /** 1 to 128 letters, digits, spaces, "-", "_" or ".", starting with a letter or digit. */
@@ -127,6 +147,8 @@ export interface BackupPolicy {
    * always longer than the snapshot retention (30 days at most).
    */
   readonly archive?: { readonly afterDays: number };
+  /** Second vaults every new point is copied to (1 to 3 distinct destinations). */
+  readonly copyTo?: readonly CopyRule[];
 }
 
 /** How a schedule reads in a listing: its kind, or "cron" and the expression. */

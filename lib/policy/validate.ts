@@ -5,6 +5,7 @@
 import type { BackupPolicy, Schedule, Weekday } from "./policy.ts";
 import { HOURLY_INTERVALS, minutesOfTime, POLICY_LIMITS, ScheduleKind, WEEKDAYS } from "./policy.ts";
 import { ianaTimeZone } from "./time-zone.ts";
+import { validateCopyRules } from "./validate-copy.ts";
 import { cronSchedule } from "./validate-cron.ts";
 import {
   deepFreeze,
@@ -21,7 +22,15 @@ import { validateArchive, validateRetention } from "./validate-retention.ts";
 /** Weekdays Monday first, the order a validated weekly schedule lists its days in. */
 const WEEK_ORDER: readonly Weekday[] = [...WEEKDAYS.slice(1), WEEKDAYS[0]];
 
-const POLICY_FIELDS = ["name", "timeZone", "schedule", "retention", "snapshotRetentionDays", "archive"];
+const POLICY_FIELDS = [
+  "name",
+  "timeZone",
+  "schedule",
+  "retention",
+  "snapshotRetentionDays",
+  "archive",
+  "copyTo",
+];
 
 const byMinutes = (a: string, b: string) => minutesOfTime(a) - minutesOfTime(b);
 
@@ -111,6 +120,7 @@ export function validatePolicy(input: unknown): BackupPolicy {
     retention,
     snapshotRetentionDays: integer("snapshotRetentionDays", fields.snapshotRetentionDays, min, max),
     ...(fields.archive !== undefined && { archive: validateArchive(fields.archive, retention) }),
+    ...(fields.copyTo !== undefined && { copyTo: validateCopyRules(fields.copyTo) }),
   };
   return deepFreeze(policy);
 }

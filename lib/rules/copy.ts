@@ -3,11 +3,18 @@ import { copyRef, pointSource } from "../engine/copy/point-source.ts";
 import { loadPointManifest } from "../engine/read/point-reader.ts";
 import { ValidationError } from "../errors.ts";
 import type { Vault } from "../vault.ts";
+import { retainForDays } from "./copy-retention.ts";
 
 /** Options of {@link copyPoint}. */
 export interface CopyOptions {
   /** The disk the copy is a point of in the destination (default: the source point's disk). */
   readonly disk?: string;
+  /**
+   * Days the copy is kept in the destination: committed as its retention end there (a floor the
+   * destination's lock only lets grow), after which the destination's retention soft-deletes it
+   * unless a policy of its own disk keeps it longer. Without it the copy is kept until deleted.
+   */
+  readonly retainDays?: number;
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
@@ -52,6 +59,9 @@ export async function copyPoint(
       jobDetail: { copyOf: copyRef(source.id, pointId) },
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+    if (options.retainDays !== undefined) {
+      await retainForDays(destination.ctx, result.recoveryPointId, options.retainDays);
+    }
     return {
       ...result,
       sourceVault: source.id,

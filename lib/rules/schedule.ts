@@ -3,6 +3,7 @@ import { AccessDeniedError, AlreadyExistsError } from "../errors.ts";
 import { type DiskRecord, type JobRecord, JobStatus, JobType, PointState } from "../model.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
+import { expireCopies } from "./copy-retention.ts";
 import { commitRetention, expirable } from "./point-retention.ts";
 import { getPolicy, policyOf } from "./policies.ts";
 import { softDelete } from "./soft-delete.ts";
@@ -92,7 +93,7 @@ export async function commitDiskRetention(ctx: VaultContext, disk: DiskRecord): 
 /** {@link applyRetention} for one disk. */
 export async function expireDisk(ctx: VaultContext, disk: DiskRecord, now: number): Promise<string[]> {
   const policy = await policyOf(ctx, disk);
-  if (!policy) return [];
+  if (!policy) return expireCopies(ctx, disk, now);
   await commitRetention(ctx, disk.name, policy);
   const points = (await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId, disk.name)).filter(
     (p) => p.state === PointState.Available,

@@ -35,6 +35,8 @@ describe("blockvault copy", () => {
       second,
       "--disk",
       "copied",
+      "--retain-days",
+      "14",
       "--json",
     );
     expect(r.code, r.stderr).toBe(0);
@@ -42,6 +44,7 @@ describe("blockvault copy", () => {
     expect(copy).toMatchObject({ sourcePointId: fx.pointId, disk: "copied", parent: null });
     const listed = JSON.parse(cli("list", "--vault", second, "--json").stdout);
     expect(listed.map((p: { id: string }) => p.id)).toEqual([copy.recoveryPointId]);
+    expect(Date.parse(listed[0].retainUntil) - Date.parse(listed[0].created)).toBe(14 * 24 * 60 * 60 * 1000);
     const out = join(fx.root, "restored.img");
     expect(cli("restore", copy.recoveryPointId, "--vault", second, "--to", out).code).toBe(0);
     expect((await readFile(out)).equals(fx.imageBytes)).toBe(true);
@@ -56,6 +59,8 @@ describe("blockvault copy", () => {
     expect(noTable.stderr).toMatch(
       /^blockvault: --to-vault s3:\/\/bucket\/prefix: a vault on S3 needs its catalog table \(--to-table\)/,
     );
+    const days = cli("copy", fx.pointId, "--vault", fx.vault, "--to-vault", fx.vault, "--retain-days", "0");
+    expect(days.stderr).toMatch(/^blockvault: --retain-days must be an integer from 1 to 36500, got 0/);
     const same = cli("copy", fx.pointId, "--vault", fx.vault, "--to-vault", fx.vault);
     expect(same.stderr).toMatch(/^blockvault: cannot copy recovery point .* into the vault it is in/);
     const third = join(fx.root, "third");

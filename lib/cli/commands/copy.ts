@@ -1,8 +1,10 @@
 import type { AwsVaultOptions } from "../../compose/aws.ts";
 import { ValidationError } from "../../errors.ts";
+import { POLICY_LIMITS } from "../../policy/policy.ts";
 import {
   type CommandContext,
   type GlobalOptions,
+  integerOption,
   onePositional,
   openVault,
   requiredOption,
@@ -20,6 +22,7 @@ export async function copyCommand(ctx: CommandContext): Promise<void> {
   const pointId = onePositional(ctx, "RECOVERY_POINT_ID");
   const destination = destinationOptions(ctx, requiredOption(ctx, "to-vault"));
   const disk = typeof ctx.values.disk === "string" ? ctx.values.disk : undefined;
+  const retainDays = retainDaysOption(integerOption(ctx, "retain-days"));
   await withVault(ctx.global, async (source) => {
     const target = await openVault(destination);
     const progress = progressReporter(
@@ -30,6 +33,7 @@ export async function copyCommand(ctx: CommandContext): Promise<void> {
     try {
       const r = await source.copyPoint(pointId, target, {
         ...(disk ? { disk } : {}),
+        ...(retainDays !== undefined ? { retainDays } : {}),
         onProgress: progress.update,
       });
       progress.succeeded(r.bytesScanned, r.durationMs, { recoveryPointId: r.recoveryPointId, disk: r.disk });
@@ -45,6 +49,15 @@ export async function copyCommand(ctx: CommandContext): Promise<void> {
       await target.close();
     }
   });
+}
+
+/** `--retain-days`, in the range a policy's copy rule allows. */
+function retainDaysOption(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const { min, max } = POLICY_LIMITS.copyRetentionDays;
+  if (value < min || value > max)
+    throw new ValidationError(`--retain-days must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
 }
 
 /**

@@ -121,13 +121,14 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   copy: {
     summary: "copy a recovery point into a second vault, as a point of its own there",
     usage: [
-      "copy RECOVERY_POINT_ID --to-vault DIR [--to-keyring PATH] [--to-token TOKEN] [--disk NAME]",
-      "copy RECOVERY_POINT_ID --to-vault s3://BUCKET[/PREFIX] --to-table TABLE [--to-kms-key KEY] [--disk NAME]",
+      "copy RECOVERY_POINT_ID --to-vault DIR [--to-keyring PATH] [--to-token TOKEN] [--disk NAME] [--retain-days N]",
+      "copy RECOVERY_POINT_ID --to-vault s3://BUCKET[/PREFIX] --to-table TABLE [--to-kms-key KEY] [--disk NAME] [--retain-days N]",
     ],
     details: [
       "The copy is a backup of the point's bytes into the destination: deduplicated against what the destination holds, encrypted under the destination's keys, kept by its own retention, lock and soft delete, and restorable when this vault is gone.",
       "Holes are not read; against the destination's earlier copy of a point of this vault only the blocks that differ are read and sent.",
       "The copy's sourceRef names this vault and point; this vault's audit log records the copy (point.copy).",
+      "With --retain-days the copy is kept that many days there (its committed retention end), then expired by the destination's retention; without it, until someone deletes it. A policy's copyTo rules make such copies of every new point on schedule.",
     ],
     options: {
       "to-vault": {
@@ -161,6 +162,12 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         arg: "NAME",
         default: "the point's disk",
         help: "the disk the copy belongs to there",
+      },
+      "retain-days": {
+        kind: OptionKind.Integer,
+        arg: "N",
+        default: "until deleted",
+        help: "days the copy is kept in the destination (1 to 36500)",
       },
       progress: PROGRESS_OPTION,
     },
