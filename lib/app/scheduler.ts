@@ -1,5 +1,4 @@
 import type { SnapshotRequest } from "../ports/queue.ts";
-import { type CopyOutcome, runCopyRules } from "../rules/copy-rules.ts";
 import type { AppContext } from "./app-context.ts";
 import { SYSTEM_PRINCIPAL } from "./system.ts";
 
@@ -9,29 +8,17 @@ export interface TickReport {
   readonly sent: SnapshotRequest[];
   /** Points retention soft-deleted. */
   readonly expired: string[];
-  /** The copies the policies' copy rules made, found made, or failed to make. */
-  readonly copies: CopyOutcome[];
 }
 
 /**
  * One scheduler tick: evaluates every policy against the clock, records one queued job per
  * (disk, due slot) — idempotently, so a re-run or an overlapping tick sends nothing twice — sends
- * one message per due disk to the fan-out queue, applies retention, and runs the copy rules
- * (points finished since the last tick are copied by this one).
+ * one message per due disk to the fan-out queue and applies retention. The policies' copy rules
+ * run in the copy state machine, on its own schedule.
  */
 export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
   const { requests, expired } = await vault.scheduleTick();
   if (requests.length > 0) await app.queue.send(requests);
-  const copies = app.openCopyDestination ? await runCopyRules(vault, app.openCopyDestination) : [];
-  for (const copy of copies.filter((c) => c.status === "failed")) {
-    await app.alerts
-      .publish({
-        subject: `blockvault: copy of disk ${copy.disk} to ${copy.destination} failed`,
-        message: `${copy.sourcePoint ? `recovery point ${copy.sourcePoint}: ` : ""}${copy.error ?? "failed"}; the next scheduler run tries again`,
-        ...(copy.jobId ? { jobId: copy.jobId } : {}),
-      })
-      .catch(() => undefined);
-  }
-  return { sent: requests, expired, copies };
+  return { sent: requests, expired };
 }

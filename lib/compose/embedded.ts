@@ -43,14 +43,23 @@ export interface EmbeddedOptions {
   readonly awsTargets?: boolean;
 }
 
+/** What an embedded tick did and started. */
+export interface EmbeddedTick extends TickReport {
+  /** The copy run this tick started (or found started this minute): `workflows.wait` it. */
+  readonly copyExecution: string;
+}
+
 /** A running embedded runtime. */
 export interface EmbeddedRuntime {
   readonly url: string;
   readonly app: AppContext;
   readonly local: LocalApp;
   readonly workflows: LocalWorkflows;
-  /** One scheduler tick now: backups due, retention, and the day's tiering and expiry runs. */
-  tick(): Promise<TickReport>;
+  /**
+   * One scheduler tick now: backups due, retention, the day's tiering and expiry runs, and a copy
+   * run once the tick's backups have landed.
+   */
+  tick(): Promise<EmbeddedTick>;
   /** Waits until queued backups and started executions have finished. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -82,7 +91,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;
-  const tick = async (): Promise<TickReport> => {
+  const tick = async (): Promise<EmbeddedTick> => {
     const report = await schedulerTick(app);
     // Tiering decides what to archive from the points that exist: let this tick's backups land
     // first, so a pack a new point shares is not archived under it.
@@ -91,7 +100,10 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     const day = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     await app.workflows.start(Machine.Tiering, `tiering-${day}`, {});
     await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
-    return report;
+    // Copies follow the backups they copy; one run a minute at most (the name carries the minute).
+    const minute = new Date(clock.now()).toISOString().slice(0, 16).replace(/[-:T]/g, "");
+    const copy = await app.workflows.start(Machine.Copy, `copy-${minute}`, {});
+    return { ...report, copyExecution: copy.executionId };
   };
   let authority: LocalAuthority | undefined;
   const specText = JSON.stringify(
