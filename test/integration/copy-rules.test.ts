@@ -205,6 +205,18 @@ describe("copy rules of a policy", () => {
         { vault: "/a/", retention: { days: 4 } },
       ]),
     ).toMatch(/^copyTo names the vault "\/a" twice/);
+    expect(
+      await refused([{ vault: "s3://dr-bucket", table: "t", roleArn: "dr-writer", retention: { days: 3 } }]),
+    ).toMatch(/^copyTo\[0\]\.roleArn must be an IAM role ARN, got "dr-writer"/);
+    expect(
+      await refused([
+        {
+          vault: "/a",
+          commitFunction: "arn:aws:lambda:eu-west-1:123456789012:function:c",
+          retention: { days: 3 },
+        },
+      ]),
+    ).toMatch(/^copyTo\[0\]: table, kmsKey, roleArn and commitFunction apply only to a vault on S3/);
     expect(await refused([])).toMatch(/^copyTo must be a list of 1 to 3 distinct copy rules, got 0/);
   });
 });
