@@ -5,6 +5,7 @@ import type { AppContext } from "../app/app-context.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
 import { nodeListener } from "../app/http/node-http.ts";
+import { healthResponse } from "../app/http/observe.ts";
 import { servedSpec } from "../app/http/served-spec.ts";
 import type { ResolvePrincipal } from "../app/http/types.ts";
 import { LocalWorkflows } from "../app/local-workflows.ts";
@@ -97,7 +98,10 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   const specText = JSON.stringify(
     servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
   );
-  const server = createServer(guarded(nodeListener(app, options.principals), () => authority, specText));
+  const health = () => healthResponse(options.vault, log);
+  const server = createServer(
+    guarded(nodeListener(app, options.principals), () => authority, specText, health),
+  );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;
   authority = localAuthority(address, port, options.hostName);
