@@ -1,6 +1,8 @@
+import { ApprovalState } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
 import { type CopyOutcome, runCopyRules } from "../rules/copy-rules.ts";
 import type { AppContext } from "./app-context.ts";
+import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
 import { SYSTEM_PRINCIPAL } from "./system.ts";
 
 /** What one scheduler tick did. */
@@ -11,13 +13,18 @@ export interface TickReport {
   readonly expired: string[];
   /** The copies the policies' copy rules made, found made, or failed to make. */
   readonly copies: CopyOutcome[];
+  /** The missed-RPO check: every protected item's status, the misses, those alerted now. */
+  readonly rpo: RpoCheck;
+  /** Approval requests waiting for a second person (pending, not expired). */
+  readonly approvalsPending: number;
 }
 
 /**
  * One scheduler tick: evaluates every policy against the clock, records one queued job per
  * (disk, due slot) — idempotently, so a re-run or an overlapping tick sends nothing twice — sends
  * one message per due disk to the fan-out queue, applies retention, and runs the copy rules
- * (points finished since the last tick are copied by this one).
+ * (points finished since the last tick are copied by this one); then checks every protected item
+ * against its RPO, alerting each miss once.
  */
 export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
@@ -33,5 +40,14 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
       })
       .catch(() => undefined);
   }
-  return { sent: requests, expired, copies };
+  const rpo = await checkRpo(app, vault);
+  const now = vault.ctx.deps.clock.now();
+  const pending = await vault.listApprovals({ state: ApprovalState.Pending });
+  return {
+    sent: requests,
+    expired,
+    copies,
+    rpo,
+    approvalsPending: pending.filter((a) => a.expires > now).length,
+  };
 }

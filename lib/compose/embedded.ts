@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
+import { webhookUrl } from "../adapters/local/webhook-alerts.ts";
 import type { AppContext } from "../app/app-context.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
@@ -38,6 +39,8 @@ export interface EmbeddedOptions {
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
+  /** Where alerts are POSTed too, besides the log: an http(s) URL (checked before listening). */
+  readonly alertWebhook?: string;
   /** How sources and restore targets on AWS are reached; the environment's by default. */
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
@@ -78,6 +81,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     },
     ...(options.queueBackoffMs ? { queue: { backoffMs: options.queueBackoffMs } } : {}),
     alertSink: log,
+    ...(options.alertWebhook ? { alertWebhook: webhookUrl(options.alertWebhook) } : {}),
     ...(options.aws ? { aws: options.aws } : {}),
     ...(options.awsTargets !== undefined ? { awsTargets: options.awsTargets } : {}),
   });

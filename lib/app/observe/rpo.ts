@@ -20,14 +20,15 @@ export interface RpoStatus {
   readonly lastGood?: number;
   /** The latest slot due more than the grace ago: a good point at or after it is required. */
   readonly requiredSince?: number;
+  /** The grace the policy gives a slot's backup, in minutes. */
+  readonly graceMinutes?: number;
   /** False when `requiredSince` has no good point at or after it. */
   readonly compliant: boolean;
 }
 
 /** The grace, in ms, a policy gives its slots. */
 export function rpoGraceMs(policy: BackupPolicy): number {
-  const minutes = (policy as { rpoGraceMinutes?: number }).rpoGraceMinutes;
-  return (minutes ?? DEFAULT_RPO_GRACE_MINUTES) * 60_000;
+  return (policy.rpoGraceMinutes ?? DEFAULT_RPO_GRACE_MINUTES) * 60_000;
 }
 
 /** The latest available point of each disk, by disk name. */
@@ -56,13 +57,13 @@ export async function rpoStatus(
   const base = { disk: disk.name, ...(lastGood !== undefined ? { lastGood } : {}) };
   const policy = await policyOf(ctx, disk);
   if (!policy || !disk.policy) return { ...base, compliant: true };
-  const deadline = now - rpoGraceMs(policy);
+  const grace = rpoGraceMs(policy);
+  const deadline = now - grace;
   const slot = dueSlots(policy, deadline - CATCH_UP_MS, deadline + 1).at(-1);
-  if (slot === undefined || slot < disk.created - 60_000)
-    return { ...base, policy: disk.policy, compliant: true };
+  const known = { ...base, policy: disk.policy, graceMinutes: grace / 60_000 };
+  if (slot === undefined || slot < disk.created - 60_000) return { ...known, compliant: true };
   return {
-    ...base,
-    policy: disk.policy,
+    ...known,
     requiredSince: slot,
     compliant: lastGood !== undefined && lastGood >= slot,
   };
