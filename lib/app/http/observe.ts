@@ -2,6 +2,7 @@ import type { Vault } from "../../vault.ts";
 import { gatherFacts } from "../observe/facts.ts";
 import { checkHealth } from "../observe/health.ts";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../observe/prometheus.ts";
+import { reportSince, usageReport } from "../observe/usage-report.ts";
 import type { Call } from "./call.ts";
 import { type HttpResponse, json } from "./types.ts";
 
@@ -20,4 +21,11 @@ export async function healthResponse(vault: Vault, log?: (line: string) => void)
 /** `GET /healthz` through the API (the cloud's route, IAM-authorized like every route). */
 export async function getHealth(call: Call): Promise<HttpResponse> {
   return healthResponse(call.vault);
+}
+
+/** `GET /reports/usage?since=`: per vault and per protected item (reader). */
+export async function getUsageReport(call: Call): Promise<HttpResponse> {
+  const facts = await gatherFacts(call.vault);
+  const since = reportSince(call.query.since as string | undefined, facts.now);
+  return json(200, usageReport(facts, since));
 }

@@ -1,5 +1,5 @@
 import type { Handler } from "./call.ts";
-import { getHealth, getMetrics } from "./observe.ts";
+import { getHealth, getMetrics, getUsageReport } from "./observe.ts";
 import {
   deleteRecoveryPoint,
   getRecoveryPoint,
@@ -42,4 +42,5 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
   route("GET", "/metrics", "getMetrics", getMetrics),
   route("GET", "/healthz", "getHealth", getHealth),
+  route("GET", "/reports/usage", "getUsageReport", getUsageReport),
 ];
