@@ -10,6 +10,7 @@ import { healthResponse } from "../app/http/observe.ts";
 import { servedSpec } from "../app/http/served-spec.ts";
 import type { ResolvePrincipal } from "../app/http/types.ts";
 import { LocalWorkflows } from "../app/local-workflows.ts";
+import { runScheduledChecks, type ScheduledChecks } from "../app/observe/scheduled-checks.ts";
 import { schedulerTick, type TickReport } from "../app/scheduler.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
@@ -47,14 +48,20 @@ export interface EmbeddedOptions {
   readonly awsTargets?: boolean;
 }
 
+/** What an embedded tick did: the scheduler's tick, then the scheduled checks. */
+export interface EmbeddedTickReport extends TickReport, ScheduledChecks {}
+
 /** A running embedded runtime. */
 export interface EmbeddedRuntime {
   readonly url: string;
   readonly app: AppContext;
   readonly local: LocalApp;
   readonly workflows: LocalWorkflows;
-  /** One scheduler tick now: backups due, retention, and the day's tiering and expiry runs. */
-  tick(): Promise<TickReport>;
+  /**
+   * One scheduler tick now: backups due, retention, the missed-RPO check, the day's tiering and
+   * expiry runs, then the scheduled verifications and restore drills due.
+   */
+  tick(): Promise<EmbeddedTickReport>;
   /** Waits until queued backups and started executions have finished. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -87,8 +94,16 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;
-  const tick = async (): Promise<TickReport> => {
-    const report = await schedulerTick(app);
+  const tick = async (): Promise<EmbeddedTickReport> => {
+    let report: TickReport;
+    try {
+      report = await schedulerTick(app);
+    } catch (err) {
+      // What broke the tick (a pack gone missing, say) is what verification is there to find:
+      // the scheduled checks still run, and alert, before the tick's failure is reported.
+      await runScheduledChecks(app).catch(() => undefined);
+      throw err;
+    }
     // Tiering decides what to archive from the points that exist: let this tick's backups land
     // first, so a pack a new point shares is not archived under it.
     await local.queue.drained();
@@ -96,8 +111,10 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     const day = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     await app.workflows.start(Machine.Tiering, `tiering-${day}`, {});
     await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
-    return report;
+    // After this tick's backups: a verification or a drill sees the points they made.
+    return { ...report, ...(await runScheduledChecks(app)) };
   };
+
   let authority: LocalAuthority | undefined;
   const specText = JSON.stringify(
     servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
