@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo/keys.ts";
+import { METRICS } from "../../lib/metrics.ts";
 import { packagedTemplate, STAGE_PARAMS, STAGES } from "./package-fixture.ts";
 import {
   ACCOUNT,
@@ -824,6 +825,30 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
         expect(failed?.Dimensions, id).toEqual([{ Name: "service", Value: env.POWERTOOLS_SERVICE_NAME }]);
       }
     });
+
+    it.each([
+      ["ItemsOutsideRpo", "Maximum"],
+      ["RestoresFailed", "Sum"],
+      ["VerificationsFailed", "Sum"],
+    ])(
+      "alarms on %s, a metric of the vocabulary, notifying the alert topic both ways",
+      (metric, statistic) => {
+        const alarm = alarms().find((a) => a.MetricName === metric) as
+          | (Alarm & { OKActions: string[] })
+          | undefined;
+        expect(alarm, metric).toBeDefined();
+        expect(Object.keys(METRICS)).toContain(metric);
+        expect(alarm?.Namespace).toBe("blockvault");
+        expect(alarm?.Dimensions).toEqual([{ Name: "service", Value: "blockvault" }]);
+        expect([alarm?.Statistic, alarm?.ComparisonOperator, alarm?.Threshold]).toEqual([
+          statistic,
+          "GreaterThanThreshold",
+          0,
+        ]);
+        expect(alarm?.AlarmActions).toContain(cfn.ref("AlertTopic"));
+        expect(alarm?.OKActions).toContain(cfn.ref("AlertTopic"));
+      },
+    );
   });
 
   describe("HTTP API and state machines", () => {

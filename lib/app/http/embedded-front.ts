@@ -1,6 +1,7 @@
 import type { createServer, Server } from "node:http";
 import { type LocalAuthority, refuseForeignRequest } from "./local-guard.ts";
 import { writeNodeResponse } from "./node-http.ts";
+import type { HttpResponse } from "./types.ts";
 
 /** A request listener of `node:http`. */
 export type Listener = Parameters<typeof createServer>[1] & {};
@@ -8,12 +9,15 @@ export type Listener = Parameters<typeof createServer>[1] & {};
 /**
  * The embedded server's front: refuses requests that do not name this server (Host) or come
  * from another site's page (Origin), serves the API's OpenAPI document without credentials (it
- * holds nothing secret, and clients and fuzzers read it first), and hands the rest to the API.
+ * holds nothing secret, and clients and fuzzers read it first) and the health check (a probe
+ * rarely holds a token; it answers only ok or unreachable per dependency), and hands the rest
+ * to the API.
  */
 export function guarded(
   api: Listener,
   authority: () => LocalAuthority | undefined,
   specText: string,
+  health?: () => Promise<HttpResponse>,
 ): Listener {
   return (message, out) => {
     const known = authority();
@@ -32,6 +36,11 @@ export function guarded(
         headers: { "content-type": "application/json; charset=utf-8" },
         body: specText,
       });
+      return;
+    }
+    if (health && (message.url ?? "").split("?")[0] === "/healthz" && message.method === "GET") {
+      message.resume();
+      void health().then((response) => writeNodeResponse(out, response));
       return;
     }
     api(message, out);

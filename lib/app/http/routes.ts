@@ -1,4 +1,5 @@
 import type { Handler } from "./call.ts";
+import { getHealth, getMetrics, getUsageReport } from "./observe.ts";
 import {
   deleteRecoveryPoint,
   getRecoveryPoint,
@@ -39,4 +40,7 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/protected-items", "protectItem", protectItem),
   route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),
   route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
+  route("GET", "/metrics", "getMetrics", getMetrics),
+  route("GET", "/healthz", "getHealth", getHealth),
+  route("GET", "/reports/usage", "getUsageReport", getUsageReport),
 ];

@@ -188,6 +188,27 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/list.ts")).jobsCommand(ctx),
   },
+  report: {
+    summary: "usage per vault and protected item: sizes, storage by tier, ratios, jobs, RPO compliance",
+    usage: ["report [--since DATE] [--csv]"],
+    details: [
+      "--json prints the report as GET /reports/usage answers it; --csv one row for the vault, one per item.",
+    ],
+    options: {
+      since: {
+        kind: OptionKind.String,
+        arg: "DATE",
+        default: "30 days ago",
+        help: "count jobs and RPO misses from this ISO 8601 date or time on",
+      },
+      csv: {
+        kind: OptionKind.Flag,
+        default: "off",
+        help: "print CSV (a header row, then the vault and each item)",
+      },
+    },
+    run: async (ctx) => (await import("../commands/usage-report.ts")).reportCommand(ctx),
+  },
   demo: {
     summary: "back up, change, back up and restore a sample disk in a throwaway vault",
     usage: ["demo [--size-mib N] [--keep]"],
