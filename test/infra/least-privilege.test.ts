@@ -788,6 +788,15 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /protected-items",
           "GET /protected-items/{name}",
           "DELETE /protected-items/{name}",
+          "GET /me",
+          "GET /approvals",
+          "POST /approvals/{id}/approve",
+          "POST /approvals/{id}/reject",
+          "GET /vault/settings",
+          "GET /vault/lock-preview",
+          "PUT /vault/lock",
+          "PUT /vault/soft-delete",
+          "GET /principals",
         ].sort(),
       );
       for (const r of routes) expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
