@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import type { AppContext } from "../app/app-context.ts";
+import type { ConsoleAssets } from "../app/console/assets.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
 import { nodeListener } from "../app/http/node-http.ts";
@@ -41,6 +42,8 @@ export interface EmbeddedOptions {
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
   readonly awsTargets?: boolean;
+  /** The web console's bundle, served at /console/ (without it, /console/ says how to build it). */
+  readonly console?: ConsoleAssets;
 }
 
 /** A running embedded runtime. */
@@ -97,7 +100,9 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   const specText = JSON.stringify(
     servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
   );
-  const server = createServer(guarded(nodeListener(app, options.principals), () => authority, specText));
+  const server = createServer(
+    guarded(nodeListener(app, options.principals), () => authority, specText, options.console),
+  );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;
   authority = localAuthority(address, port, options.hostName);
