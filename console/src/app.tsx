@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, storedToken, storeToken } from "./api.ts";
+import { api, signedIn, signOut } from "./api.ts";
 import { Login } from "./login.tsx";
 import { Approvals } from "./pages/approvals.tsx";
 import { Dashboard } from "./pages/dashboard.tsx";
@@ -43,7 +43,7 @@ function Page({ route }: { route: Route }) {
 export function App() {
   const route = useRoute();
   const [caller, setCaller] = useState<Caller | undefined>(undefined);
-  const [checking, setChecking] = useState(storedToken() !== undefined);
+  const [checking, setChecking] = useState(signedIn());
   useEffect(() => {
     if (!checking) return;
     api<Caller>("/me").then(
@@ -52,15 +52,15 @@ export function App() {
         setChecking(false);
       },
       () => {
-        storeToken(undefined);
+        signOut();
         setChecking(false);
       },
     );
   }, [checking]);
   if (checking) return <p aria-busy="true">Signing in…</p>;
   if (!caller) return <Login onSignedIn={setCaller} />;
-  const signOut = () => {
-    storeToken(undefined);
+  const leave = () => {
+    signOut();
     setCaller(undefined);
   };
   return (
@@ -86,7 +86,7 @@ export function App() {
           <span data-testid="caller">
             {caller.name} ({caller.roles.join(", ")})
           </span>
-          <button type="button" class="link" onClick={signOut}>
+          <button type="button" class="link" onClick={leave}>
             Sign out
           </button>
         </span>
