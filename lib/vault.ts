@@ -43,6 +43,12 @@ import type { PrincipalRecord } from "./ports/principals.ts";
 import type { SnapshotRequest } from "./ports/queue.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
+import {
+  type ApprovalStatus,
+  type ApprovalView,
+  approvalViews,
+  storedStateOf,
+} from "./rules/approval-view.ts";
 import type { Actor } from "./rules/approvals.ts";
 import type { CopyOptions, CopyResult } from "./rules/copy.ts";
 import type { LockPreview } from "./rules/lock.ts";
@@ -473,10 +479,26 @@ export class Vault {
     );
   }
 
+  /**
+   * Rejects another principal's pending request (security-admin): it can never be approved or
+   * used; the requester must ask again.
+   */
+  async reject(id: string): Promise<ApprovalRecord> {
+    return this.audited("approval.reject", Operation.Approve, id, async () =>
+      (await modules.approvals()).reject(this.ctx, this.principal, id),
+    );
+  }
+
   /** Approval requests, newest first (reader). */
   async listApprovals(query?: ApprovalQuery): Promise<ApprovalRecord[]> {
     this.authorize(Operation.Read);
     return this.ctx.deps.catalog.listApprovals(this.id, query);
+  }
+
+  /** Approval requests as shown, newest first, rejected ones told apart (reader). */
+  async approvalViews(status?: ApprovalStatus): Promise<ApprovalView[]> {
+    const records = await this.listApprovals(status ? { state: storedStateOf(status) } : {});
+    return approvalViews(records, status);
   }
 
   /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */

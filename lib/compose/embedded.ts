@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { webhookUrl } from "../adapters/local/webhook-alerts.ts";
 import type { AppContext } from "../app/app-context.ts";
+import type { ConsoleAssets } from "../app/console/assets.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
 import { nodeListener } from "../app/http/node-http.ts";
@@ -46,6 +47,8 @@ export interface EmbeddedOptions {
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
   readonly awsTargets?: boolean;
+  /** The web console's bundle, served at /console/ (without it, /console/ says how to build it). */
+  readonly console?: ConsoleAssets;
 }
 
 /** What an embedded tick did: the scheduler's tick, the scheduled checks, the copy run started. */
@@ -128,7 +131,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   );
   const health = () => healthResponse(options.vault, log);
   const server = createServer(
-    guarded(nodeListener(app, options.principals), () => authority, specText, health),
+    guarded(nodeListener(app, options.principals), () => authority, specText, health, options.console),
   );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;

@@ -1,3 +1,4 @@
+import { ensureConsoleAssets } from "../../app/console/assets.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
 import { localPrincipals, vaultArchive } from "../../compose/cli.ts";
 import { startEmbeddedRuntime } from "../../compose/embedded.ts";
@@ -28,6 +29,8 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const tokenFile = serveTokenPath(ctx.global.vault);
   const serveToken = await writeServeToken(tokenFile);
   const principals = aws ? undefined : vault.ctx.deps.principals;
+  const log = (line: string) => console.error(line);
+  const consoleAssets = await ensureConsoleAssets(log);
   const runtime = await startEmbeddedRuntime({
     vault,
     archive,
@@ -41,8 +44,9 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     hostName,
     port,
     tickMs: tickSeconds * 1000,
-    log: (line) => console.error(line),
+    log,
     ...(webhook ? { alertWebhook: webhook } : {}),
+    ...(consoleAssets ? { console: consoleAssets } : {}),
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,
   });
@@ -58,6 +62,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     { url: runtime.url, vault: vault.id, tokenFile },
     [
       `blockvault serving vault "${vault.name}" at ${runtime.url} (${tickSeconds > 0 ? `scheduler every ${tickSeconds} s` : "scheduler off"}); Ctrl-C stops`,
+      `The web console: ${runtime.url}/console/${consoleAssets ? "" : " (not built: npm run build:console)"}`,
       withPrincipals
         ? 'Requests need a principal\'s API token: -H "Authorization: Bearer $BLOCKVAULT_TOKEN"'
         : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,
