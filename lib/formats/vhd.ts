@@ -36,6 +36,8 @@ const VHD_EPOCH_MS = Date.UTC(2000, 0, 1);
 /** The footer fields blockvault cares about. */
 export interface VhdFooter {
   readonly diskType: number;
+  /** Where a dynamic or differencing disk's header is; all ones for a fixed disk. */
+  readonly dataOffset: bigint;
   /** Logical disk size in bytes (footer "current size"). */
   readonly currentSize: bigint;
   readonly originalSize: bigint;
@@ -71,6 +73,7 @@ export function vhdChecksum(footer: Uint8Array): number {
 export function parseVhdFooter(footer: Buffer): VhdFooter {
   return {
     diskType: footer.readUInt32BE(Off.diskType),
+    dataOffset: footer.readBigUInt64BE(Off.dataOffset),
     currentSize: footer.readBigUInt64BE(Off.currentSize),
     originalSize: footer.readBigUInt64BE(Off.originalSize),
     checksum: footer.readUInt32BE(Off.checksum),

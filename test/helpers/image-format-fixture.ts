@@ -1,8 +1,9 @@
 import { join } from "node:path";
+import { expect } from "vitest";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import type { VolumeRange, VolumeSource } from "../../lib/ports/volume-source.ts";
 import type { Vault } from "../../lib/vault.ts";
-import { type QemuWrite, qemuCompare } from "./qemu.ts";
+import { type QemuWrite, qemuCompare, qemuImg, qemuWrite } from "./qemu.ts";
 
 /** Writes at scattered offsets of a 64 MiB disk: unaligned, across cluster and table boundaries. */
 export const SCATTERED: readonly QemuWrite[] = [
@@ -82,4 +83,26 @@ export async function roundTrip(
   const recordedFormat = reader.sourceFormat;
   reader.close();
   return { format, recordedFormat, log, compared: qemuCompare(image, qemuFormat, restored, "raw"), restored };
+}
+
+/** A fresh image made by `qemu-img create -f FORMAT -o OPTIONS`, holding {@link SCATTERED}. */
+export function scatteredImage(path: string, format: string, options: string): string {
+  qemuImg("create", "-q", "-f", format, ...(options ? ["-o", options] : []), path, String(DISK_SIZE));
+  qemuWrite(path, format, SCATTERED);
+  return path;
+}
+
+/**
+ * Checks a round trip: qemu-img finds the restore identical to the image, the format was
+ * detected and recorded, and the backup read only what the image's own map says is stored.
+ */
+export function expectFaithful(trip: RoundTrip, format: string, maxAllocated = DISK_SIZE / 4): void {
+  expect(trip.compared).toBe("identical");
+  expect(trip.format).toBe(format);
+  expect(trip.recordedFormat).toBe(format);
+  const allocated = trip.log.allocated ?? [];
+  expect(allocated.length).toBeGreaterThan(0);
+  expect(totalBytes(allocated)).toBeLessThan(maxAllocated);
+  expect(readsInside(trip.log.reads, allocated)).toBe(true);
+  expect(totalBytes(trip.log.reads)).toBeLessThanOrEqual(totalBytes(allocated));
 }

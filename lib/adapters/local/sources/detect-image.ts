@@ -2,6 +2,7 @@ import { SourceError, ValidationError } from "../../../errors.ts";
 import { type HostFile, type ImageLayout, namingImage } from "../../../formats/image-layout.ts";
 import { openQcow2, QCOW2_MAGIC } from "../../../formats/qcow2.ts";
 import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../../formats/vhd.ts";
+import { openDynamicVhd } from "../../../formats/vhd-dynamic.ts";
 
 /** What a regular image file is: bytes read as they are (raw, fixed VHD), or a format with a layout. */
 export type DetectedImage =
@@ -38,8 +39,16 @@ async function detect(host: HostFile, path: string, forceRaw: boolean): Promise<
   refuseUnsupported(head);
   if (host.size < VHD_FOOTER_SIZE) return raw;
   const tail = await host.read(host.size - VHD_FOOTER_SIZE, VHD_FOOTER_SIZE);
-  if (!hasVhdCookie(tail)) return raw;
-  return detectVhd(tail, host.size, path);
+  if (!hasVhdCookie(tail)) {
+    // A dynamic VHD starts with a copy of its footer: one without the footer itself was cut short.
+    if (hasVhdCookie(head) && parseVhdFooter(head).diskType !== VhdDiskType.Fixed) {
+      throw new ValidationError(
+        "vhd footer: missing at the end of the file, which starts like a dynamic VHD: truncated",
+      );
+    }
+    return raw;
+  }
+  return detectVhd(tail, host, path);
 }
 
 /** Formats recognised only to refuse them plainly, rather than back their bytes up as raw. */
@@ -55,22 +64,22 @@ function refuseUnsupported(head: Buffer): void {
   }
 }
 
-function detectVhd(tail: Buffer, fileSize: number, path: string): DetectedImage {
+async function detectVhd(tail: Buffer, host: HostFile, path: string): Promise<DetectedImage> {
+  const fileSize = host.size;
   const footer = parseVhdFooter(tail);
   if (footer.checksum !== footer.computedChecksum) {
     throw new SourceError(
       `corrupt VHD footer in ${path}: checksum ${hex(footer.checksum)} does not match ${hex(footer.computedChecksum)}`,
     );
   }
+  if (footer.diskType === VhdDiskType.Dynamic) {
+    const dataOffset = Number(footer.dataOffset);
+    return { kind: "layout", layout: await openDynamicVhd(host, footer, dataOffset) };
+  }
   if (footer.diskType !== VhdDiskType.Fixed) {
-    const kind =
-      footer.diskType === VhdDiskType.Dynamic
-        ? "dynamic"
-        : footer.diskType === VhdDiskType.Differencing
-          ? "differencing"
-          : `type ${footer.diskType}`;
+    const kind = footer.diskType === VhdDiskType.Differencing ? "differencing" : `type ${footer.diskType}`;
     throw new SourceError(
-      `${kind} VHD is not supported: ${path}; convert it to a fixed VHD first ` +
+      `${kind} VHD is not supported: ${path}; merge it into its parent or convert it first ` +
         "(qemu-img convert -O vpc -o subformat=fixed, or Azure's Convert-VHD / azcopy tooling)",
     );
   }
