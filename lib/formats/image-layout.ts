@@ -11,8 +11,16 @@ export interface HostFile {
   read(offset: number, length: number): Promise<Buffer>;
 }
 
-/** How stored clusters are compressed. */
-export const Codec = { DeflateRaw: "deflate-raw", Zlib: "zlib", Zstd: "zstd" } as const;
+/**
+ * How stored units are compressed. `vmdk-grain`: a VMDK grain marker (sector, then the size of
+ * the deflate data that follows it, little-endian) before zlib or raw deflate data.
+ */
+export const Codec = {
+  DeflateRaw: "deflate-raw",
+  Zlib: "zlib",
+  Zstd: "zstd",
+  VmdkGrain: "vmdk-grain",
+} as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
 
 /**

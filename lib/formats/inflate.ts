@@ -19,6 +19,7 @@ export function inflateUnit(
   let out: Buffer;
   try {
     const options = { maxOutputLength: unpacked, finishFlush: constants.Z_SYNC_FLUSH };
+    if (codec === Codec.VmdkGrain) return vmdkGrain(stored, unpacked);
     if (codec === Codec.DeflateRaw) out = inflateRawSync(stored, options);
     else if (codec === Codec.Zlib) out = inflateSync(stored, options);
     else out = zstdDecompressSync(stored.subarray(0, zstdFrameLength(stored)), { maxOutputLength: unpacked });
@@ -37,6 +38,26 @@ export function inflateUnit(
     );
   }
   return out;
+}
+
+/**
+ * A VMDK grain behind its marker. The specification says deflate; VMware's and qemu's writers
+ * make zlib streams (RFC 1950), so a valid zlib header decides which. The disk's last grain may
+ * hold less than a grain: the rest is zeros.
+ */
+function vmdkGrain(stored: Buffer, unpacked: number): Buffer {
+  if (stored.length < 12) throw new Error("the grain marker is cut short");
+  const size = stored.readUInt32LE(8);
+  if (size === 0 || 12 + size > stored.length)
+    throw new Error(`grain marker size ${size} does not fit the file`);
+  const data = stored.subarray(12, 12 + size);
+  const zlibHeader = data.length >= 2 && (data[0]! & 0x0f) === 8 && ((data[0]! << 8) | data[1]!) % 31 === 0;
+  const options = { maxOutputLength: unpacked, finishFlush: constants.Z_SYNC_FLUSH };
+  const out = zlibHeader ? inflateSync(data, options) : inflateRawSync(data, options);
+  if (out.length === unpacked) return out;
+  const padded = Buffer.alloc(unpacked);
+  out.copy(padded);
+  return padded;
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
