@@ -3,6 +3,7 @@ import { type HostFile, type ImageLayout, namingImage } from "../../../formats/i
 import { openQcow2, QCOW2_MAGIC } from "../../../formats/qcow2.ts";
 import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../../formats/vhd.ts";
 import { openDynamicVhd } from "../../../formats/vhd-dynamic.ts";
+import { openVhdx, VHDX_SIGNATURE } from "../../../formats/vhdx.ts";
 import { openVmdk, VMDK_MAGIC } from "../../../formats/vmdk.ts";
 
 /** What a regular image file is: bytes read as they are (raw, fixed VHD), or a format with a layout. */
@@ -36,6 +37,9 @@ async function detect(host: HostFile, path: string, forceRaw: boolean): Promise<
   const head = await host.read(0, Math.min(HEAD_BYTES, host.size));
   if (head.length >= 4 && head.readUInt32BE(0) === QCOW2_MAGIC) {
     return { kind: "layout", layout: await openQcow2(host) };
+  }
+  if (head.toString("latin1", 0, 8) === VHDX_SIGNATURE) {
+    return { kind: "layout", layout: await openVhdx(host) };
   }
   if (head.length >= 4 && head.readUInt32LE(0) === VMDK_MAGIC) {
     return { kind: "layout", layout: await openVmdk(host) };
