@@ -1,4 +1,5 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
@@ -25,7 +26,7 @@ describe("restore drills (policy.restoreDrill)", () => {
   beforeAll(async () => {
     root = await tempDir("drill");
     scratch = join(root, "scratch");
-    await (await import("node:fs/promises")).mkdir(scratch);
+    await mkdir(scratch);
     vault = await initLocalVault(
       join(root, "vault"),
       { name: "drill", blockSize: 4096 },
@@ -144,5 +145,22 @@ describe("restore drills (policy.restoreDrill)", () => {
     expect(runtime.local.alerts.published.map((a) => a.subject)).toContain(
       "blockvault: restore drill of disk gone failed",
     );
+  });
+
+  it("runs each drill once when two ticks race, and removes what a killed drill left", async () => {
+    // A drill killed before its cleanup: its owner process is gone. Another, still running, is not.
+    const dead = spawnSync("true").pid!;
+    const left = join(scratch, "blockvault-drill-killed");
+    await mkdir(left);
+    await writeFile(join(left, "owner.pid"), String(dead));
+    await writeFile(join(left, "drill.img"), Buffer.alloc(64 * 1024));
+    const live = join(scratch, "blockvault-drill-running");
+    await mkdir(live);
+    await writeFile(join(live, "owner.pid"), String(process.pid));
+    now += DAY;
+    const [a, b] = await Promise.all([runtime.tick(), runtime.tick()]);
+    const disks = [...a.drills, ...b.drills].map((d) => d.disk).sort();
+    expect(disks).toEqual(["fs", "gone", "junk"]);
+    expect(await readdir(scratch)).toEqual(["blockvault-drill-running"]);
   });
 });

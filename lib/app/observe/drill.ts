@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JobType, PointState } from "../../model.ts";
@@ -6,6 +6,7 @@ import { listPolicies } from "../../rules/policies.ts";
 import type { Vault } from "../../vault.ts";
 import type { AppContext } from "../app-context.ts";
 import { type CheckOutcome, runDrillCheck, verifyImageHashes } from "./drill-image.ts";
+import { makeScratch, sweepScratch } from "./drill-scratch.ts";
 import { claimScheduledJob, endScheduledJob, runNumber } from "./scheduled-job.ts";
 
 /**
@@ -58,9 +59,11 @@ export async function runScheduledDrills(
   const { catalog, clock } = vault.ctx.deps;
   const disks = await catalog.listDisks(vault.id);
   const out: DrillOutcome[] = [];
-  for (const policy of await listPolicies(vault.ctx)) {
-    const drill = policy.definition.restoreDrill;
-    if (!drill) continue;
+  const policies = (await listPolicies(vault.ctx)).filter((p) => p.definition.restoreDrill);
+  // A drill killed mid-way (SIGKILL, a lost machine) left a whole disk image behind.
+  if (policies.length > 0) await sweepScratch(options.scratchRoot ?? tmpdir());
+  for (const policy of policies) {
+    const drill = policy.definition.restoreDrill!;
     const run = runNumber(drill.everyDays, clock.now());
     for (const disk of disks.filter((d) => d.policy === policy.name)) {
       const jobId = `drill-${disk.name}-${run}`;
@@ -102,7 +105,7 @@ async function drillDisk(
     await endScheduledJob(vault, jobId, { error });
     return { disk, jobId, ok: false, error };
   }
-  const scratch = await mkdtemp(join(options.scratchRoot ?? tmpdir(), "blockvault-drill-"));
+  const scratch = await makeScratch(options.scratchRoot ?? tmpdir());
   const predictedMs = predictRestoreMs(point.logicalSize);
   const base = { disk, jobId, recoveryPoint: point.id, predictedMs };
   try {
