@@ -813,6 +813,9 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /protected-items",
           "GET /protected-items/{name}",
           "DELETE /protected-items/{name}",
+          "GET /metrics",
+          "GET /healthz",
+          "GET /reports/usage",
         ].sort(),
       );
       for (const r of routes) expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
