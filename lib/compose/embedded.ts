@@ -41,6 +41,8 @@ export interface EmbeddedOptions {
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
+  /** Where restore drills make their scratch directories; the system's temporary directory by default. */
+  readonly drillScratch?: string;
   /** Where alerts are POSTed too, besides the log: an http(s) URL (checked before listening). */
   readonly alertWebhook?: string;
   /** How sources and restore targets on AWS are reached; the environment's by default. */
@@ -101,6 +103,8 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;
+  const checks = () =>
+    runScheduledChecks(app, options.drillScratch ? { scratchRoot: options.drillScratch } : {});
   const tick = async (): Promise<EmbeddedTickReport> => {
     let report: TickReport;
     try {
@@ -108,7 +112,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     } catch (err) {
       // What broke the tick (a pack gone missing, say) is what verification is there to find:
       // the scheduled checks still run, and alert, before the tick's failure is reported.
-      await runScheduledChecks(app).catch(() => undefined);
+      await checks().catch(() => undefined);
       throw err;
     }
     // Tiering decides what to archive from the points that exist: let this tick's backups land
@@ -122,7 +126,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     const minute = new Date(clock.now()).toISOString().slice(0, 16).replace(/[-:T]/g, "");
     const copy = await app.workflows.start(Machine.Copy, `copy-${minute}`, {});
     // After this tick's backups: a verification or a drill sees the points they made.
-    return { ...report, ...(await runScheduledChecks(app)), copyExecution: copy.executionId };
+    return { ...report, ...(await checks()), copyExecution: copy.executionId };
   };
 
   let authority: LocalAuthority | undefined;

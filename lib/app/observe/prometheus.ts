@@ -24,6 +24,7 @@ export async function prometheusText(facts: VaultFacts): Promise<string> {
   const registers = [registry];
   jobMetrics(facts, registers);
   pointMetrics(facts, registers);
+  drillMetrics(facts, registers);
   new Gauge({
     name: "blockvault_approvals_pending",
     help: "Requests for a critical operation waiting for a second person's approval",
@@ -99,4 +100,29 @@ function pointMetrics(facts: VaultFacts, registers: Registers): void {
   });
   for (const tier of Object.values(Tier)) storage.set({ tier }, 0);
   for (const p of storedPoints(facts)) storage.inc({ tier: p.tier }, p.bytesStored);
+}
+
+/** Each disk's latest completed restore drill: measured and predicted restore time. */
+function drillMetrics(facts: VaultFacts, registers: Registers): void {
+  const measured = new Gauge({
+    name: "blockvault_drill_restore_seconds",
+    help: "Restore time of each protected item's latest successful restore drill",
+    labelNames: ["disk"] as const,
+    registers,
+  });
+  const predicted = new Gauge({
+    name: "blockvault_drill_predicted_restore_seconds",
+    help: "The restore time predicted for that drill from the point's size",
+    labelNames: ["disk"] as const,
+    registers,
+  });
+  const seen = new Set<string>();
+  // Jobs come newest first: the first completed drill of a disk is its latest.
+  for (const job of facts.jobs) {
+    if (job.type !== JobType.Drill || job.status !== JobStatus.Completed || !job.disk || seen.has(job.disk))
+      continue;
+    seen.add(job.disk);
+    measured.set({ disk: job.disk }, Number(job.detail?.restoreMs ?? 0) / 1000);
+    predicted.set({ disk: job.disk }, Number(job.detail?.predictedMs ?? 0) / 1000);
+  }
 }
