@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { predictRestore } from "../../lib/engine/restore/predict.ts";
 import { type CliVault, makeCliVault } from "../helpers/cli-fixture.ts";
 import { removeDir } from "../helpers/temp-dir.ts";
 
@@ -81,6 +82,10 @@ describe("blockvault copy", () => {
     const listed = JSON.parse(cli("list", "--vault", second, "--json").stdout);
     expect(listed.map((p: { id: string }) => p.id)).toEqual([copy.recoveryPointId]);
     expect(Date.parse(listed[0].retainUntil) - Date.parse(listed[0].created)).toBe(14 * 24 * 60 * 60 * 1000);
+    expect(listed[0].predictedRestoreMs).toBe(predictRestore(listed[0]).ms);
+    const text = cli("list", "--vault", second).stdout.split("\n");
+    expect(text[0]).toMatch(/\bRESTORE$/);
+    expect(text[1]).toMatch(/ ~\d+ s$/);
     const out = join(fx.root, "restored.img");
     expect(cli("restore", copy.recoveryPointId, "--vault", second, "--to", out).code).toBe(0);
     expect((await readFile(out)).equals(fx.imageBytes)).toBe(true);
