@@ -90,6 +90,29 @@ describe("the web console in headless Chromium", () => {
     expect(await page.evaluate('sessionStorage.getItem("blockvault.token")')).toBeNull();
   });
 
+  it("signs its calls with SigV4 when signed in with AWS credentials (the deployed API's sign-in)", async () => {
+    await page.goto(`${f.url}/console/`);
+    await page.locator("#token").wait();
+    await page.click("summary");
+    await page.type("#aws-accessKeyId", "AKIAEXAMPLE00000000");
+    await page.type("#aws-secretAccessKey", "secret/example/key");
+    await page.type("#aws-sessionToken", "session-token-example");
+    await page.type("#aws-region", "eu-west-1");
+    const sent = new Promise<Record<string, string>>((resolve) => {
+      page.once("request", (request) => resolve(request.headers()));
+    });
+    await clickRole(page, "button", "Sign in with AWS");
+    const headers = await sent;
+    expect(headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE00000000\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S*host\S*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(headers["x-amz-security-token"]).toBe("session-token-example");
+    expect(headers["x-amz-date"]).toMatch(/^\d{8}T\d{6}Z$/);
+    // This server takes bearer tokens only: the signed request is refused, and nothing is kept.
+    expect(await waitForText('details [role="alert"]', /bearer token/)).toMatch(/401/);
+    expect(await page.evaluate('sessionStorage.getItem("blockvault.aws")')).toBeNull();
+  });
+
   it("creates a policy and protects a disk (contributor)", async () => {
     await signIn("contributor");
     expect(await page.$eval('[data-testid="caller"]', (el) => el.textContent)).toBe("carl (contributor)");
@@ -219,12 +242,16 @@ describe("the web console in headless Chromium", () => {
   });
 
   it("previews the lock before enabling it, on the settings page (security admin)", async () => {
+    // The early-deleted point back (undelete needs no approval): the lock then has a point to keep.
+    await f.vault.undeletePoint(webPoint);
     await signIn("admin");
     await open("#/settings", "Vault settings");
     expect(await page.$eval('[data-testid="lock-state"]', (el) => el.textContent)).toBe("unlocked");
     expect(await hasRole(page, "button", "Enable the lock")).toBe(false);
     await clickRole(page, "button", "Preview what the lock commits to");
-    await page.locator('[data-testid="lock-preview"]').wait();
+    const preview = await waitForText('[data-testid="lock-preview"]', /point/);
+    expect(preview).toMatch(/^1 point becomes undeletable until as late as \d{4}-/);
+    expect(preview).toContain(webPoint);
     await screenshots(page, "settings");
     await clickRole(page, "button", "Enable the lock");
     await waitForText('[data-testid="lock-state"]', /enabled/);

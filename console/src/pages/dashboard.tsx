@@ -35,7 +35,7 @@ function ProtectedDisks({
   if (items.length === 0) return <p>No disk is protected yet.</p>;
   return (
     <div class="scroll">
-      <table>
+      <table class="stack">
         <caption class="sr-only">Protected disks and their last good point</caption>
         <thead>
           <tr>
@@ -54,15 +54,15 @@ function ProtectedDisks({
             const late = age !== undefined && rpo !== undefined && age > rpo;
             return (
               <tr key={item.name} data-disk={item.name}>
-                <th scope="row">
+                <th scope="row" data-label="Disk">
                   <a href={href("items", item.name)}>{item.name}</a>
                 </th>
-                <td>{item.policy ?? <em>none</em>}</td>
-                <td>{point ? time(point.created) : "—"}</td>
-                <td>
+                <td data-label="Policy">{item.policy ?? <em>none</em>}</td>
+                <td data-label="Last good point">{point ? time(point.created) : "—"}</td>
+                <td data-label="Age / RPO">
                   {age === undefined ? "—" : duration(age)} / {rpo === undefined ? "—" : duration(rpo)}
                 </td>
-                <td>
+                <td data-label="Status">
                   {!item.protected ? (
                     <Badge kind="muted">not protected</Badge>
                   ) : !point ? (

@@ -31,7 +31,7 @@ export function Jobs() {
             <p>No job yet.</p>
           ) : (
             <div class="scroll">
-              <table>
+              <table class="stack">
                 <caption class="sr-only">Jobs, newest first</caption>
                 <thead>
                   <tr>
@@ -47,15 +47,17 @@ export function Jobs() {
                 <tbody>
                   {d.items.map((j) => (
                     <tr key={j.id} data-job={j.id} data-type={j.type} data-status={j.status}>
-                      <td>{j.type}</td>
-                      <td>{j.disk ?? "—"}</td>
-                      <td>
+                      <td data-label="Type">{j.type}</td>
+                      <td data-label="Disk">{j.disk ?? "—"}</td>
+                      <td data-label="Status">
                         <Badge kind={KIND[j.status] ?? "muted"}>{j.status}</Badge>
                       </td>
-                      <td>{time(j.started)}</td>
-                      <td>{j.ended ? duration(j.ended - j.started) : "—"}</td>
-                      <td>{progressOf(j)}</td>
-                      <td class="wrap">{j.error ?? ""}</td>
+                      <td data-label="Started">{time(j.started)}</td>
+                      <td data-label="Took">{j.ended ? duration(j.ended - j.started) : "—"}</td>
+                      <td data-label="Progress">{progressOf(j)}</td>
+                      <td data-label="Error" class="wrap">
+                        {j.error ?? ""}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

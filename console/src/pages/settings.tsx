@@ -130,10 +130,11 @@ function Lock({ settings, onDone }: { settings: VaultSettings; onDone: () => voi
       {preview ? (
         <div class="preview" data-testid="lock-preview">
           <p>
-            {preview.points.length} point{preview.points.length === 1 ? "" : "s"} become undeletable until as
-            late as {time(preview.until)}, holding {bytes(preview.bytesCommitted)}.
+            {preview.points.length} point{preview.points.length === 1 ? "" : "s"} become
+            {preview.points.length === 1 ? "s" : ""} undeletable until as late as {time(preview.until)},
+            holding {bytes(preview.bytesCommitted)}.
           </p>
-          <div class="scroll">
+          <div class="scroll" hidden={preview.points.length === 0}>
             <table>
               <caption class="sr-only">Points the lock would keep</caption>
               <thead>
