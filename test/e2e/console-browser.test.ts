@@ -1,7 +1,8 @@
-import { readdir, readFile } from "node:fs/promises";
+import { copyFile, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
 import {
   clickRole,
   hasRole,
@@ -257,6 +258,32 @@ describe("the web console in headless Chromium", () => {
     await waitForText('[data-testid="lock-state"]', /enabled/);
     expect((await f.vault.settings()).lock).toBe("enabled");
     expect(await lowContrastTexts(page)).toEqual([]);
+  });
+
+  it("shows a scheduled backup that failed on the dashboard and, with its error, on the jobs page", async () => {
+    // A disk whose image is gone by the time its first backup is due.
+    const gone = join(f.root, "gone.img");
+    await copyFile(f.image, gone);
+    const minute = thisMinute();
+    await f.vault.createPolicy({
+      name: "now",
+      schedule: { kind: "daily", times: [minute] },
+      timeZone: "UTC",
+      retention: { daily: { days: 7 } },
+      snapshotRetentionDays: 1,
+    });
+    const source = await openFileSource(gone);
+    await f.vault.protect(source, "gone", "now").finally(() => source.close());
+    await rm(gone);
+    await f.runtime.tick();
+    await f.runtime.settle();
+    await open("#/", "Dashboard");
+    expect(await waitForText('[data-testid="failed-count"]', /^[1-9]/)).toBe("1");
+    expect(await waitForText('section[aria-labelledby="failed-heading"]', /backup gone/)).toMatch(/gone/);
+    await open("#/jobs", "Jobs");
+    const failed = await waitForText('tr[data-type="backup"][data-status="failed"]', /gone/);
+    expect(failed).toMatch(/gone\.img|no such file|not found|cannot/i);
+    await screenshots(page, "jobs-failed");
   });
 
   it("is operated from the keyboard: Tab reaches the navigation, Enter follows it", async () => {
