@@ -247,7 +247,8 @@ describe("the web console in headless Chromium", () => {
     await f.vault.undeletePoint(webPoint);
     await signIn("admin");
     await open("#/settings", "Vault settings");
-    expect(await page.$eval('[data-testid="lock-state"]', (el) => el.textContent)).toBe("unlocked");
+    // The heading comes before the settings are read: wait for them.
+    expect(await waitForText('[data-testid="lock-state"]', /locked/)).toBe("unlocked");
     expect(await hasRole(page, "button", "Enable the lock")).toBe(false);
     await clickRole(page, "button", "Preview what the lock commits to");
     const preview = await waitForText('[data-testid="lock-preview"]', /point/);

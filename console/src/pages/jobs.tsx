@@ -1,5 +1,5 @@
 import { bytes, duration, time } from "../format.ts";
-import type { Items, Job } from "../types.ts";
+import type { Items, Job, ProtectedItem } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { Badge, Loading } from "../widgets.tsx";
 
@@ -19,9 +19,23 @@ function progressOf(job: Job): string {
   return "—";
 }
 
+/** A running backup's bar: bytes read of the disk's size. */
+function Bar({ job, sizes }: { job: Job; sizes: ReadonlyMap<string, number> }) {
+  const size = job.disk === undefined ? undefined : sizes.get(job.disk);
+  if (job.status !== "running" || job.type !== "backup" || !size) return null;
+  const done = Math.min(job.bytesScanned ?? 0, size);
+  return (
+    <progress max={size} value={done} aria-label={`${job.type} of ${job.disk}`}>
+      {Math.floor((done / size) * 100)} %
+    </progress>
+  );
+}
+
 /** Every job, newest first, read again every two seconds while the page is open. */
 export function Jobs() {
   const jobs = useApi<Items<Job>>("/jobs?limit=200", 2000);
+  const disks = useApi<Items<ProtectedItem>>("/protected-items");
+  const sizes = new Map((disks.data?.items ?? []).map((d) => [d.name, d.size]));
   return (
     <>
       <h1>Jobs</h1>
@@ -54,7 +68,10 @@ export function Jobs() {
                       </td>
                       <td data-label="Started">{time(j.started)}</td>
                       <td data-label="Took">{j.ended ? duration(j.ended - j.started) : "—"}</td>
-                      <td data-label="Progress">{progressOf(j)}</td>
+                      <td data-label="Progress">
+                        <Bar job={j} sizes={sizes} />
+                        {progressOf(j)}
+                      </td>
                       <td data-label="Error" class="wrap">
                         {j.error ?? ""}
                       </td>
