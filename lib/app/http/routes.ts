@@ -1,5 +1,6 @@
 import { approveRequest, listApprovals, rejectRequest } from "./approvals.ts";
 import type { Handler } from "./call.ts";
+import { getHealth, getMetrics, getUsageReport } from "./observe.ts";
 import {
   deleteRecoveryPoint,
   getRecoveryPoint,
@@ -48,6 +49,9 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/protected-items", "protectItem", protectItem),
   route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),
   route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
+  route("GET", "/metrics", "getMetrics", getMetrics),
+  route("GET", "/healthz", "getHealth", getHealth),
+  route("GET", "/reports/usage", "getUsageReport", getUsageReport),
   route("GET", "/me", "getCaller", getCaller),
   route("GET", "/approvals", "listApprovals", listApprovals),
   route("POST", "/approvals/{id}/approve", "approveRequest", approveRequest),

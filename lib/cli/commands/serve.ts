@@ -8,7 +8,7 @@ import { parsePort } from "../port.ts";
 import { listenAddress } from "../serve-address.ts";
 
 /**
- * `blockvault serve [--host H] [--port N] [--tick-seconds N]`: runs the serverless application
+ * `blockvault serve [--host H] [--port N] [--tick-seconds N] [--alert-webhook URL]`: runs the serverless application
  * on this machine — the HTTP API, the scheduler, the queue and the state machines — until
  * interrupted. Every request needs a bearer token: a principal's, or, while the vault has none,
  * the server's own, written to `serve-token` in the vault directory at each start.
@@ -17,6 +17,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
   const port = parsePort(ctx.values.port, 8080);
   const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
+  const webhook = typeof ctx.values["alert-webhook"] === "string" ? ctx.values["alert-webhook"] : undefined;
   const hostName = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
   const address = await listenAddress(hostName, await openExposure(ctx));
   const vault = await openVault(ctx.global);
@@ -44,6 +45,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     port,
     tickMs: tickSeconds * 1000,
     log,
+    ...(webhook ? { alertWebhook: webhook } : {}),
     ...(consoleAssets ? { console: consoleAssets } : {}),
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,

@@ -122,7 +122,7 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   serve: {
     summary: "run the HTTP API, scheduler and state machines on this machine",
-    usage: ["serve [--host HOST] [--port N] [--tick-seconds N]"],
+    usage: ["serve [--host HOST] [--port N] [--tick-seconds N] [--alert-webhook URL]"],
     details: [
       "Every request needs a bearer token: a principal's, or the server's own (serve-token in the vault directory).",
     ],
@@ -147,6 +147,11 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         arg: "N",
         default: "60",
         help: "how often the scheduler runs",
+      },
+      "alert-webhook": {
+        kind: OptionKind.String,
+        arg: "URL",
+        help: "also POST every alert (failed job, missed RPO, failed verification or drill) as JSON to this http(s) URL",
       },
     },
     // The application's runtime (HTTP, state machines) loads only when served.
