@@ -64,6 +64,12 @@ async function waitForText(selector: string, pattern: RegExp, timeout = 30_000):
   }
 }
 
+/** Photographs the page at both widths, and checks its text contrast (WCAG AA). */
+async function shoot(name: string): Promise<void> {
+  await screenshots(page, name);
+  expect(await lowContrastTexts(page), name).toEqual([]);
+}
+
 /** The current minute of the real clock, as "HH:MM" UTC (due once the vault's clock catches up). */
 function thisMinute(): string {
   return new Date().toISOString().slice(11, 16);
@@ -76,7 +82,7 @@ describe("the web console in headless Chromium", () => {
     expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self'/);
     expect(response?.headers()["x-frame-options"]).toBe("DENY");
     await page.locator("#token").wait();
-    await screenshots(page, "login");
+    await shoot("login");
     // The console's files pass the same Host and Origin checks as the API.
     const port = Number(new URL(f.url).port);
     const foreign = await rawRequest(port, "GET", "/console/", { headers: { host: `evil.example:${port}` } });
@@ -125,7 +131,7 @@ describe("the web console in headless Chromium", () => {
     await page.type("#policy-time", thisMinute());
     await clickRole(page, "button", "Create policy");
     await waitForText('[role="status"]', /Policy nightly created/);
-    await screenshots(page, "policies");
+    await shoot("policies");
     await open("#/", "Dashboard");
     await page.type("#protect-disk", "web");
     await page.type("#protect-source", f.image);
@@ -143,17 +149,17 @@ describe("the web console in headless Chromium", () => {
     const row = await waitForText('tr[data-disk="web"]', /within RPO/);
     expect(row).toMatch(/nightly/);
     expect(row).toMatch(/24 h 0 min/);
-    await screenshots(page, "dashboard");
+    await shoot("dashboard");
     await open("#/jobs", "Jobs");
     await page.locator('tr[data-type="backup"][data-status="completed"]').wait();
-    await screenshots(page, "jobs");
+    await shoot("jobs");
     await open("#/items/web", "Recovery points of web");
     await page.locator("li.point").wait();
     const points = await page.$$eval("li.point", (els) => els.map((e) => e.getAttribute("data-point") ?? ""));
     expect(points).toHaveLength(1);
     webPoint = points[0]!;
     expect(await page.$eval("li.point", (el) => el.textContent)).toMatch(/Retained until\d{4}-/);
-    await screenshots(page, "points");
+    await shoot("points");
   });
 
   it("restores the point through the wizard and the restored file has the disk's bytes", async () => {
@@ -165,12 +171,12 @@ describe("the web console in headless Chromium", () => {
     expect(target.startsWith(`${f.restoreDir}/web-`)).toBe(true);
     await clickRole(page, "button", "Next");
     expect(await waitForText('[data-testid="predicted"]', /\d+ s/)).toBe("1 s");
-    await screenshots(page, "restore-confirm");
+    await shoot("restore-confirm");
     await clickRole(page, "button", "Start restore");
     await waitForText('[data-testid="restore-status"]', /completed|failed/);
     expect(await page.$eval('[data-testid="restore-status"]', (el) => el.textContent)).toBe("completed");
     expect(await page.$eval('[data-testid="restored-to"]', (el) => el.textContent)).toBe(target);
-    await screenshots(page, "restore-progress");
+    await shoot("restore-progress");
     expect((await readFile(target)).equals(f.imageBytes)).toBe(true);
   });
 
@@ -210,7 +216,7 @@ describe("the web console in headless Chromium", () => {
     await page.locator('li.point[data-state="soft-deleted"]').wait();
     expect(await page.$eval("li.point", (el) => el.textContent)).toMatch(/soft-deleted.*Purged after/);
     expect(await hasRole(page, "button", "Undelete")).toBe(true);
-    await screenshots(page, "points-soft-deleted");
+    await shoot("points-soft-deleted");
   });
 
   it("asks for an early delete, which a second security admin approves, and the requester completes", async () => {
@@ -230,7 +236,7 @@ describe("the web console in headless Chromium", () => {
     expect(request).toMatch(new RegExp(`Delete recovery point ${webPoint} before its retention ends`));
     expect(request).toMatch(/Requested by carl/);
     expect(await waitForText('[data-testid="at-stake"]', /disk web/)).toMatch(/retained until \d{4}-/);
-    await screenshots(page, "approvals");
+    await shoot("approvals");
     await clickRole(page, "button", "Approve");
     await waitForText(`li[data-approval="${requestId}"]`, /approved.*Approved by sam/);
 
@@ -254,7 +260,7 @@ describe("the web console in headless Chromium", () => {
     const preview = await waitForText('[data-testid="lock-preview"]', /point/);
     expect(preview).toMatch(/^1 point becomes undeletable until as late as \d{4}-/);
     expect(preview).toContain(webPoint);
-    await screenshots(page, "settings");
+    await shoot("settings");
     await clickRole(page, "button", "Enable the lock");
     await waitForText('[data-testid="lock-state"]', /enabled/);
     expect((await f.vault.settings()).lock).toBe("enabled");
@@ -284,7 +290,7 @@ describe("the web console in headless Chromium", () => {
     await open("#/jobs", "Jobs");
     const failed = await waitForText('tr[data-type="backup"][data-status="failed"]', /gone/);
     expect(failed).toMatch(/gone\.img|no such file|not found|cannot/i);
-    await screenshots(page, "jobs-failed");
+    await shoot("jobs-failed");
   });
 
   it("is operated from the keyboard: Tab reaches the navigation, Enter follows it", async () => {
