@@ -91,7 +91,7 @@ describe("the web console in headless Chromium", () => {
       headers: { origin: "http://evil.example" },
     });
     expect(framed.status).toBe(403);
-    await page.type("#token", "bv_not-a-token");
+    await page.locator("#token").fill("bv_not-a-token");
     await page.keyboard.press("Enter");
     expect(await waitForText('[role="alert"]', /not valid/)).toMatch(/401/);
     expect(await page.evaluate('sessionStorage.getItem("blockvault.token")')).toBeNull();
@@ -101,10 +101,10 @@ describe("the web console in headless Chromium", () => {
     await page.goto(`${f.url}/console/`);
     await page.locator("#token").wait();
     await page.click("summary");
-    await page.type("#aws-accessKeyId", "AKIAEXAMPLE00000000");
-    await page.type("#aws-secretAccessKey", "secret/example/key");
-    await page.type("#aws-sessionToken", "session-token-example");
-    await page.type("#aws-region", "eu-west-1");
+    await page.locator("#aws-accessKeyId").fill("AKIAEXAMPLE00000000");
+    await page.locator("#aws-secretAccessKey").fill("secret/example/key");
+    await page.locator("#aws-sessionToken").fill("session-token-example");
+    await page.locator("#aws-region").fill("eu-west-1");
     const sent = new Promise<Record<string, string>>((resolve) => {
       page.once("request", (request) => resolve(request.headers()));
     });
@@ -124,17 +124,15 @@ describe("the web console in headless Chromium", () => {
     await signIn("contributor");
     expect(await page.$eval('[data-testid="caller"]', (el) => el.textContent)).toBe("carl (contributor)");
     await open("#/policies", "Policies");
-    await page.type("#policy-name", "nightly");
-    await page.$eval("#policy-time", (el) => {
-      (el as unknown as { value: string }).value = "";
-    });
-    await page.type("#policy-time", thisMinute());
+    await page.locator("#policy-name").fill("nightly");
+    await page.locator("#policy-time").fill(thisMinute());
     await clickRole(page, "button", "Create policy");
     await waitForText('[role="status"]', /Policy nightly created/);
     await shoot("policies");
     await open("#/", "Dashboard");
-    await page.type("#protect-disk", "web");
-    await page.type("#protect-source", f.image);
+    await page.locator("#protect-disk").fill("web");
+    await page.locator("#protect-source").fill(f.image);
+    // The form is drawn with the policies it offers: filling the disk field waited for both.
     await page.select("#protect-policy", "nightly");
     await clickRole(page, "button", "Protect");
     await waitForText('[role="status"]', /web is protected by nightly/);
@@ -246,6 +244,24 @@ describe("the web console in headless Chromium", () => {
     await waitForText(`li[data-approval="${requestId}"]`, /used/);
     await open("#/items/web", "Recovery points of web");
     await page.locator(`li.point[data-point="${webPoint}"][data-state="soft-deleted"]`).wait();
+  });
+
+  it("asks a second admin to disable soft delete from the settings page, who rejects it on the approvals page", async () => {
+    await signIn("admin");
+    await open("#/settings", "Vault settings");
+    await clickRole(page, "button", "Disable soft delete");
+    const notice = await waitForText('[role="status"]', /needs a second security admin/);
+    const requestId = /request (\S+) is on the Approvals page/.exec(notice)?.[1];
+    expect(requestId).toBeDefined();
+    await signIn("admin2");
+    await open("#/approvals", "Approvals");
+    const request = await waitForText(`li[data-approval="${requestId}"]`, /pending/);
+    expect(request).toMatch(/Disable soft delete: deleted points are purged at once/);
+    await clickRole(page, "button", "Reject");
+    await waitForText(`li[data-approval="${requestId}"]`, /rejected.*Rejected by alice/);
+    expect((await f.vault.settings()).softDeleteEnabled).toBe(true);
+    const [stored] = await f.vault.approvalViews("rejected");
+    expect(stored).toMatchObject({ id: requestId, rejecter: "alice" });
   });
 
   it("previews the lock before enabling it, on the settings page (security admin)", async () => {
