@@ -1,5 +1,5 @@
 import { seg } from "../api.ts";
-import { bytes, duration, predictedRestoreMs } from "../format.ts";
+import { bytes, duration } from "../format.ts";
 import type { RecoveryPoint, RestoreJob } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { Loading } from "../widgets.tsx";
@@ -36,7 +36,7 @@ export function Progress({
             <p>
               {bytes(j.status === "completed" ? point.logicalSize : done)} of {bytes(point.logicalSize)}
               {ended && j.ended ? ` in ${duration(j.ended - (j.started ?? startedAt))}` : ""} (predicted{" "}
-              {duration(predictedRestoreMs(point.logicalSize))})
+              {duration(point.predictedRestoreMs)})
             </p>
             {j.restoredTo ? (
               <p>

@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, seg } from "../api.ts";
-import { bytes, duration, predictedRestoreMs, time } from "../format.ts";
+import { bytes, duration, time } from "../format.ts";
 import { href } from "../route.ts";
 import type { RecoveryPoint, VaultSettings } from "../types.ts";
 import { useApi } from "../use-api.ts";
@@ -146,7 +146,7 @@ function Wizard({ point, settings }: { point: RecoveryPoint; settings: VaultSett
             </div>
             <div>
               <dt>Predicted time</dt>
-              <dd data-testid="predicted">{duration(predictedRestoreMs(point.logicalSize))}</dd>
+              <dd data-testid="predicted">{duration(point.predictedRestoreMs)}</dd>
             </div>
           </dl>
           <button type="button" class="secondary" onClick={() => setStep(2)}>
