@@ -1,8 +1,9 @@
-import { ApprovalState } from "../model.ts";
+import { ApprovalState, type Tier } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
 import { type CopyOutcome, runCopyRules } from "../rules/copy-rules.ts";
 import type { AppContext } from "./app-context.ts";
 import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
+import { storageByTier } from "./observe/storage.ts";
 import { SYSTEM_PRINCIPAL } from "./system.ts";
 
 /** What one scheduler tick did. */
@@ -17,6 +18,8 @@ export interface TickReport {
   readonly rpo: RpoCheck;
   /** Approval requests waiting for a second person (pending, not expired). */
   readonly approvalsPending: number;
+  /** What the points hold in the store, by tier (see observe/storage.ts). */
+  readonly storageBytes: Record<Tier, number>;
 }
 
 /**
@@ -40,7 +43,8 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
       })
       .catch(() => undefined);
   }
-  const rpo = await checkRpo(app, vault);
+  const points = await vault.ctx.deps.catalog.listRecoveryPoints(vault.id);
+  const rpo = await checkRpo(app, vault, points);
   const now = vault.ctx.deps.clock.now();
   const pending = await vault.listApprovals({ state: ApprovalState.Pending });
   return {
@@ -49,5 +53,6 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
     copies,
     rpo,
     approvalsPending: pending.filter((a) => a.expires > now).length,
+    storageBytes: storageByTier(points),
   };
 }
