@@ -232,3 +232,7 @@ export interface VaultFiles {
   readonly directories: readonly string[];
   readonly files: readonly string[];
 }
+
+/** The image formats a restore into a local file can write: the disk as is, a fixed VHD, qcow2. */
+export const RestoreFormat = { Raw: "raw", Vhd: "vhd", Qcow2: "qcow2" } as const;
+export type RestoreFormat = (typeof RestoreFormat)[keyof typeof RestoreFormat];

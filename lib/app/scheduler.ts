@@ -1,6 +1,5 @@
 import { ApprovalState, type Tier } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
-import { type CopyOutcome, runCopyRules } from "../rules/copy-rules.ts";
 import type { AppContext } from "./app-context.ts";
 import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
 import { storageByTier } from "./observe/storage.ts";
@@ -12,8 +11,6 @@ export interface TickReport {
   readonly sent: SnapshotRequest[];
   /** Points retention soft-deleted. */
   readonly expired: string[];
-  /** The copies the policies' copy rules made, found made, or failed to make. */
-  readonly copies: CopyOutcome[];
   /** The missed-RPO check: every protected item's status, the misses, those alerted now. */
   readonly rpo: RpoCheck;
   /** Approval requests waiting for a second person (pending, not expired). */
@@ -25,24 +22,14 @@ export interface TickReport {
 /**
  * One scheduler tick: evaluates every policy against the clock, records one queued job per
  * (disk, due slot) — idempotently, so a re-run or an overlapping tick sends nothing twice — sends
- * one message per due disk to the fan-out queue, applies retention, and runs the copy rules
- * (points finished since the last tick are copied by this one); then checks every protected item
- * against its RPO, alerting each miss once.
+ * one message per due disk to the fan-out queue and applies retention; then checks every protected
+ * item against its RPO, alerting each miss once. The policies' copy rules run in the copy state
+ * machine, on its own schedule.
  */
 export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
   const { requests, expired } = await vault.scheduleTick();
   if (requests.length > 0) await app.queue.send(requests);
-  const copies = app.openCopyDestination ? await runCopyRules(vault, app.openCopyDestination) : [];
-  for (const copy of copies.filter((c) => c.status === "failed")) {
-    await app.alerts
-      .publish({
-        subject: `blockvault: copy of disk ${copy.disk} to ${copy.destination} failed`,
-        message: `${copy.sourcePoint ? `recovery point ${copy.sourcePoint}: ` : ""}${copy.error ?? "failed"}; the next scheduler run tries again`,
-        ...(copy.jobId ? { jobId: copy.jobId } : {}),
-      })
-      .catch(() => undefined);
-  }
   const points = await vault.ctx.deps.catalog.listRecoveryPoints(vault.id);
   const rpo = await checkRpo(app, vault, points);
   const now = vault.ctx.deps.clock.now();
@@ -50,7 +37,6 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
   return {
     sent: requests,
     expired,
-    copies,
     rpo,
     approvalsPending: pending.filter((a) => a.expires > now).length,
     storageBytes: storageByTier(points),

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { webhookUrl } from "../adapters/local/webhook-alerts.ts";
 import type { AppContext } from "../app/app-context.ts";
+import type { ConsoleAssets } from "../app/console/assets.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
 import { nodeListener } from "../app/http/node-http.ts";
@@ -48,10 +49,15 @@ export interface EmbeddedOptions {
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
   readonly awsTargets?: boolean;
+  /** The web console's bundle, served at /console/ (without it, /console/ says how to build it). */
+  readonly console?: ConsoleAssets;
 }
 
-/** What an embedded tick did: the scheduler's tick, then the scheduled checks. */
-export interface EmbeddedTickReport extends TickReport, ScheduledChecks {}
+/** What an embedded tick did: the scheduler's tick, the scheduled checks, the copy run started. */
+export interface EmbeddedTickReport extends TickReport, ScheduledChecks {
+  /** The copy run this tick started (or found started this minute): `workflows.wait` it. */
+  readonly copyExecution: string;
+}
 
 /** A running embedded runtime. */
 export interface EmbeddedRuntime {
@@ -61,7 +67,8 @@ export interface EmbeddedRuntime {
   readonly workflows: LocalWorkflows;
   /**
    * One scheduler tick now: backups due, retention, the missed-RPO check, the day's tiering and
-   * expiry runs, then the scheduled verifications and restore drills due.
+   * expiry runs, a copy run once the tick's backups have landed, then the scheduled
+   * verifications and restore drills due.
    */
   tick(): Promise<EmbeddedTickReport>;
   /** Waits until queued backups and started executions have finished. */
@@ -115,8 +122,11 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     const day = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     await app.workflows.start(Machine.Tiering, `tiering-${day}`, {});
     await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
+    // Copies follow the backups they copy; one run a minute at most (the name carries the minute).
+    const minute = new Date(clock.now()).toISOString().slice(0, 16).replace(/[-:T]/g, "");
+    const copy = await app.workflows.start(Machine.Copy, `copy-${minute}`, {});
     // After this tick's backups: a verification or a drill sees the points they made.
-    return { ...report, ...(await checks()) };
+    return { ...report, ...(await checks()), copyExecution: copy.executionId };
   };
 
   let authority: LocalAuthority | undefined;
@@ -125,7 +135,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   );
   const health = () => healthResponse(options.vault, log);
   const server = createServer(
-    guarded(nodeListener(app, options.principals), () => authority, specText, health),
+    guarded(nodeListener(app, options.principals), () => authority, specText, health, options.console),
   );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;

@@ -162,6 +162,16 @@ export interface CopyRule {
   readonly table?: string;
   /** The destination's KMS key (id, ARN or alias), for a vault on S3. */
   readonly kmsKey?: string;
+  /**
+   * A role of the destination's account the copy assumes to write there (a vault on S3 only):
+   * the copy then holds no right of the destination's account but that role's.
+   */
+  readonly roleArn?: string;
+  /**
+   * The destination's commit function (its writer's gate), for a role that may not write the
+   * destination's catalog itself: every catalog write of the copy goes through it.
+   */
+  readonly commitFunction?: string;
   readonly retention: { readonly days: number };
 }
 

@@ -288,6 +288,65 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
     });
   });
 
+  describe("copies between accounts", () => {
+    const writers = () => STAGE_PARAMS[stage].copyWriters?.split(",") ?? [];
+    const copyRoles = () => STAGE_PARAMS[stage].copyRoles?.split(",") ?? [];
+
+    it("lets lifecycle assume exactly the copy roles the stack lists, and no other function any", () => {
+      for (const fn of Object.keys(FUNCTIONS) as Fn[]) {
+        const assumable = copyRoles().filter((arn) => can(fn, { action: "sts:AssumeRole", resource: arn }));
+        expect(assumable, fn).toEqual(fn === "lifecycle" ? copyRoles() : []);
+        const other = "arn:aws:iam::999999999999:role/anything";
+        expect(can(fn, { action: "sts:AssumeRole", resource: other }), fn).toBe(false);
+      }
+    });
+
+    it("gives the listed source roles a copy writer role with the snapshot writer's rights and no more", () => {
+      const exists = cfn.ofType("AWS::IAM::Role").some(([id]) => id === "CopyWriterRole");
+      expect(exists).toBe(writers().length > 0);
+      if (!exists) return;
+      const trust = cfn.statements(cfn.resource("CopyWriterRole").Properties?.AssumeRolePolicyDocument);
+      expect(
+        trust.flatMap((t) => [t.Principal && typeof t.Principal === "object" ? t.Principal.AWS : []].flat()),
+      ).toEqual(writers());
+      const statements = cfn.roleStatements("CopyWriterRole");
+      const s3 = (action: string, key: string, context: Record<string, string> = {}) =>
+        allows(statements, { action, resource: object(key), context });
+      expect(s3("s3:PutObject", "packs/ab/0123", { "s3:if-none-match": "*" })).toBe(true);
+      expect(s3("s3:PutObject", "packs/ab/0123")).toBe(false);
+      for (const key of ["config", "index/0001", "manifests/ab/cd"])
+        expect(s3("s3:GetObject", key), key).toBe(true);
+      expect(s3("s3:GetObject", "packs/ab/0123")).toBe(false);
+      for (const action of [
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:PutObjectRetention",
+        "s3:BypassGovernanceRetention",
+      ])
+        expect(s3(action, "packs/ab/0123"), action).toBe(false);
+      for (const action of [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+      ])
+        expect(allows(statements, { action, resource: tableArn }), action).toBe(false);
+      expect(allows(statements, { action: "dynamodb:Query", resource: tableArn })).toBe(true);
+      const commit = cfn.getAtt("CommitLambdaFunction", "Arn");
+      expect(allows(statements, { action: "lambda:InvokeFunction", resource: commit })).toBe(true);
+      const lifecycle = cfn.getAtt("LifecycleLambdaFunction", "Arn");
+      expect(allows(statements, { action: "lambda:InvokeFunction", resource: lifecycle })).toBe(false);
+      for (const action of ["sqs:DeleteMessage", "sns:Publish", "states:StartExecution"])
+        expect(allows(statements, { action, resource: "*" }), action).toBe(false);
+      const key = (action: string, context: Record<string, string>) =>
+        allows(statements, { action, resource: keyArn, context });
+      expect(key("kms:GenerateDataKey", packKey)).toBe(true);
+      expect(key("kms:Decrypt", dedupKey)).toBe(true);
+      expect(key("kms:Decrypt", packKey)).toBe(false);
+      expect(key("kms:ReEncryptFrom", packKey)).toBe(false);
+    });
+  });
+
   describe("only the restore and purge paths (lifecycle, api) may delete or unwrap pack keys", () => {
     it("lets lifecycle and api delete and restore objects, and no other role in the template", () => {
       const functionRoles = new Map((Object.keys(FUNCTIONS) as Fn[]).map((fn) => [role(fn), fn]));
@@ -793,7 +852,7 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
   });
 
   describe("HTTP API and state machines", () => {
-    it("authorizes every route with IAM", () => {
+    it("authorizes every route with IAM but the console's files", () => {
       const routes = cfn.ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties ?? {});
       expect(routes.map((r) => r.RouteKey).sort()).toEqual(
         [
@@ -813,12 +872,29 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /protected-items",
           "GET /protected-items/{name}",
           "DELETE /protected-items/{name}",
+          "GET /me",
+          "GET /approvals",
+          "POST /approvals/{id}/approve",
+          "POST /approvals/{id}/reject",
+          "GET /vault/settings",
+          "GET /vault/lock-preview",
+          "PUT /vault/lock",
+          "PUT /vault/soft-delete",
+          "GET /principals",
           "GET /metrics",
           "GET /healthz",
           "GET /reports/usage",
+          "GET /console",
+          "GET /console/{proxy+}",
         ].sort(),
       );
-      for (const r of routes) expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      // The console's files are public code; the API function serves nothing else on those routes.
+      const open = ["GET /console", "GET /console/{proxy+}"];
+      for (const r of routes) {
+        if (open.includes(String(r.RouteKey)))
+          expect(r.AuthorizationType ?? "NONE", String(r.RouteKey)).toBe("NONE");
+        else expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      }
     });
 
     it("fills every placeholder of the ASL and tells the functions each machine's ARN", () => {

@@ -1,7 +1,8 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JobType, PointState } from "../../model.ts";
+import { predictRestore } from "../../engine/restore/predict.ts";
+import { JobType, PointState, Tier } from "../../model.ts";
 import { listPolicies } from "../../rules/policies.ts";
 import type { Vault } from "../../vault.ts";
 import type { AppContext } from "../app-context.ts";
@@ -9,20 +10,9 @@ import { type CheckOutcome, runDrillCheck, verifyImageHashes } from "./drill-ima
 import { makeScratch, sweepScratch } from "./drill-scratch.ts";
 import { claimScheduledJob, endScheduledJob, runNumber } from "./scheduled-job.ts";
 
-/**
- * The restore rate a drill's prediction assumes, in bytes per second of the point's logical
- * size: measured in 2026-12 on the shared 2-CPU development VM, where `blockvault restore` of a
- * 256 MiB point of incompressible data took 5.0 to 7.6 s (three runs, process start included),
- * ~35 to 50 MiB/s; 48 MiB/s is the middle. Holes and compressible data restore faster. Each
- * drill records its measured time beside the prediction, so the constant can be checked.
- */
-export const DRILL_RESTORE_BYTES_PER_SECOND = 48 * 1024 * 1024;
-/** Fixed cost in a prediction: opening the vault's index, the worker threads, the target. */
-export const DRILL_FIXED_MS = 1000;
-
-/** The predicted restore time of a point of `logicalSize` bytes, in ms. */
+/** The predicted restore time of a point of `logicalSize` bytes, in ms (a point in the vault tier). */
 export function predictRestoreMs(logicalSize: number): number {
-  return Math.round(DRILL_FIXED_MS + (logicalSize / DRILL_RESTORE_BYTES_PER_SECOND) * 1000);
+  return predictRestore({ logicalSize, tier: Tier.Vault }).transferMs;
 }
 
 /** What one restore drill did. */

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { ensureConsoleAssets } from "../../app/console/assets.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
 import { localPrincipals, vaultArchive } from "../../compose/cli.ts";
 import { startEmbeddedRuntime } from "../../compose/embedded.ts";
@@ -32,6 +33,8 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const tokenFile = serveTokenPath(ctx.global.vault);
   const serveToken = await writeServeToken(tokenFile);
   const principals = aws ? undefined : vault.ctx.deps.principals;
+  const log = (line: string) => console.error(line);
+  const consoleAssets = await ensureConsoleAssets(log);
   const runtime = await startEmbeddedRuntime({
     vault,
     archive,
@@ -45,9 +48,10 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     hostName,
     port,
     tickMs: tickSeconds * 1000,
-    log: (line) => console.error(line),
+    log,
     ...(webhook ? { alertWebhook: webhook } : {}),
     ...(drillDir ? { drillScratch: drillDir } : {}),
+    ...(consoleAssets ? { console: consoleAssets } : {}),
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,
   });
@@ -63,6 +67,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     { url: runtime.url, vault: vault.id, tokenFile },
     [
       `blockvault serving vault "${vault.name}" at ${runtime.url} (${tickSeconds > 0 ? `scheduler every ${tickSeconds} s` : "scheduler off"}); Ctrl-C stops`,
+      `The web console: ${runtime.url}/console/${consoleAssets ? "" : " (not built: npm run build:console)"}`,
       withPrincipals
         ? 'Requests need a principal\'s API token: -H "Authorization: Bearer $BLOCKVAULT_TOKEN"'
         : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,

@@ -1,4 +1,4 @@
-import { ApprovalState } from "../../model.ts";
+import { ApprovalStatus } from "../../rules/approval-view.ts";
 import { ROLES } from "../../rules/roles.ts";
 import { parsePort } from "../port.ts";
 import type { CommandSpec } from "../spec.ts";
@@ -53,13 +53,13 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     run: async (ctx) => (await import("../commands/principal.ts")).principalCommand(ctx),
   },
   approvals: {
-    summary: "list approval requests, or approve one",
-    usage: ["approvals list [--state STATE]", "approvals approve ID"],
+    summary: "list approval requests, or approve or reject one",
+    usage: ["approvals list [--state STATE]", "approvals approve ID", "approvals reject ID"],
     options: {
       state: {
         kind: OptionKind.Choice,
         arg: "STATE",
-        choices: Object.values(ApprovalState),
+        choices: Object.values(ApprovalStatus),
         default: "every state",
         help: "only requests in this state",
       },
