@@ -83,7 +83,7 @@ export class LayoutSource implements VolumeSource {
       case "data": {
         // Past the end of the host file an image reads as zeros, as qemu reads it.
         const stored = Math.max(0, Math.min(out.length, this.#host.size - extent.host));
-        if (stored > 0) (await this.#host.read(extent.host, stored)).copy(out);
+        if (stored > 0) await this.#host.read(extent.host, stored, out);
         out.fill(0, stored);
         return;
       }
