@@ -7,7 +7,7 @@ import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts"
 import { nodeListener } from "../app/http/node-http.ts";
 import { servedSpec } from "../app/http/served-spec.ts";
 import type { ResolvePrincipal } from "../app/http/types.ts";
-import { LocalWorkflows } from "../app/local-workflows.ts";
+import { LocalWorkflows, type LocalWorkflowsOptions } from "../app/local-workflows.ts";
 import { schedulerTick, type TickReport } from "../app/scheduler.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
@@ -34,6 +34,8 @@ export interface EmbeddedOptions {
   /** Shortened waits for tests: Wait states and retry pauses of the state machines. */
   readonly waitMs?: number;
   readonly retryIntervalMs?: number;
+  /** Told of every Lambda task the state machines ran (see {@link LocalWorkflowsOptions.onTask}). */
+  readonly onTask?: LocalWorkflowsOptions["onTask"];
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
@@ -81,6 +83,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
         app,
         ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+        ...(options.onTask ? { onTask: options.onTask } : {}),
       });
       return workflows;
     },

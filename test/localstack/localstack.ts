@@ -33,7 +33,7 @@ function run(command: string, args: string[]): { ok: boolean; output: string } {
 }
 
 /** A Python 3.13 interpreter: $PYTHON313, python3.13 on PATH, or one of pyenv's. */
-function python313(): string {
+export function python313(): string {
   const candidates = [process.env.PYTHON313, "python3.13"];
   const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(homedir(), ".pyenv"), "versions");
   if (existsSync(pyenv)) {
@@ -73,9 +73,12 @@ export interface RunningLocalStack {
 
 /**
  * Installs (if needed) and starts LocalStack without Docker, the way the README says: the runtime
- * module on a loopback gateway, its DNS server off, its state in a temporary directory.
+ * module on a loopback gateway, its DNS server off, its state in a temporary directory; `env`
+ * adds LocalStack settings (e.g. `SFN_MOCK_CONFIG`).
  */
-export async function startLocalStack(): Promise<RunningLocalStack> {
+export async function startLocalStack(
+  options: { env?: Readonly<Record<string, string>> } = {},
+): Promise<RunningLocalStack> {
   const python = ensureLocalStackInstalled();
   const port = await freePort();
   const state = await mkdtemp(path.join(tmpdir(), "bv-localstack-"));
@@ -87,6 +90,7 @@ export async function startLocalStack(): Promise<RunningLocalStack> {
       LOCALSTACK_VOLUME_DIR: state,
       DISABLE_EVENTS: "1",
       SKIP_SSL_CERT_DOWNLOAD: "1",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,99 @@
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type SFNClient,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import type { LambdaTaskRecord } from "../../lib/app/local-workflows.ts";
+
+/** What a mocked task does on one invocation: return a Lambda invocation's result, or fail. */
+export type MockedResponse =
+  | { readonly Return: { readonly StatusCode: 200; readonly Payload: unknown } }
+  | { readonly Throw: { readonly Error: string; readonly Cause: string } };
+
+/**
+ * LocalStack's Step Functions mock configuration (the format of `SFN_MOCK_CONFIG`) with test cases
+ * of `machine`: in each, each state's responses in the order its invocations come.
+ */
+export function mockConfig(
+  machine: string,
+  cases: Readonly<Record<string, Readonly<Record<string, readonly MockedResponse[]>>>>,
+): unknown {
+  const mocked: Record<string, Record<string, MockedResponse>> = {};
+  const testCases: Record<string, Record<string, string>> = {};
+  for (const [testCase, responses] of Object.entries(cases)) {
+    const states: Record<string, string> = {};
+    for (const [state, list] of Object.entries(responses)) {
+      states[state] = `${testCase}-${state}`;
+      mocked[`${testCase}-${state}`] = Object.fromEntries(list.map((r, i) => [String(i), r]));
+    }
+    testCases[testCase] = states;
+  }
+  return { StateMachines: { [machine]: { TestCases: testCases } }, MockedResponses: mocked };
+}
+
+/** The embedded runtime's task results, as mocked responses per state. */
+export function recordedResponses(records: readonly LambdaTaskRecord[]): Record<string, MockedResponse[]> {
+  const responses: Record<string, MockedResponse[]> = {};
+  for (const record of records) {
+    const list = responses[record.state] ?? [];
+    list.push({ Return: { StatusCode: 200, Payload: record.result } });
+    responses[record.state] = list;
+  }
+  return responses;
+}
+
+/** Creates a machine from ASL text with its `${...}` placeholders filled in; its ARN. */
+export async function createMachine(
+  sfn: SFNClient,
+  name: string,
+  asl: string,
+  values: Readonly<Record<string, string>>,
+): Promise<string> {
+  const definition = asl.replace(/\$\{(\w+)\}/g, (all, key: string) => values[key] ?? all);
+  const created = await sfn.send(
+    new CreateStateMachineCommand({
+      name,
+      definition,
+      roleArn: "arn:aws:iam::000000000000:role/blockvault-local-machines",
+    }),
+  );
+  return created.stateMachineArn ?? "";
+}
+
+/** An execution of a test case of LocalStack's mock config, run to its end. */
+export interface ReplayedExecution {
+  readonly described: DescribeExecutionCommandOutput;
+  readonly history: HistoryEvent[];
+  /** The payload of every Lambda task it scheduled, in order. */
+  readonly lambdaPayloads: unknown[];
+}
+
+/** Starts `machineArn#testCase` with `input` and waits (up to a minute) for it to end. */
+export async function runTestCase(
+  sfn: SFNClient,
+  machineArn: string,
+  testCase: string,
+  input: unknown,
+): Promise<ReplayedExecution> {
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn: `${machineArn}#${testCase}`, input: JSON.stringify(input) }),
+  );
+  const deadline = Date.now() + 60_000;
+  let described: DescribeExecutionCommandOutput;
+  do {
+    await new Promise((r) => setTimeout(r, 250));
+    described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } while (described.status === "RUNNING" && Date.now() < deadline);
+  const history =
+    (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
+  const lambdaPayloads = history
+    .filter((e) => e.type === "TaskScheduled" && e.taskScheduledEventDetails?.resourceType === "lambda")
+    .map(
+      (e) => (JSON.parse(e.taskScheduledEventDetails?.parameters ?? "{}") as { Payload?: unknown }).Payload,
+    );
+  return { described, history, lambdaPayloads };
+}
