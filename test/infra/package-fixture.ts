@@ -117,7 +117,7 @@ export function withServerlessTree<T>(fn: () => Promise<T>): Promise<T> {
  * a lock whose holder died is taken over). `lock` may be a directory that outlives the lock: the
  * holder's pid file is what is held.
  */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(lock, { recursive: true });
   const holder = path.join(lock, "holder");
   const deadline = Date.now() + 2 * STAGES.length * PACKAGE_TIMEOUT_MS;

@@ -23,7 +23,7 @@ let root: string;
 beforeAll(async () => {
   localstack = await startLocalStack();
   root = await tempDir("localstack");
-}, 900_000);
+}, 1_200_000);
 afterAll(async () => {
   await localstack?.stop();
   if (root) await removeDir(root);

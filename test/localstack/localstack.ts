@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../emulator/moto.ts";
+import { withLock } from "../infra/package-fixture.ts";
 
 /** Where the LocalStack tier keeps its virtualenv (git-ignored, reused by later runs). */
 export const LOCALSTACK_VENV = path.resolve(import.meta.dirname, "../../.venv-localstack");
@@ -50,8 +52,20 @@ export function python313(): string {
   throw new Error(`${WHAT_TO_INSTALL}; none was found.`);
 }
 
-/** Makes sure the virtualenv holds LocalStack's runtime at the pinned version; returns its python. */
-export function ensureLocalStackInstalled(): string {
+/**
+ * Makes sure the virtualenv holds LocalStack's runtime at the pinned version; returns its python.
+ * One installation at a time: the tier's test files may run at once, and two pips writing one
+ * virtualenv would break it.
+ */
+export function ensureLocalStackInstalled(): Promise<string> {
+  const lock = path.join(
+    tmpdir(),
+    `blockvault-localstack-venv-${createHash("sha256").update(LOCALSTACK_VENV).digest("hex").slice(0, 12)}.lock`,
+  );
+  return withLock(lock, async () => install());
+}
+
+function install(): string {
   const python = path.join(LOCALSTACK_VENV, "bin", "python");
   const installed = `import importlib.metadata as m; assert m.version('localstack-core') == '2026.3.0'`;
   if (existsSync(python) && run(python, ["-c", installed]).ok) return python;
@@ -79,7 +93,7 @@ export interface RunningLocalStack {
 export async function startLocalStack(
   options: { env?: Readonly<Record<string, string>> } = {},
 ): Promise<RunningLocalStack> {
-  const python = ensureLocalStackInstalled();
+  const python = await ensureLocalStackInstalled();
   const port = await freePort();
   const state = await mkdtemp(path.join(tmpdir(), "bv-localstack-"));
   const child = spawn(python, ["-m", "localstack.runtime.main"], {

@@ -36,7 +36,7 @@ let cfn: CloudFormationClient;
 let s3: S3Client;
 
 beforeAll(async () => {
-  ensureLocalStackInstalled();
+  await ensureLocalStackInstalled();
   const ports = { localstack: await freePort(), moto: await freePort(), serve: await freePort() };
   endpoint = `http://127.0.0.1:${ports.localstack}`;
   const env: NodeJS.ProcessEnv = {
@@ -56,12 +56,12 @@ beforeAll(async () => {
     delete env[name];
   rmSync(DEMO, { recursive: true, force: true });
   result = await withServerlessTree(async () => {
-    walkthrough = runWalkthrough(walkthroughScript(ports), env, 600_000);
+    walkthrough = runWalkthrough(walkthroughScript(ports), env, 480_000);
     return walkthrough.done;
   });
   cfn = new CloudFormationClient({ endpoint, region: "us-east-1", credentials: CREDENTIALS });
   s3 = new S3Client({ endpoint, region: "us-east-1", credentials: CREDENTIALS, forcePathStyle: true });
-}, 900_000);
+}, 1_500_000);
 
 afterAll(async () => {
   await walkthrough?.stop();

@@ -72,7 +72,7 @@ beforeAll(async () => {
   sfn = new SFNClient(clients);
   sns = new SNSClient(clients);
   sqs = new SQSClient(clients);
-}, 900_000);
+}, 1_200_000);
 
 afterAll(async () => {
   for (const client of [sfn, sns, sqs]) client?.destroy();
