@@ -87,6 +87,7 @@ async function deployedArtifacts(): Promise<{ bucket: string; template: CfnTempl
 describe("the README's LocalStack section, run command by command", () => {
   it("runs every command in order; the restore over the HTTP API is byte-identical", () => {
     expect(result.code, result.output.slice(-6000)).toBe(0);
+    expect(result.output).toContain("/restores/{id}");
     expect(result.output).toContain("restored byte-identically");
   });
 

@@ -14,25 +14,30 @@ export type MockedResponse =
   | { readonly Return: { readonly StatusCode: 200; readonly Payload: unknown } }
   | { readonly Throw: { readonly Error: string; readonly Cause: string } };
 
+/** Test cases of one machine: in each, each state's responses in the order its invocations come. */
+export type TestCases = Readonly<Record<string, Readonly<Record<string, readonly MockedResponse[]>>>>;
+
 /**
- * LocalStack's Step Functions mock configuration (the format of `SFN_MOCK_CONFIG`) with test cases
- * of `machine`: in each, each state's responses in the order its invocations come.
+ * LocalStack's Step Functions mock configuration (the format of `SFN_MOCK_CONFIG`) holding the
+ * test cases of each machine, by machine name.
  */
-export function mockConfig(
-  machine: string,
-  cases: Readonly<Record<string, Readonly<Record<string, readonly MockedResponse[]>>>>,
-): unknown {
+export function mockConfig(machines: Readonly<Record<string, TestCases>>): unknown {
   const mocked: Record<string, Record<string, MockedResponse>> = {};
-  const testCases: Record<string, Record<string, string>> = {};
-  for (const [testCase, responses] of Object.entries(cases)) {
-    const states: Record<string, string> = {};
-    for (const [state, list] of Object.entries(responses)) {
-      states[state] = `${testCase}-${state}`;
-      mocked[`${testCase}-${state}`] = Object.fromEntries(list.map((r, i) => [String(i), r]));
+  const stateMachines: Record<string, { TestCases: Record<string, Record<string, string>> }> = {};
+  for (const [machine, cases] of Object.entries(machines)) {
+    const testCases: Record<string, Record<string, string>> = {};
+    for (const [testCase, responses] of Object.entries(cases)) {
+      const states: Record<string, string> = {};
+      for (const [state, list] of Object.entries(responses)) {
+        const name = `${machine}-${testCase}-${state}`;
+        states[state] = name;
+        mocked[name] = Object.fromEntries(list.map((r, i) => [String(i), r]));
+      }
+      testCases[testCase] = states;
     }
-    testCases[testCase] = states;
+    stateMachines[machine] = { TestCases: testCases };
   }
-  return { StateMachines: { [machine]: { TestCases: testCases } }, MockedResponses: mocked };
+  return { StateMachines: stateMachines, MockedResponses: mocked };
 }
 
 /** The embedded runtime's task results, as mocked responses per state. */

@@ -148,7 +148,7 @@ describe("the restore state machine on LocalStack's Step Functions", () => {
       ],
     };
     const cases = { Recorded: recorded, AssembleFails: assembleFails };
-    await writeFile(mockFile, JSON.stringify(mockConfig(MACHINE, cases)));
+    await writeFile(mockFile, JSON.stringify(mockConfig({ [MACHINE]: cases })));
     arn = await createMachine(sfn, MACHINE, await readFile(RESTORE_ASL, "utf8"), {
       LifecycleFunctionArn: LIFECYCLE,
       AlertTopicArn: topic.TopicArn ?? "",
@@ -185,5 +185,54 @@ describe("the restore state machine on LocalStack's Step Functions", () => {
     expect(alert.subject).toBe("blockvault restore failed");
     expect(alert.message).toContain("block 7 failed verification");
     expect(alert.message).toContain("the lifecycle function did not run");
+  });
+});
+
+describe("the day's tiering and expiry runs on LocalStack's Step Functions", () => {
+  it("replays each with the embedded runtime's recorded task results: the same task inputs (its own execution id aside) and output", async () => {
+    const before = new Set(tasks.map((t) => t.executionId));
+    await runtime.tick();
+    await runtime.settle();
+    const runs = new Map<string, LambdaTaskRecord[]>();
+    for (const task of tasks.filter((t) => !before.has(t.executionId))) {
+      runs.set(task.executionId, [...(runs.get(task.executionId) ?? []), task]);
+    }
+    const executionOf = (machine: string) =>
+      [...runs.keys()].find((id) => id.includes(`:blockvault-${machine}:`)) ?? "";
+    const machines = { tiering: executionOf("tiering"), expiry: executionOf("expiry") };
+    const config: Record<string, Record<string, ReturnType<typeof recordedResponses>>> = {};
+    for (const [machine, id] of Object.entries(machines)) {
+      expect(id, `the tick's ${machine} run`).not.toBe("");
+      config[`blockvault-local-${machine}`] = { Recorded: recordedResponses(runs.get(id) ?? []) };
+    }
+    // A later modification time than the restore cases' file (LocalStack compares whole seconds).
+    await new Promise((r) => setTimeout(r, 1100));
+    await writeFile(mockFile, JSON.stringify(mockConfig(config)));
+    for (const [machine, id] of Object.entries(machines)) {
+      const asl = await readFile(RESTORE_ASL.replace("restore.asl.json", `${machine}.asl.json`), "utf8");
+      const machineArn = await createMachine(sfn, `blockvault-local-${machine}`, asl, {
+        LifecycleFunctionArn: LIFECYCLE,
+        AlertTopicArn: "arn:aws:sns:us-east-1:000000000000:blockvault-local-alerts",
+      });
+      const replayed = await runTestCase(sfn, machineArn, "Recorded", {});
+      expect(replayed.described.status, `${machine}: ${replayed.described.cause}`).toBe("SUCCEEDED");
+      // The one input that differs: `$$.Execution.Id`, each runtime's own execution.
+      const ownId = (text: string) => JSON.parse(text.replaceAll(id, "EXECUTION"));
+      const lambdaPayloads = ownId(
+        JSON.stringify(replayed.lambdaPayloads).replaceAll(
+          replayed.described.executionArn ?? "",
+          "EXECUTION",
+        ),
+      );
+      const recorded = (runs.get(id) ?? []).map((t) => t.payload);
+      expect(recorded.length, machine).toBeGreaterThanOrEqual(3);
+      expect(lambdaPayloads, machine).toEqual(ownId(JSON.stringify(recorded)));
+      const embedded = runtime.workflows.describe(id).output;
+      const output = (replayed.described.output ?? "null").replaceAll(
+        replayed.described.executionArn ?? "",
+        "EXECUTION",
+      );
+      expect(ownId(output), machine).toEqual(ownId(JSON.stringify(embedded)));
+    }
   });
 });
