@@ -7,6 +7,8 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { LambdaTaskRecord } from "../../lib/app/local-workflows.ts";
 
 /** What a mocked task does on one invocation: return a Lambda invocation's result, or fail. */
@@ -101,4 +103,35 @@ export async function runTestCase(
       (e) => (JSON.parse(e.taskScheduledEventDetails?.parameters ?? "{}") as { Payload?: unknown }).Payload,
     );
   return { described, history, lambdaPayloads };
+}
+
+/** Recorded tasks grouped by the execution they ran in, each group in order. */
+export function byExecution(records: readonly LambdaTaskRecord[]): Map<string, LambdaTaskRecord[]> {
+  const runs = new Map<string, LambdaTaskRecord[]>();
+  for (const record of records)
+    runs.set(record.executionId, [...(runs.get(record.executionId) ?? []), record]);
+  return runs;
+}
+
+/** An SNS topic named `name` with an SQS queue subscribed to it (raw delivery): where its messages can be read. */
+export async function alertInbox(
+  sns: SNSClient,
+  sqs: SQSClient,
+  name: string,
+): Promise<{ topicArn: string; queueUrl: string }> {
+  const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-inbox` }));
+  const queueUrl = queue.QueueUrl ?? "";
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topic.TopicArn,
+      Protocol: "sqs",
+      Endpoint: Attributes?.QueueArn,
+      Attributes: { RawMessageDelivery: "true" },
+    }),
+  );
+  return { topicArn: topic.TopicArn ?? "", queueUrl };
 }

@@ -3,13 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type AwsConfig, s3Client } from "../../lib/adapters/aws/clients.ts";
 import { S3ObjectStore } from "../../lib/adapters/aws/s3-object-store.ts";
@@ -23,7 +18,14 @@ import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { backupFile } from "../helpers/vault-ops.ts";
 import { type RunningLocalStack, startLocalStack } from "./localstack.ts";
-import { createMachine, mockConfig, recordedResponses, runTestCase } from "./sfn-replay.ts";
+import {
+  alertInbox,
+  byExecution,
+  createMachine,
+  mockConfig,
+  recordedResponses,
+  runTestCase,
+} from "./sfn-replay.ts";
 
 const RESTORE_ASL = fileURLToPath(new URL("../../infra/statemachines/restore.asl.json", import.meta.url));
 const MACHINE = "blockvault-local-restore";
@@ -124,20 +126,8 @@ describe("the restore state machine on LocalStack's Step Functions", () => {
     recorded = recordedResponses(execution);
     input = (execution[0]?.payload as { input?: unknown } | undefined)?.input;
     // The failure case's alert goes to a real SNS topic on LocalStack, read back from a queue.
-    const topic = await sns.send(new CreateTopicCommand({ Name: "blockvault-local-alerts" }));
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: "blockvault-local-alerts-inbox" }));
-    alertQueueUrl = queue.QueueUrl ?? "";
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: alertQueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: topic.TopicArn,
-        Protocol: "sqs",
-        Endpoint: attributes.Attributes?.QueueArn,
-        Attributes: { RawMessageDelivery: "true" },
-      }),
-    );
+    const inbox = await alertInbox(sns, sqs, "blockvault-local-alerts");
+    alertQueueUrl = inbox.queueUrl;
     // Both cases in one file, written once: LocalStack rereads it only when its modification
     // time (in whole seconds) changes.
     const assembleFails = {
@@ -151,7 +141,7 @@ describe("the restore state machine on LocalStack's Step Functions", () => {
     await writeFile(mockFile, JSON.stringify(mockConfig({ [MACHINE]: cases })));
     arn = await createMachine(sfn, MACHINE, await readFile(RESTORE_ASL, "utf8"), {
       LifecycleFunctionArn: LIFECYCLE,
-      AlertTopicArn: topic.TopicArn ?? "",
+      AlertTopicArn: inbox.topicArn,
     });
     const replayed = await runTestCase(sfn, arn, "Recorded", input);
     expect(replayed.described.status, replayed.described.cause).toBe("SUCCEEDED");
@@ -193,10 +183,7 @@ describe("the day's tiering and expiry runs on LocalStack's Step Functions", () 
     const before = new Set(tasks.map((t) => t.executionId));
     await runtime.tick();
     await runtime.settle();
-    const runs = new Map<string, LambdaTaskRecord[]>();
-    for (const task of tasks.filter((t) => !before.has(t.executionId))) {
-      runs.set(task.executionId, [...(runs.get(task.executionId) ?? []), task]);
-    }
+    const runs = byExecution(tasks.filter((t) => !before.has(t.executionId)));
     const executionOf = (machine: string) =>
       [...runs.keys()].find((id) => id.includes(`:blockvault-${machine}:`)) ?? "";
     const machines = { tiering: executionOf("tiering"), expiry: executionOf("expiry") };
