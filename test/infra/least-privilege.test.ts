@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo/keys.ts";
+import { METRICS } from "../../lib/metrics.ts";
 import { packagedTemplate, STAGE_PARAMS, STAGES } from "./package-fixture.ts";
 import {
   ACCOUNT,
@@ -824,10 +825,34 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
         expect(failed?.Dimensions, id).toEqual([{ Name: "service", Value: env.POWERTOOLS_SERVICE_NAME }]);
       }
     });
+
+    it.each([
+      ["ItemsOutsideRpo", "Maximum"],
+      ["RestoresFailed", "Sum"],
+      ["VerificationsFailed", "Sum"],
+    ])(
+      "alarms on %s, a metric of the vocabulary, notifying the alert topic both ways",
+      (metric, statistic) => {
+        const alarm = alarms().find((a) => a.MetricName === metric) as
+          | (Alarm & { OKActions: string[] })
+          | undefined;
+        expect(alarm, metric).toBeDefined();
+        expect(Object.keys(METRICS)).toContain(metric);
+        expect(alarm?.Namespace).toBe("blockvault");
+        expect(alarm?.Dimensions).toEqual([{ Name: "service", Value: "blockvault" }]);
+        expect([alarm?.Statistic, alarm?.ComparisonOperator, alarm?.Threshold]).toEqual([
+          statistic,
+          "GreaterThanThreshold",
+          0,
+        ]);
+        expect(alarm?.AlarmActions).toContain(cfn.ref("AlertTopic"));
+        expect(alarm?.OKActions).toContain(cfn.ref("AlertTopic"));
+      },
+    );
   });
 
   describe("HTTP API and state machines", () => {
-    it("authorizes every route with IAM", () => {
+    it("authorizes every route with IAM but the console's files", () => {
       const routes = cfn.ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties ?? {});
       expect(routes.map((r) => r.RouteKey).sort()).toEqual(
         [
@@ -847,9 +872,29 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /protected-items",
           "GET /protected-items/{name}",
           "DELETE /protected-items/{name}",
+          "GET /me",
+          "GET /approvals",
+          "POST /approvals/{id}/approve",
+          "POST /approvals/{id}/reject",
+          "GET /vault/settings",
+          "GET /vault/lock-preview",
+          "PUT /vault/lock",
+          "PUT /vault/soft-delete",
+          "GET /principals",
+          "GET /metrics",
+          "GET /healthz",
+          "GET /reports/usage",
+          "GET /console",
+          "GET /console/{proxy+}",
         ].sort(),
       );
-      for (const r of routes) expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      // The console's files are public code; the API function serves nothing else on those routes.
+      const open = ["GET /console", "GET /console/{proxy+}"];
+      for (const r of routes) {
+        if (open.includes(String(r.RouteKey)))
+          expect(r.AuthorizationType ?? "NONE", String(r.RouteKey)).toBe("NONE");
+        else expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      }
     });
 
     it("fills every placeholder of the ASL and tells the functions each machine's ARN", () => {
