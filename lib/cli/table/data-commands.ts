@@ -118,6 +118,33 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/read.ts")).readCommand(ctx),
   },
+  files: {
+    summary: "list, find and extract the files inside a recovery point, without restoring the disk",
+    usage: [
+      "files partitions RECOVERY_POINT_ID",
+      "files ls RECOVERY_POINT_ID [PATH] [--partition ID]",
+      "files get RECOVERY_POINT_ID PATH --to DEST [--partition ID] [--force]",
+      "files find RECOVERY_POINT_ID GLOB [--partition ID]",
+    ],
+    details: [
+      "Reads the disk's partition table (MBR with logical partitions, or GPT), the LVM volume groups on it, and the ext2/3/4 and FAT12/16/32 file systems, fetching only the blocks they touch; other file systems (NTFS, XFS, btrfs) are listed and can be attached with export --nbd.",
+      "ID is a partition number (1, 5 …), VG/LV for an LVM logical volume, or disk for a disk without a table; without --partition the only volume with files is used, and ls lists the partitions when there are several.",
+      "get copies a file, or a directory and all under it, keeping modes, modification times, symlinks (as symlinks), hard links and holes; it writes beside DEST and renames into place, and refuses an existing DEST without --force.",
+      "find matches GLOB against absolute paths (* within a name, ** across directories); a GLOB without / matches names at any depth, in every partition with files.",
+      "Reading files needs the operator role, and is audited (files.list, files.get, files.find) with the partition and path. A missing path exits 3; a damaged table or file system exits 11.",
+    ],
+    options: {
+      partition: {
+        kind: OptionKind.String,
+        arg: "ID",
+        default: "the only one with files",
+        help: "the partition or VG/LV",
+      },
+      to: { kind: OptionKind.Path, arg: "DEST", help: "get: where the file or directory is written" },
+      force: { kind: OptionKind.Flag, help: "get: replace an existing DEST" },
+    },
+    run: async (ctx) => (await import("../commands/files.ts")).filesCommand(ctx),
+  },
   copy: {
     summary: "copy a recovery point into a second vault, as a point of its own there",
     usage: [
