@@ -5,7 +5,6 @@ import type { CollectOptions, CollectResult } from "./engine/gc/collect.ts";
 import type { ReclaimOptions, ReclaimResult } from "./engine/gc/reclaim.ts";
 import { abandonDeadJobs } from "./engine/jobs/dead-jobs.ts";
 import type { PointReader, PointReaderOptions } from "./engine/read/point-reader.ts";
-import type { PointFiles } from "./files/point-files.ts";
 import {
   abortingOnFailure,
   type RestoreOptions,
@@ -29,6 +28,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.ts";
+import type { PointFiles } from "./files/point-files.ts";
 import {
   type ApprovalRecord,
   type AuditEntry,
@@ -287,7 +287,11 @@ export class Vault {
    * the disk's data), audited as `access.action` with the partition and path asked for, so the
    * log says who read which file of which point. Close the result when done.
    */
-  async openPointFiles(pointId: string, access: FileAccess, options?: PointReaderOptions): Promise<PointFiles> {
+  async openPointFiles(
+    pointId: string,
+    access: FileAccess,
+    options?: PointReaderOptions,
+  ): Promise<PointFiles> {
     const facts: Record<string, string> = {
       ...(access.partition !== undefined ? { partition: access.partition } : {}),
       ...(access.path !== undefined ? { path: access.path } : {}),
@@ -302,6 +306,27 @@ export class Vault {
         return new files.PointFiles(await read.openPointReader(this.ctx, point, options));
       },
       facts,
+    );
+  }
+
+  /**
+   * Opens a reader of a recovery point for `blockvault export --nbd` (read-files, an operator
+   * right), audited as `point.export` with the address it is served on.
+   */
+  async openPointExport(
+    pointId: string,
+    address: string,
+    options?: PointReaderOptions,
+  ): Promise<PointReader> {
+    return this.audited(
+      "point.export",
+      Operation.ReadFiles,
+      pointId,
+      async () => {
+        const point = await restorablePoint(this.ctx, pointId);
+        return (await modules.read()).openPointReader(this.ctx, point, options);
+      },
+      { address },
     );
   }
 

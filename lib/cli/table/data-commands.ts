@@ -145,6 +145,30 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/files.ts")).filesCommand(ctx),
   },
+  export: {
+    summary: "serve a recovery point read-only as a network block device (NBD) for nbd-client or qemu",
+    usage: ["export RECOVERY_POINT_ID --nbd HOST:PORT [--name NAME]"],
+    details: [
+      "Instant access: attach the point with nbd-client, read it with qemu-img or nbdcopy, or boot a VM from it (qemu-system … -drive file=nbd://HOST:PORT/NAME,readonly=on) while a full restore runs. Only the blocks read are fetched and verified; the guest's own drivers read any file system (NTFS, XFS, LVM, btrfs).",
+      "The export is read-only (writes, trims and zeroing are refused with EPERM) and served until Ctrl-C. NBD here has no authentication or TLS, so HOST must be a loopback address; reach it from elsewhere through an SSH tunnel.",
+      "Exporting needs the operator role and is audited (point.export) with the address.",
+    ],
+    options: {
+      nbd: {
+        kind: OptionKind.String,
+        arg: "HOST:PORT",
+        required: true,
+        help: "where to listen (loopback; port 0 picks a free one)",
+      },
+      name: {
+        kind: OptionKind.String,
+        arg: "NAME",
+        default: "the point's ID",
+        help: "the export's name (the default export serves it too)",
+      },
+    },
+    run: async (ctx) => (await import("../commands/export.ts")).exportCommand(ctx),
+  },
   copy: {
     summary: "copy a recovery point into a second vault, as a point of its own there",
     usage: [
