@@ -182,6 +182,8 @@ function entryOf(name: string, s: Ext2Stats): FileEntry {
 
 /** The library's errno code, or its message's first line. */
 function reason(err: unknown): string {
-  const e = err as { code?: string; message?: string };
+  const e = err as { code?: string; errno?: number; message?: string };
+  // libext2fs's own errors (EXT2_ET_*) have no errno name: their number is what e2fsprogs prints.
+  if (e.code === "UNKNOWN" && e.errno !== undefined) return `libext2fs error ${e.errno}`;
   return e.code ?? String(e.message ?? err).split("\n")[0]!;
 }

@@ -91,11 +91,13 @@ export function fatVolume(source: ByteSource, boot: Buffer): FatVolume {
     clusterOffset: (n) => (dataSector + (n - 2) * sectorsPerCluster) * bytesPerSector,
     async chain(first, chainWhere, max) {
       const clusters: number[] = [];
+      const seen = new Set<number>();
       for (let n = first; n < endOfChain && clusters.length < max; n = await entry(n)) {
         if (n < 2 || n > clusterCount + 1) {
           throw new DiskFormatError(`${chainWhere}: cluster chain links to cluster ${n}, outside the volume`);
         }
-        if (clusters.length >= clusterCount) throw new DiskFormatError(`${chainWhere}: cluster chain loops`);
+        if (seen.has(n)) throw new DiskFormatError(`${chainWhere}: cluster chain loops at cluster ${n}`);
+        seen.add(n);
         clusters.push(n);
       }
       return clusters;
