@@ -44,6 +44,7 @@ export async function exportCommand(ctx: CommandContext): Promise<void> {
       const bound = (server.address() as AddressInfo).port;
       reader = await vault.openPointExport(pointId, `${address}:${bound}`, {
         cacheBytes: EXPORT_CACHE_BYTES,
+        workers: true,
       });
       opened.resolve({
         name,
