@@ -7,7 +7,7 @@ import { storedIamPrincipals } from "../lib/app/http/principals.ts";
 import type { ResolvePrincipal } from "../lib/app/http/types.ts";
 import { seedPrincipals } from "../lib/app/seed-principals.ts";
 import type { PrincipalStore } from "../lib/ports/principals.ts";
-import { fromApiGateway, toApiGateway } from "./apigw.ts";
+import { fromApiGateway, toApiGateway, toApiGatewayBinary } from "./apigw.ts";
 import { logger, observedHandler, recordMetric } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
@@ -84,7 +84,7 @@ export const handler = observedHandler(
         status,
         caller: event.requestContext.authorizer?.iam?.userArn,
       });
-      return toApiGateway(response);
+      return response.stream ? await toApiGatewayBinary(response) : toApiGateway(response);
     } finally {
       recordMetric("ApiRequests", 1);
       recordMetric("ApiServerErrors", status >= 500 ? 1 : 0);

@@ -45,3 +45,36 @@ export function fromApiGateway(event: APIGatewayProxyEventV2WithIAMAuthorizer): 
 export function toApiGateway(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
 }
+
+/**
+ * A streamed HttpResponse (a file's bytes) as API Gateway's result, base64-encoded. API Gateway
+ * carries a response of at most 10 MB: a larger file is refused (read it with blockvault files
+ * get, or with Range requests of a few MB at a time).
+ */
+export async function toApiGatewayBinary(response: HttpResponse): Promise<APIGatewayProxyStructuredResultV2> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of response.stream ?? []) {
+    bytes += chunk.length;
+    if (bytes > MAX_BINARY_RESPONSE) {
+      return {
+        statusCode: 413,
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: JSON.stringify({
+          code: "PAYLOAD_TOO_LARGE",
+          message: `the response is larger than ${MAX_BINARY_RESPONSE} bytes, which API Gateway cannot carry: ask for a Range`,
+        }),
+      };
+    }
+    chunks.push(chunk);
+  }
+  return {
+    statusCode: response.status,
+    headers: { ...response.headers },
+    body: Buffer.concat(chunks).toString("base64"),
+    isBase64Encoded: true,
+  };
+}
+
+/** Bytes of a binary body API Gateway can return once base64-encoded (its limit is 10 MB). */
+const MAX_BINARY_RESPONSE = 7 * 1024 * 1024;

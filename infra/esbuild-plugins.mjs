@@ -1,4 +1,5 @@
 // esbuild plugins for `serverless package` (serverless-esbuild's `plugins` option).
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
 
@@ -48,4 +49,21 @@ const consoleBundle = {
   },
 };
 
-export default [blockWorker, consoleBundle];
+/**
+ * The `ext2fs` package (libext2fs in WebAssembly, which reads ext file systems in recovery
+ * points) assigns to `const` bindings in functions blockvault never calls (`realpath`, a
+ * read-stream helper). Node fails only if such a line runs; esbuild refuses to bundle the file.
+ * Its declarations are bundled as `let`, which changes nothing for code that runs (a `let` only
+ * also allows what these functions attempt).
+ */
+const ext2fsConstants = {
+  name: "blockvault-ext2fs-constants",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]ext2fs[\\/]lib[\\/]fs\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      return { contents: source.replace(/\bconst\b/g, "let"), loader: "js" };
+    });
+  },
+};
+
+export default [blockWorker, consoleBundle, ext2fsConstants];

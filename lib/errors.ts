@@ -93,6 +93,17 @@ export class ArchivedObjectError extends BlockvaultError {
   }
 }
 
+/**
+ * A structure inside a recovery point's disk (a partition table, an LVM label or its metadata, a
+ * file system's superblock or directory) is damaged or of a kind this build does not read: the
+ * point's own blocks verified, but what the guest wrote there cannot be interpreted.
+ */
+export class DiskFormatError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "DISK_FORMAT", retryable: false });
+  }
+}
+
 /** A backing service failed in a way that may pass (throttling, 5xx, I/O hiccup). */
 export class TransientError extends BlockvaultError {
   constructor(message: string, opts: Opts = {}) {

@@ -28,6 +28,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.ts";
+import type { PointFiles } from "./files/point-files.ts";
 import {
   type ApprovalRecord,
   type AuditEntry,
@@ -70,6 +71,7 @@ const modules = {
   collect: () => import("./engine/gc/collect.ts"),
   reclaim: () => import("./engine/gc/reclaim.ts"),
   read: () => import("./engine/read/point-reader.ts"),
+  files: () => import("./files/point-files.ts"),
   approvals: () => import("./rules/approvals.ts"),
   copy: () => import("./rules/copy.ts"),
   keyRotation: () => import("./rules/key-rotation.ts"),
@@ -82,6 +84,14 @@ const modules = {
   schedule: () => import("./rules/schedule.ts"),
   softDelete: () => import("./rules/soft-delete.ts"),
 } as const;
+
+/** What a reader of a point's files asks for, as the audit log records it. */
+export interface FileAccess {
+  /** `files.list`, `files.get`, `files.find`, `files.partitions` or `point.export`. */
+  readonly action: string;
+  readonly partition?: string;
+  readonly path?: string;
+}
 
 /** Options of {@link Vault.restoreToFile}. */
 export interface FileRestoreOptions extends RestoreOptions {
@@ -282,6 +292,54 @@ export class Vault {
       const point = await restorablePoint(this.ctx, pointId);
       return (await modules.read()).openPointReader(this.ctx, point, options);
     });
+  }
+
+  /**
+   * Opens the partitions and files of a recovery point (read-files, an operator right: it reads
+   * the disk's data), audited as `access.action` with the partition and path asked for, so the
+   * log says who read which file of which point. Close the result when done.
+   */
+  async openPointFiles(
+    pointId: string,
+    access: FileAccess,
+    options?: PointReaderOptions,
+  ): Promise<PointFiles> {
+    const facts: Record<string, string> = {
+      ...(access.partition !== undefined ? { partition: access.partition } : {}),
+      ...(access.path !== undefined ? { path: access.path } : {}),
+    };
+    return this.audited(
+      access.action,
+      Operation.ReadFiles,
+      pointId,
+      async () => {
+        const point = await restorablePoint(this.ctx, pointId);
+        const [read, files] = await Promise.all([modules.read(), modules.files()]);
+        return new files.PointFiles(await read.openPointReader(this.ctx, point, options));
+      },
+      facts,
+    );
+  }
+
+  /**
+   * Opens a reader of a recovery point for `blockvault export --nbd` (read-files, an operator
+   * right), audited as `point.export` with the address it is served on.
+   */
+  async openPointExport(
+    pointId: string,
+    address: string,
+    options?: PointReaderOptions,
+  ): Promise<PointReader> {
+    return this.audited(
+      "point.export",
+      Operation.ReadFiles,
+      pointId,
+      async () => {
+        const point = await restorablePoint(this.ctx, pointId);
+        return (await modules.read()).openPointReader(this.ctx, point, options);
+      },
+      { address },
+    );
   }
 
   /**

@@ -12,6 +12,10 @@ export const EXIT_CODES = {
   CONFLICT: { code: 8, help: "conflict: another operation holds the disk or the vault" },
   ACCESS_DENIED: { code: 9, help: "access denied: the token or role does not allow it" },
   APPROVAL_REQUIRED: { code: 10, help: "approval required: a critical operation needs --approval ID" },
+  DISK_FORMAT: {
+    code: 11,
+    help: "disk format: a partition table, volume group or file system inside the point is damaged or unsupported",
+  },
 } as const;
 
 /** The exit code of an error with `code`; 1 for anything unforeseen. */

@@ -44,6 +44,11 @@ export const Operation = {
   ManageRestoreDirectories: "manage-restore-directories",
   /** Replacing an existing file with a restore requested over HTTP (`force`). */
   OverwriteRestoreTarget: "overwrite-restore-target",
+  /**
+   * Listing, finding and reading the files inside a recovery point, or exporting it as a block
+   * device: it reads the disk's data, so it needs what a restore needs.
+   */
+  ReadFiles: "read-files",
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
@@ -64,6 +69,7 @@ const NEEDS: Record<Operation, Role> = {
   "rotate-key": Role.SecurityAdmin,
   "manage-restore-directories": Role.SecurityAdmin,
   "overwrite-restore-target": Role.Contributor,
+  "read-files": Role.Operator,
 };
 
 /** The roles that include `role`'s rights. */

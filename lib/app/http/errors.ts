@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   CONFLICT: 409,
   ARCHIVED: 409,
   SOURCE: 422,
+  DISK_FORMAT: 422,
   APPROVAL_REQUIRED: 428,
 };
 

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { AppContext } from "../app-context.ts";
 import { errorResponse } from "./errors.ts";
 import { handleHttp } from "./handle.ts";
@@ -46,10 +48,20 @@ export async function fromNodeRequest(
 
 /** Writes an HttpResponse to a node:http response. */
 export function writeNodeResponse(out: ServerResponse, response: HttpResponse): void {
-  out.writeHead(response.status, {
+  const secure = {
     // Nothing the API answers is a page, nor to be kept by a cache on the way.
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
+  };
+  if (response.stream) {
+    out.writeHead(response.status, { ...secure, ...response.headers });
+    // A failure mid-stream can no longer change the status: the connection is cut, so the
+    // client sees a short body (against its Content-Length, or no final chunk), never a whole one.
+    pipeline(Readable.from(response.stream), out).catch(() => out.destroy());
+    return;
+  }
+  out.writeHead(response.status, {
+    ...secure,
     ...response.headers,
     "content-length": String(Buffer.byteLength(response.body)),
   });

@@ -1,5 +1,6 @@
 import { approveRequest, listApprovals, rejectRequest } from "./approvals.ts";
 import type { Handler } from "./call.ts";
+import { getFileContent, listFiles, listPartitions } from "./files.ts";
 import { getHealth, getMetrics, getUsageReport } from "./observe.ts";
 import {
   deleteRecoveryPoint,
@@ -39,6 +40,9 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("GET", "/recovery-points/{id}", "getRecoveryPoint", getRecoveryPoint),
   route("DELETE", "/recovery-points/{id}", "deleteRecoveryPoint", deleteRecoveryPoint),
   route("POST", "/recovery-points/{id}/undelete", "undeleteRecoveryPoint", undeleteRecoveryPoint),
+  route("GET", "/recovery-points/{id}/partitions", "listPartitions", listPartitions),
+  route("GET", "/recovery-points/{id}/files", "listFiles", listFiles),
+  route("GET", "/recovery-points/{id}/files/content", "getFileContent", getFileContent),
   route("GET", "/jobs", "listJobs", listJobs),
   route("GET", "/policies", "listPolicies", listPolicies),
   route("POST", "/policies", "createPolicy", createPolicy),

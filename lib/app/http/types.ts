@@ -19,11 +19,16 @@ export interface HttpRequest {
   readonly caller?: string;
 }
 
-/** An HTTP response; `body` is already serialised (JSON) or empty. */
+/**
+ * An HTTP response; `body` is already serialised (JSON) or empty. A file's bytes come as a
+ * `stream` instead (body empty), produced as the transport writes them; the response's headers
+ * then carry its Content-Length when it is known.
+ */
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  readonly stream?: AsyncIterable<Buffer>;
 }
 
 /**

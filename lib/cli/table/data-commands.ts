@@ -127,6 +127,57 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     run: async (ctx) => (await import("../commands/read.ts")).readCommand(ctx),
   },
+  files: {
+    summary: "list, find and extract the files inside a recovery point, without restoring the disk",
+    usage: [
+      "files partitions RECOVERY_POINT_ID",
+      "files ls RECOVERY_POINT_ID [PATH] [--partition ID]",
+      "files get RECOVERY_POINT_ID PATH --to DEST [--partition ID] [--force]",
+      "files find RECOVERY_POINT_ID GLOB [--partition ID]",
+    ],
+    details: [
+      "Reads the disk's partition table (MBR with logical partitions, or GPT), the LVM volume groups on it, and the ext2/3/4 and FAT12/16/32 file systems, fetching only the blocks they touch; other file systems (NTFS, XFS, btrfs) are listed and can be attached with export --nbd.",
+      "ID is a partition number (1, 5 …), VG/LV for an LVM logical volume, or disk for a disk without a table; without --partition the only volume with files is used, and ls lists the partitions when there are several.",
+      "get copies a file, or a directory and all under it, keeping modes, modification times, symlinks (as symlinks), hard links and holes; it writes beside DEST and renames into place, and refuses an existing DEST without --force.",
+      "find matches GLOB against absolute paths (* within a name, ** across directories); a GLOB without / matches names at any depth, in every partition with files.",
+      "Reading files needs the operator role, and is audited (files.list, files.get, files.find) with the partition and path. A missing path exits 3; a damaged table or file system exits 11.",
+    ],
+    options: {
+      partition: {
+        kind: OptionKind.String,
+        arg: "ID",
+        default: "the only one with files",
+        help: "the partition or VG/LV",
+      },
+      to: { kind: OptionKind.Path, arg: "DEST", help: "get: where the file or directory is written" },
+      force: { kind: OptionKind.Flag, help: "get: replace an existing DEST" },
+    },
+    run: async (ctx) => (await import("../commands/files.ts")).filesCommand(ctx),
+  },
+  export: {
+    summary: "serve a recovery point read-only as a network block device (NBD) for nbd-client or qemu",
+    usage: ["export RECOVERY_POINT_ID --nbd HOST:PORT [--name NAME]"],
+    details: [
+      "Instant access: attach the point with nbd-client, read it with qemu-img or nbdcopy, or boot a VM from it (qemu-system … -drive file=nbd://HOST:PORT/NAME,readonly=on) while a full restore runs. Only the blocks read are fetched and verified; the guest's own drivers read any file system (NTFS, XFS, LVM, btrfs).",
+      "The export is read-only (writes, trims and zeroing are refused with EPERM) and served until Ctrl-C. NBD here has no authentication or TLS, so HOST must be a loopback address; reach it from elsewhere through an SSH tunnel.",
+      "Exporting needs the operator role and is audited (point.export) with the address.",
+    ],
+    options: {
+      nbd: {
+        kind: OptionKind.String,
+        arg: "HOST:PORT",
+        required: true,
+        help: "where to listen (loopback; port 0 picks a free one)",
+      },
+      name: {
+        kind: OptionKind.String,
+        arg: "NAME",
+        default: "the point's ID",
+        help: "the export's name (the default export serves it too)",
+      },
+    },
+    run: async (ctx) => (await import("../commands/export.ts")).exportCommand(ctx),
+  },
   copy: {
     summary: "copy a recovery point into a second vault, as a point of its own there",
     usage: [

@@ -5,6 +5,7 @@ import type { BlockIndex } from "../index/block-index.ts";
 import { openBlock } from "../pack/blob.ts";
 import { type PlannedRead, planReads } from "../restore/restore-plan.ts";
 import { packKey } from "../store/layout.ts";
+import type { OpenItem } from "../workers/worker-protocol.ts";
 
 /** One block to fetch: its ID and the length its place on the disk gives it. */
 export interface WantedBlock {
@@ -21,6 +22,11 @@ export interface FetchContext {
   readonly dataKey: (packId: string) => Promise<Buffer>;
   /** Counts every ranged read of a pack and its bytes. */
   readonly onRead?: (bytes: number) => void;
+  /**
+   * Opens the sealed blobs of one read off the main thread (a worker pool's `open`, which checks
+   * them as {@link openBlock} does); without it they are opened here, one after the other.
+   */
+  readonly openBlobs?: (key: Buffer, bytes: Buffer, items: OpenItem[]) => Promise<Buffer[]>;
 }
 
 /** Ranged pack reads in flight at once: enough to hide a cloud store's latency. */
@@ -41,10 +47,29 @@ export async function fetchBlocks(
   const reads = planReads(Buffer.concat(wanted.map((w) => w.id)), 0, wanted.length, ctx.index);
   await mapLimit(reads, READS_IN_FLIGHT, async (read) => {
     const [bytes, key] = await Promise.all([readPackRange(ctx, read), ctx.dataKey(read.pack)]);
-    for (const blob of read.blobs) {
-      const sealed = bytes.subarray(blob.offset - read.offset, blob.offset - read.offset + blob.length);
-      const id = Buffer.from(blob.id, "hex");
-      const block = openBlock(key, ctx.blockIdKey, id, sealed, blob.rawLength);
+    const opened = ctx.openBlobs
+      ? await ctx.openBlobs(
+          key,
+          bytes,
+          read.blobs.map((b) => ({
+            id: b.id,
+            offset: b.offset - read.offset,
+            length: b.length,
+            rawLength: b.rawLength,
+          })),
+        )
+      : undefined;
+    for (const [i, blob] of read.blobs.entries()) {
+      // With workers the read's bytes were moved to one of them: only the fallback reads them here.
+      const block =
+        opened?.[i] ??
+        openBlock(
+          key,
+          ctx.blockIdKey,
+          Buffer.from(blob.id, "hex"),
+          bytes.subarray(blob.offset - read.offset, blob.offset - read.offset + blob.length),
+          blob.rawLength,
+        );
       for (const w of blob.blocks) {
         const expected = wanted[w]!.length;
         if (block.length !== expected) {

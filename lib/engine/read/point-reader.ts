@@ -1,5 +1,6 @@
 import { ValidationError } from "../../errors.ts";
 import type { RecoveryPointRecord } from "../../model.ts";
+import { ownedArrayBuffer } from "../../util/buffers.ts";
 import { condemnedPacks } from "../gc/chain.ts";
 import { loadLiveIndex } from "../index/block-index.ts";
 import { packDataKeys } from "../keys/pack-data-keys.ts";
@@ -7,6 +8,7 @@ import { HOLE_ID, loadManifest } from "../points/manifest.ts";
 import { rootOf } from "../points/point-binding.ts";
 import { BLOCK_ID_BYTES } from "../store/layout.ts";
 import type { VaultContext } from "../store/vault-config.ts";
+import { openingPool } from "../workers/worker-pool.ts";
 import { BlockCache } from "./block-cache.ts";
 import { type FetchContext, fetchBlocks, type WantedBlock } from "./block-fetch.ts";
 
@@ -14,6 +16,12 @@ import { type FetchContext, fetchBlocks, type WantedBlock } from "./block-fetch.
 export interface PointReaderOptions {
   /** Bytes of opened blocks kept for later reads (default 32 MiB; 0 keeps none). */
   readonly cacheBytes?: number;
+  /**
+   * Open blocks in worker threads, as a restore does: for a reader that streams the whole disk
+   * (an NBD export), where decrypting and decompressing on one thread would bound throughput.
+   * The workers stop when the reader closes.
+   */
+  readonly workers?: boolean;
 }
 
 /** What a reader has cost so far. */
@@ -94,7 +102,9 @@ export async function openPointReader(
     loadLiveIndex(store, ctx.secrets, condemnedPacks(ctx)),
   ]);
   const counters = { packReads: 0, bytesFetched: 0, blocksShared: 0 };
+  const pool = options.workers ? openingPool(ctx) : undefined;
   const fetch: FetchContext = {
+    ...(pool ? { openBlobs: (key, bytes, items) => pool.open(key, ownedArrayBuffer(bytes), items) } : {}),
     store,
     index,
     blockIdKey: ctx.secrets.blockIdKey,
@@ -113,6 +123,7 @@ export async function openPointReader(
     fetch,
     cache: new BlockCache(cacheBytes),
     counters,
+    ...(pool ? { onClose: () => void pool.close().catch(() => undefined) } : {}),
   });
 }
 
@@ -125,6 +136,8 @@ interface ReaderParts {
   readonly fetch: FetchContext;
   readonly cache: BlockCache;
   readonly counters: { packReads: number; bytesFetched: number; blocksShared: number };
+  /** Stops what the reader started (its worker threads). */
+  readonly onClose?: () => void;
 }
 
 /** A {@link PointReader} over a loaded block map. */
@@ -178,6 +191,7 @@ class BlockMapReader implements PointReader {
   }
 
   close(): void {
+    if (!this.#closed) this.#parts.onClose?.();
     this.#closed = true;
     this.#parts.cache.clear();
   }
