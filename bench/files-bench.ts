@@ -100,7 +100,10 @@ async function nbdBench(vault: Vault, dir: string): Promise<void> {
   const restored = join(dir, "restored.img");
   const [, restoreMs] = await timed(() => vault.restoreToFile(pointId, restored));
   await rm(restored, { force: true });
-  const reader = await vault.openPointExport(pointId, "127.0.0.1:0", { cacheBytes: 256 * MiB, workers: true });
+  const reader = await vault.openPointExport(pointId, "127.0.0.1:0", {
+    cacheBytes: 256 * MiB,
+    workers: true,
+  });
   const server = createNbdServer({
     name: pointId,
     description: "bench",
