@@ -136,5 +136,16 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
   return parsed as T;
 }
 
+/** Reads a response body as bytes (a file of a point); rejects with {@link ApiError}. */
+export async function apiBlob(path: string): Promise<Blob> {
+  const response = await send(path, { method: "GET" }, {});
+  if (!response.ok) {
+    const text = await response.text();
+    const error = (text ? (JSON.parse(text) as { error?: { code?: string; message?: string } }) : {}).error;
+    throw new ApiError(response.status, error?.code ?? "HTTP", error?.message ?? `${response.status}`);
+  }
+  return response.blob();
+}
+
 /** A path segment, percent-encoded. */
 export const seg = (value: string): string => encodeURIComponent(value);

@@ -3,6 +3,7 @@ import { api, signedIn, signOut } from "./api.ts";
 import { Login } from "./login.tsx";
 import { Approvals } from "./pages/approvals.tsx";
 import { Dashboard } from "./pages/dashboard.tsx";
+import { FileBrowser } from "./pages/files.tsx";
 import { Jobs } from "./pages/jobs.tsx";
 import { Points } from "./pages/points.tsx";
 import { Policies } from "./pages/policies.tsx";
@@ -26,6 +27,8 @@ function Page({ route }: { route: Route }) {
       return <Points disk={route.param ?? ""} />;
     case "restore":
       return <RestoreWizard pointId={route.param ?? ""} />;
+    case "files":
+      return <FileBrowser pointId={route.param ?? ""} />;
     case "jobs":
       return <Jobs />;
     case "approvals":

@@ -2,11 +2,19 @@ import { useEffect, useState } from "preact/hooks";
 
 /** A page of the console and its parameter, from the location's hash (`#/items/web01`). */
 export interface Route {
-  readonly page: "dashboard" | "items" | "restore" | "jobs" | "approvals" | "settings" | "policies";
+  readonly page: "dashboard" | "items" | "restore" | "files" | "jobs" | "approvals" | "settings" | "policies";
   readonly param?: string;
 }
 
-const PAGES: readonly Route["page"][] = ["items", "restore", "jobs", "approvals", "settings", "policies"];
+const PAGES: readonly Route["page"][] = [
+  "items",
+  "restore",
+  "files",
+  "jobs",
+  "approvals",
+  "settings",
+  "policies",
+];
 
 /** The route a hash names; the dashboard for anything else. */
 export function parseRoute(hash: string): Route {

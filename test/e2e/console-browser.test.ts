@@ -1,4 +1,5 @@
-import { copyFile, readdir, readFile, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import {
 } from "../helpers/browser.ts";
 import { type ConsoleFixture, type ConsoleRole, startConsoleFixture } from "../helpers/console-fixture.ts";
 import { rawRequest } from "../helpers/serve-fixture.ts";
+import { backupFile } from "../helpers/vault-ops.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
@@ -176,6 +178,35 @@ describe("the web console in headless Chromium", () => {
     expect(await page.$eval('[data-testid="restored-to"]', (el) => el.textContent)).toBe(target);
     await shoot("restore-progress");
     expect((await readFile(target)).equals(f.imageBytes)).toBe(true);
+  });
+
+  it("browses the files of a point of an ext4 disk and downloads one with its bytes", async () => {
+    const tree = join(f.root, "fs-tree");
+    await mkdir(join(tree, "etc"), { recursive: true });
+    const hello = Buffer.from("server_name example.org;\n".repeat(300));
+    await writeFile(join(tree, "etc", "nginx.conf"), hello);
+    const image = join(f.root, "fs.img");
+    const made = spawnSync("mke2fs", ["-q", "-F", "-t", "ext4", "-d", tree, image, "8M"], {
+      encoding: "utf8",
+    });
+    expect(made.status, `mke2fs (install e2fsprogs): ${made.stderr}`).toBe(0);
+    const point = (await backupFile(f.vault, image, "fsdisk")).recoveryPointId;
+    const downloads = join(f.root, "downloads");
+    await mkdir(downloads);
+    const cdp = await page.createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
+    await open(`#/files/${point}`, "Files of a recovery point");
+    await clickRole(page, "button", "disk");
+    await clickRole(page, "button", "etc/");
+    await waitForText('[data-testid="files-path"]', /^\/etc$/);
+    await shoot("files");
+    await clickRole(page, "button", "Download nginx.conf");
+    const saved = join(downloads, "nginx.conf");
+    const deadline = Date.now() + 30_000;
+    while (!(await readFile(saved).catch(() => undefined)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect((await readFile(saved)).equals(hello)).toBe(true);
   });
 
   it("shows a reader no restore button, and the server refuses the reader's restore even when forced", async () => {

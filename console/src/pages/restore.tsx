@@ -81,10 +81,10 @@ function Wizard({ point, settings }: { point: RecoveryPoint; settings: VaultSett
               <input type="radio" name="what" value="disk" checked />
               The whole disk, as a raw image
             </label>
-            <label class="inline disabled">
-              <input type="radio" name="what" value="files" disabled />
-              Files (file-level recovery is not available yet)
-            </label>
+            <p>
+              Or <a href={href("files", point.id)}>browse and download single files</a> of this point
+              (operator role).
+            </p>
           </fieldset>
           <button type="button" class="secondary" onClick={() => setStep(0)}>
             Back
