@@ -20,6 +20,7 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/store/vault-config.ts";
+import type { VmBackupDeps, VmBackupResult } from "./engine/vm/backup-vm.ts";
 import {
   AccessDeniedError,
   ApprovalMismatchError,
@@ -36,6 +37,8 @@ import {
   type JobRecord,
   type RecoveryPointRecord,
   type VaultSettings,
+  type VmPointRecord,
+  type VmRecord,
 } from "./model.ts";
 import type { ApprovalQuery, AuditQuery, JobQuery } from "./ports/catalog.ts";
 import type { KeyRotation } from "./ports/key-service.ts";
@@ -50,6 +53,8 @@ import type { StoredPolicy } from "./rules/policies.ts";
 import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
+import type { VmRestoreResult } from "./rules/vm-restore.ts";
+import type { VmDefinition } from "./rules/vms.ts";
 
 /*
  * Operations other than restoring and listing load their modules on first use, so a restore or
@@ -73,6 +78,10 @@ const modules = {
   runDue: () => import("./rules/run-due.ts"),
   schedule: () => import("./rules/schedule.ts"),
   softDelete: () => import("./rules/soft-delete.ts"),
+  vmBackup: () => import("./engine/vm/backup-vm.ts"),
+  vmPoints: () => import("./rules/vm-points.ts"),
+  vmRestore: () => import("./rules/vm-restore.ts"),
+  vms: () => import("./rules/vms.ts"),
 } as const;
 
 /** Options of {@link Vault.restoreToFile}. */
@@ -208,6 +217,7 @@ export class Vault {
    */
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
     return this.audited("backup.run", Operation.Backup, options.disk, async () => {
+      await this.refuseVmDisk(options.disk);
       const result = await (await modules.backup()).runBackup(this.ctx, source, options);
       // The point is committed: a failure from here on must not report the backup failed. The
       // policy still holds the point, and the next retention evaluation commits its end.
@@ -217,6 +227,21 @@ export class Vault {
       }
       return result;
     });
+  }
+
+  /** Refuses a backup of one disk of a VM on its own: its points are taken with the VM's. */
+  private async refuseVmDisk(disk: string): Promise<void> {
+    const vm = /^(.+)\.disk\d+$/.exec(disk)?.[1];
+    if (vm === undefined) return;
+    const record = await this.ctx.deps.catalog.getVm(this.id, vm).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (record?.disks.some((d) => d.disk === disk)) {
+      throw new ConflictError(
+        `disk ${disk} is a disk of VM ${vm}: back it up with the VM (blockvault backup --vm ${vm})`,
+      );
+    }
   }
 
   /** Restores a recovery point into any target. */
@@ -555,6 +580,78 @@ export class Vault {
       name,
       async () => (await modules.principals()).setPrincipalRoles(this.ctx, this.actor(approval), name, roles),
       { roles: roles.join(",") },
+    );
+  }
+
+  /** Protects a VM, or changes how it is protected (see `protectVm` in rules/vms.ts). */
+  async protectVm(definition: VmDefinition): Promise<VmRecord> {
+    return this.audited("vm.protect", Operation.Protect, definition.name, async () =>
+      (await modules.vms()).protectVm(this.ctx, definition),
+    );
+  }
+
+  /** The vault's protected VMs, by name. */
+  async listVms(): Promise<VmRecord[]> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.listVms(this.id);
+  }
+
+  async getVm(name: string): Promise<VmRecord> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.getVm(this.id, name);
+  }
+
+  /**
+   * Backs up VM `name` as one VM recovery point (see engine/vm/backup-vm.ts); `open` gives the
+   * guest agent and snapshot provider its definition names, which are closed afterwards.
+   */
+  async backupVm(name: string, open: (vm: VmRecord) => Promise<VmBackupDeps>): Promise<VmBackupResult> {
+    return this.audited("vm.backup", Operation.Backup, name, async () => {
+      const vm = await this.ctx.deps.catalog.getVm(this.id, name).catch((err: unknown) => {
+        if (err instanceof NotFoundError)
+          throw new NotFoundError(`VM ${name} is not protected (blockvault vm protect)`);
+        throw err;
+      });
+      const deps = await open(vm);
+      try {
+        return await (await modules.vmBackup()).runVmBackup(this.ctx, vm, deps);
+      } finally {
+        await deps.agent?.close().catch(() => undefined);
+      }
+    });
+  }
+
+  /** VM recovery points, newest first, of one VM or all. */
+  async listVmPoints(vm?: string): Promise<VmPointRecord[]> {
+    this.authorize(Operation.Read);
+    if (vm !== undefined) validateDiskName(vm);
+    return this.ctx.deps.catalog.listVmPoints(this.id, vm);
+  }
+
+  async getVmPoint(id: string): Promise<VmPointRecord> {
+    this.authorize(Operation.Read);
+    return (await modules.vmPoints()).vmPoint(this.ctx, id);
+  }
+
+  /** Soft-deletes a VM point and every disk's point of it, as one. */
+  async deleteVmPoint(id: string, approval?: Approval): Promise<VmPointRecord> {
+    return this.audited("vm-point.delete", Operation.DeletePoint, id, async () =>
+      (await modules.vmPoints()).deleteVmPoint(this.ctx, id, this.actor(approval)),
+    );
+  }
+
+  async undeleteVmPoint(id: string): Promise<VmPointRecord> {
+    return this.audited("vm-point.undelete", Operation.UndeletePoint, id, async () =>
+      (await modules.vmPoints()).undeleteVmPoint(this.ctx, id),
+    );
+  }
+
+  /** Restores every disk of a VM point into `dir`, with its `vm.json` (see rules/vm-restore.ts). */
+  async restoreVmPoint(id: string, dir: string, options: { force?: boolean } = {}): Promise<VmRestoreResult> {
+    return this.audited("vm.restore", Operation.Restore, id, async () =>
+      (await modules.vmRestore()).restoreVmPoint(this.ctx, id, dir, options, (pointId, path) =>
+        this.restoreToFile(pointId, path, { force: options.force ?? false }),
+      ),
     );
   }
 

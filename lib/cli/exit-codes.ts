@@ -12,6 +12,10 @@ export const EXIT_CODES = {
   CONFLICT: { code: 8, help: "conflict: another operation holds the disk or the vault" },
   ACCESS_DENIED: { code: 9, help: "access denied: the token or role does not allow it" },
   APPROVAL_REQUIRED: { code: 10, help: "approval required: a critical operation needs --approval ID" },
+  CONSISTENCY: {
+    code: 11,
+    help: "consistency: a VM backup fell below the minimum level its policy requires",
+  },
 } as const;
 
 /** The exit code of an error with `code`; 1 for anything unforeseen. */
