@@ -49,7 +49,7 @@ export interface VmBackupResult {
   readonly recoveryPointIds: readonly string[];
   /** How long the file systems were frozen (ms), when they were. */
   readonly freezeMs?: number;
-  readonly capture: Pick<Capture, "steps" | "scripts">;
+  readonly capture: Pick<Capture, "steps" | "scripts" | "frozenAt" | "thawedAt">;
   readonly durationMs: number;
 }
 
@@ -88,7 +88,12 @@ export async function runVmBackup(
       disks,
       recoveryPointIds: disks.map((d) => d.recoveryPointId),
       ...(capture.freezeMs !== undefined ? { freezeMs: capture.freezeMs } : {}),
-      capture: { steps: capture.steps, scripts: capture.scripts },
+      capture: {
+        steps: capture.steps,
+        scripts: capture.scripts,
+        ...(capture.frozenAt !== undefined ? { frozenAt: capture.frozenAt } : {}),
+        ...(capture.thawedAt !== undefined ? { thawedAt: capture.thawedAt } : {}),
+      },
       durationMs: clock.now() - started,
     };
     heartbeat.stop();

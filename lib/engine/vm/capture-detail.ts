@@ -11,6 +11,8 @@ export function captureDetail(capture: Capture): Record<string, string | number 
   const detail: Record<string, string | number | boolean> = { consistency: capture.level };
   if (capture.reason) detail.consistencyReason = capture.reason;
   if (capture.freezeMs !== undefined) detail.freezeMs = capture.freezeMs;
+  if (capture.frozenAt !== undefined) detail.frozenAt = capture.frozenAt;
+  if (capture.thawedAt !== undefined) detail.thawedAt = capture.thawedAt;
   detail.steps = capture.steps
     .map((s) => `${s.step} ${s.ok ? "ok" : "failed"} (${s.ms} ms): ${s.detail}`)
     .join("\n");

@@ -24,6 +24,9 @@ export interface Capture {
   readonly scripts: readonly ScriptRun[];
   /** How long the file systems were frozen (ms), when they were. */
   readonly freezeMs?: number;
+  /** When the freeze was asked for and the thaw done (epoch ms), when there was a freeze. */
+  readonly frozenAt?: number;
+  readonly thawedAt?: number;
 }
 
 /** What capturing a VM needs: its guest (if it has an agent) and its snapshot provider. */
@@ -113,16 +116,18 @@ class CaptureRun {
       ).catch(() => undefined);
       await watchdog.disarm().catch(() => undefined);
     }
-    const freezeMs = this.#deps.now() - frozenAt;
+    const thawedAt = this.#deps.now();
+    const freezeMs = thawedAt - frozenAt;
+    const window = { freezeMs, frozenAt, thawedAt };
     if (taken && freezeMs > windowMs) {
       // The watchdog may have thawed before the snapshot was complete: it cannot be trusted.
       await taken.release();
       failure = `the file systems stayed frozen ${freezeMs} ms, longer than the ${windowMs} ms window`;
       taken = undefined;
     }
-    if (!taken) return { ...(await this.#unfrozen(prepared, `the freeze failed: ${failure}`)), freezeMs };
+    if (!taken) return { ...(await this.#unfrozen(prepared, `the freeze failed: ${failure}`)), ...window };
     const level = appReason ? Consistency.FileSystem : Consistency.Application;
-    return this.#result(taken, level, appReason, freezeMs);
+    return { ...this.#result(taken, level, appReason), ...window };
   }
 
   /** A snapshot taken without a freeze: crash-consistent, with the reason. */
@@ -135,15 +140,8 @@ class CaptureRun {
     return this.#result(taken, Consistency.Crash, reason);
   }
 
-  #result(snapshots: TakenSnapshots, level: Consistency, reason?: string, freezeMs?: number): Capture {
-    return {
-      snapshots,
-      level,
-      ...(reason ? { reason } : {}),
-      steps: this.steps,
-      scripts: this.scripts,
-      ...(freezeMs !== undefined ? { freezeMs } : {}),
-    };
+  #result(snapshots: TakenSnapshots, level: Consistency, reason?: string): Capture {
+    return { snapshots, level, ...(reason ? { reason } : {}), steps: this.steps, scripts: this.scripts };
   }
 
   /** Runs the scripts in order; returns why application consistency is out of reach, if it is. */
