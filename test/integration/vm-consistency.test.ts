@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,6 +100,8 @@ beforeAll(async () => {
     cleanup,
   );
   vault = join(root, "vault");
+  process.env.BLOCKVAULT_SNAPSHOT_DIR = join(root, "snapshots");
+  (await import("node:fs")).mkdirSync(process.env.BLOCKVAULT_SNAPSHOT_DIR);
   const init = await runChild(["init", "--vault", vault, "--block-size", "65536"], root);
   expect(init.code, init.stderr).toBe(0);
 }, 60_000);
@@ -232,6 +235,7 @@ describe("a two-disk VM on loop-mounted ext4 with a running writer, through the 
       if (!frozen) await sleep(5);
     }
     expect(frozen, "the backup was never seen frozen").toBe(true);
+    const exited = new Promise((resolve) => child.on("exit", resolve));
     child.kill("SIGKILL");
     const killedAt = Date.now();
     let status = "frozen";
@@ -246,5 +250,12 @@ describe("a two-disk VM on loop-mounted ext4 with a running writer, through the 
     await sleep(300);
     expect(writer.ops.length).toBeGreaterThan(seen);
     expect(await cliJson<unknown[]>(["list", "--vm", "killed"])).toEqual([]);
+    // Copies the killed backup made (if it got that far) hold the disks' data: the next VM backup
+    // removes them.
+    await exited;
+    const snapshots = process.env.BLOCKVAULT_SNAPSHOT_DIR!;
+    expect((await readdir(snapshots)).length).toBeLessThanOrEqual(1);
+    await cliJson(["backup", "--vm", "killed"]);
+    expect(await readdir(snapshots)).toEqual([]);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SnapshotWindowError, SourceError } from "../../../errors.ts";
@@ -34,6 +34,7 @@ export function copySnapshots(options: CopySnapshotOptions = {}): SnapshotProvid
   return {
     kind: "copy",
     prepare: async (disks) => {
+      await removeDeadCopies(options.directory ?? tmpdir());
       const sizes = await Promise.all(disks.map((d) => bytesOf(d.source)));
       const rate = await measureRate(disks[0]!.source, Math.min(sizes[0]!, PROBE_BYTES), options.directory);
       const total = sizes.reduce((a, b) => a + b, 0);
@@ -107,8 +108,32 @@ async function measureRate(path: string, bytes: number, directory?: string): Pro
   }
 }
 
+const PREFIX = "blockvault-snapshot-";
+
+/** A new private directory for copies, named after the process that owns it (atomically so). */
 async function privateDir(directory?: string): Promise<string> {
-  return mkdtemp(join(directory ?? tmpdir(), "blockvault-snapshot-"));
+  return mkdtemp(join(directory ?? tmpdir(), `${PREFIX}${process.pid}-`));
+}
+
+/**
+ * Removes the copies of backups that died before releasing them (a SIGKILL inside the window):
+ * directories whose owner process no longer exists. They hold the disks' data.
+ */
+async function removeDeadCopies(directory: string): Promise<void> {
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    const owner = Number(new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1] ?? Number.NaN);
+    if (owner > 0 && !isAlive(owner)) await rm(join(directory, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 /** Copies the first `size` bytes of `from` into a new sparse file `to`, checking `deadline`. */
