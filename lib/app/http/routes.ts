@@ -10,6 +10,16 @@ import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } fro
 import { getProtectedItem, listProtectedItems, protectItem, unprotectItem } from "./protected-items.ts";
 import { getRestore, startRestore } from "./restores.ts";
 import type { Route } from "./router.ts";
+import {
+  backupVm,
+  deleteVmPoint,
+  getVm,
+  getVmPoint,
+  listVmPoints,
+  listVms,
+  protectVm,
+  undeleteVmPoint,
+} from "./vms.ts";
 
 const route = (method: string, template: string, operationId: string, handler: Handler): Route<Handler> => ({
   method,
@@ -39,4 +49,12 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/protected-items", "protectItem", protectItem),
   route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),
   route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
+  route("GET", "/vms", "listVms", listVms),
+  route("POST", "/vms", "protectVm", protectVm),
+  route("GET", "/vms/{name}", "getVm", getVm),
+  route("POST", "/vms/{name}/backups", "backupVm", backupVm),
+  route("GET", "/vm-points", "listVmPoints", listVmPoints),
+  route("GET", "/vm-points/{id}", "getVmPoint", getVmPoint),
+  route("DELETE", "/vm-points/{id}", "deleteVmPoint", deleteVmPoint),
+  route("POST", "/vm-points/{id}/undelete", "undeleteVmPoint", undeleteVmPoint),
 ];
