@@ -585,9 +585,13 @@ export class Vault {
 
   /** Protects a VM, or changes how it is protected (see `protectVm` in rules/vms.ts). */
   async protectVm(definition: VmDefinition): Promise<VmRecord> {
-    return this.audited("vm.protect", Operation.Protect, definition.name, async () =>
-      (await modules.vms()).protectVm(this.ctx, definition),
-    );
+    return this.audited("vm.protect", Operation.Protect, definition.name, async () => {
+      const vms = await modules.vms();
+      // Commands run as the agent's machine: setting them takes a security admin as well.
+      const existing = await this.ctx.deps.catalog.getVm(this.id, definition.name).catch(() => undefined);
+      if (vms.changesGuestCommands(definition, existing)) this.authorize(Operation.ManageGuestCommands);
+      return vms.protectVm(this.ctx, definition);
+    });
   }
 
   /** The vault's protected VMs, by name. */

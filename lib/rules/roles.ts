@@ -44,6 +44,11 @@ export const Operation = {
   ManageRestoreDirectories: "manage-restore-directories",
   /** Replacing an existing file with a restore requested over HTTP (`force`). */
   OverwriteRestoreTarget: "overwrite-restore-target",
+  /**
+   * Setting what a VM backup runs as the machine its guest agent runs on: the agent, the scripts,
+   * the mount points to freeze (with qemu-ga on a host, or local commands, that machine is this one).
+   */
+  ManageGuestCommands: "manage-guest-commands",
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
@@ -64,6 +69,7 @@ const NEEDS: Record<Operation, Role> = {
   "rotate-key": Role.SecurityAdmin,
   "manage-restore-directories": Role.SecurityAdmin,
   "overwrite-restore-target": Role.Contributor,
+  "manage-guest-commands": Role.SecurityAdmin,
 };
 
 /** The roles that include `role`'s rights. */

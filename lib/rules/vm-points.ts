@@ -25,7 +25,7 @@ export async function refuseDiskOfVmPoint(ctx: VaultContext, pointId: string, ve
   const owner = await ctx.deps.catalog.vmPointOf(ctx.config.vaultId, pointId);
   if (owner !== undefined) {
     throw new ConflictError(
-      `recovery point ${pointId} is a disk of VM point ${owner}: ${verb} the VM point instead (--vm-point ${owner})`,
+      `recovery point ${pointId} is a disk of VM point ${owner}: ${verb} the VM point instead (blockvault vm ${verb}-point ${owner})`,
     );
   }
 }

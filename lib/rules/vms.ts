@@ -35,6 +35,18 @@ export interface VmDefinition {
   readonly minimum?: string;
 }
 
+/**
+ * Whether `input` sets guest commands (agent, scripts, mount points to freeze) other than those
+ * `existing` has: what a VM backup runs as the agent's machine, which takes its own role.
+ */
+export function changesGuestCommands(input: VmDefinition, existing: VmRecord | undefined): boolean {
+  const wanted = consistencyOf(input);
+  const had = existing?.consistency;
+  const pick = (c: ConsistencyConfig | undefined) =>
+    JSON.stringify([c?.agent ?? null, c?.freezeMounts ?? [], c?.preScripts ?? [], c?.postScripts ?? []]);
+  return pick(wanted) !== pick(had);
+}
+
 /** The vault's name of disk `index` of VM `vm`. */
 export function vmDiskName(vm: string, index: number): string {
   return `${vm}.disk${index}`;
