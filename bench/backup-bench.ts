@@ -8,6 +8,7 @@ import { prepareImages } from "./images.ts";
 import { medianOf } from "./median.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./options.ts";
 import { run, usesGnuTime } from "./proc.ts";
+import { qcow2Copy } from "./qcow2-image.ts";
 import { sizeTable, targetTable, timingTable } from "./report.ts";
 import { benchRestic, hasRestic } from "./restic-steps.ts";
 import { checkTargets } from "./targets.ts";
@@ -32,6 +33,7 @@ async function bench(opts: BenchOptions): Promise<void> {
 
   const images = await prepareImages(opts, imageDir, repoRoot, log);
   if (images.fallbackReason) log(`Note: ${images.fallbackReason}, so images come from lib/sample-image.ts.`);
+  const qcow2 = opts.tools === "restic" ? undefined : await qcow2Copy(images.pristine, imageDir);
   const notes = [
     images.fallbackReason
       ? `Images made with lib/sample-image.ts (${images.fallbackReason}): same layout as make-image.py, different bytes.`
@@ -46,6 +48,10 @@ async function bench(opts: BenchOptions): Promise<void> {
         ]
       : ["CPU: not measured (GNU time is not installed)."]),
     await allocationNote(images.pristine),
+    qcow2 && "path" in qcow2
+      ? "qcow2 source: the pristine image converted by qemu-img (compat=1.1, 64 KiB clusters), backed up in full into a vault of its own; blockvault reads it through its L1/L2 tables on the main thread and skips its unallocated clusters (the raw image's backup reads in the worker threads)."
+      : `qcow2 source: not measured (${qcow2?.reason ?? "restic only"}).`,
+    "The machine may be shared with other work: numbers are noisy, compare within one run.",
   ];
 
   let restic = opts.tools !== "blockvault";
@@ -64,7 +70,10 @@ async function bench(opts: BenchOptions): Promise<void> {
     const dir = join(runDir, `round-${round}`);
     if (opts.tools !== "restic") {
       log(`blockvault (round ${round} of ${opts.runs}):`);
-      bvRuns.push(await benchBlockvault({ repoRoot, runDir: join(dir, "blockvault"), images, log }));
+      const qcow2Image = qcow2 && "path" in qcow2 ? { qcow2Image: qcow2.path } : {};
+      bvRuns.push(
+        await benchBlockvault({ repoRoot, runDir: join(dir, "blockvault"), images, ...qcow2Image, log }),
+      );
     }
     if (restic) {
       log(`restic (round ${round} of ${opts.runs}):`);

@@ -67,6 +67,7 @@ export async function benchBlockvault(ctx: ToolContext): Promise<ToolResult> {
   const restoredSha256 = await sha256File(restored);
   // The restored image is as big as the disk; only its hash is worth keeping.
   await rm(restored, { force: true });
+  const qcow2Full = ctx.qcow2Image ? await qcow2Backup(ctx, ctx.qcow2Image) : undefined;
 
   return {
     tool: "blockvault",
@@ -74,9 +75,22 @@ export async function benchBlockvault(ctx: ToolContext): Promise<ToolResult> {
     full,
     incremental,
     restore,
+    ...(qcow2Full ? { qcow2Full } : {}),
     storeBytesAfterFull,
     storeBytesAfterIncremental,
     restoreIdentical: restoredSha256 === images.mutatedSha256,
     restoredSha256,
   };
+}
+
+/** A full backup of the disk as a qcow2 image, into a vault of its own (so it is full, not incremental). */
+async function qcow2Backup(ctx: ToolContext, image: string) {
+  const vault = join(ctx.runDir, "vault-qcow2");
+  await cli(ctx, vault, ["init", "--name", "bench-qcow2"]);
+  await beforeStep(image, ctx.runDir, ctx.images.sizeBytes);
+  const backup = await step("blockvault", "full backup (qcow2 source)", ctx.images.sizeBytes, ctx.log, () =>
+    cli(ctx, vault, ["backup", image, "--disk", DISK]),
+  );
+  await rm(vault, { recursive: true, force: true });
+  return backup;
 }

@@ -30,6 +30,9 @@ export function medianOf(runs: readonly ToolResult[]): ToolResult | undefined {
     full: medianStep(runs.map((r) => r.full)),
     incremental: medianStep(runs.map((r) => r.incremental)),
     restore: medianStep(runs.map((r) => r.restore)),
+    ...(first.qcow2Full
+      ? { qcow2Full: medianStep(runs.flatMap((r) => (r.qcow2Full ? [r.qcow2Full] : []))) }
+      : {}),
     restoreIdentical: runs.every((r) => r.restoreIdentical),
   };
 }

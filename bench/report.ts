@@ -30,6 +30,18 @@ export function timingTable(images: BenchImages, bv?: ToolResult, restic?: ToolR
       ratio === undefined ? "-" : `${ratio.toFixed(2)}×`,
     ];
   });
+  // The same disk as a qcow2 image: blockvault reads it through the format's tables.
+  if (bv?.qcow2Full) {
+    rows.splice(1, 0, [
+      "full backup, qcow2 source",
+      ...stepCells(bv.qcow2Full, images.sizeBytes),
+      "-",
+      "-",
+      "-",
+      "-",
+      "-",
+    ]);
+  }
   return table(
     [
       "step",

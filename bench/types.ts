@@ -34,6 +34,8 @@ export interface ToolResult {
   readonly full: StepResult;
   readonly incremental: StepResult;
   readonly restore: StepResult;
+  /** blockvault only: a full backup of the same disk as a qcow2 image, when qemu-img made one. */
+  readonly qcow2Full?: StepResult;
   /** Apparent size of the vault or repository directory after each backup. */
   readonly storeBytesAfterFull: number;
   readonly storeBytesAfterIncremental: number;
@@ -64,5 +66,7 @@ export interface ToolContext {
   /** A fresh directory for this tool's vault or repository and restore target. */
   readonly runDir: string;
   readonly images: BenchImages;
+  /** The pristine image as qcow2, for blockvault's qcow2-source step; absent without qemu-img. */
+  readonly qcow2Image?: string;
   readonly log: (line: string) => void;
 }

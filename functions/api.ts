@@ -1,4 +1,7 @@
+import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { type ConsoleAssets, loadConsoleAssets } from "../lib/app/console/assets.ts";
+import { consoleResponse } from "../lib/app/console/serve-console.ts";
 import { handleHttp } from "../lib/app/http/handle.ts";
 import { storedIamPrincipals } from "../lib/app/http/principals.ts";
 import type { ResolvePrincipal } from "../lib/app/http/types.ts";
@@ -28,6 +31,31 @@ async function resolvePrincipal(): Promise<ResolvePrincipal> {
   return seeded;
 }
 
+let consoleFiles: Promise<ConsoleAssets | undefined> | undefined;
+
+/**
+ * The web console's files, which `serverless package` puts in `console/` beside this handler's
+ * bundle (infra/esbuild-plugins.mjs); read once per container.
+ */
+function consoleAssets(): Promise<ConsoleAssets | undefined> {
+  consoleFiles ??= loadConsoleAssets(fileURLToPath(new URL("./console/", import.meta.url)));
+  return consoleFiles;
+}
+
+/**
+ * The routes without IAM authorization (`GET /console`, `GET /console/{proxy+}`): they serve the
+ * console's three files and nothing else, whatever the path says. Every call the console then
+ * makes is a SigV4-signed request to an IAM-authorized route.
+ */
+async function consoleRoute(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const page = consoleResponse(await consoleAssets(), event.requestContext.http.method, event.rawPath);
+  return toApiGateway(
+    page ?? { status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: "" },
+  );
+}
+
 /**
  * API Gateway HTTP API (payload 2.0, IAM authorization) → the HTTP API's handlers: the caller
  * is the verified IAM identity, mapped to vault roles; routing, validation and error mapping
@@ -37,6 +65,7 @@ export const handler = observedHandler(
   async (event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<APIGatewayProxyStructuredResultV2> => {
     // API Gateway's request id (its access logs' `$context.requestId`) on every line of this request.
     logger.setCorrelationId(event.requestContext.requestId);
+    if (event.routeKey.startsWith("GET /console")) return consoleRoute(event);
     // A throw (the function's environment is broken) reaches the caller as API Gateway's 500.
     let status = 500;
     try {

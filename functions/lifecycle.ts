@@ -1,4 +1,6 @@
 import { runLifecycleTask } from "../lib/app/lifecycle/dispatch.ts";
+import type { GarbageCounts } from "../lib/app/lifecycle/expiry.ts";
+import { Machine } from "../lib/ports/workflows.ts";
 import { countFailedJob, logger, observedHandler, recordMetric } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
@@ -13,7 +15,11 @@ export const handler = observedHandler(async (event: unknown) => {
   try {
     const result = await runLifecycleTask(await cloudApp(), event);
     // A machine's failure path ends in fail-job: that is where a failed job is counted, once.
-    if (task === "fail-job") countFailedJob();
+    if (task === "fail-job") {
+      countFailedJob();
+      if ((event as { machine?: unknown }).machine === Machine.Restore) recordMetric("RestoresFailed", 1);
+    }
+    if (task === "collect-garbage") recordMetric("GcBytesReclaimed", (result as GarbageCounts).bytesFreed);
     // Zero on success too, so the failure rate has a denominator and no gaps.
     recordMetric("LifecycleTasksFailed", 0);
     return result;

@@ -7,8 +7,11 @@
  * - sources (read-only): snapshot (backups) and api (protecting a disk opens its source);
  * - restore targets (write-only): lifecycle (the restore machine assembles into them);
  * - EBS: the direct APIs' read actions with the sources, write actions with the targets;
- * - KMS: only through EBS (`kms:ViaService`), only the keys listed.
+ * - KMS: only through EBS (`kms:ViaService`), only the keys listed;
+ * - copies between accounts: the copy roles to assume, the copy writer role (copy-access.ts).
  */
+
+import { assumeCopyRoles, copyWriterResources, roleArns } from "./copy-access.ts";
 
 /** What the stack may reach beyond the vault, from its parameters. */
 export interface ExternalAccess {
@@ -17,6 +20,10 @@ export interface ExternalAccess {
   readonly ebsSources: boolean;
   readonly ebsTargets: boolean;
   readonly ebsKmsKeys: readonly string[];
+  /** Copy roles of other accounts the lifecycle function may assume (copies out). */
+  readonly copyRoles: readonly string[];
+  /** Roles of other accounts that may assume this vault's copy writer role (copies in). */
+  readonly copyWriters: readonly string[];
 }
 
 /** An S3 bucket and key prefix ("" for the whole bucket). */
@@ -32,6 +39,8 @@ export const ACCESS_PARAMS = [
   "ebsSources",
   "ebsTargets",
   "ebsKmsKeys",
+  "copyRoles",
+  "copyWriters",
 ] as const;
 
 /** The raw parameter values: comma-separated lists and "true"/"false". */
@@ -75,6 +84,8 @@ export function parseAccess(params: AccessParams): ExternalAccess {
     ebsSources: flag("ebsSources", params.ebsSources),
     ebsTargets: flag("ebsTargets", params.ebsTargets),
     ebsKmsKeys,
+    copyRoles: roleArns("copyRoles", params.copyRoles),
+    copyWriters: roleArns("copyWriters", params.copyWriters),
   };
 }
 
@@ -176,12 +187,12 @@ function rolePolicy(role: string, statements: Json[]): Json {
 /** The role policies `access` calls for, by logical id (none for a role that needs nothing). */
 export function accessResources(access: ExternalAccess): Record<string, Json> {
   const read = readStatements(access);
-  const write = writeStatements(access);
+  const write = [...writeStatements(access), ...assumeCopyRoles(access.copyRoles)];
   const resources: Record<string, Json> = {};
   if (read.length > 0) {
     resources.SnapshotExternalAccess = rolePolicy("SnapshotRole", read);
     resources.ApiExternalAccess = rolePolicy("ApiRole", read);
   }
   if (write.length > 0) resources.LifecycleExternalAccess = rolePolicy("LifecycleRole", write);
-  return resources;
+  return { ...resources, ...copyWriterResources(access.copyWriters).resources };
 }

@@ -30,4 +30,22 @@ const blockWorker = {
   },
 };
 
-export default [blockWorker];
+/**
+ * The API function also serves the web console's files (GET /console/…, the only routes without
+ * IAM authorization): after its handler is built, the console is built into `console/` beside it,
+ * where functions/api.ts reads it. Built afresh, so a package never carries a stale console.
+ */
+const consoleBundle = {
+  name: "blockvault-console",
+  setup(build) {
+    build.onEnd(async (result) => {
+      if (result.errors.length > 0) return;
+      const entries = JSON.stringify(build.initialOptions.entryPoints ?? []);
+      if (!entries.includes("functions/api")) return;
+      const { buildConsole } = await import("../console/build.ts");
+      await buildConsole(join(build.initialOptions.outdir, "console"));
+    });
+  },
+};
+
+export default [blockWorker, consoleBundle];

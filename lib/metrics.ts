@@ -39,6 +39,21 @@ export const METRICS = {
   ApiRequests: MetricUnit.Count,
   /** HTTP API requests answered 5xx: a fault of the deployment or the service, not the caller. */
   ApiServerErrors: MetricUnit.Count,
+  /** Restores that failed for good (the restore machine's failure path); the "RestoresFailed" alarm. */
+  RestoresFailed: MetricUnit.Count,
+  /**
+   * Protected items whose latest slot due past the grace has no good point, as of a scheduler
+   * tick (every tick emits it, 0 included); the "MissedBackup" alarm fires on any.
+   */
+  ItemsOutsideRpo: MetricUnit.Count,
+  /** Approval requests waiting for a second person, as of a scheduler tick. */
+  ApprovalsPending: MetricUnit.Count,
+  /** Bytes garbage collection freed (deleted packs). */
+  GcBytesReclaimed: MetricUnit.Bytes,
+  /** Scheduled verifications that found damage or could not run; the "VerificationFailed" alarm. */
+  VerificationsFailed: MetricUnit.Count,
+  /** Restore drills that failed (restore, block hashes or check command). */
+  DrillsFailed: MetricUnit.Count,
   /**
    * Invocations that started a new Lambda execution environment. Powertools' `logMetrics`
    * middleware emits it (with a `function_name` dimension); listed so dashboards find it here.

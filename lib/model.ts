@@ -30,6 +30,15 @@ export const JobType = {
   Tiering: "tiering",
   /** A recovery point copied into a second vault (a job of the source vault). */
   Copy: "copy",
+  /**
+   * A protected item that missed its recovery point objective: recorded (failed) once per missed
+   * slot, when its alert goes out (lib/app/observe/rpo-alerts.ts).
+   */
+  RpoMiss: "rpo-miss",
+  /** A scheduled verification: manifests' bindings and a rotating subset of packs read. */
+  Verify: "verify",
+  /** A restore drill: the latest point restored into a scratch target and checked. */
+  Drill: "drill",
 } as const;
 export type JobType = (typeof JobType)[keyof typeof JobType];
 
@@ -306,3 +315,7 @@ export interface VmPointRecord {
   readonly bootDisk: number;
   readonly deleteAfter?: number;
 }
+
+/** The image formats a restore into a local file can write: the disk as is, a fixed VHD, qcow2. */
+export const RestoreFormat = { Raw: "raw", Vhd: "vhd", Qcow2: "qcow2" } as const;
+export type RestoreFormat = (typeof RestoreFormat)[keyof typeof RestoreFormat];

@@ -36,6 +36,7 @@ import {
   type DiskRecord,
   type JobRecord,
   type RecoveryPointRecord,
+  type RestoreFormat,
   type VaultSettings,
   type VmPointRecord,
   type VmRecord,
@@ -46,6 +47,12 @@ import type { PrincipalRecord } from "./ports/principals.ts";
 import type { SnapshotRequest } from "./ports/queue.ts";
 import type { RestoreTarget } from "./ports/restore-target.ts";
 import type { VolumeSource } from "./ports/volume-source.ts";
+import {
+  type ApprovalStatus,
+  type ApprovalView,
+  approvalViews,
+  storedStateOf,
+} from "./rules/approval-view.ts";
 import type { Actor } from "./rules/approvals.ts";
 import type { CopyOptions, CopyResult } from "./rules/copy.ts";
 import type { LockPreview } from "./rules/lock.ts";
@@ -55,6 +62,7 @@ import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
 import type { VmRestoreResult } from "./rules/vm-restore.ts";
 import type { VmDefinition } from "./rules/vms.ts";
+import { restoreFormat } from "./util/restore-format.ts";
 
 /*
  * Operations other than restoring and listing load their modules on first use, so a restore or
@@ -88,6 +96,8 @@ const modules = {
 export interface FileRestoreOptions extends RestoreOptions {
   /** Replace an existing file at the target path. */
   readonly force?: boolean;
+  /** The file's format: the disk as is (default), a fixed VHD or qcow2; whole-disk restores only. */
+  readonly format?: RestoreFormat;
 }
 
 /** The policy name inside untrusted input, for the audit log (validation comes later). */
@@ -269,6 +279,7 @@ export class Vault {
     return this.audited("restore.run", Operation.Restore, pointId, async () => {
       const point = await restorablePoint(this.ctx, pointId);
       const range = validateRange(options.range, point.logicalSize);
+      const format = restoreFormat(options.format, options.range !== undefined);
       // Only a disk without a record has no source to protect; any other failure must stop the
       // restore, or a forced restore could overwrite the very image the disk is backed up from.
       const disk = await this.ctx.deps.catalog.getDisk(this.id, point.disk).catch((err: unknown) => {
@@ -278,6 +289,7 @@ export class Vault {
       const files = this.ctx.deps.localFiles;
       if (!files) throw new ValidationError(`restore to ${path}: this runtime cannot write local files`);
       const target = await files.openFileTarget(path, range.length, {
+        format,
         force: options.force ?? false,
         protectedPaths: disk ? [disk.source] : [],
         ...(this.ctx.deps.ownFiles ? { vaultFiles: this.ctx.deps.ownFiles } : {}),
@@ -360,8 +372,14 @@ export class Vault {
    * soft-deleted point references (see `collectGarbage` in engine/gc/collect.ts).
    */
   async collectGarbage(options: CollectOptions = {}): Promise<CollectResult> {
-    return this.audited("vault.gc", Operation.Reclaim, undefined, async () =>
-      (await modules.collect()).collectGarbage(this.ctx, options),
+    return this.audited(
+      "vault.gc",
+      Operation.Reclaim,
+      undefined,
+      async () => (await modules.collect()).collectGarbage(this.ctx, options),
+      undefined,
+      // What it freed, for the metrics' reclaimed-bytes counter (lib/app/observe).
+      (r) => ({ bytesFreed: String(r.bytesFreed), packsDeleted: String(r.packsDeleted.length) }),
     );
   }
 
@@ -492,10 +510,26 @@ export class Vault {
     );
   }
 
+  /**
+   * Rejects another principal's pending request (security-admin): it can never be approved or
+   * used; the requester must ask again.
+   */
+  async reject(id: string): Promise<ApprovalRecord> {
+    return this.audited("approval.reject", Operation.Approve, id, async () =>
+      (await modules.approvals()).reject(this.ctx, this.principal, id),
+    );
+  }
+
   /** Approval requests, newest first (reader). */
   async listApprovals(query?: ApprovalQuery): Promise<ApprovalRecord[]> {
     this.authorize(Operation.Read);
     return this.ctx.deps.catalog.listApprovals(this.id, query);
+  }
+
+  /** Approval requests as shown, newest first, rejected ones told apart (reader). */
+  async approvalViews(status?: ApprovalStatus): Promise<ApprovalView[]> {
+    const records = await this.listApprovals(status ? { state: storedStateOf(status) } : {});
+    return approvalViews(records, status);
   }
 
   /** Changes the soft-delete period (14 to 180 days) or makes soft delete always-on (final). */

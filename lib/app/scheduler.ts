@@ -1,6 +1,7 @@
+import { ApprovalState } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
-import { type CopyOutcome, runCopyRules } from "../rules/copy-rules.ts";
 import type { AppContext } from "./app-context.ts";
+import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
 import { SYSTEM_PRINCIPAL } from "./system.ts";
 
 /** What one scheduler tick did. */
@@ -9,29 +10,30 @@ export interface TickReport {
   readonly sent: SnapshotRequest[];
   /** Points retention soft-deleted. */
   readonly expired: string[];
-  /** The copies the policies' copy rules made, found made, or failed to make. */
-  readonly copies: CopyOutcome[];
+  /** The missed-RPO check: every protected item's status, the misses, those alerted now. */
+  readonly rpo: RpoCheck;
+  /** Approval requests waiting for a second person (pending, not expired). */
+  readonly approvalsPending: number;
 }
 
 /**
  * One scheduler tick: evaluates every policy against the clock, records one queued job per
  * (disk, due slot) — idempotently, so a re-run or an overlapping tick sends nothing twice — sends
- * one message per due disk to the fan-out queue, applies retention, and runs the copy rules
- * (points finished since the last tick are copied by this one).
+ * one message per due disk to the fan-out queue and applies retention; then checks every protected
+ * item against its RPO, alerting each miss once. The policies' copy rules run in the copy state
+ * machine, on its own schedule.
  */
 export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
   const { requests, expired } = await vault.scheduleTick();
   if (requests.length > 0) await app.queue.send(requests);
-  const copies = app.openCopyDestination ? await runCopyRules(vault, app.openCopyDestination) : [];
-  for (const copy of copies.filter((c) => c.status === "failed")) {
-    await app.alerts
-      .publish({
-        subject: `blockvault: copy of disk ${copy.disk} to ${copy.destination} failed`,
-        message: `${copy.sourcePoint ? `recovery point ${copy.sourcePoint}: ` : ""}${copy.error ?? "failed"}; the next scheduler run tries again`,
-        ...(copy.jobId ? { jobId: copy.jobId } : {}),
-      })
-      .catch(() => undefined);
-  }
-  return { sent: requests, expired, copies };
+  const rpo = await checkRpo(app, vault);
+  const now = vault.ctx.deps.clock.now();
+  const pending = await vault.listApprovals({ state: ApprovalState.Pending });
+  return {
+    sent: requests,
+    expired,
+    rpo,
+    approvalsPending: pending.filter((a) => a.expires > now).length,
+  };
 }

@@ -34,7 +34,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const { values, positionals } = parseCommandLine(rest, { ...GLOBAL_OPTIONS, ...command.options }, name);
     await command.run(contextOf(values, positionals, json));
-    return 0;
+    // A command that finished but failed part of its work (run-due: a backup or a copy) says so
+    // in the process's exit code; it is handed back (the launcher sets it from this result) and
+    // cleared, so that a later run in the same process starts from success.
+    const partial = Number(process.exitCode ?? 0);
+    process.exitCode = undefined;
+    return partial;
   } catch (err) {
     return reportError(err, json);
   }

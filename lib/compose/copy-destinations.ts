@@ -32,16 +32,33 @@ export function copyDestinations(options: CopyDestinationOptions): OpenCopyDesti
   };
 }
 
-async function openS3Destination(rule: CopyRule, aws: AwsConfig): Promise<Vault> {
+/**
+ * A vault on S3, reached as the rule's role when it names one (credentials of the destination's
+ * account, assumed for the copy) and writing its catalog through the destination's commit
+ * function when it names one (a role that may only write, as the snapshot writer's).
+ */
+async function openS3Destination(rule: CopyRule, runtime: AwsConfig): Promise<Vault> {
   const [bucket = "", ...prefix] = rule.vault.slice("s3://".length).split("/");
   if (!rule.table) throw new ValidationError(`copy destination ${rule.vault}: a vault on S3 needs its table`);
   // Loaded only for this kind of destination: the AWS SDK is heavy for an embedded runtime.
   const { openAwsVault } = await import("./aws.ts");
+  const aws = rule.roleArn
+    ? (await import("../adapters/aws/assumed-role.ts")).assumedRole(runtime, rule.roleArn, "blockvault-copy")
+    : runtime;
   return openAwsVault({
     bucket,
     table: rule.table,
     ...(prefix.length > 0 ? { prefix: prefix.join("/") } : {}),
     ...(rule.kmsKey ? { kmsKey: rule.kmsKey } : {}),
+    ...(rule.commitFunction ? { writerGate: await commitGate(aws, rule.commitFunction) } : {}),
     aws,
   });
+}
+
+async function commitGate(aws: AwsConfig, commitFunction: string) {
+  const [{ LambdaWriterGate }, { lambdaClient }] = await Promise.all([
+    import("../adapters/aws/lambda-writer-gate.ts"),
+    import("../adapters/aws/clients.ts"),
+  ]);
+  return new LambdaWriterGate(lambdaClient(aws), commitFunction);
 }

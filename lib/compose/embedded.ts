@@ -1,13 +1,17 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AwsConfig } from "../adapters/aws/clients.ts";
+import { webhookUrl } from "../adapters/local/webhook-alerts.ts";
 import type { AppContext } from "../app/app-context.ts";
+import type { ConsoleAssets } from "../app/console/assets.ts";
 import { guarded, listen } from "../app/http/embedded-front.ts";
 import { type LocalAuthority, localAuthority } from "../app/http/local-guard.ts";
 import { nodeListener } from "../app/http/node-http.ts";
+import { healthResponse } from "../app/http/observe.ts";
 import { servedSpec } from "../app/http/served-spec.ts";
 import type { ResolvePrincipal } from "../app/http/types.ts";
 import { LocalWorkflows } from "../app/local-workflows.ts";
+import { runScheduledChecks, type ScheduledChecks } from "../app/observe/scheduled-checks.ts";
 import { schedulerTick, type TickReport } from "../app/scheduler.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import { Machine } from "../ports/workflows.ts";
@@ -37,10 +41,22 @@ export interface EmbeddedOptions {
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
+  /** Where restore drills make their scratch directories; the system's temporary directory by default. */
+  readonly drillScratch?: string;
+  /** Where alerts are POSTed too, besides the log: an http(s) URL (checked before listening). */
+  readonly alertWebhook?: string;
   /** How sources and restore targets on AWS are reached; the environment's by default. */
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
   readonly awsTargets?: boolean;
+  /** The web console's bundle, served at /console/ (without it, /console/ says how to build it). */
+  readonly console?: ConsoleAssets;
+}
+
+/** What an embedded tick did: the scheduler's tick, the scheduled checks, the copy run started. */
+export interface EmbeddedTickReport extends TickReport, ScheduledChecks {
+  /** The copy run this tick started (or found started this minute): `workflows.wait` it. */
+  readonly copyExecution: string;
 }
 
 /** A running embedded runtime. */
@@ -49,8 +65,12 @@ export interface EmbeddedRuntime {
   readonly app: AppContext;
   readonly local: LocalApp;
   readonly workflows: LocalWorkflows;
-  /** One scheduler tick now: backups due, retention, and the day's tiering and expiry runs. */
-  tick(): Promise<TickReport>;
+  /**
+   * One scheduler tick now: backups due, retention, the missed-RPO check, the day's tiering and
+   * expiry runs, a copy run once the tick's backups have landed, then the scheduled
+   * verifications and restore drills due.
+   */
+  tick(): Promise<EmbeddedTickReport>;
   /** Waits until queued backups and started executions have finished. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -77,13 +97,24 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     },
     ...(options.queueBackoffMs ? { queue: { backoffMs: options.queueBackoffMs } } : {}),
     alertSink: log,
+    ...(options.alertWebhook ? { alertWebhook: webhookUrl(options.alertWebhook) } : {}),
     ...(options.aws ? { aws: options.aws } : {}),
     ...(options.awsTargets !== undefined ? { awsTargets: options.awsTargets } : {}),
   });
   const app = local.app;
   const clock = options.vault.ctx.deps.clock;
-  const tick = async (): Promise<TickReport> => {
-    const report = await schedulerTick(app);
+  const checks = () =>
+    runScheduledChecks(app, options.drillScratch ? { scratchRoot: options.drillScratch } : {});
+  const tick = async (): Promise<EmbeddedTickReport> => {
+    let report: TickReport;
+    try {
+      report = await schedulerTick(app);
+    } catch (err) {
+      // What broke the tick (a pack gone missing, say) is what verification is there to find:
+      // the scheduled checks still run, and alert, before the tick's failure is reported.
+      await checks().catch(() => undefined);
+      throw err;
+    }
     // Tiering decides what to archive from the points that exist: let this tick's backups land
     // first, so a pack a new point shares is not archived under it.
     await local.queue.drained();
@@ -91,13 +122,21 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
     const day = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     await app.workflows.start(Machine.Tiering, `tiering-${day}`, {});
     await app.workflows.start(Machine.Expiry, `expiry-${day}`, {});
-    return report;
+    // Copies follow the backups they copy; one run a minute at most (the name carries the minute).
+    const minute = new Date(clock.now()).toISOString().slice(0, 16).replace(/[-:T]/g, "");
+    const copy = await app.workflows.start(Machine.Copy, `copy-${minute}`, {});
+    // After this tick's backups: a verification or a drill sees the points they made.
+    return { ...report, ...(await checks()), copyExecution: copy.executionId };
   };
+
   let authority: LocalAuthority | undefined;
   const specText = JSON.stringify(
     servedSpec({ awsTargets: options.awsTargets ?? options.aws !== undefined }),
   );
-  const server = createServer(guarded(nodeListener(app, options.principals), () => authority, specText));
+  const health = () => healthResponse(options.vault, log);
+  const server = createServer(
+    guarded(nodeListener(app, options.principals), () => authority, specText, health, options.console),
+  );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
   const { address, port } = server.address() as AddressInfo;
   authority = localAuthority(address, port, options.hostName);

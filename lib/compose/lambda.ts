@@ -60,6 +60,8 @@ export function buildCloudApp(aws: AwsConfig): AppContext {
       tiering: process.env.BLOCKVAULT_TIERING_MACHINE_ARN,
       expiry: process.env.BLOCKVAULT_EXPIRY_MACHINE_ARN,
       restore: process.env.BLOCKVAULT_RESTORE_MACHINE_ARN,
+      // Started by its schedule only: no function starts a copy run.
+      copy: undefined,
     }),
     alerts: new SnsAlerts(snsClient(aws), process.env.BLOCKVAULT_ALERT_TOPIC_ARN ?? ""),
     openSource: (spec) => openSource(spec, aws),

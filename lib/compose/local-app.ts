@@ -1,6 +1,7 @@
 import type { AwsConfig } from "../adapters/aws/clients.ts";
 import { LogAlerts } from "../adapters/local/log-alerts.ts";
 import { InProcessQueue, type InProcessQueueOptions } from "../adapters/local/memory-queue.ts";
+import { FanOutAlerts, WebhookAlerts } from "../adapters/local/webhook-alerts.ts";
 import type { AppContext, RestoreTargetSpec } from "../app/app-context.ts";
 import { checkFileTarget } from "../app/file-target-check.ts";
 import { runSnapshot } from "../app/snapshot.ts";
@@ -32,6 +33,8 @@ export interface LocalAppOptions {
   readonly archive?: ObjectArchive;
   readonly queue?: InProcessQueueOptions;
   readonly alertSink?: (line: string) => void;
+  /** Where alerts are POSTed too, besides the log (`serve --alert-webhook`). */
+  readonly alertWebhook?: URL;
   /** How sources and restore targets on AWS (s3://, ebs://) are reached; the environment's by default. */
   readonly aws?: AwsConfig;
   /** Whether restores may target S3 and EBS (a vault on AWS); by default when `aws` is given. */
@@ -45,6 +48,9 @@ export interface LocalAppOptions {
 export function buildLocalApp(options: LocalAppOptions): LocalApp {
   const awsTargets = options.awsTargets ?? options.aws !== undefined;
   const alerts = new LogAlerts(options.alertSink);
+  const published = options.alertWebhook
+    ? new FanOutAlerts([alerts, new WebhookAlerts(options.alertWebhook)], options.alertSink ?? console.error)
+    : alerts;
   let built: AppContext | undefined;
   const self = (): AppContext => {
     if (!built) throw new Error("the embedded application is used before it is built");
@@ -57,7 +63,7 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
   const app: AppContext = {
     vault: async () => options.vault,
     queue,
-    alerts,
+    alerts: published,
     openSource: (spec: string) => (options.aws ? openSource(spec, options.aws) : openSource(spec)),
     openVmDeps: (vm) => openVmDeps(vm, alerts),
     openTarget: async (spec: RestoreTargetSpec, size: number) => {

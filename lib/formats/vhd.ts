@@ -36,6 +36,8 @@ const VHD_EPOCH_MS = Date.UTC(2000, 0, 1);
 /** The footer fields blockvault cares about. */
 export interface VhdFooter {
   readonly diskType: number;
+  /** Where a dynamic or differencing disk's header is; all ones for a fixed disk. */
+  readonly dataOffset: bigint;
   /** Logical disk size in bytes (footer "current size"). */
   readonly currentSize: bigint;
   readonly originalSize: bigint;
@@ -71,6 +73,7 @@ export function vhdChecksum(footer: Uint8Array): number {
 export function parseVhdFooter(footer: Buffer): VhdFooter {
   return {
     diskType: footer.readUInt32BE(Off.diskType),
+    dataOffset: footer.readBigUInt64BE(Off.dataOffset),
     currentSize: footer.readBigUInt64BE(Off.currentSize),
     originalSize: footer.readBigUInt64BE(Off.originalSize),
     checksum: footer.readUInt32BE(Off.checksum),
@@ -137,7 +140,11 @@ export function buildVhdFooter(size: number, uniqueId?: Buffer, timestamp: Date 
   f.writeBigUInt64BE(0xffffffffffffffffn, Off.dataOffset);
   const seconds = Math.max(0, Math.floor((timestamp.getTime() - VHD_EPOCH_MS) / 1000));
   f.writeUInt32BE(seconds >>> 0, Off.timestamp);
-  f.write("bvlt", Off.creatorApp, "latin1");
+  // Readers that size a VHD by its CHS geometry (Virtual PC's way; qemu does unless told
+  // otherwise) would cut off the end of most disks, whose size no geometry matches. The creator
+  // "qem2" is the marker such readers take to mean "current size is the size" (qemu writes it
+  // itself for that purpose); Hyper-V and Azure use the current size whatever the creator.
+  f.write("qem2", Off.creatorApp, "latin1");
   f.writeUInt32BE(0x00010000, Off.creatorVersion);
   f.write("Wi2k", Off.creatorHostOs, "latin1");
   f.writeBigUInt64BE(BigInt(size), Off.originalSize);

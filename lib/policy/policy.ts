@@ -42,7 +42,44 @@ export const POLICY_LIMITS = {
   copyRules: { min: 1, max: 3 },
   /** Days a copy is kept in its destination (AWS Backup's copy lifecycle allows days too). */
   copyRetentionDays: { min: 1, max: 36500 },
+  /** Minutes a slot's backup may take past the slot before it counts as a missed RPO. */
+  rpoGraceMinutes: { min: 15, max: 10080 },
+  /** Days between two scheduled verifications. */
+  verifyEveryDays: { min: 1, max: 30 },
+  /** The period within which the rotating subsets read every pack once. */
+  verifyReadAllWithinDays: { min: 1, max: 365 },
+  /** Days between two restore drills. */
+  drillEveryDays: { min: 1, max: 90 },
 } as const;
+
+/**
+ * The checks a restore drill may run on the restored image: a fixed command each, run without a
+ * shell on the scratch copy, read-only (`e2fsck -fn`, `fsck.vfat -n`). A policy names one of these,
+ * never a command line: a contributor who may edit policies must not gain a way to run programs.
+ */
+export const DRILL_CHECKS = ["ext4", "vfat"] as const;
+export type DrillCheck = (typeof DRILL_CHECKS)[number];
+
+/**
+ * Scheduled verification of the points of the policy's disks: every `everyDays` days a run
+ * checks every manifest (authentic, bound to its catalog row, every block indexed) and reads and
+ * verifies a rotating subset of the packs they need, so that each is read once per
+ * `readAllWithinDays` (like restic's `check --read-data-subset=n/t`).
+ */
+export interface Verification {
+  readonly everyDays: number;
+  readonly readAllWithinDays: number;
+}
+
+/**
+ * A restore drill every `everyDays` days: the latest point of each of the policy's disks is
+ * restored into a scratch file, its block hashes compared with the manifest's, `check` run on it
+ * when named, the time measured against a prediction, and the scratch file removed.
+ */
+export interface RestoreDrill {
+  readonly everyDays: number;
+  readonly check?: DrillCheck;
+}
 
 /**
  * Every `everyHours` hours, local wall-clock time, inside a daily window: slots at
@@ -125,6 +162,16 @@ export interface CopyRule {
   readonly table?: string;
   /** The destination's KMS key (id, ARN or alias), for a vault on S3. */
   readonly kmsKey?: string;
+  /**
+   * A role of the destination's account the copy assumes to write there (a vault on S3 only):
+   * the copy then holds no right of the destination's account but that role's.
+   */
+  readonly roleArn?: string;
+  /**
+   * The destination's commit function (its writer's gate), for a role that may not write the
+   * destination's catalog itself: every catalog write of the copy goes through it.
+   */
+  readonly commitFunction?: string;
   readonly retention: { readonly days: number };
 }
 
@@ -149,6 +196,15 @@ export interface BackupPolicy {
   readonly archive?: { readonly afterDays: number };
   /** Second vaults every new point is copied to (1 to 3 distinct destinations). */
   readonly copyTo?: readonly CopyRule[];
+  /**
+   * Minutes after a slot its backup may still land before the disk counts as outside its RPO and
+   * an alert goes out: 15 to 10080 (a week); 60 when absent.
+   */
+  readonly rpoGraceMinutes?: number;
+  /** Scheduled verification of this policy's points. */
+  readonly verification?: Verification;
+  /** Scheduled restore drills of this policy's disks. */
+  readonly restoreDrill?: RestoreDrill;
 }
 
 /** How a schedule reads in a listing: its kind, or "cron" and the expression. */

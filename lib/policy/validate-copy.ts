@@ -5,7 +5,9 @@ import type { CopyRule } from "./policy.ts";
 import { POLICY_LIMITS } from "./policy.ts";
 import { describe, distinctList, integer, invalid, object } from "./validate-fields.ts";
 
-const RULE_FIELDS = ["vault", "table", "kmsKey", "retention"];
+const RULE_FIELDS = ["vault", "table", "kmsKey", "roleArn", "commitFunction", "retention"];
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$/;
 
 /** The 1 to 3 copy rules of `value`, each to a different destination. */
 export function validateCopyRules(value: unknown): CopyRule[] {
@@ -22,9 +24,19 @@ function copyRule(path: string, value: unknown): CopyRule {
   const onS3 = vault.startsWith("s3://");
   const table = optionalName(`${path}.table`, fields.table);
   const kmsKey = optionalName(`${path}.kmsKey`, fields.kmsKey);
+  const roleArn = optionalArn(`${path}.roleArn`, fields.roleArn, ROLE_ARN, "an IAM role ARN");
+  const commitFunction = optionalArn(
+    `${path}.commitFunction`,
+    fields.commitFunction,
+    FUNCTION_ARN,
+    "a Lambda function ARN",
+  );
   if (onS3 && table === undefined) invalid(`${path}.table is required for a vault on S3 (${vault})`);
-  if (!onS3 && (table !== undefined || kmsKey !== undefined)) {
-    invalid(`${path}: table and kmsKey apply only to a vault on S3, not to the directory ${vault}`);
+  const awsOnly = [table, kmsKey, roleArn, commitFunction].some((field) => field !== undefined);
+  if (!onS3 && awsOnly) {
+    invalid(
+      `${path}: table, kmsKey, roleArn and commitFunction apply only to a vault on S3, not to the directory ${vault}`,
+    );
   }
   const retention = object(`${path}.retention`, fields.retention, ["days"]);
   const { min, max } = POLICY_LIMITS.copyRetentionDays;
@@ -32,6 +44,8 @@ function copyRule(path: string, value: unknown): CopyRule {
     vault,
     ...(table !== undefined && { table }),
     ...(kmsKey !== undefined && { kmsKey }),
+    ...(roleArn !== undefined && { roleArn }),
+    ...(commitFunction !== undefined && { commitFunction }),
     retention: { days: integer(`${path}.retention.days`, retention.days, min, max) },
   };
 }
@@ -64,5 +78,12 @@ function optionalName(path: string, value: unknown): string | undefined {
   if (typeof value !== "string" || !/^[A-Za-z0-9_.:/-]{1,2048}$/.test(value)) {
     invalid(`${path} must be a name or ARN, got ${describe(value)}`);
   }
+  return value;
+}
+
+function optionalArn(path: string, value: unknown, pattern: RegExp, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !pattern.test(value))
+    invalid(`${path} must be ${what}, got ${describe(value)}`);
   return value;
 }

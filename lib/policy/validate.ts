@@ -17,6 +17,7 @@ import {
   oneOf,
   time,
 } from "./validate-fields.ts";
+import { validateRestoreDrill, validateRpoGrace, validateVerification } from "./validate-observe.ts";
 import { validateArchive, validateRetention } from "./validate-retention.ts";
 
 /** Weekdays Monday first, the order a validated weekly schedule lists its days in. */
@@ -30,6 +31,9 @@ const POLICY_FIELDS = [
   "snapshotRetentionDays",
   "archive",
   "copyTo",
+  "rpoGraceMinutes",
+  "verification",
+  "restoreDrill",
 ];
 
 const byMinutes = (a: string, b: string) => minutesOfTime(a) - minutesOfTime(b);
@@ -121,6 +125,11 @@ export function validatePolicy(input: unknown): BackupPolicy {
     snapshotRetentionDays: integer("snapshotRetentionDays", fields.snapshotRetentionDays, min, max),
     ...(fields.archive !== undefined && { archive: validateArchive(fields.archive, retention) }),
     ...(fields.copyTo !== undefined && { copyTo: validateCopyRules(fields.copyTo) }),
+    ...(fields.rpoGraceMinutes !== undefined && {
+      rpoGraceMinutes: validateRpoGrace(fields.rpoGraceMinutes),
+    }),
+    ...(fields.verification !== undefined && { verification: validateVerification(fields.verification) }),
+    ...(fields.restoreDrill !== undefined && { restoreDrill: validateRestoreDrill(fields.restoreDrill) }),
   };
   return deepFreeze(policy);
 }

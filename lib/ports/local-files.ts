@@ -1,4 +1,4 @@
-import type { VaultFiles } from "../model.ts";
+import type { RestoreFormat, VaultFiles } from "../model.ts";
 import type { RestoreTarget } from "./restore-target.ts";
 
 /**
@@ -21,6 +21,8 @@ export interface LocalFiles {
 
 /** Options of {@link LocalFiles.openFileTarget}. */
 export interface FileTargetOptions {
+  /** The file's format (default raw); `size` stays the disk's. */
+  readonly format?: RestoreFormat;
   /** Replace an existing file at the path. */
   readonly force?: boolean;
   /** Paths that must never be written (the disk's source image). */

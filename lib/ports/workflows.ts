@@ -6,6 +6,8 @@ export const Machine = {
   Expiry: "expiry",
   /** Plans, rehydrates archived packs, assembles, verifies and completes a restore job. */
   Restore: "restore",
+  /** Runs the policies' copy rules: each disk's new points copied into its second vaults. */
+  Copy: "copy",
 } as const;
 export type Machine = (typeof Machine)[keyof typeof Machine];
 

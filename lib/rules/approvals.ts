@@ -8,6 +8,7 @@ import {
   NotFoundError,
 } from "../errors.ts";
 import { type ApprovalRecord, ApprovalState } from "../model.ts";
+import { isRejected } from "./approval-view.ts";
 import { assertIndependentApprover } from "./lineage.ts";
 import { authorize, Operation, OWNER, type Principal } from "./roles.ts";
 
@@ -100,6 +101,11 @@ export async function requireApproval(
     );
   }
   if (approval.expires <= now) throw new ConflictError(`approval ${approval.id} has expired`);
+  if (isRejected(approval)) {
+    throw new ConflictError(
+      `approval ${approval.id} was rejected by ${approval.approver ?? "a security admin"}`,
+    );
+  }
   if (approval.state !== ApprovalState.Approved) {
     throw new ConflictError(`approval ${approval.id} is ${approval.state}, not approved`);
   }
@@ -113,24 +119,52 @@ export async function requireApproval(
   );
 }
 
-/** Approves a pending request: a security admin other than its requester, within its window. */
-export async function approve(ctx: VaultContext, principal: Principal, id: string): Promise<ApprovalRecord> {
+/** The pending request `id`, if `principal` may decide it: a security admin, not its requester. */
+async function decidable(
+  ctx: VaultContext,
+  principal: Principal,
+  id: string,
+  verb: "approve" | "reject",
+): Promise<ApprovalRecord> {
   authorize(principal, Operation.Approve);
   const approval = await getApproval(ctx, id);
-  const now = ctx.deps.clock.now();
   if (approval.requester === principal.name) {
     throw new AccessDeniedError(
-      `${principal.name} requested ${id} and cannot approve it: another security admin must`,
+      `${principal.name} requested ${id} and cannot ${verb} it: another security admin must`,
     );
   }
-  if (approval.expires <= now) throw new ConflictError(`approval request ${id} has expired`);
-  if (approval.state !== ApprovalState.Pending)
-    throw new ConflictError(`approval request ${id} is already ${approval.state}`);
+  if (approval.expires <= ctx.deps.clock.now()) throw new ConflictError(`approval request ${id} has expired`);
+  if (approval.state !== ApprovalState.Pending) {
+    const state = isRejected(approval) ? "rejected" : approval.state;
+    throw new ConflictError(`approval request ${id} is already ${state}`);
+  }
+  return approval;
+}
+
+/** Approves a pending request: a security admin other than its requester, within its window. */
+export async function approve(ctx: VaultContext, principal: Principal, id: string): Promise<ApprovalRecord> {
+  const approval = await decidable(ctx, principal, id, "approve");
   await assertIndependentApprover(ctx, approval, principal.name);
   return ctx.deps.catalog.updateApproval(
     ctx.config.vaultId,
     id,
-    { state: ApprovalState.Approved, approver: principal.name, approved: now },
+    { state: ApprovalState.Approved, approver: principal.name, approved: ctx.deps.clock.now() },
+    ApprovalState.Pending,
+  );
+}
+
+/**
+ * Rejects a pending request: a security admin other than its requester, within its window. The
+ * request is closed for good (see {@link isRejected}); the requester may ask again, which makes
+ * a new request. A rejection only ever stops an operation, so it needs no independence check:
+ * any other security admin may say no.
+ */
+export async function reject(ctx: VaultContext, principal: Principal, id: string): Promise<ApprovalRecord> {
+  await decidable(ctx, principal, id, "reject");
+  return ctx.deps.catalog.updateApproval(
+    ctx.config.vaultId,
+    id,
+    { state: ApprovalState.Used, approver: principal.name, used: ctx.deps.clock.now() },
     ApprovalState.Pending,
   );
 }

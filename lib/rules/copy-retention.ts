@@ -11,14 +11,37 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Raises the committed retention end of point `pointId` to `days` days after it was created (never
  * lowers it): its stored objects are held first, then the floor is written, as the policy's
  * floors are (see point-retention.ts), so a crash between the two leaves objects held and the
- * point no less protected.
+ * point no less protected. A writer that may not set storage retention (the copy role of another
+ * account, writing through the destination's gate) writes the floor alone: the destination's own
+ * daily expiry run holds the objects ({@link retainKeptCopies}), and until then its roles do,
+ * since the writer cannot delete.
  */
 export async function retainForDays(ctx: VaultContext, pointId: string, days: number): Promise<void> {
   const point = await ctx.deps.catalog.getRecoveryPoint(ctx.config.vaultId, pointId);
   const until = Math.max(point.retainUntil ?? 0, point.created + days * DAY_MS);
   if (until === point.retainUntil) return;
-  await retainPoints(ctx, [{ ...point, retainUntil: until }]);
+  await retainPoints(ctx, [{ ...point, retainUntil: until }]).catch((err: unknown) => {
+    if (!(err instanceof AccessDeniedError)) throw err;
+  });
   await ctx.deps.catalog.updateRecoveryPoint(ctx.config.vaultId, pointId, { retainUntil: until });
+}
+
+/**
+ * Holds the stored objects of every kept copy of the vault until its retention end (retention
+ * only extends, so this is safe to repeat): what a copy written without storage-retention rights
+ * leaves to the destination. Returns how many copies it covered.
+ */
+export async function retainKeptCopies(ctx: VaultContext): Promise<number> {
+  const now = ctx.deps.clock.now();
+  const kept: RecoveryPointRecord[] = [];
+  for (const disk of await ctx.deps.catalog.listDisks(ctx.config.vaultId)) {
+    for (const point of await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId, disk.name)) {
+      if (point.state === PointState.Available && isKeptCopy(point) && (point.retainUntil as number) > now)
+        kept.push(point);
+    }
+  }
+  await retainPoints(ctx, kept);
+  return kept.length;
 }
 
 /** Whether `point` is a copy of another vault's point kept for a copy rule's days. */

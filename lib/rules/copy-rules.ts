@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { copyRef } from "../engine/copy/point-source.ts";
 import { failJob } from "../engine/jobs/jobs.ts";
 import type { VaultContext } from "../engine/store/vault-config.ts";
+import { NotFoundError } from "../errors.ts";
 import { type DiskRecord, JobType, PointState, type RecoveryPointRecord } from "../model.ts";
 import type { CopyRule } from "../policy/policy.ts";
 import type { Vault } from "../vault.ts";
@@ -25,22 +26,55 @@ export interface CopyOutcome {
 /** At most this many points are copied per rule and run: a long catch-up spreads over runs. */
 export const COPIES_PER_RUN = 10;
 
+/** One copy rule of one protected disk: what a copy run works through. */
+export interface CopyWork {
+  readonly disk: string;
+  /** The rule's destination (`CopyRule.vault`). */
+  readonly vault: string;
+}
+
+/** Every (disk, copy rule) pair the protected disks' policies hold, in disk order. */
+export async function copyWork(source: Vault): Promise<CopyWork[]> {
+  const work: CopyWork[] = [];
+  for (const disk of await source.ctx.deps.catalog.listDisks(source.id)) {
+    const policy = await policyOf(source.ctx, disk);
+    for (const rule of policy?.copyTo ?? []) work.push({ disk: disk.name, vault: rule.vault });
+  }
+  return work;
+}
+
 /**
- * Runs every copy rule of every protected disk's policy once: each point made since the newest
- * one the destination already holds (just the newest point, before the first copy) is copied,
- * oldest first, and kept there for the rule's days. Each copy is a job of the source vault with an
- * id derived from the point and the destination, created conditionally, so two runs at once never
- * copy a point twice and a failed or killed copy is taken up again by the next run. `source` acts
- * as the scheduler (its copies read points as restores do); failures are reported, not thrown, so
- * one unreachable destination does not stop the others.
+ * Runs every copy rule of every protected disk's policy once (see {@link runCopyWork}); the
+ * embedded runtime and the copy state machine run the same pairs one by one.
  */
 export async function runCopyRules(source: Vault, open: OpenCopyDestination): Promise<CopyOutcome[]> {
   const outcomes: CopyOutcome[] = [];
-  for (const disk of await source.ctx.deps.catalog.listDisks(source.id)) {
-    const policy = await policyOf(source.ctx, disk);
-    for (const rule of policy?.copyTo ?? []) outcomes.push(...(await runRule(source, disk, rule, open)));
-  }
+  for (const work of await copyWork(source)) outcomes.push(...(await runCopyWork(source, work, open)));
   return outcomes;
+}
+
+/**
+ * Runs one disk's copy rule: each point made since the newest one the destination already holds
+ * (just the newest point, before the first copy) is copied, oldest first, and kept there for the
+ * rule's days. Each copy is a job of the source vault with an id derived from the point and the
+ * destination, created conditionally, so two runs at once never copy a point twice and a failed
+ * or killed copy is taken up again by the next run. `source` acts as the scheduler (its copies
+ * read points as restores do); failures are reported, not thrown, so one unreachable
+ * destination does not stop the others. A disk or rule gone since the work was planned copies
+ * nothing.
+ */
+export async function runCopyWork(
+  source: Vault,
+  work: CopyWork,
+  open: OpenCopyDestination,
+): Promise<CopyOutcome[]> {
+  const disk = await source.ctx.deps.catalog.getDisk(source.id, work.disk).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  if (!disk) return [];
+  const rule = (await policyOf(source.ctx, disk))?.copyTo?.find((r) => r.vault === work.vault);
+  return rule ? runRule(source, disk, rule, open) : [];
 }
 
 async function runRule(

@@ -86,6 +86,7 @@ describe("SfnWorkflows on the emulator", () => {
       restore: stateMachineArn,
       tiering: undefined,
       expiry: undefined,
+      copy: undefined,
     });
     const first = await workflows.start("restore", "job-1", { jobId: "job-1" });
     const again = await workflows.start("restore", "job-1", { jobId: "job-1" });

@@ -135,3 +135,32 @@ describe("the packaged snapshot function", () => {
     expect(run.out).toMatch(/"BackupsCompleted":1/);
   });
 });
+
+describe("the packaged API function", () => {
+  it("serves the web console's files on the routes without IAM authorization, with the page's headers", async () => {
+    const get = (rawPath: string) => ({
+      version: "2.0",
+      routeKey: "GET /console/{proxy+}",
+      rawPath,
+      rawQueryString: "",
+      headers: {},
+      isBase64Encoded: false,
+      requestContext: { requestId: "r1", stage: "$default", http: { method: "GET", path: rawPath } },
+    });
+    const page = await invokePackaged("api", get("/console/"));
+    expect(page.status, page.out).toBe(0);
+    // The handler's answer is the line the runner prints; the function's own log lines come too.
+    const answer = (out: string) => out.split("\n").find((line) => line.startsWith('{"statusCode"'))!;
+    const response = JSON.parse(answer(page.out)) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+    };
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-security-policy"]).toMatch(/script-src 'self'/);
+    expect(response.body).toMatch(/<script type="module" src="app.js">/);
+    // Nothing but the console's files: an API path under /console is not the API.
+    const other = await invokePackaged("api", get("/console/jobs"));
+    expect(JSON.parse(answer(other.out)).statusCode).toBe(404);
+  });
+});

@@ -94,6 +94,8 @@ describe("external access parameters", () => {
     ebsSources: "true",
     ebsTargets: "true",
     ebsKmsKeys: "",
+    copyRoles: "",
+    copyWriters: "",
   };
 
   it("grants no S3 location and no KMS key unless asked", () => {
@@ -118,6 +120,10 @@ describe("external access parameters", () => {
     );
     expect(bad({ restoreTargets: "s3://Bad_Bucket/x" })).toThrow(/parameter restoreTargets/);
     expect(bad({ ebsSources: "yes" })).toThrow(/parameter ebsSources: expected true or false, got "yes"/);
+    expect(bad({ copyRoles: "arn:aws:iam::123456789012:user/ana" })).toThrow(
+      /^parameter copyRoles: "arn:aws:iam::123456789012:user\/ana" is not an IAM role ARN/,
+    );
+    expect(bad({ copyWriters: "*" })).toThrow(/^parameter copyWriters: "\*" is not an IAM role ARN/);
     expect(bad({ ebsKmsKeys: "alias/ebs" })).toThrow(
       /parameter ebsKmsKeys: "alias\/ebs" is not a KMS key ARN/,
     );

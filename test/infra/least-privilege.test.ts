@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ATTR, INDEX } from "../../lib/adapters/aws/dynamo/keys.ts";
+import { METRICS } from "../../lib/metrics.ts";
 import { packagedTemplate, STAGE_PARAMS, STAGES } from "./package-fixture.ts";
 import {
   ACCOUNT,
@@ -284,6 +285,65 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
       expect(kms("scheduler", "kms:Decrypt", dedupKey)).toBe(true);
       expect(kms("scheduler", "kms:Decrypt", packKey)).toBe(false);
       expect(kms("scheduler", "kms:GenerateDataKey", packKey)).toBe(false);
+    });
+  });
+
+  describe("copies between accounts", () => {
+    const writers = () => STAGE_PARAMS[stage].copyWriters?.split(",") ?? [];
+    const copyRoles = () => STAGE_PARAMS[stage].copyRoles?.split(",") ?? [];
+
+    it("lets lifecycle assume exactly the copy roles the stack lists, and no other function any", () => {
+      for (const fn of Object.keys(FUNCTIONS) as Fn[]) {
+        const assumable = copyRoles().filter((arn) => can(fn, { action: "sts:AssumeRole", resource: arn }));
+        expect(assumable, fn).toEqual(fn === "lifecycle" ? copyRoles() : []);
+        const other = "arn:aws:iam::999999999999:role/anything";
+        expect(can(fn, { action: "sts:AssumeRole", resource: other }), fn).toBe(false);
+      }
+    });
+
+    it("gives the listed source roles a copy writer role with the snapshot writer's rights and no more", () => {
+      const exists = cfn.ofType("AWS::IAM::Role").some(([id]) => id === "CopyWriterRole");
+      expect(exists).toBe(writers().length > 0);
+      if (!exists) return;
+      const trust = cfn.statements(cfn.resource("CopyWriterRole").Properties?.AssumeRolePolicyDocument);
+      expect(
+        trust.flatMap((t) => [t.Principal && typeof t.Principal === "object" ? t.Principal.AWS : []].flat()),
+      ).toEqual(writers());
+      const statements = cfn.roleStatements("CopyWriterRole");
+      const s3 = (action: string, key: string, context: Record<string, string> = {}) =>
+        allows(statements, { action, resource: object(key), context });
+      expect(s3("s3:PutObject", "packs/ab/0123", { "s3:if-none-match": "*" })).toBe(true);
+      expect(s3("s3:PutObject", "packs/ab/0123")).toBe(false);
+      for (const key of ["config", "index/0001", "manifests/ab/cd"])
+        expect(s3("s3:GetObject", key), key).toBe(true);
+      expect(s3("s3:GetObject", "packs/ab/0123")).toBe(false);
+      for (const action of [
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:PutObjectRetention",
+        "s3:BypassGovernanceRetention",
+      ])
+        expect(s3(action, "packs/ab/0123"), action).toBe(false);
+      for (const action of [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+      ])
+        expect(allows(statements, { action, resource: tableArn }), action).toBe(false);
+      expect(allows(statements, { action: "dynamodb:Query", resource: tableArn })).toBe(true);
+      const commit = cfn.getAtt("CommitLambdaFunction", "Arn");
+      expect(allows(statements, { action: "lambda:InvokeFunction", resource: commit })).toBe(true);
+      const lifecycle = cfn.getAtt("LifecycleLambdaFunction", "Arn");
+      expect(allows(statements, { action: "lambda:InvokeFunction", resource: lifecycle })).toBe(false);
+      for (const action of ["sqs:DeleteMessage", "sns:Publish", "states:StartExecution"])
+        expect(allows(statements, { action, resource: "*" }), action).toBe(false);
+      const key = (action: string, context: Record<string, string>) =>
+        allows(statements, { action, resource: keyArn, context });
+      expect(key("kms:GenerateDataKey", packKey)).toBe(true);
+      expect(key("kms:Decrypt", dedupKey)).toBe(true);
+      expect(key("kms:Decrypt", packKey)).toBe(false);
+      expect(key("kms:ReEncryptFrom", packKey)).toBe(false);
     });
   });
 
@@ -765,10 +825,34 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
         expect(failed?.Dimensions, id).toEqual([{ Name: "service", Value: env.POWERTOOLS_SERVICE_NAME }]);
       }
     });
+
+    it.each([
+      ["ItemsOutsideRpo", "Maximum"],
+      ["RestoresFailed", "Sum"],
+      ["VerificationsFailed", "Sum"],
+    ])(
+      "alarms on %s, a metric of the vocabulary, notifying the alert topic both ways",
+      (metric, statistic) => {
+        const alarm = alarms().find((a) => a.MetricName === metric) as
+          | (Alarm & { OKActions: string[] })
+          | undefined;
+        expect(alarm, metric).toBeDefined();
+        expect(Object.keys(METRICS)).toContain(metric);
+        expect(alarm?.Namespace).toBe("blockvault");
+        expect(alarm?.Dimensions).toEqual([{ Name: "service", Value: "blockvault" }]);
+        expect([alarm?.Statistic, alarm?.ComparisonOperator, alarm?.Threshold]).toEqual([
+          statistic,
+          "GreaterThanThreshold",
+          0,
+        ]);
+        expect(alarm?.AlarmActions).toContain(cfn.ref("AlertTopic"));
+        expect(alarm?.OKActions).toContain(cfn.ref("AlertTopic"));
+      },
+    );
   });
 
   describe("HTTP API and state machines", () => {
-    it("authorizes every route with IAM", () => {
+    it("authorizes every route with IAM but the console's files", () => {
       const routes = cfn.ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties ?? {});
       expect(routes.map((r) => r.RouteKey).sort()).toEqual(
         [
@@ -788,9 +872,29 @@ describe.each(STAGES)("packaged template (--stage %s)", (stage) => {
           "POST /protected-items",
           "GET /protected-items/{name}",
           "DELETE /protected-items/{name}",
+          "GET /me",
+          "GET /approvals",
+          "POST /approvals/{id}/approve",
+          "POST /approvals/{id}/reject",
+          "GET /vault/settings",
+          "GET /vault/lock-preview",
+          "PUT /vault/lock",
+          "PUT /vault/soft-delete",
+          "GET /principals",
+          "GET /metrics",
+          "GET /healthz",
+          "GET /reports/usage",
+          "GET /console",
+          "GET /console/{proxy+}",
         ].sort(),
       );
-      for (const r of routes) expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      // The console's files are public code; the API function serves nothing else on those routes.
+      const open = ["GET /console", "GET /console/{proxy+}"];
+      for (const r of routes) {
+        if (open.includes(String(r.RouteKey)))
+          expect(r.AuthorizationType ?? "NONE", String(r.RouteKey)).toBe("NONE");
+        else expect(r.AuthorizationType, String(r.RouteKey)).toBe("AWS_IAM");
+      }
     });
 
     it("fills every placeholder of the ASL and tells the functions each machine's ARN", () => {

@@ -32,6 +32,8 @@ export const STAGE_PARAMS: Record<Stage, Readonly<Record<string, string>>> = {
     ebsKmsKeys: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     snapshotConcurrency: "25",
     fanOutConcurrency: "20",
+    copyRoles: "arn:aws:iam::210987654321:role/blockvault-dr-copy-writer",
+    copyWriters: "arn:aws:iam::111122223333:role/blockvault-prod-LifecycleRole",
   },
   local: {},
 };

@@ -40,6 +40,17 @@ describe("serverless package", () => {
           true,
         );
       }
+      // The web console is built beside the API handler, and only there.
+      for (const file of ["index.html", "app.js", "app.css"]) {
+        const name = `functions/console/${file}`;
+        expect(readFileSync(path.join(result.dir, "api.zip")).includes(name), `api.zip holds ${name}`).toBe(
+          true,
+        );
+        expect(
+          readFileSync(path.join(result.dir, "snapshot.zip")).includes(name),
+          `snapshot.zip: ${name}`,
+        ).toBe(false);
+      }
       console.log(`serverless package --stage ${stage}: ${result.seconds.toFixed(1)} s`);
     });
 

@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { predictRestore } from "../../lib/engine/restore/predict.ts";
 import { type CliVault, makeCliVault } from "../helpers/cli-fixture.ts";
 import { removeDir } from "../helpers/temp-dir.ts";
 
@@ -21,6 +22,42 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: fx.root, encoding: "utf8" });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe("blockvault run-due with a policy's copy rules", () => {
+  it("copies each new point once into the rule's vault, and says so; a failed copy exits 1", async () => {
+    const dr = join(fx.root, "dr");
+    expect(cli("init", "--vault", dr).code).toBe(0);
+    const policy = join(fx.root, "copied.json");
+    await writeFile(
+      policy,
+      JSON.stringify({
+        name: "copied",
+        schedule: { kind: "daily", times: ["01:00"] },
+        timeZone: "UTC",
+        retention: { daily: { days: 7 } },
+        snapshotRetentionDays: 2,
+        copyTo: [{ vault: dr, retention: { days: 20 } }],
+      }),
+    );
+    expect(cli("policy", "create", "--file", policy, "--vault", fx.vault).code).toBe(0);
+    expect(cli("protect", fx.image, "--disk", "web", "--policy", "copied", "--vault", fx.vault).code).toBe(0);
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const first = cli("run-due", "--vault", fx.vault, "--at", `${day(1)}T01:05:00Z`, "--json");
+    expect(first.code, first.stderr).toBe(0);
+    const report = JSON.parse(first.stdout);
+    expect(report.copies).toMatchObject([{ disk: "web", destination: dr, status: "copied" }]);
+    const copies = JSON.parse(cli("list", "--vault", dr, "--json").stdout);
+    expect(copies.map((p: { id: string }) => p.id)).toEqual([report.copies[0].destinationPoint]);
+    expect(Date.parse(copies[0].retainUntil) - Date.parse(copies[0].created)).toBe(20 * 24 * 60 * 60 * 1000);
+    // Nothing new: nothing copied.
+    const again = cli("run-due", "--vault", fx.vault, "--at", `${day(1)}T01:10:00Z`, "--json");
+    expect(JSON.parse(again.stdout).copies).toEqual([]);
+    await rename(dr, `${dr}-gone`);
+    const text = cli("run-due", "--vault", fx.vault, "--at", `${day(2)}T01:05:00Z`);
+    expect(text.code, text.stdout + text.stderr).toBe(1);
+    expect(text.stdout).toMatch(new RegExp(`FAILED copy of web .*to ${dr}: `));
+  });
+});
 
 describe("blockvault copy", () => {
   it("copies a point into a second vault, where it lists and restores byte-identically", async () => {
@@ -45,6 +82,10 @@ describe("blockvault copy", () => {
     const listed = JSON.parse(cli("list", "--vault", second, "--json").stdout);
     expect(listed.map((p: { id: string }) => p.id)).toEqual([copy.recoveryPointId]);
     expect(Date.parse(listed[0].retainUntil) - Date.parse(listed[0].created)).toBe(14 * 24 * 60 * 60 * 1000);
+    expect(listed[0].predictedRestoreMs).toBe(predictRestore(listed[0]).ms);
+    const text = cli("list", "--vault", second).stdout.split("\n");
+    expect(text[0]).toMatch(/\bRESTORE$/);
+    expect(text[1]).toMatch(/ ~\d+ s$/);
     const out = join(fx.root, "restored.img");
     expect(cli("restore", copy.recoveryPointId, "--vault", second, "--to", out).code).toBe(0);
     expect((await readFile(out)).equals(fx.imageBytes)).toBe(true);

@@ -111,4 +111,30 @@ describe("principals and roles", () => {
       await cliJson(["vault", "soft-delete", "--disable", "--approval", id!, ...v, "--token", alice]),
     ).toMatchObject({ softDeleteEnabled: false });
   });
+
+  it("a rejected request can be neither approved nor used", async () => {
+    const { alice, sam } = await bootstrap();
+    const v = ["--vault", fx.vault];
+    const id = requestIn(await runCli(["vault", "soft-delete", "--disable", ...v, "--token", alice]));
+    await expectRefused(fx.vault, ["approvals", "reject", id!, ...v, "--token", alice], {
+      code: 9,
+      message: /cannot reject it/,
+    });
+    expect(await cliJson(["approvals", "reject", id!, ...v, "--token", sam])).toMatchObject({
+      state: "rejected",
+      rejecter: "sam",
+    });
+    expect(await cliJson(["approvals", "list", "--state", "rejected", ...v, "--token", alice])).toHaveLength(
+      1,
+    );
+    await expectRefused(fx.vault, ["approvals", "approve", id!, ...v, "--token", sam], {
+      code: 8,
+      message: /already rejected/,
+    });
+    await expectRefused(
+      fx.vault,
+      ["vault", "soft-delete", "--disable", "--approval", id!, ...v, "--token", alice],
+      { code: 8, message: /rejected by sam/ },
+    );
+  });
 });

@@ -2,17 +2,19 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
-import { schedulerTick } from "../../lib/app/scheduler.ts";
+import type { CopyReport } from "../../lib/app/lifecycle/copy.ts";
+import { runLifecycleTask } from "../../lib/app/lifecycle/dispatch.ts";
+import { type EmbeddedRuntime, startEmbeddedRuntime } from "../../lib/compose/embedded.ts";
 import { initLocalVault, openLocalVault } from "../../lib/compose/local.ts";
-import { buildLocalApp, type LocalApp } from "../../lib/compose/local-app.ts";
 import { copyRef } from "../../lib/engine/copy/point-source.ts";
-import { ValidationError } from "../../lib/errors.ts";
+import { UnauthenticatedError } from "../../lib/errors.ts";
 import { JobStatus, PointState } from "../../lib/model.ts";
+import { Machine } from "../../lib/ports/workflows.ts";
 import { copyJobId } from "../../lib/rules/copy-rules.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
-import { restoreBytes } from "../helpers/vault-ops.ts";
+import { backupFile, restoreBytes } from "../helpers/vault-ops.ts";
 
 process.env.BLOCKVAULT_WORKERS = "1";
 
@@ -24,7 +26,7 @@ let vault: Vault;
 let now: number;
 let imagePath: string;
 let destinationDir: string;
-let local: LocalApp;
+let runtime: EmbeddedRuntime;
 let alerts: string[];
 
 function policy(copyTo: unknown) {
@@ -51,15 +53,16 @@ beforeEach(async () => {
   imagePath = join(root, "disk.img");
   await writeFile(imagePath, seededBytes(1, SIZE));
   alerts = [];
-  local = buildLocalApp({
+  runtime = await startEmbeddedRuntime({
     vault,
-    workflows: () => ({
-      start: async () => {
-        throw new ValidationError("no state machines in this test");
-      },
-    }),
-    queue: { maxAttempts: 1, backoffMs: () => 1 },
-    alertSink: (line) => alerts.push(line),
+    principals: async () => {
+      throw new UnauthenticatedError("no HTTP callers in this test");
+    },
+    port: 0,
+    tickMs: 0,
+    waitMs: 0,
+    retryIntervalMs: 0,
+    log: (line) => alerts.push(line),
   });
   const source = await openFileSource(imagePath);
   try {
@@ -71,16 +74,27 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await runtime.stop();
   await vault.close();
   await removeDir(root);
 });
 
-/** A tick at `at`, then one more once its backups are done: the copies follow the backups. */
-async function dayAt(at: string) {
+/** A tick at `at`: its copy run starts once the tick's backups have landed, and copies them. */
+async function dayAt(at: string): Promise<CopyReport> {
   now = Date.parse(at);
-  await schedulerTick(local.app);
-  await local.queue.drained();
-  return schedulerTick(local.app);
+  return copyRun(await runtime.tick());
+}
+
+/** What the copy run a tick started did. */
+async function copyRun(tick: { copyExecution: string }): Promise<CopyReport> {
+  const outcome = await runtime.workflows.wait(tick.copyExecution);
+  expect(outcome.status).toBe("SUCCEEDED");
+  return outcome.output as CopyReport;
+}
+
+/** A copy run started now, by name, outside the scheduler. */
+async function startCopyRun(name: string): Promise<CopyReport> {
+  return copyRun({ copyExecution: (await runtime.workflows.start(Machine.Copy, name, {})).executionId });
 }
 
 async function withDestination<T>(fn: (dr: Vault) => Promise<T>, clock?: () => number): Promise<T> {
@@ -96,20 +110,18 @@ describe("copy rules of a policy", () => {
   it("copy each new point once into the second vault, kept there for the rule's days, restorable", async () => {
     const first = await dayAt("2026-03-01T02:01:00Z");
     const [point] = await vault.listPoints("web");
-    expect(first.copies).toMatchObject([
-      { status: "copied", sourcePoint: point!.id, destination: destinationDir },
-    ]);
-    // Ticking again copies nothing: the destination holds it.
-    expect((await schedulerTick(local.app)).copies).toEqual([]);
+    expect(first).toMatchObject({ copied: 1, failed: 0 });
+    // Another run copies nothing: the destination holds it.
+    now += 60_000;
+    expect(await copyRun(await runtime.tick())).toMatchObject({ copied: 0, failed: 0 });
 
     const changed = seededBytes(1, SIZE);
     seededBytes(2, 8192).copy(changed, 16_384);
     await writeFile(imagePath, changed);
-    const second = await dayAt("2026-03-02T02:01:00Z");
+    expect(await dayAt("2026-03-02T02:01:00Z")).toMatchObject({ copied: 1, failed: 0 });
     const [newest] = await vault.listPoints("web");
-    expect(second.copies.map((c) => [c.status, c.sourcePoint])).toEqual([["copied", newest!.id]]);
 
-    await withDestination(async (dr) => {
+    const copies = await withDestination(async (dr) => {
       const copies = await dr.listPoints("web");
       expect(copies.map((c) => c.sourceRef)).toEqual([
         copyRef(vault.id, newest!.id),
@@ -119,10 +131,11 @@ describe("copy rules of a policy", () => {
       // The second copy is an incremental on the first, in the destination's own chain.
       expect(copies[0]!.parent).toBe(copies[1]!.id);
       expect(await restoreBytes(dr, copies[0]!.id, root)).toEqual(changed);
+      return copies;
     });
     const job = await vault.ctx.deps.catalog.getJob(vault.id, copyJobId(newest!.id, destinationDir));
     expect(job).toMatchObject({ type: "copy", status: JobStatus.Completed, recoveryPoint: newest!.id });
-    expect(job.detail?.destinationPoint).toEqual(second.copies[0]!.destinationPoint);
+    expect(job.detail?.destinationPoint).toEqual(copies[0]!.id);
   });
 
   it("expire a copy in the destination once its days have passed, and not before", async () => {
@@ -139,13 +152,11 @@ describe("copy rules of a policy", () => {
     expect(after?.state).toBe(PointState.SoftDeleted);
   });
 
-  it("make one copy when two scheduler runs copy at once", async () => {
-    now = Date.parse("2026-03-01T02:01:00Z");
-    await schedulerTick(local.app);
-    await local.queue.drained();
-    const [a, b] = await Promise.all([schedulerTick(local.app), schedulerTick(local.app)]);
-    const statuses = [...a.copies, ...b.copies].map((c) => c.status).sort();
-    expect(statuses.filter((s) => s === "copied")).toHaveLength(1);
+  it("make one copy when two copy runs overlap", async () => {
+    await backupFile(vault, imagePath, "web");
+    const [a, b] = await Promise.all([startCopyRun("copy-overlap-a"), startCopyRun("copy-overlap-b")]);
+    expect(a.copied + b.copied).toBe(1);
+    expect(a.failed + b.failed).toBe(0);
     expect(await withDestination((dr) => dr.listPoints("web"))).toHaveLength(1);
   });
 
@@ -153,11 +164,24 @@ describe("copy rules of a policy", () => {
     const moved = join(root, "dr-moved");
     const { rename } = await import("node:fs/promises");
     await rename(destinationDir, moved);
-    const failed = await dayAt("2026-03-01T02:01:00Z");
-    expect(failed.copies).toMatchObject([{ status: "failed", destination: destinationDir }]);
+    expect(await dayAt("2026-03-01T02:01:00Z")).toMatchObject({ copied: 0, failed: 1 });
     expect(alerts.join("\n")).toContain(`copy of disk web to ${destinationDir} failed`);
     await rename(moved, destinationDir);
-    expect((await schedulerTick(local.app)).copies).toMatchObject([{ status: "copied" }]);
+    now += 60_000;
+    expect(await copyRun(await runtime.tick())).toMatchObject({ copied: 1, failed: 0 });
+  });
+
+  it("alert on a disk whose copy task itself failed (the machine caught it), naming the error", async () => {
+    const report = await runLifecycleTask(runtime.app, {
+      task: "report-copies",
+      results: [
+        { outcomes: [], failed: false },
+        { failed: true, disk: "web", vault: destinationDir, error: "Sandbox.Timedout", cause: "timed out" },
+      ],
+      more: false,
+    });
+    expect(report).toMatchObject({ copied: 0, failed: 1, more: false });
+    expect(alerts.join("\n")).toMatch(/copy of disk web to .* failed.*Sandbox\.Timedout: timed out/);
   });
 
   it("refuse copy rules that name no usable destination, naming the field", async () => {
@@ -181,6 +205,18 @@ describe("copy rules of a policy", () => {
         { vault: "/a/", retention: { days: 4 } },
       ]),
     ).toMatch(/^copyTo names the vault "\/a" twice/);
+    expect(
+      await refused([{ vault: "s3://dr-bucket", table: "t", roleArn: "dr-writer", retention: { days: 3 } }]),
+    ).toMatch(/^copyTo\[0\]\.roleArn must be an IAM role ARN, got "dr-writer"/);
+    expect(
+      await refused([
+        {
+          vault: "/a",
+          commitFunction: "arn:aws:lambda:eu-west-1:123456789012:function:c",
+          retention: { days: 3 },
+        },
+      ]),
+    ).toMatch(/^copyTo\[0\]: table, kmsKey, roleArn and commitFunction apply only to a vault on S3/);
     expect(await refused([])).toMatch(/^copyTo must be a list of 1 to 3 distinct copy rules, got 0/);
   });
 });

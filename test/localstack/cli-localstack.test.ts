@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateStateMachineCommand, DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Machine } from "../../lib/ports/workflows.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
 import { type RunningLocalStack, startLocalStack } from "./localstack.ts";
@@ -98,7 +99,7 @@ describe("the CLI on LocalStack (S3, KMS) with the catalog on moto", () => {
     });
     const lambda = "arn:aws:lambda:us-east-1:000000000000:function:blockvault-local-lifecycle";
     const topic = "arn:aws:sns:us-east-1:000000000000:blockvault-local-alerts";
-    for (const name of ["tiering", "expiry", "restore"]) {
+    for (const name of Object.values(Machine)) {
       const asl = (await readFile(join(MACHINES, `${name}.asl.json`), "utf8"))
         .replace(/\$\{LifecycleFunctionArn\}/g, lambda)
         .replace(/\$\{AlertTopicArn\}/g, topic);

@@ -9,6 +9,14 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
+/** Credentials as the SDK takes them. */
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+
 /**
  * How to reach AWS (or an emulator that speaks its APIs). Every field is optional: the SDK's own
  * defaults (environment, shared config, instance metadata) fill in what is not given.
@@ -18,8 +26,11 @@ export interface AwsConfig {
   readonly region?: string;
   /** One endpoint for all services (moto, LocalStack), as `AWS_ENDPOINT_URL` would give. */
   readonly endpoint?: string;
-  /** Static credentials; absent, the SDK's default provider chain is used. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Static credentials, or a provider of them (an assumed role's, refreshed as they expire);
+   * absent, the SDK's default provider chain is used.
+   */
+  readonly credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
   /**
    * Attempts per request inside the SDK; {@link SDK_STANDARD_ATTEMPTS} unless given. The clients
    * of the vault's ports get {@link DECORATED_CLIENT_ATTEMPTS} (see {@link decoratedClientConfig}).

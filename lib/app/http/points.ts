@@ -1,3 +1,4 @@
+import { withPrediction } from "../../engine/restore/predict.ts";
 import type { JobStatus } from "../../model.ts";
 import type { JobQuery } from "../../ports/catalog.ts";
 import { approvalOf, type Call, param } from "./call.ts";
@@ -7,12 +8,12 @@ import { type HttpResponse, json } from "./types.ts";
 /** `GET /recovery-points?disk=`: newest first, whatever their state. */
 export async function listRecoveryPoints(call: Call): Promise<HttpResponse> {
   const disk = call.query.disk as string | undefined;
-  return json(200, { items: await call.vault.listPoints(disk) });
+  return json(200, { items: (await call.vault.listPoints(disk)).map(withPrediction) });
 }
 
 /** `GET /recovery-points/{id}`: an available or soft-deleted point (purged ones are gone). */
 export async function getRecoveryPoint(call: Call): Promise<HttpResponse> {
-  return json(200, await call.vault.getPoint(param(call, "id")));
+  return json(200, withPrediction(await call.vault.getPoint(param(call, "id"))));
 }
 
 /** `DELETE /recovery-points/{id}`: a soft delete, done at once, so 200 with the new state. */

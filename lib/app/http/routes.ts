@@ -1,4 +1,6 @@
+import { approveRequest, listApprovals, rejectRequest } from "./approvals.ts";
 import type { Handler } from "./call.ts";
+import { getHealth, getMetrics, getUsageReport } from "./observe.ts";
 import {
   deleteRecoveryPoint,
   getRecoveryPoint,
@@ -10,6 +12,14 @@ import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } fro
 import { getProtectedItem, listProtectedItems, protectItem, unprotectItem } from "./protected-items.ts";
 import { getRestore, startRestore } from "./restores.ts";
 import type { Route } from "./router.ts";
+import {
+  getCaller,
+  getVaultSettings,
+  listPrincipals,
+  previewLock,
+  setSoftDelete,
+  setVaultLock,
+} from "./vault-settings.ts";
 import {
   backupVm,
   deleteVmPoint,
@@ -57,4 +67,16 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("GET", "/vm-points/{id}", "getVmPoint", getVmPoint),
   route("DELETE", "/vm-points/{id}", "deleteVmPoint", deleteVmPoint),
   route("POST", "/vm-points/{id}/undelete", "undeleteVmPoint", undeleteVmPoint),
+  route("GET", "/metrics", "getMetrics", getMetrics),
+  route("GET", "/healthz", "getHealth", getHealth),
+  route("GET", "/reports/usage", "getUsageReport", getUsageReport),
+  route("GET", "/me", "getCaller", getCaller),
+  route("GET", "/approvals", "listApprovals", listApprovals),
+  route("POST", "/approvals/{id}/approve", "approveRequest", approveRequest),
+  route("POST", "/approvals/{id}/reject", "rejectRequest", rejectRequest),
+  route("GET", "/vault/settings", "getVaultSettings", getVaultSettings),
+  route("GET", "/vault/lock-preview", "previewLock", previewLock),
+  route("PUT", "/vault/lock", "setVaultLock", setVaultLock),
+  route("PUT", "/vault/soft-delete", "setSoftDelete", setSoftDelete),
+  route("GET", "/principals", "listPrincipals", listPrincipals),
 ];

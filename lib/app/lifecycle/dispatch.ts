@@ -1,5 +1,6 @@
 import { BlockvaultError, TransientError, ValidationError } from "../../errors.ts";
 import type { AppContext } from "../app-context.ts";
+import { copyDisk, planCopies, reportCopies } from "./copy.ts";
 import { collectVaultGarbage, purgeExpiredPoints } from "./expiry.ts";
 import type { TaskEvent } from "./input.ts";
 import { completeJob, failMachineJob, startMachineJob } from "./jobs.ts";
@@ -23,6 +24,9 @@ export const LIFECYCLE_TASKS = {
   "request-rehydration": requestRehydration,
   "poll-rehydration": pollRehydration,
   "assemble-restore": assembleRestore,
+  "plan-copies": planCopies,
+  "copy-disk": copyDisk,
+  "report-copies": reportCopies,
 } as const satisfies Record<string, LifecycleTask>;
 
 export type LifecycleTaskName = keyof typeof LIFECYCLE_TASKS;

@@ -1,12 +1,17 @@
 import { trackedReferences } from "../../engine/gc/chain.ts";
 import { ConflictError } from "../../errors.ts";
+import { retainKeptCopies } from "../../rules/copy-retention.ts";
 import { Operation } from "../../rules/roles.ts";
 import { purgeExpired } from "../../rules/soft-delete.ts";
 import type { AppContext } from "../app-context.ts";
 import type { TaskEvent } from "./input.ts";
 import { systemVault } from "./system-vault.ts";
 
-/** `purge-expired`: purges the soft-deleted points whose period has ended. */
+/**
+ * `purge-expired`: purges the soft-deleted points whose period has ended, then holds the stored
+ * objects of the copies other vaults wrote here until their retention ends (a copy's writer may
+ * not set storage retention itself: rules/copy-retention.ts).
+ */
 export async function purgeExpiredPoints(
   app: AppContext,
   _event: TaskEvent,
@@ -15,6 +20,7 @@ export async function purgeExpiredPoints(
   const purged = await vault.audited("points.purge-expired", Operation.RunDue, undefined, () =>
     purgeExpired(vault.ctx),
   );
+  await retainKeptCopies(vault.ctx);
   return { purged, count: purged.length };
 }
 

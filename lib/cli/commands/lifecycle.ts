@@ -1,5 +1,7 @@
+import { copyDestinations } from "../../compose/copy-destinations.ts";
 import { openSource } from "../../compose/open-source.ts";
 import { ValidationError } from "../../errors.ts";
+import { type CopyOutcome, runCopyRules } from "../../rules/copy-rules.ts";
 import { approvalOf, type CommandContext, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatTime } from "../format.ts";
 
@@ -59,6 +61,11 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
     ctx.global,
     async (vault) => {
       const r = await vault.runDue((path) => openSource(path, ctx.global.aws?.aws));
+      // The policies' copy rules follow the backups they copy, as the embedded runtime's tick.
+      const copies = await runCopyRules(
+        vault,
+        copyDestinations({ aws: ctx.global.aws?.aws ?? {}, directories: true }),
+      );
       const lines = [
         ...r.backups.map((b) =>
           b.result
@@ -70,9 +77,10 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
         ...r.expired.map((id) => `retention: soft-deleted ${id}`),
         ...r.tiered.map((t) => `tier: ${t.id} -> ${t.tier}`),
         ...r.purged.map((id) => `purged ${id}`),
+        ...copies.filter((c) => c.status !== "busy").map(copyLine),
       ];
-      ctx.print(r, lines.length ? lines.join("\n") : "Nothing due.");
-      if (r.backups.some((b) => b.error)) process.exitCode = 1;
+      ctx.print({ ...r, copies }, lines.length ? lines.join("\n") : "Nothing due.");
+      if (r.backups.some((b) => b.error) || copies.some((c) => c.status === "failed")) process.exitCode = 1;
     },
     clock,
   );
@@ -91,4 +99,10 @@ export async function unprotectCommand(ctx: CommandContext): Promise<void> {
         : `Disk "${disk}" is no longer protected; its recovery points are kept`,
     );
   });
+}
+
+function copyLine(copy: CopyOutcome): string {
+  if (copy.status === "failed")
+    return `FAILED copy of ${copy.disk}${copy.sourcePoint ? ` point ${copy.sourcePoint}` : ""} to ${copy.destination}: ${copy.error ?? "failed"}`;
+  return `copied ${copy.disk} point ${copy.sourcePoint} to ${copy.destination}: point ${copy.destinationPoint ?? "?"}`;
 }

@@ -1,3 +1,4 @@
+import { withPrediction } from "../../engine/restore/predict.ts";
 import { ValidationError } from "../../errors.ts";
 import type { JobStatus } from "../../model.ts";
 import { type CommandContext, integerOption, withVault } from "../context.ts";
@@ -9,7 +10,7 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
   const disk = typeof ctx.values.disk === "string" ? ctx.values.disk : undefined;
   await withVault(ctx.global, async (vault) => {
-    const points = await vault.listPoints(disk);
+    const points = (await vault.listPoints(disk)).map(withPrediction);
     const rows = points.map((p) => [
       p.id,
       p.disk,
@@ -19,12 +20,13 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
       formatBytes(p.bytesStored),
       p.tier,
       p.state,
+      `~${formatDuration(p.predictedRestoreMs)}`,
     ]);
     ctx.print(
       points,
       points.length === 0
         ? "No recovery points."
-        : table(["ID", "DISK", "CREATED", "KIND", "SIZE", "STORED", "TIER", "STATE"], rows),
+        : table(["ID", "DISK", "CREATED", "KIND", "SIZE", "STORED", "TIER", "STATE", "RESTORE"], rows),
     );
   });
 }
@@ -57,4 +59,11 @@ export async function jobsCommand(ctx: CommandContext): Promise<void> {
         : table(["ID", "TYPE", "STATUS", "DISK", "STARTED", "TOOK", "STORED", "ERROR"], rows),
     );
   });
+}
+
+/** A duration for a listing: seconds under two minutes, minutes under two hours, else hours. */
+function formatDuration(ms: number): string {
+  if (ms < 120_000) return `${Math.ceil(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.ceil(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }

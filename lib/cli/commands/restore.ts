@@ -1,10 +1,11 @@
 import { ValidationError } from "../../errors.ts";
+import { restoreFormat } from "../../util/restore-format.ts";
 import { type CommandContext, integerOption, onePositional, requiredOption, withVault } from "../context.ts";
 import { formatBytes, formatRate } from "../format.ts";
 import { progressReporter } from "../progress.ts";
 import type { ProgressMode } from "../table/progress-option.ts";
 
-/** `blockvault restore POINT --to PATH [--force] [--offset N --length N] [--progress MODE]`. */
+/** `blockvault restore POINT --to PATH [--force] [--format F] [--offset N --length N] [--progress MODE]`. */
 export async function restoreCommand(ctx: CommandContext): Promise<void> {
   if (typeof ctx.values["vm-point"] === "string") {
     return (await import("./vm.ts")).restoreVmCommand(ctx, ctx.values["vm-point"], requiredOption(ctx, "to"));
@@ -25,6 +26,9 @@ export async function restoreCommand(ctx: CommandContext): Promise<void> {
     try {
       const r = await vault.restoreToFile(pointId, to, {
         force: ctx.values.force === true,
+        ...(typeof ctx.values.format === "string"
+          ? { format: restoreFormat(ctx.values.format, offset !== undefined) }
+          : {}),
         onProgress: progress.update,
         ...(offset !== undefined && length !== undefined ? { range: { offset, length } } : {}),
       });

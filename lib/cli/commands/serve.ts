@@ -1,3 +1,4 @@
+import { ensureConsoleAssets } from "../../app/console/assets.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
 import { localPrincipals, vaultArchive } from "../../compose/cli.ts";
 import { startEmbeddedRuntime } from "../../compose/embedded.ts";
@@ -7,7 +8,7 @@ import { parsePort } from "../port.ts";
 import { listenAddress } from "../serve-address.ts";
 
 /**
- * `blockvault serve [--host H] [--port N] [--tick-seconds N]`: runs the serverless application
+ * `blockvault serve [--host H] [--port N] [--tick-seconds N] [--alert-webhook URL]`: runs the serverless application
  * on this machine — the HTTP API, the scheduler, the queue and the state machines — until
  * interrupted. Every request needs a bearer token: a principal's, or, while the vault has none,
  * the server's own, written to `serve-token` in the vault directory at each start.
@@ -16,6 +17,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
   const port = parsePort(ctx.values.port, 8080);
   const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
+  const webhook = typeof ctx.values["alert-webhook"] === "string" ? ctx.values["alert-webhook"] : undefined;
   const hostName = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
   const address = await listenAddress(hostName, await openExposure(ctx));
   const vault = await openVault(ctx.global);
@@ -27,6 +29,8 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const tokenFile = serveTokenPath(ctx.global.vault);
   const serveToken = await writeServeToken(tokenFile);
   const principals = aws ? undefined : vault.ctx.deps.principals;
+  const log = (line: string) => console.error(line);
+  const consoleAssets = await ensureConsoleAssets(log);
   const runtime = await startEmbeddedRuntime({
     vault,
     archive,
@@ -40,7 +44,9 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     hostName,
     port,
     tickMs: tickSeconds * 1000,
-    log: (line) => console.error(line),
+    log,
+    ...(webhook ? { alertWebhook: webhook } : {}),
+    ...(consoleAssets ? { console: consoleAssets } : {}),
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,
   });
@@ -56,6 +62,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     { url: runtime.url, vault: vault.id, tokenFile },
     [
       `blockvault serving vault "${vault.name}" at ${runtime.url} (${tickSeconds > 0 ? `scheduler every ${tickSeconds} s` : "scheduler off"}); Ctrl-C stops`,
+      `The web console: ${runtime.url}/console/${consoleAssets ? "" : " (not built: npm run build:console)"}`,
       withPrincipals
         ? 'Requests need a principal\'s API token: -H "Authorization: Bearer $BLOCKVAULT_TOKEN"'
         : `Requests need the server's token: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${runtime.url}/jobs`,

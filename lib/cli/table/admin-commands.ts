@@ -1,4 +1,4 @@
-import { ApprovalState } from "../../model.ts";
+import { ApprovalStatus } from "../../rules/approval-view.ts";
 import { ROLES } from "../../rules/roles.ts";
 import { parsePort } from "../port.ts";
 import type { CommandSpec } from "../spec.ts";
@@ -53,13 +53,13 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     run: async (ctx) => (await import("../commands/principal.ts")).principalCommand(ctx),
   },
   approvals: {
-    summary: "list approval requests, or approve one",
-    usage: ["approvals list [--state STATE]", "approvals approve ID"],
+    summary: "list approval requests, or approve or reject one",
+    usage: ["approvals list [--state STATE]", "approvals approve ID", "approvals reject ID"],
     options: {
       state: {
         kind: OptionKind.Choice,
         arg: "STATE",
-        choices: Object.values(ApprovalState),
+        choices: Object.values(ApprovalStatus),
         default: "every state",
         help: "only requests in this state",
       },
@@ -122,7 +122,7 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   serve: {
     summary: "run the HTTP API, scheduler and state machines on this machine",
-    usage: ["serve [--host HOST] [--port N] [--tick-seconds N]"],
+    usage: ["serve [--host HOST] [--port N] [--tick-seconds N] [--alert-webhook URL]"],
     details: [
       "Every request needs a bearer token: a principal's, or the server's own (serve-token in the vault directory).",
     ],
@@ -147,6 +147,11 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         arg: "N",
         default: "60",
         help: "how often the scheduler runs",
+      },
+      "alert-webhook": {
+        kind: OptionKind.String,
+        arg: "URL",
+        help: "also POST every alert (failed job, missed RPO, failed verification or drill) as JSON to this http(s) URL",
       },
     },
     // The application's runtime (HTTP, state machines) loads only when served.

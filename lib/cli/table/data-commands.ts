@@ -5,7 +5,8 @@ import { PROGRESS_OPTION } from "./progress-option.ts";
 
 const IMAGE_KINDS = [
   "IMAGE is one of:",
-  "  PATH               a raw image file, a fixed VHD (detected by its footer) or a block device",
+  "  PATH               a disk image file (raw, qcow2, VHD fixed or dynamic, VHDX, VMDK",
+  "                     monolithicSparse or streamOptimized; told by content, not name) or a block device",
   "  s3://BUCKET/KEY    an image object in S3 (ranged reads; the AWS credentials in use)",
   "  ebs://snap-ID      an EBS snapshot, read through the EBS direct APIs (only allocated blocks)",
 ];
@@ -79,11 +80,12 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   restore: {
     summary: "restore a recovery point (or a byte range of it) to a new file",
     usage: [
-      "restore RECOVERY_POINT_ID --to PATH [--force] [--offset BYTES --length BYTES] [--progress MODE]",
+      "restore RECOVERY_POINT_ID --to PATH [--force] [--format raw|vhd|qcow2] [--offset BYTES --length BYTES] [--progress MODE]",
       "restore --vm-point ID --to DIR [--force]",
     ],
     details: [
       "Holes stay sparse. The disk's source, the vault's directory and its keyring are never overwritten.",
+      "--format vhd writes a fixed VHD (the disk and its footer); --format qcow2 a qcow2 (version 3) image with holes left unallocated.",
       ...PROGRESS_STREAM,
     ],
     options: {
@@ -99,6 +101,13 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         help: "restore every disk of this VM point, and a vm.json, into --to DIR",
       },
       force: { kind: OptionKind.Flag, default: "off", help: "replace PATH if it exists" },
+      format: {
+        kind: OptionKind.Choice,
+        arg: "FORMAT",
+        choices: ["raw", "vhd", "qcow2"],
+        default: "raw",
+        help: "the image format to write (whole-disk restores only)",
+      },
       offset: {
         kind: OptionKind.Integer,
         arg: "BYTES",
@@ -207,6 +216,27 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
       limit: { kind: OptionKind.Integer, arg: "N", default: "no limit", help: "at most N jobs" },
     },
     run: async (ctx) => (await import("../commands/list.ts")).jobsCommand(ctx),
+  },
+  report: {
+    summary: "usage per vault and protected item: sizes, storage by tier, ratios, jobs, RPO compliance",
+    usage: ["report [--since DATE] [--csv]"],
+    details: [
+      "--json prints the report as GET /reports/usage answers it; --csv one row for the vault, one per item.",
+    ],
+    options: {
+      since: {
+        kind: OptionKind.String,
+        arg: "DATE",
+        default: "30 days ago",
+        help: "count jobs and RPO misses from this ISO 8601 date or time on",
+      },
+      csv: {
+        kind: OptionKind.Flag,
+        default: "off",
+        help: "print CSV (a header row, then the vault and each item)",
+      },
+    },
+    run: async (ctx) => (await import("../commands/usage-report.ts")).reportCommand(ctx),
   },
   demo: {
     summary: "back up, change, back up and restore a sample disk in a throwaway vault",

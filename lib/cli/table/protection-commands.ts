@@ -69,9 +69,11 @@ export const PROTECTION_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     run: async (ctx) => (await import("../commands/lifecycle.ts")).undeleteCommand(ctx),
   },
   "run-due": {
-    summary: "run what the policies say is due: backups, retention, tiering, purges",
+    summary: "run what the policies say is due: backups, retention, tiering, purges, copies",
     usage: ["run-due [--at TIME]"],
-    details: ["Run it from cron or a systemd timer; exits 1 if a backup failed."],
+    details: [
+      "Run it from cron or a systemd timer; exits 1 if a backup or a copy failed. The policies' copyTo rules then copy the points made since the newest one each destination holds.",
+    ],
     options: {
       at: { kind: OptionKind.Time, arg: "TIME", default: "now", help: "evaluate as of this ISO 8601 time" },
     },

@@ -135,7 +135,11 @@ export async function checkVault(
   };
 }
 
-async function verifyPacks(
+/**
+ * Reads and verifies every blob of `packIds` (decryption, tag and ID), recording each pack that
+ * fails in `badBlobs`; resolves to the number of blobs verified.
+ */
+export async function verifyPacks(
   ctx: VaultContext,
   index: BlockIndex,
   packIds: readonly string[],

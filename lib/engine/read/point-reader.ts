@@ -37,6 +37,8 @@ export interface PointReader {
   /** The disk's size in bytes. */
   readonly size: number;
   readonly blockSize: number;
+  /** The format the disk was read from when the point was taken (`raw`, `qcow2`, `vhd-fixed`, …). */
+  readonly sourceFormat: string;
   /**
    * The point's block map: one block id of `BLOCK_ID_BYTES` per block, `HOLE_ID` for a hole. Ids
    * are keyed per vault, so two maps compare only within one vault (equal id, equal bytes).
@@ -106,7 +108,8 @@ export async function openPointReader(
   if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
     throw new ValidationError(`reader cache must be a whole number of bytes >= 0, got ${cacheBytes}`);
   }
-  return new BlockMapReader(point.id, manifest.root.logicalSize, manifest.root.blockSize, manifest.ids, {
+  const { root } = manifest;
+  return new BlockMapReader(point.id, root.logicalSize, root.blockSize, root.sourceFormat, manifest.ids, {
     fetch,
     cache: new BlockCache(cacheBytes),
     counters,
@@ -136,9 +139,18 @@ class BlockMapReader implements PointReader {
   readonly size: number;
   readonly blockSize: number;
   readonly blockMap: Buffer;
+  readonly sourceFormat: string;
 
-  constructor(pointId: string, size: number, blockSize: number, ids: Buffer, parts: ReaderParts) {
+  constructor(
+    pointId: string,
+    size: number,
+    blockSize: number,
+    sourceFormat: string,
+    ids: Buffer,
+    parts: ReaderParts,
+  ) {
     this.blockMap = ids;
+    this.sourceFormat = sourceFormat;
     this.pointId = pointId;
     this.size = size;
     this.blockSize = blockSize;

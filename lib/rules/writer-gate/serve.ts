@@ -3,15 +3,17 @@ import { AccessDeniedError, NotFoundError } from "../../errors.ts";
 import {
   type AuditEntry,
   type DiskRecord,
+  type JobRecord,
   JobStatus,
   JobType,
   PointState,
   type RecoveryPointRecord,
   Tier,
 } from "../../model.ts";
-import type { Catalog, JobChanges, JobExpectation } from "../../ports/catalog.ts";
+import type { Catalog, JobChanges, JobExpectation, RecoveryPointChanges } from "../../ports/catalog.ts";
 import type { ReferenceStore } from "../../ports/references.ts";
 import type { WriterCall } from "../../ports/writer-gate.ts";
+import { createCopyDisk, createCopyJob, raiseCopyRetention } from "./copy-writes.ts";
 
 /** The full-rights ports the gate writes with, on the writer's behalf. */
 export interface GatePorts {
@@ -28,7 +30,8 @@ type Check = (ports: GatePorts, args: readonly unknown[]) => Promise<unknown>;
  * What a backup may write, and on what condition. Each entry checks the call against the stored
  * records and makes it with full rights only if it passes; every other method is refused. The
  * conditions are what make a stolen writer credential harmless to what exists: it can add
- * points, packs and holds, and move its own unfinished backup job, but not change a committed
+ * points, packs and holds, move its own unfinished backup job, and make copies (a disk, a job, a
+ * later retention end: copy-writes.ts), but not change a committed
  * point, a disk's policy or source, the settings, a policy, an approval, a finished job, or give
  * back a hold a committed point relies on.
  */
@@ -44,6 +47,9 @@ const CHECKS: Readonly<Record<string, Check>> = {
   "catalog.commitRecoveryPoint": (ports, [point, parent]) =>
     commitPendingPoint(ports, point as RecoveryPointRecord, parent as string | null),
   "catalog.putDisk": (ports, [disk]) => confirmDisk(ports, disk as DiskRecord),
+  "catalog.createJob": (ports, [job]) => createCopyJob(ports.catalog, job as JobRecord),
+  "catalog.updateRecoveryPoint": (ports, [v, id, changes]) =>
+    raiseCopyRetention(ports.catalog, v as string, id as string, changes as RecoveryPointChanges),
   "catalog.appendAudit": (ports, [entry]) => appendWriterAudit(ports, entry as AuditEntry),
   "references.registerPacks": (ports, [v, packs, at]) =>
     ports.references.registerPacks(v as string, packs as string[], at as number),
@@ -140,12 +146,14 @@ async function commitPendingPoint({ catalog }: GatePorts, point: RecoveryPointRe
  * A backup re-records its disk after a backup; through the gate that changes nothing: the disk's
  * creation, size and policy are the operator's (a change is refused), and its source is what its
  * protection named (a writer cannot redirect the next backups elsewhere), so nothing is written.
+ * A disk that does not exist is created only for a copy (see copy-writes.ts).
  */
 async function confirmDisk({ catalog }: GatePorts, disk: DiskRecord) {
   const stored = await catalog.getDisk(disk.vaultId, disk.name).catch((err: unknown) => {
-    if (err instanceof NotFoundError) throw refused(`create disk ${disk.name}`);
+    if (err instanceof NotFoundError) return undefined;
     throw err;
   });
+  if (!stored) return createCopyDisk(catalog, disk);
   for (const field of ["created", "size", "policy"] as const) {
     if (stored[field] !== disk[field]) throw refused(`change the ${field} of disk ${disk.name}`);
   }

@@ -15,7 +15,7 @@ vi.mock("../../../functions/runtime.ts", () => ({ cloudApp: async () => ({}) }))
 vi.mock("../../../lib/app/scheduler.ts", () => ({
   schedulerTick: async () => {
     await tick.run();
-    return { sent: [], expired: [] };
+    return { sent: [], expired: [], rpo: { statuses: [], missed: [], alerted: [] }, approvalsPending: 0 };
   },
 }));
 

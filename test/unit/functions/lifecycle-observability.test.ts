@@ -31,6 +31,29 @@ describe("functions/lifecycle.ts", () => {
     expectUnitsFromVocabulary(units);
   });
 
+  it("counts a failed restore at the restore machine's fail-job, and no other machine's", async () => {
+    app.runLifecycleTask.mockResolvedValue({ ok: true });
+    const { handler } = await import("../../../functions/lifecycle.ts");
+    await handler({ task: "fail-job", machine: "restore" }, lambdaContext("blockvault-dev-lifecycle", "r1"));
+    expect(out.onlyBlob().blob.RestoresFailed).toBe(1);
+    await handler({ task: "fail-job", machine: "tiering" }, lambdaContext("blockvault-dev-lifecycle", "r2"));
+    expect(out.metricBlobs().at(-1)?.RestoresFailed).toBeUndefined();
+  });
+
+  it("records the bytes a garbage collection freed", async () => {
+    app.runLifecycleTask.mockResolvedValueOnce({
+      skipped: null,
+      pointsReleased: 1,
+      packsDeleted: 2,
+      bytesFreed: 4096,
+    });
+    const { handler } = await import("../../../functions/lifecycle.ts");
+    await handler({ task: "collect-garbage" }, lambdaContext("blockvault-dev-lifecycle", "r3"));
+    const { blob, units } = out.onlyBlob();
+    expect(blob.GcBytesReclaimed).toBe(4096);
+    expectUnitsFromVocabulary(units);
+  });
+
   it("flushes the failure count when a task throws, logging it with the task and the context", async () => {
     app.runLifecycleTask.mockRejectedValueOnce(new Error("object store throttled"));
     const { handler } = await import("../../../functions/lifecycle.ts");

@@ -26,12 +26,15 @@ describe("functions/scheduler.ts", () => {
     app.schedulerTick.mockResolvedValueOnce({
       sent: [{ jobId: "j1" }, { jobId: "j2" }, { jobId: "j3" }],
       expired: ["p1"],
+      rpo: { statuses: [], missed: [{ disk: "web", compliant: false }], alerted: [] },
+      approvalsPending: 2,
     });
     const { handler } = await import("../../../functions/scheduler.ts");
     const result = await handler({}, lambdaContext("blockvault-dev-scheduler", "req-tick"));
     expect(result).toEqual({ sent: ["j1", "j2", "j3"], expired: ["p1"] });
     const { blob, units } = out.onlyBlob();
     expect([blob.BackupsScheduled, blob.PointsExpired]).toEqual([3, 1]);
+    expect([blob.ItemsOutsideRpo, blob.ApprovalsPending]).toEqual([1, 2]);
     expect(blob.service).toBe("blockvault");
     expectUnitsFromVocabulary(units);
     const tick = out.logLines().find((l) => l.message === "scheduler tick");
@@ -40,6 +43,7 @@ describe("functions/scheduler.ts", () => {
       function_request_id: "req-tick",
       sent: 3,
       expired: 1,
+      outsideRpo: ["web"],
     });
   });
 
@@ -60,7 +64,12 @@ describe("the cold-start metric", () => {
     // Lambda says how the environment started; a provisioned one has no cold start to count.
     vi.stubEnv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
     vi.resetModules();
-    app.schedulerTick.mockResolvedValue({ sent: [], expired: [] });
+    app.schedulerTick.mockResolvedValue({
+      sent: [],
+      expired: [],
+      rpo: { statuses: [], missed: [], alerted: [] },
+      approvalsPending: 0,
+    });
     const { handler } = await import("../../../functions/scheduler.ts");
     await handler({}, lambdaContext("blockvault-dev-scheduler", "cold"));
     await handler({}, lambdaContext("blockvault-dev-scheduler", "warm"));

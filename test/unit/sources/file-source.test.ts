@@ -131,9 +131,19 @@ describe("fixed VHD", () => {
     expect(err.message).toMatch(/checksum/);
   });
 
+  it("takes a footer of disk type 3 for a dynamic VHD, and wants its dynamic header", async () => {
+    const foot = Buffer.from(footer);
+    foot.writeUInt32BE(3, 60);
+    foot.writeUInt32BE(vhdChecksum(foot), 64);
+    const p = await writeVhd("dynamic.vhd", foot);
+    const err = (await openFileSource(p).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^vhd dynamic header: /);
+    expect(err.message).toContain(p);
+  });
+
   it.each([
-    [3, "dynamic"],
     [4, "differencing"],
+    [5, "type 5"],
   ])("refuses disk type %i (%s) and suggests converting to fixed", async (type, kind) => {
     const foot = Buffer.from(footer);
     foot.writeUInt32BE(type, 60);

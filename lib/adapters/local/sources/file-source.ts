@@ -1,26 +1,35 @@
 import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { BlockvaultError, SourceError, ValidationError } from "../../../errors.ts";
-import { hasVhdCookie, parseVhdFooter, VHD_FOOTER_SIZE, VhdDiskType } from "../../../formats/vhd.ts";
+import type { HostFile } from "../../../formats/image-layout.ts";
 import { LOCAL_FILE, type LocalFile, type WithLocalFile } from "../../../ports/local-files.ts";
 import type { VolumeRange, VolumeSource } from "../../../ports/volume-source.ts";
 import { sourceErrorFromFs } from "../../../util/source-fs-errors.ts";
+import { openBacking } from "./backing-chain.ts";
 import { blockDeviceSize, DEFAULT_SYSFS_ROOT } from "./block-device.ts";
+import { detectImage } from "./detect-image.ts";
 import { allocatedExtents } from "./extent-map.ts";
+import { LayoutSource } from "./layout-source.ts";
 
 /** Formats a local image can be detected as. */
 export const FileSourceFormat = { Raw: "raw", BlockDevice: "block-device", VhdFixed: "vhd-fixed" } as const;
 export type FileSourceFormat = (typeof FileSourceFormat)[keyof typeof FileSourceFormat];
 
-/** Knobs for {@link openFileSource}; only tests need them. */
+/** Knobs for {@link openFileSource}. */
 export interface FileSourceOptions {
-  /** sysfs mount point used to size block devices (default `/sys`). */
+  /** sysfs mount point used to size block devices (default `/sys`); only tests need it. */
   readonly sysfsRoot?: string;
+  /** Read the file as raw bytes whatever it holds (a backing file its image declares raw). */
+  readonly raw?: boolean;
+  /** The images whose backing chain this one is part of (real paths), to refuse loops. */
+  readonly chain?: readonly string[];
 }
 
 /**
- * Opens a local disk image (raw file, block device or fixed VHD) as a {@link VolumeSource},
- * detecting its format. A VHD's footer is hidden: `size` and `read` cover the disk only.
+ * Opens a local disk image as a {@link VolumeSource}, detecting its format by its content: a raw
+ * file, a block device, a fixed VHD (its footer hidden: `size` and `read` cover the disk only),
+ * or a format read as the guest sees it (qcow2 with its backing chain, and the others
+ * `detectImage` knows), whose holes are known from its own tables.
  *
  * @param path - file or device path; used as the source's `description`.
  * @throws SourceError naming the path when the image is missing, unreadable, a directory, empty,
@@ -39,54 +48,46 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
     throw sourceErrorFromFs(err, path);
   });
   try {
-    const { size, format } = st.isBlockDevice()
-      ? {
-          size: await blockDeviceSize(path, st.rdev, options.sysfsRoot ?? DEFAULT_SYSFS_ROOT),
-          format: FileSourceFormat.BlockDevice,
-        }
-      : await detectFileLayout(handle, path);
-    if (size === 0) throw new SourceError(`image is empty (0 bytes): ${path}`);
-    return new FileSource(path, handle, size, format);
+    if (st.isBlockDevice()) {
+      const size = await blockDeviceSize(path, st.rdev, options.sysfsRoot ?? DEFAULT_SYSFS_ROOT);
+      if (size === 0) throw new SourceError(`image is empty (0 bytes): ${path}`);
+      return new FileSource(path, handle, size, FileSourceFormat.BlockDevice);
+    }
+    // fstat on the open handle, so the size matches the file actually being read.
+    const host = hostFile(handle, (await handle.stat()).size, path);
+    const detected = await detectImage(host, path, options.raw === true);
+    if (detected.kind === "plain") {
+      if (detected.size === 0) throw new SourceError(`image is empty (0 bytes): ${path}`);
+      return new FileSource(path, handle, detected.size, detected.format);
+    }
+    const { layout } = detected;
+    if (layout.size === 0) throw new SourceError(`image is empty (0 bytes): ${path}`);
+    const backing = layout.backing
+      ? await openBacking(path, layout.format, layout.backing, options.chain ?? [], (p, o) =>
+          openFileSource(p, { ...options, ...o }),
+        )
+      : undefined;
+    return new LayoutSource(path, layout, host, backing, () => handle.close());
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err instanceof BlockvaultError ? err : sourceErrorFromFs(err, path);
   }
 }
 
-/** Works out whether a regular file is a raw image or a fixed VHD, and the disk size. */
-async function detectFileLayout(handle: FileHandle, path: string): Promise<{ size: number; format: string }> {
-  // fstat on the open handle, so the size matches the file actually being read.
-  const fileSize = (await handle.stat()).size;
-  if (fileSize < VHD_FOOTER_SIZE) return { size: fileSize, format: FileSourceFormat.Raw };
-  const tail = Buffer.alloc(VHD_FOOTER_SIZE);
-  await readFully(handle, tail, fileSize - VHD_FOOTER_SIZE, path);
-  if (!hasVhdCookie(tail)) return { size: fileSize, format: FileSourceFormat.Raw };
-
-  const footer = parseVhdFooter(tail);
-  if (footer.checksum !== footer.computedChecksum) {
-    throw new SourceError(
-      `corrupt VHD footer in ${path}: checksum ${hex(footer.checksum)} does not match ${hex(footer.computedChecksum)}`,
-    );
-  }
-  if (footer.diskType !== VhdDiskType.Fixed) {
-    const kind =
-      footer.diskType === VhdDiskType.Dynamic
-        ? "dynamic"
-        : footer.diskType === VhdDiskType.Differencing
-          ? "differencing"
-          : `type ${footer.diskType}`;
-    throw new SourceError(
-      `${kind} VHD is not supported: ${path}; convert it to a fixed VHD first ` +
-        "(qemu-img convert -O vpc -o subformat=fixed, or Azure's Convert-VHD / azcopy tooling)",
-    );
-  }
-  const diskSize = fileSize - VHD_FOOTER_SIZE;
-  if (footer.currentSize !== BigInt(diskSize)) {
-    throw new SourceError(
-      `fixed VHD ${path} is inconsistent: footer says ${footer.currentSize} bytes but the file holds ${diskSize}`,
-    );
-  }
-  return { size: diskSize, format: FileSourceFormat.VhdFixed };
+/** The open image file as a format reader sees it. */
+function hostFile(handle: FileHandle, size: number, path: string): HostFile {
+  return {
+    size,
+    async read(offset, length) {
+      const buf = Buffer.allocUnsafe(length);
+      try {
+        await readFully(handle, buf, offset, path);
+      } catch (err) {
+        throw err instanceof BlockvaultError ? err : sourceErrorFromFs(err, path, "read image");
+      }
+      return buf;
+    },
+  };
 }
 
 /** Reads exactly `buf.length` bytes at `position`, looping on short reads. */
@@ -100,10 +101,6 @@ async function readFully(handle: FileHandle, buf: Buffer, position: number, path
     }
     done += bytesRead;
   }
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
 }
 
 /** A local image opened for positional reads. */

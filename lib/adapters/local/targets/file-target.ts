@@ -3,9 +3,11 @@ import { constants } from "node:fs";
 import { type FileHandle, link, lstat, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { AlreadyExistsError, SourceError, ValidationError } from "../../../errors.ts";
+import { RestoreFormat } from "../../../model.ts";
 import { type FileTargetOptions, LOCAL_FILE, type WithLocalFile } from "../../../ports/local-files.ts";
 import type { RestoreTarget } from "../../../ports/restore-target.ts";
 import { heartbeatEveryMs, livenessWindowMs } from "../../../util/liveness.ts";
+import { inFormat, initialFileSize } from "./format-target.ts";
 import { refuseVaultFiles, resolveTarget } from "./vault-files.ts";
 
 export type { FileTargetOptions };
@@ -75,7 +77,8 @@ export async function openFileTarget(
       cause,
     });
   }
-  await handle.truncate(size);
+  const format = options.format ?? RestoreFormat.Raw;
+  await handle.truncate(initialFileSize(size, format));
   let done = false;
   // The file's time says its restore is alive, even while it waits for data to write.
   const keepFresh = setInterval(() => {
@@ -116,7 +119,7 @@ export async function openFileTarget(
       await rm(temp, { force: true });
     },
   };
-  return opened;
+  return inFormat(opened, size, format);
 }
 
 /**

@@ -1,0 +1,10 @@
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import type { Caller } from "./types.ts";
+
+/** Who is signed in, for pages to show only what the caller's roles allow. */
+export const SessionContext = createContext<Caller>({ name: "", roles: [] });
+
+export function useCaller(): Caller {
+  return useContext(SessionContext);
+}
