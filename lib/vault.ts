@@ -464,9 +464,12 @@ export class Vault {
   }
 
   /** Evaluates every policy against the clock (see `runDue` in rules/run-due.ts). */
-  async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
+  async runDue(
+    open: (path: string) => Promise<VolumeSource>,
+    openVm?: (vm: VmRecord) => Promise<VmBackupDeps>,
+  ): Promise<DueReport> {
     return this.audited("schedule.run-due", Operation.RunDue, undefined, async () =>
-      (await modules.runDue()).runDue(this.ctx, open),
+      (await modules.runDue()).runDue(this.ctx, open, openVm),
     );
   }
 

@@ -171,3 +171,55 @@ describe("a VM point is one", () => {
     await expect(vault.restoreVmPoint(r.vmRecoveryPointId, out)).rejects.toThrow(/vm\.json exists/);
   });
 });
+
+describe("a VM under a policy", () => {
+  const daily = {
+    name: "daily",
+    schedule: { kind: "daily", times: ["01:00"] },
+    timeZone: "UTC",
+    retention: { daily: { days: 7 } },
+    snapshotRetentionDays: 1,
+  };
+  const runDue = () =>
+    vault.runDue(
+      async () => {
+        throw new Error("no single disk is protected");
+      },
+      (vm) => openVmDeps(vm),
+    );
+
+  it("is backed up once per slot by run-due, its disks' points sharing the VM point's time", async () => {
+    await vault.createPolicy(daily);
+    await vault.protectVm(define({ policy: "daily" }));
+    now = Date.parse("2026-06-02T01:30:00Z");
+    const first = await runDue();
+    expect(first.vms).toHaveLength(1);
+    const vmPoint = first.vms![0]!.vmRecoveryPointId!;
+    expect((await runDue()).vms![0]!.skipped).toBe("already backed up for this slot");
+    const vp = await vault.getVmPoint(vmPoint);
+    const times = await Promise.all(vp.points.map(async (id) => (await vault.getPoint(id)).created));
+    expect(new Set([vp.created, ...times]).size).toBe(1);
+  });
+
+  it("lets its VM points go as one when the policy no longer keeps them", async () => {
+    await vault.createPolicy(daily);
+    await vault.protectVm(define({ policy: "daily" }));
+    const made: string[] = [];
+    for (let day = 2; day <= 13; day++) {
+      now = Date.parse(`2026-06-${String(day).padStart(2, "0")}T01:30:00Z`);
+      const r = await runDue();
+      made.push(r.vms![0]!.vmRecoveryPointId!);
+    }
+    const points = await vault.listVmPoints("web");
+    const gone = points.filter((p) => p.state !== "available");
+    expect(gone.length).toBeGreaterThan(0);
+    for (const vp of points) {
+      const states = await Promise.all(
+        vp.points.map(async (id) => (await vault.getPoint(id).catch(() => ({ state: "purged" }))).state),
+      );
+      // Every disk's point is in its VM point's state: kept, deleted or purged together.
+      expect(new Set(states), vp.id).toEqual(new Set([vp.state === "purged" ? "purged" : vp.state]));
+    }
+    expect(points.find((p) => p.id === made.at(-1))?.state).toBe("available");
+  });
+});

@@ -32,6 +32,8 @@ export interface ScannedRun extends PreparedRun {
   readonly consistency: Consistency | undefined;
   /** Commits the point instead of the disk's own commit (see {@link PointCommitter}). */
   readonly committer?: PointCommitter | undefined;
+  /** The point's time, when it is not now (the VM point's, for each of its disks). */
+  readonly pointTime?: number | undefined;
 }
 
 /**
@@ -65,7 +67,10 @@ export async function commitNewPoint(ctx: VaultContext, run: ScannedRun): Promis
   const index = await run.indexLoading;
   for (const pack of run.sink.indexed) index.addPack(pack);
   // The point's id, parent and time are chosen first: its root manifest names them.
-  const binding = { point: randomUUID(), parent: parent?.id ?? null, created: ctx.deps.clock.now() };
+  // A VM's disks share one time, the VM point's: its retention treats them as one moment.
+  const created =
+    run.pointTime === undefined ? ctx.deps.clock.now() : Math.max(run.pointTime, (parent?.created ?? 0) + 1);
+  const binding = { point: randomUUID(), parent: parent?.id ?? null, created };
   const manifest = await writeManifests(ctx, run.disk, source, scan, parentManifest, binding);
   const point = pointRecord(ctx, run, binding, manifest);
   await upsertDisk(ctx, run.disk, source);

@@ -29,6 +29,8 @@ export interface BackupOptions {
   readonly job?: { readonly id: string; readonly attempt?: number };
   /** Commits the point in place of the disk's own commit: a VM backup's (see backup-point.ts). */
   readonly committer?: PointCommitter;
+  /** The point's time, when it is not now: a VM point's disks share the VM point's. */
+  readonly pointTime?: number;
 }
 
 /** What a backup did, as the CLI's `backup --json` prints it. */
@@ -146,6 +148,7 @@ async function backupInto(
       disk: options.disk,
       consistency: options.consistency,
       committer: options.committer,
+      pointTime: options.pointTime,
     });
     return { ...committed, jobId, durationMs: ctx.deps.clock.now() - started };
   } finally {

@@ -64,18 +64,18 @@ export async function runVmBackup(
   ctx: VaultContext,
   vm: VmRecord,
   deps: VmBackupDeps,
+  jobDetail: Readonly<Record<string, string | number | boolean>> = {},
 ): Promise<VmBackupResult> {
   const { catalog, clock } = ctx.deps;
   const started = clock.now();
-  const jobId = await startJob(ctx, { type: JobType.Backup, detail: { vm: vm.name } }, { heartbeat: true });
+  const detail = { ...jobDetail, vm: vm.name };
+  const jobId = await startJob(ctx, { type: JobType.Backup, detail }, { heartbeat: true });
   const heartbeat = JobHeartbeat.start(ctx, jobId);
   let capture: Capture | undefined;
   try {
     // The freeze window is physical time, whatever clock the vault runs on.
     capture = await captureConsistent(vm, { ...deps, now: () => Date.now() });
-    await catalog.updateJob(ctx.config.vaultId, jobId, {
-      detail: { vm: vm.name, ...captureDetail(capture) },
-    });
+    await catalog.updateJob(ctx.config.vaultId, jobId, { detail: { ...detail, ...captureDetail(capture) } });
     checkMinimum(vm, capture);
     const vmPointId = randomUUID();
     const disks = await backupDisks(ctx, vm, deps, capture, { jobId, vmPointId, created: clock.now() });
@@ -149,6 +149,7 @@ async function backupDisks(
         disk: disk.disk,
         consistency: capture.level,
         committer: barrier.committerFor(i),
+        pointTime: ids.created,
         jobDetail: { vm: vm.name, vmJob: ids.jobId },
       }).catch((err: unknown) => {
         barrier.abort(err);
