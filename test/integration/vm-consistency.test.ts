@@ -25,6 +25,10 @@ import { removeDir, tempDir } from "../helpers/temp-dir.ts";
  * the real CLI in a child process with the copy snapshot provider.
  */
 
+// Short, so a backup killed in a test is taken for dead (its VM's lease lapses) within seconds.
+const WINDOW_MS = 1500;
+process.env.BLOCKVAULT_LIVENESS_WINDOW_MS = String(WINDOW_MS);
+
 const BIN = fileURLToBin();
 function fileURLToBin(): string {
   return new URL("../../bin/blockvault.mjs", import.meta.url).pathname;
@@ -254,6 +258,7 @@ describe("a two-disk VM on loop-mounted ext4 with a running writer, through the 
     // Copies the killed backup made (if it got that far) hold the disks' data: the next VM backup
     // removes them.
     await exited;
+    await sleep(WINDOW_MS * 1.5);
     const snapshots = process.env.BLOCKVAULT_SNAPSHOT_DIR!;
     expect((await readdir(snapshots)).length).toBeLessThanOrEqual(1);
     await cliJson(["backup", "--vm", "killed"]);

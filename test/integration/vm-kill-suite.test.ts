@@ -133,7 +133,8 @@ describe("VM backups killed at random moments", () => {
           Math.floor(typical * (0.4 + 0.6 * random())),
         );
         if (end.killed) kills++;
-        else expect(end.code, end.stderr).toBe(0);
+        // 8: the VM's backup lease of a run killed less than a liveness window ago still holds.
+        else expect([0, 8], end.stderr).toContain(end.code);
       }
       await verify();
       const vault = await openLocalVault(vaultDir);

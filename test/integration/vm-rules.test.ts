@@ -95,6 +95,19 @@ describe("protecting a VM", () => {
   });
 });
 
+describe("two backups of one VM at once", () => {
+  it("are refused but one: a second freeze and thaw would undo the first's", async () => {
+    await vault.protectVm(define());
+    const runs = await Promise.allSettled([backup(), backup()]);
+    expect(runs.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = runs.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ConflictError);
+    expect(String(refused.reason)).toMatch(/another backup of VM web is running/);
+    await backup();
+    expect(await vault.listVmPoints("web")).toHaveLength(2);
+  });
+});
+
 describe("a VM point is one", () => {
   it("is soft-deleted, undeleted and purged with all its disks' points", async () => {
     await vault.protectVm(define());

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ConsistencyError } from "../../errors.ts";
+import { ConflictError, ConsistencyError } from "../../errors.ts";
 import {
   type Consistency,
   JobStatus,
@@ -15,7 +15,7 @@ import type { SnapshotProvider } from "../../ports/snapshot-provider.ts";
 import type { VolumeSource } from "../../ports/volume-source.ts";
 import { overriding } from "../../util/overriding.ts";
 import { type BackupResult, runBackup } from "../backup/backup.ts";
-import { JobHeartbeat } from "../jobs/heartbeat.ts";
+import { JobHeartbeat, LeaseKeeper } from "../jobs/heartbeat.ts";
 import { failJob, startJob } from "../jobs/jobs.ts";
 import type { VaultContext } from "../store/vault-config.ts";
 import { type Capture, captureConsistent } from "./capture.ts";
@@ -65,6 +65,31 @@ export async function runVmBackup(
   vm: VmRecord,
   deps: VmBackupDeps,
   jobDetail: Readonly<Record<string, string | number | boolean>> = {},
+): Promise<VmBackupResult> {
+  // One backup of a VM at a time: a second one's freeze and thaw would undo the first's.
+  const lease = await vmLease(ctx, vm);
+  try {
+    return await backupVmOnce(ctx, vm, deps, jobDetail);
+  } finally {
+    await lease?.release().catch(() => undefined);
+  }
+}
+
+/** The VM's backup lease, or a `ConflictError` when another backup of it holds it. */
+async function vmLease(ctx: VaultContext, vm: VmRecord): Promise<LeaseKeeper | undefined> {
+  const refs = ctx.deps.references;
+  if (!refs) return undefined;
+  const lease = await LeaseKeeper.acquire(ctx, refs, `vm-backup:${vm.name}`, `vm-backup:${randomUUID()}`);
+  if (!lease)
+    throw new ConflictError(`another backup of VM ${vm.name} is running; try again when it has ended`);
+  return lease;
+}
+
+async function backupVmOnce(
+  ctx: VaultContext,
+  vm: VmRecord,
+  deps: VmBackupDeps,
+  jobDetail: Readonly<Record<string, string | number | boolean>>,
 ): Promise<VmBackupResult> {
   const { catalog, clock } = ctx.deps;
   const started = clock.now();
