@@ -688,10 +688,17 @@ export class Vault {
   }
 
   /** Restores every disk of a VM point into `dir`, with its `vm.json` (see rules/vm-restore.ts). */
-  async restoreVmPoint(id: string, dir: string, options: { force?: boolean } = {}): Promise<VmRestoreResult> {
+  async restoreVmPoint(
+    id: string,
+    dir: string,
+    options: { force?: boolean; format?: RestoreFormat } = {},
+  ): Promise<VmRestoreResult> {
     return this.audited("vm.restore", Operation.Restore, id, async () =>
       (await modules.vmRestore()).restoreVmPoint(this.ctx, id, dir, options, (pointId, path) =>
-        this.restoreToFile(pointId, path, { force: options.force ?? false }),
+        this.restoreToFile(pointId, path, {
+          force: options.force ?? false,
+          ...(options.format ? { format: options.format } : {}),
+        }),
       ),
     );
   }

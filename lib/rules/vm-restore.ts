@@ -4,7 +4,7 @@ import { loadRoot } from "../engine/points/manifest.ts";
 import type { RestoreResult } from "../engine/restore/restore.ts";
 import type { VaultContext } from "../engine/store/vault-config.ts";
 import { AlreadyExistsError, NotFoundError } from "../errors.ts";
-import { PointState, type VmPointRecord } from "../model.ts";
+import { PointState, RestoreFormat, type VmPointRecord } from "../model.ts";
 import { vmPoint } from "./vm-points.ts";
 
 /** The name of the descriptor a VM restore writes beside the disks. */
@@ -16,8 +16,8 @@ export interface RestoredVmDisk {
   readonly disk: string;
   /** The file in the restore directory. */
   readonly file: string;
-  /** What the file holds: a raw image of the disk. */
-  readonly format: "raw";
+  /** What the file holds: the disk raw, as a fixed VHD or as qcow2 (`restore --format`). */
+  readonly format: RestoreFormat;
   readonly size: number;
   readonly boot: boolean;
   readonly recoveryPointId: string;
@@ -48,7 +48,8 @@ export interface VmRestoreResult {
 }
 
 /**
- * Restores every disk of a VM point into `dir` (created if missing) as `disk<index>.img`, each
+ * Restores every disk of a VM point into `dir` (created if missing) as `disk<index>.img` (or
+ * `.vhd`, `.qcow2` in those formats), each
  * through `restoreDisk` (the vault's verified restore to a new file, with its refusals), then
  * writes `vm.json` (disk order, sizes, formats, boot disk, sources, the consistency reached and
  * why) last, atomically: a directory with a `vm.json` holds every disk it names.
@@ -57,7 +58,7 @@ export async function restoreVmPoint(
   ctx: VaultContext,
   id: string,
   dir: string,
-  options: { readonly force?: boolean },
+  options: { readonly force?: boolean; readonly format?: RestoreFormat },
   restoreDisk: (pointId: string, path: string) => Promise<RestoreResult>,
 ): Promise<VmRestoreResult> {
   const vp = await vmPoint(ctx, id);
@@ -74,18 +75,24 @@ export async function restoreVmPoint(
     });
     await rm(descriptorPath);
   }
+  const format = options.format ?? RestoreFormat.Raw;
   const results: RestoreResult[] = [];
   for (const [index, pointId] of vp.points.entries()) {
-    results.push(await restoreDisk(pointId, join(dir, `disk${index}.img`)));
+    results.push(await restoreDisk(pointId, join(dir, diskFile(index, format))));
   }
-  const descriptor = await describe(ctx, vp);
+  const descriptor = await describe(ctx, vp, format);
   const partial = join(dir, `.${VM_DESCRIPTOR}.partial`);
   await writeFile(partial, `${JSON.stringify(descriptor, null, 2)}\n`, { mode: 0o600 });
   await rename(partial, descriptorPath);
   return { vmRecoveryPointId: id, directory: dir, descriptor, disks: results };
 }
 
-async function describe(ctx: VaultContext, vp: VmPointRecord): Promise<VmDescriptor> {
+/** The file of disk `index` in the restore directory: `disk<i>.img`, `.vhd` or `.qcow2`. */
+function diskFile(index: number, format: RestoreFormat): string {
+  return `disk${index}.${format === RestoreFormat.Raw ? "img" : format}`;
+}
+
+async function describe(ctx: VaultContext, vp: VmPointRecord, format: RestoreFormat): Promise<VmDescriptor> {
   const disks = await Promise.all(
     vp.points.map(async (pointId, index): Promise<RestoredVmDisk> => {
       const point = await ctx.deps.catalog.getRecoveryPoint(ctx.config.vaultId, pointId);
@@ -94,8 +101,8 @@ async function describe(ctx: VaultContext, vp: VmPointRecord): Promise<VmDescrip
       return {
         index,
         disk: point.disk,
-        file: `disk${index}.img`,
-        format: "raw",
+        file: diskFile(index, format),
+        format,
         size: point.logicalSize,
         boot: index === vp.bootDisk,
         recoveryPointId: pointId,

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -182,6 +183,31 @@ describe("a VM point is one", () => {
     }
     expect(JSON.parse(await readFile(join(out, "vm.json"), "utf8"))).toEqual(restored.descriptor);
     await expect(vault.restoreVmPoint(r.vmRecoveryPointId, out)).rejects.toThrow(/vm\.json exists/);
+  });
+
+  it("restores its disks as qcow2 images qemu-img finds identical to the sources", async () => {
+    // Whole sectors: a qcow2 image's size is.
+    await writeFile(disks[0]!, seededBytes(7, 64 << 10));
+    await writeFile(disks[1]!, seededBytes(8, 32 << 10));
+    await vault.protectVm(define());
+    const r = await backup();
+    const out = join(root, "qcow2");
+    const restored = await vault.restoreVmPoint(r.vmRecoveryPointId, out, { format: "qcow2" });
+    expect(restored.descriptor.disks.map((d) => [d.file, d.format])).toEqual([
+      ["disk0.qcow2", "qcow2"],
+      ["disk1.qcow2", "qcow2"],
+    ]);
+    for (const [i, d] of restored.descriptor.disks.entries()) {
+      const compare = spawnSync(
+        "qemu-img",
+        ["compare", "-f", "qcow2", "-F", "raw", join(out, d.file), disks[i]!],
+        { encoding: "utf8" },
+      );
+      expect(
+        compare.status,
+        `${compare.stdout}${compare.stderr} (qemu-img: apt-get install qemu-utils)`,
+      ).toBe(0);
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { openVmDeps } from "../../compose/vm.ts";
 import { ValidationError } from "../../errors.ts";
 import type { VmPointRecord } from "../../model.ts";
 import type { VmDefinition } from "../../rules/vms.ts";
+import { restoreFormat } from "../../util/restore-format.ts";
 import { approvalOf, type CommandContext, integerOption, withVault } from "../context.ts";
 import { formatBytes, formatTime, table } from "../format.ts";
 
@@ -174,7 +175,10 @@ export async function restoreVmCommand(ctx: CommandContext, id: string, dir: str
     throw new ValidationError("restore --vm-point restores whole disks: --offset and --length do not apply");
   }
   await withVault(ctx.global, async (vault) => {
-    const r = await vault.restoreVmPoint(id, dir, { force: ctx.values.force === true });
+    const r = await vault.restoreVmPoint(id, dir, {
+      force: ctx.values.force === true,
+      format: restoreFormat(ctx.values.format, false),
+    });
     ctx.print(
       r,
       [

@@ -81,7 +81,7 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "restore a recovery point (or a byte range of it) to a new file",
     usage: [
       "restore RECOVERY_POINT_ID --to PATH [--force] [--format raw|vhd|qcow2] [--offset BYTES --length BYTES] [--progress MODE]",
-      "restore --vm-point ID --to DIR [--force]",
+      "restore --vm-point ID --to DIR [--force] [--format raw|vhd|qcow2]",
     ],
     details: [
       "Holes stay sparse. The disk's source, the vault's directory and its keyring are never overwritten.",
