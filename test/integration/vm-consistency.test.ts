@@ -195,6 +195,31 @@ describe("a two-disk VM on loop-mounted ext4 with a running writer, through the 
     expect(listed[0]!.consistency).toBe("application-consistent");
   }, 120_000);
 
+  it("is file-system-consistent when a pre-script fails, saying which; the post-scripts still run", async () => {
+    await protect("prefail", [
+      "--agent",
+      `qemu-ga:${ga.socket}`,
+      "--pre-script",
+      "echo flushing; exit 3",
+      "--pre-script",
+      "echo never",
+      "--post-script",
+      "echo resumed",
+    ]);
+    const r = await cliJson<BackupJson & { capture: { scripts: { command: string; exitCode: number }[] } }>([
+      "backup",
+      "--vm",
+      "prefail",
+    ]);
+    expect(r.consistency).toBe("file-system-consistent");
+    expect(r.consistencyReason).toBe("pre-script 1 (echo flushing; exit 3) exited 3");
+    expect(r.capture.scripts.map((s) => [s.command, s.exitCode])).toEqual([
+      ["echo flushing; exit 3", 3],
+      ["echo resumed", 0],
+    ]);
+    freezeWindows.push(r.freezeMs!);
+  }, 120_000);
+
   it("falls back to crash-consistent, saying why, when the agent is unreachable; that image needs journal recovery", async () => {
     await protect("lost", ["--agent", `qemu-ga:${join(root, "no-such.sock")}`]);
     const r = await cliJson<BackupJson>(["backup", "--vm", "lost"]);

@@ -91,7 +91,9 @@ class CaptureRun {
     appReason: string | undefined,
   ): Promise<Capture> {
     const windowMs = this.#vm.consistency.freezeWindowMs;
-    const watchdog = await agent.armWatchdog(windowMs);
+    // Never a freeze without its watchdog: without one nothing would bound it if this process died.
+    const watchdog = await agent.armWatchdog(windowMs).catch((err: unknown) => err as Error);
+    if (watchdog instanceof Error) return this.#unfrozen(prepared, `nothing was frozen: ${watchdog.message}`);
     const frozenAt = this.#deps.now();
     let taken: TakenSnapshots | undefined;
     let failure: string | undefined;
