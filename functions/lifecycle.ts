@@ -20,6 +20,8 @@ export const handler = observedHandler(async (event: unknown) => {
       if ((event as { machine?: unknown }).machine === Machine.Restore) recordMetric("RestoresFailed", 1);
     }
     if (task === "collect-garbage") recordMetric("GcBytesReclaimed", (result as GarbageCounts).bytesFreed);
+    if (task === "run-verifications")
+      recordMetric("VerificationsFailed", (result as { failed: number }).failed);
     // Zero on success too, so the failure rate has a denominator and no gaps.
     recordMetric("LifecycleTasksFailed", 0);
     return result;

@@ -36,6 +36,20 @@ export function recordMetric(metric: MetricName, value: number): void {
   metrics.addMetric(metric, METRICS[metric], value);
 }
 
+/**
+ * Records `value` of `metric` with extra dimensions (beside `service`), as a blob of its own:
+ * CloudWatch keys a metric by its dimensions, and the invocation's main blob has only `service`.
+ */
+export function recordMetricWith(
+  metric: MetricName,
+  value: number,
+  dimensions: Record<string, string>,
+): void {
+  const single = metrics.singleMetric();
+  single.addDimensions(dimensions);
+  single.addMetric(metric, METRICS[metric], value);
+}
+
 /** Counts a failed job; the alarm on failed jobs fires on any. */
 export function countFailedJob(): void {
   recordMetric("JobsFailed", 1);

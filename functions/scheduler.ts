@@ -1,5 +1,5 @@
 import { schedulerTick } from "../lib/app/scheduler.ts";
-import { logger, observedHandler, recordMetric } from "./observability.ts";
+import { logger, observedHandler, recordMetric, recordMetricWith } from "./observability.ts";
 import { cloudApp } from "./runtime.ts";
 
 /**
@@ -19,5 +19,7 @@ export const handler = observedHandler(async () => {
   // Every tick, 0 included: the MissedBackup alarm reads the maximum, and no data means no tick.
   recordMetric("ItemsOutsideRpo", report.rpo.missed.length);
   recordMetric("ApprovalsPending", report.approvalsPending);
+  for (const [tier, bytes] of Object.entries(report.storageBytes))
+    recordMetricWith("StorageBytes", bytes, { tier });
   return { sent: report.sent.map((r) => r.jobId), expired: report.expired };
 });

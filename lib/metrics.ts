@@ -46,6 +46,11 @@ export const METRICS = {
    * tick (every tick emits it, 0 included); the "MissedBackup" alarm fires on any.
    */
   ItemsOutsideRpo: MetricUnit.Count,
+  /**
+   * Bytes the available and soft-deleted points added to the store, with the dimension `tier`
+   * (snapshot, vault, archive), as of a scheduler tick.
+   */
+  StorageBytes: MetricUnit.Bytes,
   /** Approval requests waiting for a second person, as of a scheduler tick. */
   ApprovalsPending: MetricUnit.Count,
   /** Bytes garbage collection freed (deleted packs). */

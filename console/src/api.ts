@@ -23,6 +23,7 @@ export function storedAws(): AwsCredentials | undefined {
   return text ? (JSON.parse(text) as AwsCredentials) : undefined;
 }
 
+/** Keeps (or, with undefined, forgets) this tab's AWS credentials. */
 export function storeAws(credentials: AwsCredentials | undefined): void {
   if (credentials === undefined) sessionStorage.removeItem(AWS_KEY);
   else sessionStorage.setItem(AWS_KEY, JSON.stringify(credentials));
@@ -49,6 +50,7 @@ export function storedToken(): string | undefined {
   return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 }
 
+/** Keeps (or, with undefined, forgets) this tab's bearer token. */
 export function storeToken(token: string | undefined): void {
   if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
   else sessionStorage.setItem(TOKEN_KEY, token);

@@ -67,14 +67,3 @@ export function policyRpo(policies: readonly Policy[], name: string | undefined)
   const policy = policies.find((p) => p.name === name);
   return policy ? scheduleRpo(policy.definition.schedule) : undefined;
 }
-
-/**
- * The restore rate the wizard predicts with: 100 MiB/s, below what `npm run bench` measures for
- * a restore to a local file (the README's example shows 137 MB/s), so a prediction errs long.
- */
-export const RESTORE_BYTES_PER_SECOND = 100 * 1024 * 1024;
-
-/** The predicted time of restoring `size` bytes, in ms (at least one second). */
-export function predictedRestoreMs(size: number): number {
-  return Math.max(1000, Math.ceil((size / RESTORE_BYTES_PER_SECOND) * 1000));
-}

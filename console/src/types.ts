@@ -15,6 +15,8 @@ export interface RecoveryPoint {
   readonly consistency: string;
   readonly logicalSize: number;
   readonly bytesStored: number;
+  /** The server's predicted restore time (docs/design.md "Predicted restore time"). */
+  readonly predictedRestoreMs: number;
   readonly tier: string;
   readonly state: "available" | "soft-deleted" | "purged";
   readonly deleteAfter?: number;

@@ -1,5 +1,5 @@
 import type { VmBackupDeps } from "../engine/vm/backup-vm.ts";
-import type { VmRecord } from "../model.ts";
+import type { RestoreFormat, VmRecord } from "../model.ts";
 import type { Alerts } from "../ports/alerts.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import type { SnapshotQueue } from "../ports/queue.ts";
@@ -15,7 +15,13 @@ import type { Vault } from "../vault.ts";
  * runtime, a new S3 object, or a new EBS snapshot.
  */
 export type RestoreTargetSpec =
-  | { readonly kind: "file"; readonly path: string; readonly force?: boolean }
+  | {
+      readonly kind: "file";
+      readonly path: string;
+      readonly force?: boolean;
+      /** The file's image format (default raw). */
+      readonly format?: RestoreFormat;
+    }
   | { readonly kind: "s3"; readonly url: string; readonly force?: boolean }
   | { readonly kind: "ebs-snapshot"; readonly description?: string };
 

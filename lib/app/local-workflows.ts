@@ -28,6 +28,19 @@ export interface LocalWorkflowsOptions {
   readonly retryIntervalMs?: number;
   /** Where the ASL files are; infra/statemachines/ of this repository by default. */
   readonly definitionsDir?: string;
+  /**
+   * Told of every `lambda:invoke` task that returned: the state, the payload it was invoked with and
+   * what it returned (as JSON), e.g. to replay an execution on Step Functions with those results.
+   */
+  readonly onTask?: (task: LambdaTaskRecord) => void;
+}
+
+/** One `lambda:invoke` task of an execution, as {@link LocalWorkflowsOptions.onTask} is told of it. */
+export interface LambdaTaskRecord {
+  readonly executionId: string;
+  readonly state: string;
+  readonly payload: unknown;
+  readonly result: unknown;
 }
 
 interface Execution {
@@ -136,7 +149,7 @@ export class LocalWorkflows implements Workflows {
     try {
       const definition = await this.#definition(started.machine);
       const run = new StateMachine(definition).run(input as never, {
-        overrides: this.#overrides(definition),
+        overrides: this.#overrides(definition, started.executionId),
         context: {
           Execution: {
             Id: started.executionId,
@@ -165,18 +178,20 @@ export class LocalWorkflows implements Workflows {
     return definition;
   }
 
-  #overrides(definition: StateMachineDefinition) {
+  #overrides(definition: StateMachineDefinition, executionId: string) {
     const tasks: Record<string, (input: unknown) => Promise<unknown>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
-    const { app, waitMs, retryIntervalMs } = this.#options;
+    const { app, waitMs, retryIntervalMs, onTask } = this.#options;
     for (const [name, state] of allStates(definition)) {
       if (state.Type === "Task" && state.Resource === LAMBDA_INVOKE) {
         tasks[name] = async (input) => {
           const payload = (input as { Payload?: unknown }).Payload;
           try {
-            const result = await runLifecycleTask(app(), JSON.parse(JSON.stringify(payload ?? null)));
-            return { StatusCode: 200, Payload: JSON.parse(JSON.stringify(result ?? null)) };
+            const sent = JSON.parse(JSON.stringify(payload ?? null));
+            const result = JSON.parse(JSON.stringify((await runLifecycleTask(app(), sent)) ?? null));
+            onTask?.({ executionId, state: name, payload: sent, result });
+            return { StatusCode: 200, Payload: result };
           } catch (err) {
             throw asLambdaError(err);
           }

@@ -1,7 +1,8 @@
-import { ApprovalState } from "../model.ts";
+import { ApprovalState, type Tier } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
 import type { AppContext } from "./app-context.ts";
 import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
+import { storageByTier } from "./observe/storage.ts";
 import { SYSTEM_PRINCIPAL } from "./system.ts";
 
 /** What one scheduler tick did. */
@@ -14,6 +15,8 @@ export interface TickReport {
   readonly rpo: RpoCheck;
   /** Approval requests waiting for a second person (pending, not expired). */
   readonly approvalsPending: number;
+  /** What the points hold in the store, by tier (see observe/storage.ts). */
+  readonly storageBytes: Record<Tier, number>;
 }
 
 /**
@@ -27,7 +30,8 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
   const { requests, expired } = await vault.scheduleTick();
   if (requests.length > 0) await app.queue.send(requests);
-  const rpo = await checkRpo(app, vault);
+  const points = await vault.ctx.deps.catalog.listRecoveryPoints(vault.id);
+  const rpo = await checkRpo(app, vault, points);
   const now = vault.ctx.deps.clock.now();
   const pending = await vault.listApprovals({ state: ApprovalState.Pending });
   return {
@@ -35,5 +39,6 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
     expired,
     rpo,
     approvalsPending: pending.filter((a) => a.expires > now).length,
+    storageBytes: storageByTier(points),
   };
 }

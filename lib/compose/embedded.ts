@@ -10,7 +10,7 @@ import { nodeListener } from "../app/http/node-http.ts";
 import { healthResponse } from "../app/http/observe.ts";
 import { servedSpec } from "../app/http/served-spec.ts";
 import type { ResolvePrincipal } from "../app/http/types.ts";
-import { LocalWorkflows } from "../app/local-workflows.ts";
+import { LocalWorkflows, type LocalWorkflowsOptions } from "../app/local-workflows.ts";
 import { runScheduledChecks, type ScheduledChecks } from "../app/observe/scheduled-checks.ts";
 import { schedulerTick, type TickReport } from "../app/scheduler.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
   /** Shortened waits for tests: Wait states and retry pauses of the state machines. */
   readonly waitMs?: number;
   readonly retryIntervalMs?: number;
+  /** Told of every Lambda task the state machines ran (see {@link LocalWorkflowsOptions.onTask}). */
+  readonly onTask?: LocalWorkflowsOptions["onTask"];
   /** Redelivery backoff of the in-process queue. */
   readonly queueBackoffMs?: (attempt: number) => number;
   readonly log?: (line: string) => void;
@@ -92,6 +94,7 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
         app,
         ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+        ...(options.onTask ? { onTask: options.onTask } : {}),
       });
       return workflows;
     },

@@ -32,6 +32,7 @@ export async function openTarget(
       throw new ValidationError('target.kind "file" is only available on the embedded runtime');
     }
     return openFileTarget(spec.path, size, {
+      ...(spec.format ? { format: spec.format } : {}),
       force: spec.force ?? false,
       protectedPaths: options.protectedPaths ?? [],
       ...(options.vaultFiles ? { vaultFiles: options.vaultFiles } : {}),

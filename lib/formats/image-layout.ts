@@ -7,8 +7,11 @@ import { ValidationError } from "../errors.ts";
 export interface HostFile {
   /** Size of the host file in bytes. */
   readonly size: number;
-  /** Exactly `length` bytes at `offset`, which the caller keeps within `size`. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Exactly `length` bytes at `offset`, which the caller keeps within `size`; into `into` (at
+   * least that long, a view of it returned) when given, so data lands where it is wanted.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
 }
 
 /**

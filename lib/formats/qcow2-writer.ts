@@ -28,9 +28,12 @@ export class Qcow2Writer {
   /** Host clusters handed out: the header is cluster 0. */
   #clusters = 1;
 
-  /** An image of a `size`-byte disk written through `writeAt`. */
+  /**
+   * An image of a `size`-byte disk written through `writeAt`. The image's size is rounded up to
+   * whole sectors: qemu counts a qcow2's size in sectors, rounding down, and would lose the tail.
+   */
   constructor(size: number, writeAt: WriteAt) {
-    this.#size = size;
+    this.#size = Math.ceil(size / 512) * 512;
     this.#writeAt = writeAt;
   }
 

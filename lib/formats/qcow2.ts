@@ -107,6 +107,13 @@ class Qcow2Layout implements ImageLayout {
       return;
     }
     const zero = this.#header.version === 3 && (table.readUInt32BE(at + 4) & 1) === 1;
+    if (host % this.#clusterSize !== 0 && !zero) {
+      throw formatError(
+        FORMAT,
+        "L2 table",
+        `entry ${at / this.#entryBytes} points at ${host}, not a cluster boundary`,
+      );
+    }
     if (zero) list.push({ kind: "zero", length: take });
     else if (host === 0) list.push({ kind: "backing", length: take });
     else list.push({ kind: "data", length: take, host: host + within });

@@ -85,6 +85,8 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
     tickMs: 0,
     waitMs: 0,
     retryIntervalMs: 0,
+    // A failing backup is redelivered at once, so it fails for good within the test.
+    queueBackoffMs: () => 0,
     console: assets,
   });
   return {

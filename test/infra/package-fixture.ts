@@ -89,13 +89,7 @@ async function loadOrPackage(): Promise<Record<Stage, PackagedStage>> {
   const done = path.join(root, "result.json");
   return withLock(root, async () => {
     if (existsSync(done)) return JSON.parse(readFileSync(done, "utf8")) as Record<Stage, PackagedStage>;
-    // Packaging writes `.serverless/` in the working tree: one packaging per tree at a time, also
-    // across concurrent test runs.
-    const treeLock = path.join(
-      parent,
-      `blockvault-sls-tree-${createHash("sha256").update(REPO).digest("hex").slice(0, 12)}.lock`,
-    );
-    const results = await withLock(treeLock, async () => {
+    const results = await withServerlessTree(async () => {
       const out = {} as Record<Stage, PackagedStage>;
       for (const stage of STAGES) out[stage] = await packageStage(stage, root);
       return out;
@@ -107,11 +101,23 @@ async function loadOrPackage(): Promise<Record<Stage, PackagedStage>> {
 }
 
 /**
+ * Runs `fn` holding this working tree's serverless lock: packaging and deploying write
+ * `.serverless/` in the tree, so one of them per tree at a time, also across concurrent test runs.
+ */
+export function withServerlessTree<T>(fn: () => Promise<T>): Promise<T> {
+  const treeLock = path.join(
+    os.tmpdir(),
+    `blockvault-sls-tree-${createHash("sha256").update(REPO).digest("hex").slice(0, 12)}.lock`,
+  );
+  return withLock(treeLock, fn);
+}
+
+/**
  * Runs `fn` holding the lock directory `lock` (created atomically; it records the holder's pid, and
  * a lock whose holder died is taken over). `lock` may be a directory that outlives the lock: the
  * holder's pid file is what is held.
  */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(lock, { recursive: true });
   const holder = path.join(lock, "holder");
   const deadline = Date.now() + 2 * STAGES.length * PACKAGE_TIMEOUT_MS;

@@ -87,6 +87,19 @@ describe("restore --format writes images qemu-img accepts", () => {
     expect(qemuCompare(source, "vpc", vhd, "vpc")).toBe("identical");
   });
 
+  it("never restores onto a backing file of the disk's source, even with --force", async () => {
+    const base = scatteredImage(join(dir, "base-of-overlay.qcow2"), "qcow2", "");
+    const overlay = join(dir, "overlay.qcow2");
+    qemuImg("create", "-q", "-f", "qcow2", "-b", "base-of-overlay.qcow2", "-F", "qcow2", overlay);
+    const point = await backup(overlay, "overlay");
+    const before = await stat(base);
+    const run = await restore(point, base, "--force");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`it is a backing file of ${overlay}`);
+    expect((await stat(base)).mtimeMs).toBe(before.mtimeMs);
+    expect(qemuCompare(overlay, "qcow2", base, "qcow2")).toBe("identical");
+  });
+
   it("refuses a format for a byte range, and a format it does not know, writing nothing", async () => {
     const source = scatteredImage(join(dir, "small.qcow2"), "qcow2", "");
     const point = await backup(source, "small");

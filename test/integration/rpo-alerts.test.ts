@@ -9,6 +9,7 @@ import { type EmbeddedRuntime, startEmbeddedRuntime } from "../../lib/compose/em
 import { initLocalVault } from "../../lib/compose/local.ts";
 import { JobType } from "../../lib/model.ts";
 import type { Vault } from "../../lib/vault.ts";
+import { runCli } from "../helpers/cli.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { family, parsePrometheus, sample } from "../helpers/prometheus-parser.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -193,5 +194,43 @@ describe("serve --alert-webhook", () => {
       await vault.close();
       await removeDir(root);
     }
+  });
+
+  describe("blockvault serve's alert and drill options", () => {
+    it("refuses a bad --alert-webhook or --drill-dir in one line, exit 2", async () => {
+      const root = await tempDir("rpo-cli");
+      const dir = join(root, "vault");
+      await (await initLocalVault(dir, { name: "c", blockSize: 4096 })).close();
+      try {
+        const hook = await runCli([
+          "serve",
+          "--vault",
+          dir,
+          "--port",
+          "0",
+          "--alert-webhook",
+          "ftp://hooks.example/x",
+        ]);
+        expect([hook.code, hook.stderr]).toEqual([
+          2,
+          'blockvault: --alert-webhook must be an http:// or https:// URL, got "ftp:"',
+        ]);
+        const drill = await runCli([
+          "serve",
+          "--vault",
+          dir,
+          "--port",
+          "0",
+          "--drill-dir",
+          join(root, "none"),
+        ]);
+        expect([drill.code, drill.stderr]).toEqual([
+          2,
+          `blockvault: --drill-dir ${join(root, "none")} is not an existing directory`,
+        ]);
+      } finally {
+        await removeDir(root);
+      }
+    });
   });
 });

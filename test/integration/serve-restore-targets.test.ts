@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localVaultPaths } from "../../lib/compose/local.ts";
 import { AccessDeniedError, ConflictError, ValidationError } from "../../lib/errors.ts";
+import { hasVhdCookie, parseVhdFooter } from "../../lib/formats/vhd.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { erasePrincipal, writePrincipal } from "../helpers/raw-principals.ts";
 import { owner, type ServeFixture, startServeFixture } from "../helpers/serve-fixture.ts";
@@ -53,6 +54,31 @@ describe("serve as a local attack surface: restore targets", () => {
     const job = await owner(f, "GET", `/restores/${r.body.jobId}`);
     expect(job.body.status, job.text).toBe("completed");
     expect(await readFile(path)).toEqual(seededBytes(3, 40_000));
+  });
+
+  it("writes the format the body asks for, and refuses a format with a range or one it does not know", async () => {
+    const path = join(allowed, "web.vhd");
+    const r = await restore({ kind: "file", path, format: "vhd" });
+    expect(r.status, r.text).toBe(202);
+    await f.runtime.settle();
+    const job = await owner(f, "GET", `/restores/${r.body.jobId}`);
+    expect(job.body.status, job.text).toBe("completed");
+    expect(job.body.target).toEqual({ kind: "file", path, format: "vhd" });
+    const bytes = await readFile(path);
+    // The 40,000-byte disk padded to whole sectors, then the fixed VHD footer.
+    expect(bytes.length).toBe(40_448 + 512);
+    expect(bytes.subarray(0, 40_000)).toEqual(seededBytes(3, 40_000));
+    expect(parseVhdFooter(bytes.subarray(40_448)).currentSize).toBe(40_448n);
+    expect(hasVhdCookie(bytes.subarray(40_448))).toBe(true);
+    const ranged = await owner(f, "POST", "/restores", {
+      recoveryPointId: f.point,
+      target: { kind: "file", path: join(allowed, "part.qcow2"), format: "qcow2" },
+      range: { offset: 0, length: 4096 },
+    });
+    expect(ranged.status, ranged.text).toBe(400);
+    expect(ranged.body.error.message).toMatch(/format qcow2 needs a whole-disk restore/);
+    const unknown = await restore({ kind: "file", path: join(allowed, "x.vmdk"), format: "vmdk" });
+    expect(unknown.status).toBe(400);
   });
 
   it("refuses a relative path with 400 (it would land in the server's working directory)", async () => {

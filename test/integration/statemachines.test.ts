@@ -1,5 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { openFileSource } from "../../lib/adapters/local/sources/file-source.ts";
+import { localVaultPaths } from "../../lib/compose/local.ts";
 import { ArchivedObjectError, ConflictError, TransientError, ValidationError } from "../../lib/errors.ts";
 import { JobStatus, JobType, PointState, Tier } from "../../lib/model.ts";
 import type { ObjectArchive } from "../../lib/ports/object-archive.ts";
@@ -204,6 +207,36 @@ describe("expiry machine", () => {
     expect((await restoreBytes(f.vault, kept, f.root)).equals(image(2))).toBe(true);
     const statuses = (await jobsOf(JobType.Purge)).map((j) => j.status);
     expect(statuses).toEqual([JobStatus.Completed, JobStatus.Completed]);
+  });
+});
+
+describe("expiry machine's scheduled verification", () => {
+  it("runs the verifications due, once a run, and alerts the one that finds a pack gone", async () => {
+    await f.vault.createPolicy({
+      name: "checked",
+      schedule: { kind: "daily", times: ["01:00"] },
+      timeZone: "UTC",
+      retention: { daily: { days: 7 } },
+      snapshotRetentionDays: 1,
+      verification: { everyDays: 1, readAllWithinDays: 1 },
+    });
+    await f.backup("v", image(7));
+    const source = await openFileSource(join(f.root, "v.img"));
+    await f.vault.protect(source, "v", "checked").finally(() => source.close());
+    expect((await f.run(Machine.Expiry, {})).status).toBe("SUCCEEDED");
+    const [first] = await jobsOf(JobType.Verify);
+    expect(first).toMatchObject({ status: JobStatus.Completed, detail: { subset: "1/1", points: 1 } });
+    // The same run again: claimed already, nothing more.
+    await f.run(Machine.Expiry, {});
+    expect(await jobsOf(JobType.Verify)).toHaveLength(1);
+    const packs = [];
+    for await (const info of f.vault.ctx.deps.store.list("packs/")) packs.push(info.key);
+    await rm(join(localVaultPaths(join(f.root, "vault")).objects, packs[0]!));
+    f.offset += DAY;
+    expect((await f.run(Machine.Expiry, {})).status).toBe("SUCCEEDED");
+    const failed = (await jobsOf(JobType.Verify)).find((j) => j.status === JobStatus.Failed);
+    expect(failed?.error).toMatch(/^1 pack\(s\) missing/);
+    expect(f.alerts.map((a) => a.subject)).toContain("blockvault: verification of policy checked failed");
   });
 });
 

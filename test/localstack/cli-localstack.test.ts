@@ -2,8 +2,12 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CreateKeyCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
 import { CreateStateMachineCommand, DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { kmsClient } from "../../lib/adapters/aws/clients.ts";
+import { KmsKeyService } from "../../lib/adapters/aws/kms-key-service.ts";
+import { KeyError } from "../../lib/errors.ts";
 import { Machine } from "../../lib/ports/workflows.ts";
 import { seededBytes } from "../helpers/image-bytes.ts";
 import { removeDir, tempDir } from "../helpers/temp-dir.ts";
@@ -19,7 +23,7 @@ let root: string;
 beforeAll(async () => {
   localstack = await startLocalStack();
   root = await tempDir("localstack");
-}, 900_000);
+}, 1_200_000);
 afterAll(async () => {
   await localstack?.stop();
   if (root) await removeDir(root);
@@ -116,5 +120,33 @@ describe("the CLI on LocalStack (S3, KMS) with the catalog on moto", () => {
       expect(JSON.parse(described.definition ?? "{}").StartAt, name).toBe(JSON.parse(asl).StartAt);
     }
     sfn.destroy();
+  });
+});
+
+describe("where LocalStack and moto differ (findings)", () => {
+  /** A KMS key on `endpoint`, disabled; the key service over it. */
+  async function disabledKey(endpoint: string): Promise<KmsKeyService> {
+    const kms = kmsClient({
+      endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const { KeyMetadata } = await kms.send(
+      new CreateKeyCommand({ Description: "blockvault disabled-key finding" }),
+    );
+    await kms.send(new DisableKeyCommand({ KeyId: KeyMetadata?.KeyId }));
+    return new KmsKeyService(kms, KeyMetadata?.KeyId ?? "");
+  }
+  const context = { vault: "finding", purpose: "pack-data" } as const;
+
+  it("LocalStack refuses a disabled KMS key (a non-retryable KeyError naming it); moto hands out data keys under it", async () => {
+    const onLocalStack = await disabledKey(localstack.endpoint);
+    const refused = await onLocalStack.generateDataKey(context).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeyError);
+    expect((refused as KeyError).retryable).toBe(false);
+    expect((refused as Error).message).toContain(onLocalStack.keyId);
+    const onMoto = await disabledKey(inject("awsEndpoint"));
+    const handedOut = await onMoto.generateDataKey(context);
+    expect(handedOut.plaintext.length).toBe(32);
   });
 });

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../emulator/moto.ts";
+import { withLock } from "../infra/package-fixture.ts";
 
 /** Where the LocalStack tier keeps its virtualenv (git-ignored, reused by later runs). */
 export const LOCALSTACK_VENV = path.resolve(import.meta.dirname, "../../.venv-localstack");
@@ -33,7 +35,7 @@ function run(command: string, args: string[]): { ok: boolean; output: string } {
 }
 
 /** A Python 3.13 interpreter: $PYTHON313, python3.13 on PATH, or one of pyenv's. */
-function python313(): string {
+export function python313(): string {
   const candidates = [process.env.PYTHON313, "python3.13"];
   const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(homedir(), ".pyenv"), "versions");
   if (existsSync(pyenv)) {
@@ -50,8 +52,20 @@ function python313(): string {
   throw new Error(`${WHAT_TO_INSTALL}; none was found.`);
 }
 
-/** Makes sure the virtualenv holds LocalStack's runtime at the pinned version; returns its python. */
-export function ensureLocalStackInstalled(): string {
+/**
+ * Makes sure the virtualenv holds LocalStack's runtime at the pinned version; returns its python.
+ * One installation at a time: the tier's test files may run at once, and two pips writing one
+ * virtualenv would break it.
+ */
+export function ensureLocalStackInstalled(): Promise<string> {
+  const lock = path.join(
+    tmpdir(),
+    `blockvault-localstack-venv-${createHash("sha256").update(LOCALSTACK_VENV).digest("hex").slice(0, 12)}.lock`,
+  );
+  return withLock(lock, async () => install());
+}
+
+function install(): string {
   const python = path.join(LOCALSTACK_VENV, "bin", "python");
   const installed = `import importlib.metadata as m; assert m.version('localstack-core') == '2026.3.0'`;
   if (existsSync(python) && run(python, ["-c", installed]).ok) return python;
@@ -73,10 +87,13 @@ export interface RunningLocalStack {
 
 /**
  * Installs (if needed) and starts LocalStack without Docker, the way the README says: the runtime
- * module on a loopback gateway, its DNS server off, its state in a temporary directory.
+ * module on a loopback gateway, its DNS server off, its state in a temporary directory; `env`
+ * adds LocalStack settings (e.g. `SFN_MOCK_CONFIG`).
  */
-export async function startLocalStack(): Promise<RunningLocalStack> {
-  const python = ensureLocalStackInstalled();
+export async function startLocalStack(
+  options: { env?: Readonly<Record<string, string>> } = {},
+): Promise<RunningLocalStack> {
+  const python = await ensureLocalStackInstalled();
   const port = await freePort();
   const state = await mkdtemp(path.join(tmpdir(), "bv-localstack-"));
   const child = spawn(python, ["-m", "localstack.runtime.main"], {
@@ -87,6 +104,7 @@ export async function startLocalStack(): Promise<RunningLocalStack> {
       LOCALSTACK_VOLUME_DIR: state,
       DISABLE_EVENTS: "1",
       SKIP_SSL_CERT_DOWNLOAD: "1",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,12 +1,11 @@
-import { useState } from "preact/hooks";
-import { api } from "../api.ts";
 import { bytes, duration, policyRpo, time } from "../format.ts";
 import { may } from "../roles.ts";
 import { href } from "../route.ts";
 import { useCaller } from "../session.ts";
 import type { Items, Job, Policy, ProtectedItem, RecoveryPoint } from "../types.ts";
 import { useApi } from "../use-api.ts";
-import { Badge, Card, ErrorLine, Loading, Notice } from "../widgets.tsx";
+import { Badge, Card, Loading } from "../widgets.tsx";
+import { ProtectForm } from "./protect-form.tsx";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -35,7 +34,7 @@ function ProtectedDisks({
   if (items.length === 0) return <p>No disk is protected yet.</p>;
   return (
     <div class="scroll">
-      <table>
+      <table class="stack">
         <caption class="sr-only">Protected disks and their last good point</caption>
         <thead>
           <tr>
@@ -54,15 +53,15 @@ function ProtectedDisks({
             const late = age !== undefined && rpo !== undefined && age > rpo;
             return (
               <tr key={item.name} data-disk={item.name}>
-                <th scope="row">
+                <th scope="row" data-label="Disk">
                   <a href={href("items", item.name)}>{item.name}</a>
                 </th>
-                <td>{item.policy ?? <em>none</em>}</td>
-                <td>{point ? time(point.created) : "—"}</td>
-                <td>
+                <td data-label="Policy">{item.policy ?? <em>none</em>}</td>
+                <td data-label="Last good point">{point ? time(point.created) : "—"}</td>
+                <td data-label="Age / RPO">
                   {age === undefined ? "—" : duration(age)} / {rpo === undefined ? "—" : duration(rpo)}
                 </td>
-                <td>
+                <td data-label="Status">
                   {!item.protected ? (
                     <Badge kind="muted">not protected</Badge>
                   ) : !point ? (
@@ -125,46 +124,6 @@ function StorageByTier({ points }: { points: readonly RecoveryPoint[] }) {
         </div>
       ))}
     </dl>
-  );
-}
-
-/** Protects a disk under a policy (contributor). */
-function ProtectForm({ policies, onDone }: { policies: readonly Policy[]; onDone: () => void }) {
-  const [disk, setDisk] = useState("");
-  const [source, setSource] = useState("");
-  const [policy, setPolicy] = useState(policies[0]?.name ?? "");
-  const [error, setError] = useState<unknown>(undefined);
-  const [done, setDone] = useState<string | undefined>(undefined);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      await api("/protected-items", { method: "POST", body: { disk, source, policy } });
-      setDone(`${disk} is protected by ${policy}.`);
-      onDone();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  if (policies.length === 0) return <p>Create a policy first (Policies).</p>;
-  return (
-    <form onSubmit={submit} class="grid-form">
-      <label for="protect-disk">Disk name</label>
-      <input id="protect-disk" required value={disk} onInput={(e) => setDisk(e.currentTarget.value)} />
-      <label for="protect-source">Source (image path)</label>
-      <input id="protect-source" required value={source} onInput={(e) => setSource(e.currentTarget.value)} />
-      <label for="protect-policy">Policy</label>
-      <select id="protect-policy" value={policy} onChange={(e) => setPolicy(e.currentTarget.value)}>
-        {policies.map((p) => (
-          <option key={p.name} value={p.name}>
-            {p.name}
-          </option>
-        ))}
-      </select>
-      <button type="submit">Protect</button>
-      <ErrorLine error={error} />
-      {done ? <Notice>{done}</Notice> : null}
-    </form>
   );
 }
 

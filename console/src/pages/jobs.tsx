@@ -1,5 +1,5 @@
 import { bytes, duration, time } from "../format.ts";
-import type { Items, Job } from "../types.ts";
+import type { Items, Job, ProtectedItem } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { Badge, Loading } from "../widgets.tsx";
 
@@ -19,9 +19,23 @@ function progressOf(job: Job): string {
   return "—";
 }
 
+/** A running backup's bar: bytes read of the disk's size. */
+function Bar({ job, sizes }: { job: Job; sizes: ReadonlyMap<string, number> }) {
+  const size = job.disk === undefined ? undefined : sizes.get(job.disk);
+  if (job.status !== "running" || job.type !== "backup" || !size) return null;
+  const done = Math.min(job.bytesScanned ?? 0, size);
+  return (
+    <progress max={size} value={done} aria-label={`${job.type} of ${job.disk}`}>
+      {Math.floor((done / size) * 100)} %
+    </progress>
+  );
+}
+
 /** Every job, newest first, read again every two seconds while the page is open. */
 export function Jobs() {
   const jobs = useApi<Items<Job>>("/jobs?limit=200", 2000);
+  const disks = useApi<Items<ProtectedItem>>("/protected-items");
+  const sizes = new Map((disks.data?.items ?? []).map((d) => [d.name, d.size]));
   return (
     <>
       <h1>Jobs</h1>
@@ -31,7 +45,7 @@ export function Jobs() {
             <p>No job yet.</p>
           ) : (
             <div class="scroll">
-              <table>
+              <table class="stack">
                 <caption class="sr-only">Jobs, newest first</caption>
                 <thead>
                   <tr>
@@ -47,15 +61,20 @@ export function Jobs() {
                 <tbody>
                   {d.items.map((j) => (
                     <tr key={j.id} data-job={j.id} data-type={j.type} data-status={j.status}>
-                      <td>{j.type}</td>
-                      <td>{j.disk ?? "—"}</td>
-                      <td>
+                      <td data-label="Type">{j.type}</td>
+                      <td data-label="Disk">{j.disk ?? "—"}</td>
+                      <td data-label="Status">
                         <Badge kind={KIND[j.status] ?? "muted"}>{j.status}</Badge>
                       </td>
-                      <td>{time(j.started)}</td>
-                      <td>{j.ended ? duration(j.ended - j.started) : "—"}</td>
-                      <td>{progressOf(j)}</td>
-                      <td class="wrap">{j.error ?? ""}</td>
+                      <td data-label="Started">{time(j.started)}</td>
+                      <td data-label="Took">{j.ended ? duration(j.ended - j.started) : "—"}</td>
+                      <td data-label="Progress">
+                        <Bar job={j} sizes={sizes} />
+                        {progressOf(j)}
+                      </td>
+                      <td data-label="Error" class="wrap">
+                        {j.error ?? ""}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

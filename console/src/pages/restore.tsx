@@ -1,10 +1,11 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, seg } from "../api.ts";
-import { bytes, duration, predictedRestoreMs, time } from "../format.ts";
+import { bytes, duration, time } from "../format.ts";
 import { href } from "../route.ts";
-import type { RecoveryPoint, RestoreJob, VaultSettings } from "../types.ts";
+import type { RecoveryPoint, VaultSettings } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ErrorLine, Loading } from "../widgets.tsx";
+import { Progress } from "./restore-progress.tsx";
 
 const STEPS = ["Point", "What", "Target", "Confirm", "Progress"] as const;
 
@@ -26,49 +27,6 @@ function suggestedPath(settings: VaultSettings, point: RecoveryPoint): string {
   if (!dir) return "";
   const stamp = new Date(point.created).toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
   return `${dir.replace(/\/$/, "")}/${point.disk}-${stamp}.img`;
-}
-
-/** The job's live progress, read again every second until it ends. */
-function Progress({ jobId, point, startedAt }: { jobId: string; point: RecoveryPoint; startedAt: number }) {
-  const job = useApi<RestoreJob>(`/restores/${seg(jobId)}`, 1000);
-  return (
-    <Loading data={job.data} error={job.error}>
-      {(j) => {
-        const done = j.bytesRestored ?? 0;
-        const ended = j.status === "completed" || j.status === "failed" || j.status === "abandoned";
-        return (
-          <div aria-live="polite">
-            <p>
-              Job <code>{j.jobId}</code>: <strong data-testid="restore-status">{j.status}</strong>
-            </p>
-            <label for="restore-progress">Restored</label>
-            <progress
-              id="restore-progress"
-              max={point.logicalSize}
-              value={j.status === "completed" ? point.logicalSize : done}
-            >
-              {bytes(done)}
-            </progress>
-            <p>
-              {bytes(j.status === "completed" ? point.logicalSize : done)} of {bytes(point.logicalSize)}
-              {ended && j.ended ? ` in ${duration(j.ended - (j.started ?? startedAt))}` : ""} (predicted{" "}
-              {duration(predictedRestoreMs(point.logicalSize))})
-            </p>
-            {j.restoredTo ? (
-              <p>
-                Restored to <code data-testid="restored-to">{j.restoredTo}</code>
-              </p>
-            ) : null}
-            {j.error ? (
-              <p class="error" role="alert">
-                {j.error}
-              </p>
-            ) : null}
-          </div>
-        );
-      }}
-    </Loading>
-  );
 }
 
 function Wizard({ point, settings }: { point: RecoveryPoint; settings: VaultSettings }) {
@@ -188,7 +146,7 @@ function Wizard({ point, settings }: { point: RecoveryPoint; settings: VaultSett
             </div>
             <div>
               <dt>Predicted time</dt>
-              <dd data-testid="predicted">{duration(predictedRestoreMs(point.logicalSize))}</dd>
+              <dd data-testid="predicted">{duration(point.predictedRestoreMs)}</dd>
             </div>
           </dl>
           <button type="button" class="secondary" onClick={() => setStep(2)}>

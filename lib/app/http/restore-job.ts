@@ -1,5 +1,6 @@
 import { type JobRecord, JobStatus, JobType, type RecoveryPointRecord } from "../../model.ts";
 import type { ByteRange } from "../../ports/object-store.ts";
+import { restoreFormat } from "../../util/restore-format.ts";
 import type { RestoreTargetSpec } from "../app-context.ts";
 import { publicMessage } from "./errors.ts";
 
@@ -14,7 +15,12 @@ export interface RestoreRequest {
 function targetDetail(target: RestoreTargetSpec): Record<string, string | boolean> {
   switch (target.kind) {
     case "file":
-      return { targetKind: target.kind, targetPath: target.path, ...flag(target.force) };
+      return {
+        targetKind: target.kind,
+        targetPath: target.path,
+        ...flag(target.force),
+        ...(target.format ? { targetFormat: target.format } : {}),
+      };
     case "s3":
       return { targetKind: target.kind, targetUrl: target.url, ...flag(target.force) };
     case "ebs-snapshot":
@@ -34,8 +40,10 @@ export function targetOf(job: JobRecord): RestoreTargetSpec | undefined {
   const d = job.detail ?? {};
   const force = typeof d.targetForce === "boolean" ? { force: d.targetForce } : {};
   switch (d.targetKind) {
-    case "file":
-      return { kind: "file", path: String(d.targetPath), ...force };
+    case "file": {
+      const format = d.targetFormat === undefined ? {} : { format: restoreFormat(d.targetFormat, false) };
+      return { kind: "file", path: String(d.targetPath), ...force, ...format };
+    }
     case "s3":
       return { kind: "s3", url: String(d.targetUrl), ...force };
     case "ebs-snapshot":

@@ -3,6 +3,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } fro
 import { type JobRecord, JobStatus, JobType } from "../../model.ts";
 import { Machine } from "../../ports/workflows.ts";
 import { Operation } from "../../rules/roles.ts";
+import { restoreFormat } from "../../util/restore-format.ts";
 import { type Call, param } from "./call.ts";
 import { idempotentJobId, requestDigest } from "./idempotency.ts";
 import { type RestoreRequest, restoreJobRecord, restoreView } from "./restore-job.ts";
@@ -93,6 +94,7 @@ export async function startRestore(call: Call): Promise<HttpResponse> {
     await call.app.checkTarget?.(request.target, call.principal);
     const point = await vault.getPoint(request.recoveryPointId);
     checkRange(request, point.logicalSize);
+    if (request.target.kind === "file") restoreFormat(request.target.format, request.range !== undefined);
     const job = restoreJobRecord({
       id,
       point,

@@ -1,7 +1,7 @@
 import { BlockvaultError, TransientError, ValidationError } from "../../errors.ts";
 import type { AppContext } from "../app-context.ts";
 import { copyDisk, planCopies, reportCopies } from "./copy.ts";
-import { collectVaultGarbage, purgeExpiredPoints } from "./expiry.ts";
+import { collectVaultGarbage, purgeExpiredPoints, runVerifications } from "./expiry.ts";
 import type { TaskEvent } from "./input.ts";
 import { completeJob, failMachineJob, startMachineJob } from "./jobs.ts";
 import { assembleRestore, planRestore, pollRehydration, requestRehydration } from "./restore.ts";
@@ -20,6 +20,7 @@ export const LIFECYCLE_TASKS = {
   "finish-tiering": finishTiering,
   "purge-expired": purgeExpiredPoints,
   "collect-garbage": collectVaultGarbage,
+  "run-verifications": runVerifications,
   "plan-restore": planRestore,
   "request-rehydration": requestRehydration,
   "poll-rehydration": pollRehydration,

@@ -4,6 +4,7 @@ import { retainKeptCopies } from "../../rules/copy-retention.ts";
 import { Operation } from "../../rules/roles.ts";
 import { purgeExpired } from "../../rules/soft-delete.ts";
 import type { AppContext } from "../app-context.ts";
+import { runScheduledVerifications } from "../observe/verify.ts";
 import type { TaskEvent } from "./input.ts";
 import { systemVault } from "./system-vault.ts";
 
@@ -56,4 +57,17 @@ export async function collectVaultGarbage(app: AppContext, _event: TaskEvent): P
     if (!(err instanceof ConflictError)) throw err;
     return { skipped: err.message, ...none };
   }
+}
+
+/**
+ * `run-verifications`: the scheduled verifications due (see observe/verify.ts), each a `verify`
+ * job that records and alerts what it found; how many ran and how many failed. A run another
+ * execution or the embedded tick already claimed is not run again.
+ */
+export async function runVerifications(
+  app: AppContext,
+  _event: TaskEvent,
+): Promise<{ ran: number; failed: number }> {
+  const outcomes = await runScheduledVerifications(app, await systemVault(app));
+  return { ran: outcomes.length, failed: outcomes.filter((o) => !o.ok).length };
 }

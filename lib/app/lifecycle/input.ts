@@ -1,5 +1,6 @@
 import { ValidationError } from "../../errors.ts";
 import type { ByteRange } from "../../ports/object-store.ts";
+import { restoreFormat } from "../../util/restore-format.ts";
 import type { RestoreTargetSpec } from "../app-context.ts";
 
 /** A state machine task's payload, as the dispatcher received it (untrusted JSON). */
@@ -63,8 +64,10 @@ export function restoreTarget(obj: Readonly<Record<string, unknown>>): RestoreTa
   if (!isObject(target)) throw new ValidationError("target must be an object with a kind");
   const force = target.force === true;
   switch (target.kind) {
-    case "file":
-      return { kind: "file", path: text(target, "path"), force };
+    case "file": {
+      const format = target.format === undefined ? {} : { format: restoreFormat(target.format, false) };
+      return { kind: "file", path: text(target, "path"), force, ...format };
+    }
     case "s3":
       return { kind: "s3", url: text(target, "url"), force };
     case "ebs-snapshot": {

@@ -3,7 +3,6 @@ import {
   ApprovalState,
   type DiskRecord,
   type JobRecord,
-  PointState,
   type RecoveryPointRecord,
 } from "../../model.ts";
 import { Operation } from "../../rules/roles.ts";
@@ -57,9 +56,4 @@ export async function gatherFacts(vault: Vault): Promise<VaultFacts> {
     rpo,
     gcBytesReclaimed,
   };
-}
-
-/** Points that still hold storage: available or soft-deleted (purged ones hold none). */
-export function storedPoints(facts: VaultFacts): RecoveryPointRecord[] {
-  return facts.points.filter((p) => p.state !== PointState.Purged);
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { JobStatus, JobType, Tier } from "../../model.ts";
-import { storedPoints, type VaultFacts } from "./facts.ts";
+import { JobStatus, JobType } from "../../model.ts";
+import type { VaultFacts } from "./facts.ts";
+import { storageByTier } from "./storage.ts";
 
 /**
  * Bucket bounds of the backup duration histogram, in seconds: from a small incremental (a
@@ -98,8 +99,7 @@ function pointMetrics(facts: VaultFacts, registers: Registers): void {
     labelNames: ["tier"] as const,
     registers,
   });
-  for (const tier of Object.values(Tier)) storage.set({ tier }, 0);
-  for (const p of storedPoints(facts)) storage.inc({ tier: p.tier }, p.bytesStored);
+  for (const [tier, bytes] of Object.entries(storageByTier(facts.points))) storage.set({ tier }, bytes);
 }
 
 /** Each disk's latest completed restore drill: measured and predicted restore time. */

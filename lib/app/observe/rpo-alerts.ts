@@ -1,5 +1,5 @@
 import { AlreadyExistsError } from "../../errors.ts";
-import { JobStatus, JobType } from "../../model.ts";
+import { JobStatus, JobType, type RecoveryPointRecord } from "../../model.ts";
 import type { Vault } from "../../vault.ts";
 import type { AppContext } from "../app-context.ts";
 import { latestGoodPoints, type RpoStatus, rpoStatus } from "./rpo.ts";
@@ -24,12 +24,16 @@ export function rpoMissJobId(disk: string, slot: number): string {
  * past the grace has no good point gets a failed `rpo-miss` job — a conditional create, so the
  * miss is alerted once however many ticks see it (a later missed slot is a new miss) — and an
  * alert. The record comes first: a crash between the two loses that alert rather than sending
- * it on every tick (alerts are best effort).
+ * it on every tick (alerts are best effort). `points` saves listing them again.
  */
-export async function checkRpo(app: AppContext, vault: Vault): Promise<RpoCheck> {
+export async function checkRpo(
+  app: AppContext,
+  vault: Vault,
+  points?: readonly RecoveryPointRecord[],
+): Promise<RpoCheck> {
   const { catalog, clock } = vault.ctx.deps;
   const now = clock.now();
-  const latest = latestGoodPoints(await catalog.listRecoveryPoints(vault.id));
+  const latest = latestGoodPoints(points ?? (await catalog.listRecoveryPoints(vault.id)));
   const statuses: RpoStatus[] = [];
   for (const disk of await catalog.listDisks(vault.id)) {
     statuses.push(await rpoStatus(vault.ctx, disk, latest.get(disk.name), now));

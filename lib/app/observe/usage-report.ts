@@ -62,13 +62,23 @@ export interface UsageReport {
   readonly items: ItemUsage[];
 }
 
-/** A report's `since`: an ISO 8601 date or time, not in the future; 30 days ago by default. */
+/**
+ * What `since` may be: an ISO 8601 date, or a date and time to the minute, second or millisecond,
+ * with or without an offset (local time without). api/openapi.json's `since` has the same pattern.
+ */
+export const SINCE_PATTERN =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$/;
+
+/**
+ * A report's `since` as epoch ms: 30 days before `now` when absent. A day past the month's end
+ * rolls over (`2026-02-31` is 3 March), as `Date.parse` does; a later time than `now` counts nothing.
+ */
 export function reportSince(value: string | undefined, now: number): number {
   if (value === undefined) return now - DEFAULT_REPORT_DAYS * 86_400_000;
-  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at))
+  const at = SINCE_PATTERN.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) {
     throw new ValidationError(`since must be an ISO 8601 date or time such as 2026-11-01, got "${value}"`);
-  if (at > now) throw new ValidationError(`since must not be in the future, got "${value}"`);
+  }
   return at;
 }
 

@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { ensureConsoleAssets } from "../../app/console/assets.ts";
 import { serveTokenPath, serveTokenPrincipals, writeServeToken } from "../../app/http/serve-token.ts";
 import { localPrincipals, vaultArchive } from "../../compose/cli.ts";
@@ -8,7 +10,7 @@ import { parsePort } from "../port.ts";
 import { listenAddress } from "../serve-address.ts";
 
 /**
- * `blockvault serve [--host H] [--port N] [--tick-seconds N] [--alert-webhook URL]`: runs the serverless application
+ * `blockvault serve [--host H] [--port N] [--tick-seconds N] [--alert-webhook URL] [--drill-dir DIR]`: runs the serverless application
  * on this machine — the HTTP API, the scheduler, the queue and the state machines — until
  * interrupted. Every request needs a bearer token: a principal's, or, while the vault has none,
  * the server's own, written to `serve-token` in the vault directory at each start.
@@ -18,6 +20,8 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
   const port = parsePort(ctx.values.port, 8080);
   const tickSeconds = integerOption(ctx, "tick-seconds") ?? 60;
   const webhook = typeof ctx.values["alert-webhook"] === "string" ? ctx.values["alert-webhook"] : undefined;
+  const drillDir =
+    typeof ctx.values["drill-dir"] === "string" ? await drillDirectory(ctx.values["drill-dir"]) : undefined;
   const hostName = typeof ctx.values.host === "string" ? ctx.values.host : "127.0.0.1";
   const address = await listenAddress(hostName, await openExposure(ctx));
   const vault = await openVault(ctx.global);
@@ -46,6 +50,7 @@ export async function serveCommand(ctx: CommandContext): Promise<void> {
     tickMs: tickSeconds * 1000,
     log,
     ...(webhook ? { alertWebhook: webhook } : {}),
+    ...(drillDir ? { drillScratch: drillDir } : {}),
     ...(consoleAssets ? { console: consoleAssets } : {}),
     ...(aws?.aws ? { aws: aws.aws } : {}),
     awsTargets: aws !== undefined,
@@ -82,4 +87,11 @@ async function openExposure(ctx: CommandContext): Promise<{ why: string } | unde
   if (ctx.global.aws) return { why: "serve a vault on AWS on localhost only" };
   const { principals } = await localPrincipals(ctx.global.vault).list();
   return principals.length === 0 ? { why: "add principals first (blockvault principal add)" } : undefined;
+}
+
+/** `--drill-dir`: an existing directory, as its absolute path. */
+async function drillDirectory(dir: string): Promise<string> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new ValidationError(`--drill-dir ${dir} is not an existing directory`);
+  return resolve(dir);
 }

@@ -122,7 +122,7 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   serve: {
     summary: "run the HTTP API, scheduler and state machines on this machine",
-    usage: ["serve [--host HOST] [--port N] [--tick-seconds N] [--alert-webhook URL]"],
+    usage: ["serve [--host HOST] [--port N] [--tick-seconds N] [--alert-webhook URL] [--drill-dir DIR]"],
     details: [
       "Every request needs a bearer token: a principal's, or the server's own (serve-token in the vault directory).",
     ],
@@ -152,6 +152,12 @@ export const ADMIN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
         kind: OptionKind.String,
         arg: "URL",
         help: "also POST every alert (failed job, missed RPO, failed verification or drill) as JSON to this http(s) URL",
+      },
+      "drill-dir": {
+        kind: OptionKind.String,
+        arg: "DIR",
+        default: "the system's temporary directory",
+        help: "where restore drills restore to (room for the largest drilled disk; not a tmpfs for large disks)",
       },
     },
     // The application's runtime (HTTP, state machines) loads only when served.

@@ -15,7 +15,13 @@ vi.mock("../../../functions/runtime.ts", () => ({ cloudApp: async () => ({}) }))
 vi.mock("../../../lib/app/scheduler.ts", () => ({
   schedulerTick: async () => {
     await tick.run();
-    return { sent: [], expired: [], rpo: { statuses: [], missed: [], alerted: [] }, approvalsPending: 0 };
+    return {
+      sent: [],
+      expired: [],
+      rpo: { statuses: [], missed: [], alerted: [] },
+      approvalsPending: 0,
+      storageBytes: { snapshot: 0, vault: 0, archive: 0 },
+    };
   },
 }));
 

@@ -40,6 +40,13 @@ describe("functions/lifecycle.ts", () => {
     expect(out.metricBlobs().at(-1)?.RestoresFailed).toBeUndefined();
   });
 
+  it("counts the scheduled verifications that failed", async () => {
+    app.runLifecycleTask.mockResolvedValueOnce({ ran: 2, failed: 1 });
+    const { handler } = await import("../../../functions/lifecycle.ts");
+    await handler({ task: "run-verifications" }, lambdaContext("blockvault-dev-lifecycle", "r4"));
+    expect(out.onlyBlob().blob.VerificationsFailed).toBe(1);
+  });
+
   it("records the bytes a garbage collection freed", async () => {
     app.runLifecycleTask.mockResolvedValueOnce({
       skipped: null,

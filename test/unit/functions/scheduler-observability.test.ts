@@ -28,14 +28,24 @@ describe("functions/scheduler.ts", () => {
       expired: ["p1"],
       rpo: { statuses: [], missed: [{ disk: "web", compliant: false }], alerted: [] },
       approvalsPending: 2,
+      storageBytes: { snapshot: 10, vault: 20, archive: 0 },
     });
     const { handler } = await import("../../../functions/scheduler.ts");
     const result = await handler({}, lambdaContext("blockvault-dev-scheduler", "req-tick"));
     expect(result).toEqual({ sent: ["j1", "j2", "j3"], expired: ["p1"] });
-    const { blob, units } = out.onlyBlob();
-    expect([blob.BackupsScheduled, blob.PointsExpired]).toEqual([3, 1]);
-    expect([blob.ItemsOutsideRpo, blob.ApprovalsPending]).toEqual([1, 2]);
-    expect(blob.service).toBe("blockvault");
+    // Storage by tier: one blob per tier, each with its tier dimension beside the service.
+    const byTier = out.metricBlobs().filter((b) => "StorageBytes" in b);
+    expect(byTier.map((b) => [b.tier, b.StorageBytes, b.service])).toEqual([
+      ["snapshot", 10, "blockvault"],
+      ["vault", 20, "blockvault"],
+      ["archive", 0, "blockvault"],
+    ]);
+    const [blob, ...others] = out.metricBlobs().filter((b) => !("StorageBytes" in b));
+    expect(others).toEqual([]);
+    const units = Object.fromEntries(blob!._aws.CloudWatchMetrics[0]!.Metrics.map((m) => [m.Name, m.Unit]));
+    expect([blob!.BackupsScheduled, blob!.PointsExpired]).toEqual([3, 1]);
+    expect([blob!.ItemsOutsideRpo, blob!.ApprovalsPending]).toEqual([1, 2]);
+    expect(blob!.service).toBe("blockvault");
     expectUnitsFromVocabulary(units);
     const tick = out.logLines().find((l) => l.message === "scheduler tick");
     expect(tick).toMatchObject({
@@ -69,6 +79,7 @@ describe("the cold-start metric", () => {
       expired: [],
       rpo: { statuses: [], missed: [], alerted: [] },
       approvalsPending: 0,
+      storageBytes: { snapshot: 0, vault: 0, archive: 0 },
     });
     const { handler } = await import("../../../functions/scheduler.ts");
     await handler({}, lambdaContext("blockvault-dev-scheduler", "cold"));
@@ -76,7 +87,7 @@ describe("the cold-start metric", () => {
     const coldStarts = out.coldStarts();
     expect(coldStarts).toHaveLength(1);
     expect(coldStarts[0]).toMatchObject({ ColdStart: 1, function_name: "blockvault-dev-scheduler" });
-    expect(out.metricBlobs()).toHaveLength(2);
+    expect(out.metricBlobs().filter((b) => !("StorageBytes" in b))).toHaveLength(2);
     const cold = out
       .logLines()
       .filter((l) => l.message === "scheduler tick")

@@ -104,6 +104,18 @@ describe("qcow2 headers that are bad or truncated are refused naming the format 
     expect(err.message).toMatch(/^qcow2 L1 table: entry 0 points at 1099511627776, past the end of the file/);
   });
 
+  it("an L2 entry pointing between clusters is refused on read", async () => {
+    const l1Offset = Number(good.readBigUInt64BE(40));
+    const l2 = Number(good.readBigUInt64BE(l1Offset) & 0x00fffffffffffe00n);
+    // The write at 64 KiB is guest cluster 1 of the first L2 table.
+    const entry = good.readBigUInt64BE(l2 + 8);
+    expect(entry).not.toBe(0n);
+    const path = await variant("l2-misaligned.qcow2", (b) => b.writeBigUInt64BE(entry + 4096n, l2 + 8));
+    expect((await refusal(path)).message).toMatch(
+      /^qcow2 L2 table: entry 1 points at \d+, not a cluster boundary/,
+    );
+  });
+
   it("a compressed cluster that does not inflate", async () => {
     const plain = join(dir, "to-compress.qcow2");
     await writeFile(plain, good);

@@ -78,8 +78,8 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
 function hostFile(handle: FileHandle, size: number, path: string): HostFile {
   return {
     size,
-    async read(offset, length) {
-      const buf = Buffer.allocUnsafe(length);
+    async read(offset, length, into) {
+      const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       try {
         await readFully(handle, buf, offset, path);
       } catch (err) {

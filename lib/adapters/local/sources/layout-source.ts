@@ -18,6 +18,8 @@ export class LayoutSource implements VolumeSource {
   readonly description: string;
   readonly size: number;
   readonly format: string;
+  /** The backing chain's files, nearest first (their paths as opened). */
+  readonly backingFiles: readonly string[];
   readonly #layout: ImageLayout;
   readonly #host: HostFile;
   readonly #backing: VolumeSource | undefined;
@@ -44,6 +46,8 @@ export class LayoutSource implements VolumeSource {
     this.#closeHost = closeHost;
     this.size = layout.size;
     this.format = layout.format;
+    const further = backing && "backingFiles" in backing ? (backing.backingFiles as readonly string[]) : [];
+    this.backingFiles = backing ? [backing.description, ...further] : [];
   }
 
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
@@ -79,7 +83,7 @@ export class LayoutSource implements VolumeSource {
       case "data": {
         // Past the end of the host file an image reads as zeros, as qemu reads it.
         const stored = Math.max(0, Math.min(out.length, this.#host.size - extent.host));
-        if (stored > 0) (await this.#host.read(extent.host, stored)).copy(out);
+        if (stored > 0) await this.#host.read(extent.host, stored, out);
         out.fill(0, stored);
         return;
       }

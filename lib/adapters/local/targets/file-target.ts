@@ -7,6 +7,7 @@ import { RestoreFormat } from "../../../model.ts";
 import { type FileTargetOptions, LOCAL_FILE, type WithLocalFile } from "../../../ports/local-files.ts";
 import type { RestoreTarget } from "../../../ports/restore-target.ts";
 import { heartbeatEveryMs, livenessWindowMs } from "../../../util/liveness.ts";
+import { imageChains } from "../sources/image-chain.ts";
 import { inFormat, initialFileSize } from "./format-target.ts";
 import { refuseVaultFiles, resolveTarget } from "./vault-files.ts";
 
@@ -54,9 +55,16 @@ export async function openFileTarget(
   options: FileTargetOptions = {},
 ): Promise<RestoreTarget> {
   const target = await resolveTarget(path);
-  for (const p of options.protectedPaths ?? []) {
-    if ((await realOrResolved(p)) === target) {
+  for (const { image, backingFiles } of await imageChains(options.protectedPaths ?? [])) {
+    if ((await realOrResolved(image)) === target) {
       throw new ValidationError(`refusing to restore onto ${path}: it is the source of the backed-up disk`);
+    }
+    for (const file of backingFiles) {
+      if ((await realOrResolved(file)) === target) {
+        throw new ValidationError(
+          `refusing to restore onto ${path}: it is a backing file of ${image}, the source of the backed-up disk`,
+        );
+      }
     }
   }
   const existing = await stat(target).catch(() => undefined);
