@@ -61,6 +61,7 @@ import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
 import type { VmRestoreResult } from "./rules/vm-restore.ts";
+import type { VmDue } from "./rules/vm-schedule.ts";
 import type { VmDefinition } from "./rules/vms.ts";
 import { restoreFormat } from "./util/restore-format.ts";
 
@@ -89,6 +90,7 @@ const modules = {
   vmBackup: () => import("./engine/vm/backup-vm.ts"),
   vmPoints: () => import("./rules/vm-points.ts"),
   vmRestore: () => import("./rules/vm-restore.ts"),
+  vmSchedule: () => import("./rules/vm-schedule.ts"),
   vms: () => import("./rules/vms.ts"),
 } as const;
 
@@ -470,6 +472,13 @@ export class Vault {
   ): Promise<DueReport> {
     return this.audited("schedule.run-due", Operation.RunDue, undefined, async () =>
       (await modules.runDue()).runDue(this.ctx, open, openVm),
+    );
+  }
+
+  /** The VMs under a policy: their due backups and retention (see rules/vm-schedule.ts). */
+  async runDueVms(open: (vm: VmRecord) => Promise<VmBackupDeps>): Promise<VmDue[]> {
+    return this.audited("schedule.run-due-vms", Operation.RunDue, undefined, async () =>
+      (await modules.vmSchedule()).runDueVms(this.ctx, open),
     );
   }
 

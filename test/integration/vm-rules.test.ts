@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { AppContext } from "../../lib/app/app-context.ts";
+import { schedulerTick } from "../../lib/app/scheduler.ts";
 import { initLocalVault } from "../../lib/compose/local.ts";
 import { openVmDeps } from "../../lib/compose/vm.ts";
 import {
@@ -238,6 +240,30 @@ describe("a VM under a policy", () => {
     const vp = await vault.getVmPoint(vmPoint);
     const times = await Promise.all(vp.points.map(async (id) => (await vault.getPoint(id)).created));
     expect(new Set([vp.created, ...times]).size).toBe(1);
+  });
+
+  it("is backed up by serve's scheduler tick where the guests are reachable", async () => {
+    await vault.createPolicy(daily);
+    await vault.protectVm(define({ policy: "daily" }));
+    now = Date.parse("2026-06-02T01:30:00Z");
+    const app: AppContext = {
+      vault: async () => vault,
+      queue: { send: async () => {} },
+      workflows: { start: async () => ({ executionId: "none" }) },
+      alerts: { publish: async () => {} },
+      openSource: async () => {
+        throw new Error("no single disk is protected");
+      },
+      openTarget: async () => {
+        throw new Error("no restore here");
+      },
+      openVmDeps: (vm) => openVmDeps(vm),
+    };
+    const tick = await schedulerTick(app);
+    expect(tick.vms?.map((v) => [v.vm, v.consistency])).toEqual([["web", "crash-consistent"]]);
+    expect(await vault.listVmPoints("web")).toHaveLength(1);
+    const { openVmDeps: _, ...cloud } = app;
+    expect((await schedulerTick(cloud)).vms).toBeUndefined();
   });
 
   it("lets its VM points go as one when the policy no longer keeps them", async () => {
