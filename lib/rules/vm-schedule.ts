@@ -2,8 +2,9 @@ import type { VaultContext } from "../engine/store/vault-config.ts";
 import type { VmBackupDeps } from "../engine/vm/backup-vm.ts";
 import { runVmBackup } from "../engine/vm/backup-vm.ts";
 import { AccessDeniedError, BlockvaultError } from "../errors.ts";
-import { JobStatus, PointState, type VmRecord } from "../model.ts";
+import { JobStatus, PointState, Tier, type VmRecord } from "../model.ts";
 import type { BackupPolicy } from "../policy/policy.ts";
+import { tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import { commitRetention, expirable } from "./point-retention.ts";
 import { getPolicy } from "./policies.ts";
@@ -41,7 +42,9 @@ export async function runDueVms(
     if (!vm.policy) continue;
     const policy = (await getPolicy(ctx, vm.policy)).definition;
     const due = await backupIfDue(ctx, vm, policy, now, open);
-    out.push({ vm: vm.name, ...due, expired: await expireVm(ctx, vm, policy, now) });
+    const expired = await expireVm(ctx, vm, policy, now);
+    await tierVm(ctx, vm, policy, now);
+    out.push({ vm: vm.name, ...due, expired });
   }
   return out;
 }
@@ -108,4 +111,20 @@ async function expireVm(
     }
   }
   return expired;
+}
+
+/**
+ * Moves the VM's kept points from the snapshot to the vault tier as the policy says, as run-due
+ * does for disks (archiving is the tiering state machine's, which does not take VMs yet). The
+ * disks' points of one VM point share its time, so they move together.
+ */
+async function tierVm(ctx: VaultContext, vm: VmRecord, policy: BackupPolicy, now: number): Promise<void> {
+  for (const disk of vm.disks) {
+    const points = await ctx.deps.catalog.listRecoveryPoints(ctx.config.vaultId, disk.disk);
+    for (const p of points) {
+      if (p.state !== PointState.Available || p.tier !== Tier.Snapshot) continue;
+      if (tierFor(policy, p, now) === Tier.Snapshot) continue;
+      await ctx.deps.catalog.updateRecoveryPoint(ctx.config.vaultId, p.id, { tier: Tier.Vault });
+    }
+  }
 }

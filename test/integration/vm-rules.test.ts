@@ -286,5 +286,16 @@ describe("a VM under a policy", () => {
       expect(new Set(states), vp.id).toEqual(new Set([vp.state === "purged" ? "purged" : vp.state]));
     }
     expect(points.find((p) => p.id === made.at(-1))?.state).toBe("available");
+    // Kept points older than the snapshot tier's day moved to the vault tier, every disk's alike.
+    const kept = points.filter((p) => p.state === "available");
+    const tiers = await Promise.all(
+      kept.map(
+        async (vp) =>
+          new Set(await Promise.all(vp.points.map(async (id) => (await vault.getPoint(id)).tier))),
+      ),
+    );
+    expect(tiers.every((t) => t.size === 1)).toBe(true);
+    expect(tiers.map((t) => [...t][0])).toContain("vault");
+    expect([...tiers[0]!][0]).toBe("snapshot");
   });
 });
