@@ -119,6 +119,31 @@ export class SourceError extends BlockvaultError {
 }
 
 /**
+ * A VM backup reached a lower consistency than the VM's policy requires: the job fails (and
+ * alerts) instead of committing a point that falls short. The message names the level reached,
+ * the level required and why.
+ */
+export class ConsistencyError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "CONSISTENCY", retryable: false });
+  }
+}
+
+/** A guest agent (qemu-ga, SSM) could not be reached or refused a command; the message names it. */
+export class GuestAgentError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "GUEST_AGENT", retryable: false });
+  }
+}
+
+/** Taking a VM's snapshot would have run past the end of its freeze window; nothing was kept. */
+export class SnapshotWindowError extends BlockvaultError {
+  constructor(message: string, opts: Opts = {}) {
+    super(message, { ...opts, code: "SNAPSHOT_WINDOW", retryable: false });
+  }
+}
+
+/**
  * A critical operation needs a second person's approval: the error names the request that was
  * created (or that must be approved) and what to do next.
  */

@@ -233,6 +233,89 @@ export interface VaultFiles {
   readonly files: readonly string[];
 }
 
+/** How a VM's guest is reached for scripts and freezes (see lib/ports/guest-agent.ts). */
+export const AgentKind = {
+  /** The QEMU guest agent on a unix socket (or virtio-serial path) this machine can open. */
+  QemuGa: "qemu-ga",
+  /** AWS Systems Manager Run Command on an EC2 instance. */
+  Ssm: "ssm",
+  /** Commands run on this machine, for a VM whose disks this machine mounts. */
+  Local: "local",
+} as const;
+export type AgentKind = (typeof AgentKind)[keyof typeof AgentKind];
+
+/** How a VM's disks are captured at one moment (see lib/ports/snapshot-provider.ts). */
+export const SnapshotKind = { Lvm: "lvm", Ebs: "ebs", Copy: "copy" } as const;
+export type SnapshotKind = (typeof SnapshotKind)[keyof typeof SnapshotKind];
+
+/** One application script of a VM, run before the freeze or after the thaw. */
+export interface VmScript {
+  /** A shell command line, run by `/bin/sh -c` where the agent runs it. */
+  readonly command: string;
+  /** Milliseconds it may take; past them it counts as failed. */
+  readonly timeoutMs: number;
+}
+
+/** How a VM backup reaches application or file-system consistency. */
+export interface ConsistencyConfig {
+  /** Where the guest is reached; absent: no agent, every point is crash-consistent. */
+  readonly agent?: { readonly kind: AgentKind; readonly address: string };
+  /** The mount points to freeze, an explicit list (never "/": see docs/design.md, "Freezing"). */
+  readonly freezeMounts: readonly string[];
+  readonly preScripts: readonly VmScript[];
+  readonly postScripts: readonly VmScript[];
+  /** The longest the file systems may stay frozen (ms); the watchdog thaws them after it. */
+  readonly freezeWindowMs: number;
+  /** A point below this level fails the job and alerts instead of falling back. */
+  readonly minimum?: Consistency;
+}
+
+/** One disk of a protected VM, in the VM's disk order. */
+export interface VmDiskRecord {
+  /** The disk's own name in the vault: `<vm>.disk<index>`; its points form that disk's chain. */
+  readonly disk: string;
+  /** Where the disk is read from (a block device, an image file, an EBS volume id). */
+  readonly source: string;
+  /** Its size in bytes when protected. */
+  readonly size: number;
+}
+
+/** A protected virtual machine: the unit one VM backup captures at one moment. */
+export interface VmRecord {
+  readonly vaultId: string;
+  readonly name: string;
+  readonly created: number;
+  readonly disks: readonly VmDiskRecord[];
+  /** The index into `disks` of the boot disk. */
+  readonly bootDisk: number;
+  readonly consistency: ConsistencyConfig;
+  readonly snapshot: SnapshotKind;
+  readonly policy?: string;
+}
+
+/**
+ * A VM recovery point: one per-disk recovery point for every disk of the VM, committed together
+ * (all visible or none), with the consistency reached and, below application consistency, why.
+ */
+export interface VmPointRecord {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly vm: string;
+  readonly created: number;
+  /** The disks' recovery point ids, in the VM's disk order. */
+  readonly points: readonly string[];
+  readonly consistency: Consistency;
+  /** Why the point is below application consistency (absent when it is not). */
+  readonly consistencyReason?: string;
+  readonly state: PointState;
+  /** The job that took it. */
+  readonly job: string;
+  /** The VM as it was when the point was taken (disks, boot disk, snapshot kind). */
+  readonly disks: readonly VmDiskRecord[];
+  readonly bootDisk: number;
+  readonly deleteAfter?: number;
+}
+
 /** The image formats a restore into a local file can write: the disk as is, a fixed VHD, qcow2. */
 export const RestoreFormat = { Raw: "raw", Vhd: "vhd", Qcow2: "qcow2" } as const;
 export type RestoreFormat = (typeof RestoreFormat)[keyof typeof RestoreFormat];

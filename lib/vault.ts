@@ -20,6 +20,7 @@ import {
   type VaultContext,
   type VaultDeps,
 } from "./engine/store/vault-config.ts";
+import type { VmBackupDeps, VmBackupResult } from "./engine/vm/backup-vm.ts";
 import {
   AccessDeniedError,
   ApprovalMismatchError,
@@ -38,6 +39,8 @@ import {
   type RecoveryPointRecord,
   type RestoreFormat,
   type VaultSettings,
+  type VmPointRecord,
+  type VmRecord,
 } from "./model.ts";
 import type { ApprovalQuery, AuditQuery, JobQuery } from "./ports/catalog.ts";
 import type { KeyRotation } from "./ports/key-service.ts";
@@ -58,6 +61,9 @@ import type { StoredPolicy } from "./rules/policies.ts";
 import type { AddedPrincipal, NewPrincipal } from "./rules/principals.ts";
 import { authorize, Operation, OWNER, type Principal } from "./rules/roles.ts";
 import type { DueReport } from "./rules/run-due.ts";
+import type { VmRestoreResult } from "./rules/vm-restore.ts";
+import type { VmDue } from "./rules/vm-schedule.ts";
+import type { VmDefinition } from "./rules/vms.ts";
 import { restoreFormat } from "./util/restore-format.ts";
 
 /*
@@ -83,6 +89,11 @@ const modules = {
   runDue: () => import("./rules/run-due.ts"),
   schedule: () => import("./rules/schedule.ts"),
   softDelete: () => import("./rules/soft-delete.ts"),
+  vmBackup: () => import("./engine/vm/backup-vm.ts"),
+  vmPoints: () => import("./rules/vm-points.ts"),
+  vmRestore: () => import("./rules/vm-restore.ts"),
+  vmSchedule: () => import("./rules/vm-schedule.ts"),
+  vms: () => import("./rules/vms.ts"),
 } as const;
 
 /** What a reader of a point's files asks for, as the audit log records it. */
@@ -228,6 +239,7 @@ export class Vault {
    */
   async backup(source: VolumeSource, options: BackupOptions): Promise<BackupResult> {
     return this.audited("backup.run", Operation.Backup, options.disk, async () => {
+      await this.refuseVmDisk(options.disk);
       const result = await (await modules.backup()).runBackup(this.ctx, source, options);
       // The point is committed: a failure from here on must not report the backup failed. The
       // policy still holds the point, and the next retention evaluation commits its end.
@@ -237,6 +249,21 @@ export class Vault {
       }
       return result;
     });
+  }
+
+  /** Refuses a backup of one disk of a VM on its own: its points are taken with the VM's. */
+  private async refuseVmDisk(disk: string): Promise<void> {
+    const vm = /^(.+)\.disk\d+$/.exec(disk)?.[1];
+    if (vm === undefined) return;
+    const record = await this.ctx.deps.catalog.getVm(this.id, vm).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (record?.disks.some((d) => d.disk === disk)) {
+      throw new ConflictError(
+        `disk ${disk} is a disk of VM ${vm}: back it up with the VM (blockvault backup --vm ${vm})`,
+      );
+    }
   }
 
   /** Restores a recovery point into any target. */
@@ -497,9 +524,19 @@ export class Vault {
   }
 
   /** Evaluates every policy against the clock (see `runDue` in rules/run-due.ts). */
-  async runDue(open: (path: string) => Promise<VolumeSource>): Promise<DueReport> {
+  async runDue(
+    open: (path: string) => Promise<VolumeSource>,
+    openVm?: (vm: VmRecord) => Promise<VmBackupDeps>,
+  ): Promise<DueReport> {
     return this.audited("schedule.run-due", Operation.RunDue, undefined, async () =>
-      (await modules.runDue()).runDue(this.ctx, open),
+      (await modules.runDue()).runDue(this.ctx, open, openVm),
+    );
+  }
+
+  /** The VMs under a policy: their due backups and retention (see rules/vm-schedule.ts). */
+  async runDueVms(open: (vm: VmRecord) => Promise<VmBackupDeps>): Promise<VmDue[]> {
+    return this.audited("schedule.run-due-vms", Operation.RunDue, undefined, async () =>
+      (await modules.vmSchedule()).runDueVms(this.ctx, open),
     );
   }
 
@@ -647,6 +684,89 @@ export class Vault {
       name,
       async () => (await modules.principals()).setPrincipalRoles(this.ctx, this.actor(approval), name, roles),
       { roles: roles.join(",") },
+    );
+  }
+
+  /** Protects a VM, or changes how it is protected (see `protectVm` in rules/vms.ts). */
+  async protectVm(definition: VmDefinition): Promise<VmRecord> {
+    return this.audited("vm.protect", Operation.Protect, definition.name, async () => {
+      const vms = await modules.vms();
+      // Commands run as the agent's machine: setting them takes a security admin as well.
+      const existing = await this.ctx.deps.catalog.getVm(this.id, definition.name).catch(() => undefined);
+      if (vms.changesGuestCommands(definition, existing)) this.authorize(Operation.ManageGuestCommands);
+      return vms.protectVm(this.ctx, definition);
+    });
+  }
+
+  /** The vault's protected VMs, by name. */
+  async listVms(): Promise<VmRecord[]> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.listVms(this.id);
+  }
+
+  async getVm(name: string): Promise<VmRecord> {
+    this.authorize(Operation.Read);
+    return this.ctx.deps.catalog.getVm(this.id, name);
+  }
+
+  /**
+   * Backs up VM `name` as one VM recovery point (see engine/vm/backup-vm.ts); `open` gives the
+   * guest agent and snapshot provider its definition names, which are closed afterwards.
+   */
+  async backupVm(name: string, open: (vm: VmRecord) => Promise<VmBackupDeps>): Promise<VmBackupResult> {
+    return this.audited("vm.backup", Operation.Backup, name, async () => {
+      const vm = await this.ctx.deps.catalog.getVm(this.id, name).catch((err: unknown) => {
+        if (err instanceof NotFoundError)
+          throw new NotFoundError(`VM ${name} is not protected (blockvault vm protect)`);
+        throw err;
+      });
+      const deps = await open(vm);
+      try {
+        return await (await modules.vmBackup()).runVmBackup(this.ctx, vm, deps);
+      } finally {
+        await deps.agent?.close().catch(() => undefined);
+      }
+    });
+  }
+
+  /** VM recovery points, newest first, of one VM or all. */
+  async listVmPoints(vm?: string): Promise<VmPointRecord[]> {
+    this.authorize(Operation.Read);
+    if (vm !== undefined) validateDiskName(vm);
+    return this.ctx.deps.catalog.listVmPoints(this.id, vm);
+  }
+
+  async getVmPoint(id: string): Promise<VmPointRecord> {
+    this.authorize(Operation.Read);
+    return (await modules.vmPoints()).vmPoint(this.ctx, id);
+  }
+
+  /** Soft-deletes a VM point and every disk's point of it, as one. */
+  async deleteVmPoint(id: string, approval?: Approval): Promise<VmPointRecord> {
+    return this.audited("vm-point.delete", Operation.DeletePoint, id, async () =>
+      (await modules.vmPoints()).deleteVmPoint(this.ctx, id, this.actor(approval)),
+    );
+  }
+
+  async undeleteVmPoint(id: string): Promise<VmPointRecord> {
+    return this.audited("vm-point.undelete", Operation.UndeletePoint, id, async () =>
+      (await modules.vmPoints()).undeleteVmPoint(this.ctx, id),
+    );
+  }
+
+  /** Restores every disk of a VM point into `dir`, with its `vm.json` (see rules/vm-restore.ts). */
+  async restoreVmPoint(
+    id: string,
+    dir: string,
+    options: { force?: boolean; format?: RestoreFormat } = {},
+  ): Promise<VmRestoreResult> {
+    return this.audited("vm.restore", Operation.Restore, id, async () =>
+      (await modules.vmRestore()).restoreVmPoint(this.ctx, id, dir, options, (pointId, path) =>
+        this.restoreToFile(pointId, path, {
+          force: options.force ?? false,
+          ...(options.format ? { format: options.format } : {}),
+        }),
+      ),
     );
   }
 

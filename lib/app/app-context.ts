@@ -1,4 +1,5 @@
-import type { RestoreFormat } from "../model.ts";
+import type { VmBackupDeps } from "../engine/vm/backup-vm.ts";
+import type { RestoreFormat, VmRecord } from "../model.ts";
 import type { Alerts } from "../ports/alerts.ts";
 import type { ObjectArchive } from "../ports/object-archive.ts";
 import type { SnapshotQueue } from "../ports/queue.ts";
@@ -52,4 +53,9 @@ export interface AppContext {
   readonly openCopyDestination?: OpenCopyDestination;
   /** The store's archive tiers, where it has them (S3 storage classes, the local archive). */
   readonly archive?: ObjectArchive;
+  /**
+   * The guest agent and snapshot provider of a VM, for a VM backup; a runtime that cannot reach
+   * guests (the Lambda functions) has none and refuses VM backups.
+   */
+  readonly openVmDeps?: (vm: VmRecord) => Promise<VmBackupDeps>;
 }

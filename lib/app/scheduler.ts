@@ -1,5 +1,6 @@
 import { ApprovalState, type Tier } from "../model.ts";
 import type { SnapshotRequest } from "../ports/queue.ts";
+import type { VmDue } from "../rules/vm-schedule.ts";
 import type { AppContext } from "./app-context.ts";
 import { checkRpo, type RpoCheck } from "./observe/rpo-alerts.ts";
 import { storageByTier } from "./observe/storage.ts";
@@ -17,6 +18,8 @@ export interface TickReport {
   readonly approvalsPending: number;
   /** What the points hold in the store, by tier (see observe/storage.ts). */
   readonly storageBytes: Record<Tier, number>;
+  /** VMs under a policy, where this runtime reaches their guests: backups due and retention. */
+  readonly vms?: VmDue[];
 }
 
 /**
@@ -30,6 +33,8 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
   const vault = (await app.vault()).as(SYSTEM_PRINCIPAL);
   const { requests, expired } = await vault.scheduleTick();
   if (requests.length > 0) await app.queue.send(requests);
+  // A VM's backup freezes its guest, so it runs here, where the agents are, not in a worker.
+  const vms = app.openVmDeps ? await vault.runDueVms(app.openVmDeps) : undefined;
   const points = await vault.ctx.deps.catalog.listRecoveryPoints(vault.id);
   const rpo = await checkRpo(app, vault, points);
   const now = vault.ctx.deps.clock.now();
@@ -40,5 +45,6 @@ export async function schedulerTick(app: AppContext): Promise<TickReport> {
     rpo,
     approvalsPending: pending.filter((a) => a.expires > now).length,
     storageBytes: storageByTier(points),
+    ...(vms ? { vms } : {}),
   };
 }

@@ -16,6 +16,10 @@ export const EXIT_CODES = {
     code: 11,
     help: "disk format: a partition table, volume group or file system inside the point is damaged or unsupported",
   },
+  CONSISTENCY: {
+    code: 12,
+    help: "consistency: a VM backup fell below the minimum level its policy requires",
+  },
 } as const;
 
 /** The exit code of an error with `code`; 1 for anything unforeseen. */

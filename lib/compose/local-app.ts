@@ -13,6 +13,7 @@ import type { Vault } from "../vault.ts";
 import { copyDestinations } from "./copy-destinations.ts";
 import { openSource } from "./open-source.ts";
 import { openTarget } from "./open-target.ts";
+import { openVmDeps } from "./vm.ts";
 
 /** The embedded runtime's application and the in-process parts tests and `serve` look into. */
 export interface LocalApp {
@@ -64,6 +65,7 @@ export function buildLocalApp(options: LocalAppOptions): LocalApp {
     queue,
     alerts: published,
     openSource: (spec: string) => (options.aws ? openSource(spec, options.aws) : openSource(spec)),
+    openVmDeps: (vm) => openVmDeps(vm, alerts),
     openTarget: async (spec: RestoreTargetSpec, size: number) => {
       const disks = await options.vault.ctx.deps.catalog.listDisks(options.vault.id);
       // Checked again as the restore opens it: the settings or the filesystem may have changed

@@ -48,6 +48,15 @@ export function gatedCatalog(inner: Catalog, gate: WriterGate): Catalog {
     updateApproval: write("updateApproval"),
     appendAudit: write("appendAudit"),
     listAudit: read,
+    // A writer backs up disks; VMs and VM points are written by the VM backup, never through it.
+    putVm: write("putVm"),
+    getVm: read,
+    listVms: read,
+    commitVmPoint: write("commitVmPoint"),
+    getVmPoint: read,
+    listVmPoints: read,
+    vmPointOf: read,
+    updateVmPoint: write("updateVmPoint"),
     close: read,
   };
   return decorate(inner, table);

@@ -1,6 +1,12 @@
 import { isDeepStrictEqual } from "node:util";
 import { AlreadyExistsError, ConflictError, NotFoundError } from "../errors.ts";
-import type { ApprovalRecord, ApprovalState, JobRecord, RecoveryPointRecord } from "../model.ts";
+import type {
+  ApprovalRecord,
+  ApprovalState,
+  JobRecord,
+  RecoveryPointRecord,
+  VmPointRecord,
+} from "../model.ts";
 import type { ApprovalChanges, Catalog } from "../ports/catalog.ts";
 import { decorate, type WrapperTable } from "./decorate.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retry } from "./retry.ts";
@@ -174,6 +180,21 @@ function catalogRetries(policy: RetryPolicy): WrapperTable<Catalog> {
      */
     appendAudit: once,
     listAudit: repeated(policy, ([vaultId]) => `list the audit log of vault ${vaultId}`),
+    putVm: repeated(policy, ([vm]) => `put VM ${vm.name}`),
+    getVm: repeated(policy, ([, name]) => `get VM ${name}`),
+    listVms: repeated(policy, ([vaultId]) => `list VMs of vault ${vaultId}`),
+    // Like a point's commit: a retry that finds its own VM point (same job, same disk points) landed.
+    commitVmPoint: (call, inner) => (vmPoint, disks) =>
+      retryCreate(
+        () => call(vmPoint, disks),
+        async () => sameVmPoint(await inner.getVmPoint(vmPoint.vaultId, vmPoint.id), vmPoint),
+        policy,
+        `commit VM point ${vmPoint.id}`,
+      ),
+    getVmPoint: repeated(policy, ([, id]) => `get VM point ${id}`),
+    listVmPoints: repeated(policy, ([vaultId]) => `list VM points of vault ${vaultId}`),
+    vmPointOf: repeated(policy, ([, id]) => `find the VM point of point ${id}`),
+    updateVmPoint: repeated(policy, ([, id]) => `update VM point ${id}`),
     close: once,
   };
 }
@@ -192,6 +213,14 @@ function samePoint(stored: RecoveryPointRecord, ours: RecoveryPointRecord): bool
     stored.disk === ours.disk &&
     stored.parent === ours.parent &&
     stored.manifest === ours.manifest
+  );
+}
+
+function sameVmPoint(stored: VmPointRecord, ours: VmPointRecord): boolean {
+  return (
+    stored.id === ours.id &&
+    stored.job === ours.job &&
+    isDeepStrictEqual([...stored.points], [...ours.points])
   );
 }
 

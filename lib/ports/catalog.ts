@@ -6,6 +6,7 @@ import type { PointCatalog } from "./catalog/points.ts";
 import type { PolicyCatalog } from "./catalog/policies.ts";
 import type { SettingsCatalog } from "./catalog/settings.ts";
 import type { VaultCatalog } from "./catalog/vaults.ts";
+import type { VmCatalog } from "./catalog/vms.ts";
 
 export type { ApprovalCatalog, ApprovalChanges, ApprovalQuery } from "./catalog/approvals.ts";
 export type { AuditLog, AuditQuery } from "./catalog/audit.ts";
@@ -21,10 +22,11 @@ export type { PointCatalog, RecoveryPointChanges } from "./catalog/points.ts";
 export type { PolicyCatalog } from "./catalog/policies.ts";
 export type { SettingsCatalog } from "./catalog/settings.ts";
 export type { VaultCatalog } from "./catalog/vaults.ts";
+export type { VmCatalog, VmDiskCommit, VmPointChanges } from "./catalog/vms.ts";
 
 /**
  * The catalog: the queryable record of vaults, disks, recovery points, jobs, policies, settings,
- * approval requests and each vault's audit log. The object store holds the data; the catalog
+ * approval requests, each vault's audit log, and protected VMs with their VM points. The object store holds the data; the catalog
  * says which of it is committed. It is the composition of one port per aggregate (each with its
  * own contract, in `lib/ports/catalog/`); a caller that needs one aggregate takes that port.
  *
@@ -46,6 +48,7 @@ export interface Catalog
     PolicyCatalog,
     SettingsCatalog,
     ApprovalCatalog,
-    AuditLog {
+    AuditLog,
+    VmCatalog {
   close(): Promise<void>;
 }

@@ -49,6 +49,11 @@ export const Operation = {
    * device: it reads the disk's data, so it needs what a restore needs.
    */
   ReadFiles: "read-files",
+  /**
+   * Setting what a VM backup runs as the machine its guest agent runs on: the agent, the scripts,
+   * the mount points to freeze (with qemu-ga on a host, or local commands, that machine is this one).
+   */
+  ManageGuestCommands: "manage-guest-commands",
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
@@ -70,6 +75,7 @@ const NEEDS: Record<Operation, Role> = {
   "manage-restore-directories": Role.SecurityAdmin,
   "overwrite-restore-target": Role.Contributor,
   "read-files": Role.Operator,
+  "manage-guest-commands": Role.SecurityAdmin,
 };
 
 /** The roles that include `role`'s rights. */

@@ -5,14 +5,16 @@ import { type CollectResult, collectGarbage } from "../engine/gc/collect.ts";
 import { abandonDeadJobs } from "../engine/jobs/dead-jobs.ts";
 import { failJob, startJob } from "../engine/jobs/jobs.ts";
 import type { VaultContext } from "../engine/store/vault-config.ts";
+import type { VmBackupDeps } from "../engine/vm/backup-vm.ts";
 import { BlockvaultError, ConflictError } from "../errors.ts";
-import { JobStatus, JobType, PointState, Tier } from "../model.ts";
+import { JobStatus, JobType, PointState, Tier, type VmRecord } from "../model.ts";
 import { tierFor } from "../policy/retention.ts";
 import { dueSlots } from "../policy/schedule.ts";
 import type { VolumeSource } from "../ports/volume-source.ts";
 import { policyOf } from "./policies.ts";
 import { expireDisk } from "./schedule.ts";
 import { purgeExpired } from "./soft-delete.ts";
+import { runDueVms, type VmDue } from "./vm-schedule.ts";
 
 /** How far back a missed slot is still caught up (one backup, for the latest missed slot). */
 const CATCH_UP_MS = 7 * 24 * 60 * 60 * 1000;
@@ -25,6 +27,8 @@ export interface DueReport {
   readonly tiered: { id: string; tier: string }[];
   /** Garbage collection after purging; absent for vaults that do not track references. */
   garbage?: CollectResult | { readonly skipped: string };
+  /** What each VM under a policy did: its backup for the slot, the VM points it let go. */
+  vms?: VmDue[];
 }
 
 /**
@@ -37,6 +41,7 @@ export interface DueReport {
 export async function runDue(
   ctx: VaultContext,
   open: (path: string) => Promise<VolumeSource>,
+  openVm?: (vm: VmRecord) => Promise<VmBackupDeps>,
 ): Promise<DueReport> {
   const { catalog, clock } = ctx.deps;
   const vaultId = ctx.config.vaultId;
@@ -78,6 +83,9 @@ export async function runDue(
       }
     }
   }
+  // VMs under a policy: their backups and retention, on VM points as one (vm-schedule.ts).
+  report.vms = await runDueVms(ctx, openVm);
+  report.expired.push(...report.vms.flatMap((v) => v.expired));
   report.purged.push(...(await purgeExpired(ctx)));
   if (await trackedReferences(ctx)) {
     try {

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from "../errors.ts";
 import { PointState, type RecoveryPointRecord } from "../model.ts";
 import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
 import { checkDeleteAllowed } from "./lock.ts";
+import { purgeExpiredVmPoints, refuseDiskOfVmPoint } from "./vm-points.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -27,6 +28,7 @@ export async function softDelete(
   actor: Actor = OWNER_ACTOR,
 ): Promise<RecoveryPointRecord> {
   const current = await point(ctx, id);
+  await refuseDiskOfVmPoint(ctx, id, "delete");
   if (current.state !== PointState.Available) {
     throw new ConflictError(`recovery point ${id} is ${current.state}, not available`);
   }
@@ -56,6 +58,7 @@ export async function softDelete(
 /** Brings a soft-deleted point back, as long as its soft-delete period has not ended. */
 export async function undelete(ctx: VaultContext, id: string): Promise<RecoveryPointRecord> {
   const current = await point(ctx, id);
+  await refuseDiskOfVmPoint(ctx, id, "undelete");
   if (current.state !== PointState.SoftDeleted) {
     throw new ConflictError(`recovery point ${id} is ${current.state}, not soft-deleted`);
   }
@@ -78,5 +81,7 @@ export async function purgeExpired(ctx: VaultContext): Promise<string[]> {
   const due = points.filter((p) => p.state === PointState.SoftDeleted && (p.deleteAfter ?? 0) <= now);
   for (const p of due)
     await ctx.deps.catalog.updateRecoveryPoint(ctx.config.vaultId, p.id, { state: PointState.Purged });
+  // A VM point's disks were deleted together, so they purge together: the VM point follows them.
+  await purgeExpiredVmPoints(ctx);
   return due.map((p) => p.id);
 }

@@ -62,7 +62,7 @@ export function inspect(file: string): { version: unknown; tables: unknown[] } {
   }));
 }
 
-/** The tables of a catalog at the current schema version (5), sorted by name. */
+/** The tables of a catalog at the current schema version (8), sorted by name. */
 export const CURRENT_TABLES = [
   "approvals",
   "audit",
@@ -79,4 +79,7 @@ export const CURRENT_TABLES = [
   "ref_vaults",
   "settings",
   "vaults",
+  "vm_point_disks",
+  "vm_points",
+  "vms",
 ];

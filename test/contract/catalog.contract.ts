@@ -7,6 +7,7 @@ import { describeJobClauses } from "./catalog-jobs.contract.ts";
 import { describePointClauses } from "./catalog-points.contract.ts";
 import { disk, vault } from "./catalog-records.ts";
 import { describeRuleClauses } from "./catalog-rules.contract.ts";
+import { describeVmClauses } from "./catalog-vms.contract.ts";
 
 /** What a contract run needs: a fresh, empty catalog and a way to dispose of it. */
 export interface CatalogFixture {
@@ -116,5 +117,6 @@ export function describeCatalogContract(name: string, makeCatalog: () => Promise
     describeRuleClauses(current);
     describeApprovalClauses(current);
     describeAuditClauses(current);
+    describeVmClauses(current);
   });
 }

@@ -123,9 +123,9 @@ describe("SqliteCatalog approval requests", () => {
       writeV3Catalog(dbFile(), V3_ROWS);
       expect(inspect(dbFile()).version).toBe(3);
       const first = catalogAt();
-      expect(SCHEMA_VERSION).toBe(7);
+      expect(SCHEMA_VERSION).toBe(8);
       expect(inspect(dbFile())).toStrictEqual({
-        version: 7,
+        version: 8,
         tables: CURRENT_TABLES,
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());

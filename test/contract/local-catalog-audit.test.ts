@@ -145,9 +145,9 @@ describe("SqliteCatalog audit log", () => {
       writeV2Catalog(dbFile(), V2_ROWS);
       expect(inspect(dbFile()).version).toBe(2);
       const first = catalogAt();
-      expect(SCHEMA_VERSION).toBe(7);
+      expect(SCHEMA_VERSION).toBe(8);
       expect(inspect(dbFile())).toStrictEqual({
-        version: 7,
+        version: 8,
         tables: CURRENT_TABLES,
       });
       expect(await first.getVault("v1")).toStrictEqual(vault());

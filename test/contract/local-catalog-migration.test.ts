@@ -6,6 +6,7 @@ import {
   SCHEMA_V4,
   SCHEMA_V5,
   SCHEMA_V6,
+  SCHEMA_V7,
   SCHEMA_VERSION,
 } from "../../lib/adapters/local/sqlite-schema.ts";
 import { BlockvaultError } from "../../lib/errors.ts";
@@ -15,6 +16,7 @@ import { disk, job, point, vault } from "./catalog-records.ts";
 import { policy, settings } from "./catalog-rules.contract.ts";
 import { SCHEMA_V1_AS_RELEASED } from "./catalog-schema-v1.ts";
 import { CURRENT_TABLES } from "./catalog-schema-v2.ts";
+import { vm, vmPoint } from "./catalog-vms.contract.ts";
 
 /** Rows of vault `v1` as a version-1 catalog held them. */
 const V1_ROWS = `
@@ -64,9 +66,9 @@ describe("SqliteCatalog schema migration", () => {
 
   it("creates a fresh catalog at the current schema version, with every table", () => {
     catalogAt();
-    expect(SCHEMA_VERSION).toBe(7);
+    expect(SCHEMA_VERSION).toBe(8);
     expect(inspect(dbFile())).toStrictEqual({
-      version: 7,
+      version: 8,
       tables: CURRENT_TABLES,
     });
   });
@@ -115,6 +117,25 @@ describe("SqliteCatalog schema migration", () => {
     });
     await catalog.putSettings(settings(4), 3);
     expect((await catalog.getSettings("v1")).restoreDirectories).toEqual(settings(4).restoreDirectories);
+  });
+
+  it("opens a version-7 catalog: its points stay, and it gains VMs and VM points", async () => {
+    const upToV7 = [SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7].join("\n");
+    writeV1Catalog(dbFile(), `${upToV7} PRAGMA user_version = 7;`);
+    expect(inspect(dbFile()).version).toBe(7);
+    const catalog = catalogAt();
+    expect(inspect(dbFile())).toStrictEqual({ version: SCHEMA_VERSION, tables: CURRENT_TABLES });
+    expect(await catalog.getRecoveryPoint("v1", "p1")).toStrictEqual(v1Point);
+    await catalog.putVm(vm());
+    expect(await catalog.getVm("v1", "web")).toStrictEqual(vm());
+    const disks = ["a1", "b1"].map((id, i) => ({
+      point: point(id, { disk: `web.disk${i}` }),
+      expectedParent: null,
+    }));
+    await catalog.commitVmPoint(vmPoint("vp1", ["a1", "b1"]), disks);
+    expect(await catalog.getVmPoint("v1", "vp1")).toStrictEqual(vmPoint("vp1", ["a1", "b1"]));
+    // The old points' commit order goes on after the VM point's disk points.
+    expect((await catalog.listRecoveryPoints("v1")).map((p) => p.id)).toStrictEqual(["b1", "a1", "p1"]);
   });
 
   it("leaves a version-1 catalog as it was when its migration fails", async () => {

@@ -10,6 +10,7 @@ import type { AppContext } from "../../lib/app/app-context.ts";
 import { nodeListener } from "../../lib/app/http/node-http.ts";
 import { localTokenPrincipals } from "../../lib/app/http/principals.ts";
 import { initLocalVault, localVaultPaths } from "../../lib/compose/local.ts";
+import { openVmDeps } from "../../lib/compose/vm.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { Vault } from "../../lib/vault.ts";
 import { DirectWorkflows } from "./direct-workflows.ts";
@@ -68,6 +69,7 @@ export async function startHttpFixture(): Promise<HttpFixture> {
     alerts: { publish: async () => {} },
     workflows,
     openSource: (spec) => openFileSource(spec),
+    openVmDeps: (vm) => openVmDeps(vm),
     openTarget: async (spec, size) => {
       if (spec.kind !== "file") throw new ValidationError(`target.kind "${spec.kind}" needs AWS`);
       return openFileTarget(spec.path, size, { force: spec.force ?? false });

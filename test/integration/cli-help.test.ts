@@ -78,7 +78,7 @@ describe("--help", () => {
       expect(run.stdout).toContain(text);
     }
     expect(run.stdout).toMatch(
-      /^ {2}--disk NAME +the disk the recovery point belongs to\n +\(string; required\)$/m,
+      /^ {2}--disk NAME +the disk the recovery point belongs to \(required without --vm\)\n +\(string; default: none\)$/m,
     );
     expect(run.stdout).toMatch(/^ {2}7 +source: the image cannot be read/m);
   });

@@ -9,6 +9,7 @@ import { pointOps } from "./sqlite-points.ts";
 import { SqliteReferenceStore } from "./sqlite-references.ts";
 import { policyOps, settingsOps } from "./sqlite-rules.ts";
 import { diskOps, vaultOps } from "./sqlite-vaults.ts";
+import { vmOps } from "./sqlite-vms.ts";
 
 /** Tuning for {@link openSqliteCatalog}. */
 export interface SqliteCatalogOptions {
@@ -54,7 +55,18 @@ export function openSqliteCatalog(path: string, options: SqliteCatalogOptions = 
   const db = new SqliteDb(path, busyTimeoutMs);
   const context = () => db;
   return {
-    ...bindAll(context, vaultOps, diskOps, pointOps, jobOps, policyOps, settingsOps, approvalOps, auditOps),
+    ...bindAll(
+      context,
+      vaultOps,
+      diskOps,
+      pointOps,
+      jobOps,
+      policyOps,
+      settingsOps,
+      approvalOps,
+      auditOps,
+      vmOps,
+    ),
     references: () => new SqliteReferenceStore(db),
     /** Closes the database; later calls fail. Closing twice is harmless. */
     close: async () => db.close(),

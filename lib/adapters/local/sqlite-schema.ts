@@ -7,7 +7,8 @@ import { BlockvaultError } from "../../errors.ts";
  * keep opening. Version 1 holds vaults, disks, recovery points and jobs; version 2 adds policies
  * and settings; version 3 adds the audit log; version 4 adds approval requests; version 5 adds
  * the reference records of garbage collection; version 6 adds points' retention ends and jobs'
- * heartbeats; version 7 adds the restore directories of the settings.
+ * heartbeats; version 7 adds the restore directories of the settings; version 8 adds protected VMs and
+ * their VM recovery points.
  *
  * Design notes:
  * - Tables are STRICT, so a value of the wrong type is refused instead of silently coerced.
@@ -31,7 +32,7 @@ import { BlockvaultError } from "../../errors.ts";
  */
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** Statements creating schema version 1 in an empty database. */
 export const SCHEMA_V1 = `
@@ -256,6 +257,49 @@ ALTER TABLE settings ADD COLUMN restore_directories TEXT NOT NULL DEFAULT '[]'
   CHECK (json_valid(restore_directories) AND json_type(restore_directories) = 'array');
 `;
 
+/**
+ * Statements bringing schema version 7 to version 8: protected VMs (their definition as JSON) and
+ * VM recovery points. `vm_point_disks` names each disk point's VM point, in disk order; a VM
+ * point and all of its disks' points are inserted in one transaction (sqlite-vms.ts).
+ */
+export const SCHEMA_V8 = `
+CREATE TABLE vms (
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  definition TEXT NOT NULL CHECK (json_valid(definition)),
+  PRIMARY KEY (vault_id, name)
+) STRICT;
+
+CREATE TABLE vm_points (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  vault_id TEXT NOT NULL REFERENCES vaults (id),
+  id TEXT NOT NULL,
+  vm TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  consistency TEXT NOT NULL
+    CHECK (consistency IN ('crash-consistent', 'file-system-consistent', 'application-consistent')),
+  consistency_reason TEXT,
+  state TEXT NOT NULL CHECK (state IN ('available', 'soft-deleted', 'purged')),
+  job TEXT NOT NULL,
+  delete_after INTEGER,
+  layout TEXT NOT NULL CHECK (json_valid(layout)),
+  UNIQUE (vault_id, id)
+) STRICT;
+
+CREATE INDEX vm_points_by_vm ON vm_points (vault_id, vm, created DESC, seq DESC);
+
+CREATE TABLE vm_point_disks (
+  vault_id TEXT NOT NULL,
+  point TEXT NOT NULL,
+  vm_point TEXT NOT NULL,
+  position INTEGER NOT NULL CHECK (position >= 0),
+  PRIMARY KEY (vault_id, point)
+) STRICT;
+
+CREATE INDEX vm_point_disks_by_vm_point ON vm_point_disks (vault_id, vm_point, position);
+`;
+
 /** `MIGRATIONS[v]` brings a database at schema version `v` to `v + 1` (0 is an empty database). */
 const MIGRATIONS: readonly string[] = [
   SCHEMA_V1,
@@ -265,6 +309,7 @@ const MIGRATIONS: readonly string[] = [
   SCHEMA_V5,
   SCHEMA_V6,
   SCHEMA_V7,
+  SCHEMA_V8,
 ];
 
 /** The statements the catalog runs in more than one place, or that are long. */
@@ -288,6 +333,8 @@ export const SQL = {
     consistency = $consistency, logical_size = $logical_size, bytes_stored = $bytes_stored,
     manifest = $manifest, tier = $tier, state = $state, source_ref = $source_ref,
     delete_after = $delete_after, retain_until = $retain_until WHERE vault_id = $vault_id AND id = $id`,
+  insertVmPoint: `INSERT INTO vm_points VALUES (NULL, $vault_id, $id, $vm, $created, $consistency,
+    $consistency_reason, $state, $job, $delete_after, $layout)`,
   insertJob: `INSERT INTO jobs VALUES (NULL, $vault_id, $id, $type, $status, $disk, $recovery_point,
     $started, $ended, $bytes_scanned, $bytes_changed, $bytes_stored, $attempts, $error, $detail, $heartbeat)`,
   updateJob: `UPDATE jobs SET type = $type, status = $status, disk = $disk, recovery_point = $recovery_point,

@@ -21,6 +21,16 @@ import {
   setSoftDelete,
   setVaultLock,
 } from "./vault-settings.ts";
+import {
+  backupVm,
+  deleteVmPoint,
+  getVm,
+  getVmPoint,
+  listVmPoints,
+  listVms,
+  protectVm,
+  undeleteVmPoint,
+} from "./vms.ts";
 
 const route = (method: string, template: string, operationId: string, handler: Handler): Route<Handler> => ({
   method,
@@ -53,6 +63,14 @@ export const API_ROUTES: readonly Route<Handler>[] = [
   route("POST", "/protected-items", "protectItem", protectItem),
   route("GET", "/protected-items/{name}", "getProtectedItem", getProtectedItem),
   route("DELETE", "/protected-items/{name}", "unprotectItem", unprotectItem),
+  route("GET", "/vms", "listVms", listVms),
+  route("POST", "/vms", "protectVm", protectVm),
+  route("GET", "/vms/{name}", "getVm", getVm),
+  route("POST", "/vms/{name}/backups", "backupVm", backupVm),
+  route("GET", "/vm-points", "listVmPoints", listVmPoints),
+  route("GET", "/vm-points/{id}", "getVmPoint", getVmPoint),
+  route("DELETE", "/vm-points/{id}", "deleteVmPoint", deleteVmPoint),
+  route("POST", "/vm-points/{id}/undelete", "undeleteVmPoint", undeleteVmPoint),
   route("GET", "/metrics", "getMetrics", getMetrics),
   route("GET", "/healthz", "getHealth", getHealth),
   route("GET", "/reports/usage", "getUsageReport", getUsageReport),

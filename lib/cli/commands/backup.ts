@@ -6,6 +6,9 @@ import type { ProgressMode } from "../table/progress-option.ts";
 
 /** `blockvault backup IMAGE --disk NAME [--progress MODE]`: backs up an image as a new recovery point. */
 export async function backupCommand(ctx: CommandContext): Promise<void> {
+  if (typeof ctx.values.vm === "string") {
+    return (await import("./vm.ts")).backupVmCommand(ctx, ctx.values.vm);
+  }
   const image = onePositional(ctx, "IMAGE (a disk image, block device, s3://bucket/key or ebs://snap-id)");
   const disk = requiredOption(ctx, "disk");
   await withVault(ctx.global, async (vault) => {

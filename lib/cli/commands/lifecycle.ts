@@ -60,7 +60,11 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
   await withVault(
     ctx.global,
     async (vault) => {
-      const r = await vault.runDue((path) => openSource(path, ctx.global.aws?.aws));
+      const { openVmDeps } = await import("../../compose/vm.ts");
+      const r = await vault.runDue(
+        (path) => openSource(path, ctx.global.aws?.aws),
+        (vm) => openVmDeps(vm),
+      );
       // The policies' copy rules follow the backups they copy, as the embedded runtime's tick.
       const copies = await runCopyRules(
         vault,
@@ -74,13 +78,23 @@ export async function runDueCommand(ctx: CommandContext): Promise<void> {
               ? `FAILED ${b.disk} for ${formatTime(b.slot)}: ${b.error}`
               : `${b.disk}: ${b.skipped} (${formatTime(b.slot)})`,
         ),
+        ...(r.vms ?? []).flatMap((v) =>
+          v.vmRecoveryPointId
+            ? [
+                `backed up VM ${v.vm} for ${formatTime(v.slot ?? 0)}: VM point ${v.vmRecoveryPointId} (${v.consistency})`,
+              ]
+            : v.error
+              ? [`FAILED VM ${v.vm} for ${formatTime(v.slot ?? 0)}: ${v.error}`]
+              : [],
+        ),
         ...r.expired.map((id) => `retention: soft-deleted ${id}`),
         ...r.tiered.map((t) => `tier: ${t.id} -> ${t.tier}`),
         ...r.purged.map((id) => `purged ${id}`),
         ...copies.filter((c) => c.status !== "busy").map(copyLine),
       ];
       ctx.print({ ...r, copies }, lines.length ? lines.join("\n") : "Nothing due.");
-      if (r.backups.some((b) => b.error) || copies.some((c) => c.status === "failed")) process.exitCode = 1;
+      const failed = r.backups.some((b) => b.error) || (r.vms ?? []).some((v) => v.error);
+      if (failed || copies.some((c) => c.status === "failed")) process.exitCode = 1;
     },
     clock,
   );

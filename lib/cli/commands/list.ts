@@ -6,6 +6,7 @@ import { formatBytes, formatTime, table } from "../format.ts";
 
 /** `blockvault list [--disk NAME]`: recovery points, newest first. */
 export async function listCommand(ctx: CommandContext): Promise<void> {
+  if (typeof ctx.values.vm === "string") return (await import("./vm.ts")).listVmCommand(ctx, ctx.values.vm);
   if (ctx.positionals.length > 0) throw new ValidationError(`unexpected argument "${ctx.positionals[0]}"`);
   const disk = typeof ctx.values.disk === "string" ? ctx.values.disk : undefined;
   await withVault(ctx.global, async (vault) => {

@@ -7,6 +7,9 @@ import type { ProgressMode } from "../table/progress-option.ts";
 
 /** `blockvault restore POINT --to PATH [--force] [--format F] [--offset N --length N] [--progress MODE]`. */
 export async function restoreCommand(ctx: CommandContext): Promise<void> {
+  if (typeof ctx.values["vm-point"] === "string") {
+    return (await import("./vm.ts")).restoreVmCommand(ctx, ctx.values["vm-point"], requiredOption(ctx, "to"));
+  }
   const pointId = onePositional(ctx, "RECOVERY_POINT_ID");
   const to = requiredOption(ctx, "to");
   const offset = integerOption(ctx, "offset");

@@ -43,7 +43,7 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   backup: {
     summary: "back up a disk image as a new recovery point",
-    usage: ["backup IMAGE --disk NAME [--progress MODE]"],
+    usage: ["backup IMAGE --disk NAME [--progress MODE]", "backup --vm NAME"],
     details: [
       "Incremental against the disk's latest recovery point; a disk whose size changed is refused.",
       ...IMAGE_KINDS,
@@ -53,8 +53,12 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
       disk: {
         kind: OptionKind.String,
         arg: "NAME",
-        required: true,
-        help: "the disk the recovery point belongs to",
+        help: "the disk the recovery point belongs to (required without --vm)",
+      },
+      vm: {
+        kind: OptionKind.String,
+        arg: "NAME",
+        help: "back up this protected VM: one VM point of all its disks",
       },
       progress: PROGRESS_OPTION,
     },
@@ -62,9 +66,14 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   list: {
     summary: "list recovery points, newest first",
-    usage: ["list [--disk NAME]"],
+    usage: ["list [--disk NAME]", "list --vm NAME"],
     options: {
       disk: { kind: OptionKind.String, arg: "NAME", default: "every disk", help: "only this disk's points" },
+      vm: {
+        kind: OptionKind.String,
+        arg: "NAME",
+        help: "this VM's VM points, with their consistency and why",
+      },
     },
     run: async (ctx) => (await import("../commands/list.ts")).listCommand(ctx),
   },
@@ -72,6 +81,7 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "restore a recovery point (or a byte range of it) to a new file",
     usage: [
       "restore RECOVERY_POINT_ID --to PATH [--force] [--format raw|vhd|qcow2] [--offset BYTES --length BYTES] [--progress MODE]",
+      "restore --vm-point ID --to DIR [--force] [--format raw|vhd|qcow2]",
     ],
     details: [
       "Holes stay sparse. The disk's source, the vault's directory and its keyring are never overwritten.",
@@ -79,7 +89,17 @@ export const DATA_COMMANDS: Readonly<Record<string, CommandSpec>> = {
       ...PROGRESS_STREAM,
     ],
     options: {
-      to: { kind: OptionKind.Path, arg: "PATH", required: true, help: "the file to restore into" },
+      to: {
+        kind: OptionKind.Path,
+        arg: "PATH",
+        required: true,
+        help: "the file to restore into (with --vm-point, a directory)",
+      },
+      "vm-point": {
+        kind: OptionKind.String,
+        arg: "ID",
+        help: "restore every disk of this VM point, and a vm.json, into --to DIR",
+      },
       force: { kind: OptionKind.Flag, default: "off", help: "replace PATH if it exists" },
       format: {
         kind: OptionKind.Choice,

@@ -44,12 +44,31 @@ export async function commitGuarded(
   heartbeat: JobHeartbeat,
   commit: () => Promise<void>,
 ): Promise<void> {
+  await commitAllGuarded(ctx, [{ objects: point, heartbeat }], commit);
+}
+
+/** One point of a commit that makes several visible at once, and the heartbeat of its job. */
+export interface GuardedPoint {
+  readonly objects: PointObjects;
+  readonly heartbeat: JobHeartbeat;
+}
+
+/**
+ * {@link commitGuarded} for several points committed by one catalog write (the disks of a VM
+ * point): under one reclaim lease, every point's objects are checked present and every job's
+ * heartbeat confirmed before `commit` runs.
+ */
+export async function commitAllGuarded(
+  ctx: VaultContext,
+  points: readonly GuardedPoint[],
+  commit: () => Promise<void>,
+): Promise<void> {
   const refs = ctx.deps.references;
   const lease = refs && (await LeaseKeeper.await(ctx, refs, LeaseName.Reclaim, `backup:${randomUUID()}`));
   try {
-    await checkPresent(ctx, point);
+    for (const { objects } of points) await checkPresent(ctx, objects);
     lease?.assertHeld();
-    await heartbeat.confirm();
+    for (const { heartbeat } of points) await heartbeat.confirm();
     await commit();
   } finally {
     await lease?.release().catch(() => undefined);

@@ -18,7 +18,7 @@ import {
 import { BLOCK_ID_BYTES, FINGERPRINT_BYTES } from "../store/layout.ts";
 import type { VaultContext } from "../store/vault-config.ts";
 import type { BackupResult } from "./backup.ts";
-import { commitGuarded } from "./backup-commit.ts";
+import { commitGuarded, type PointObjects } from "./backup-commit.ts";
 import type { PreparedRun } from "./backup-run.ts";
 import type { ScanResult } from "./scan-segments.ts";
 
@@ -30,7 +30,29 @@ export interface ScannedRun extends PreparedRun {
   readonly heartbeat: JobHeartbeat;
   readonly disk: string;
   readonly consistency: Consistency | undefined;
+  /** Commits the point instead of the disk's own commit (see {@link PointCommitter}). */
+  readonly committer?: PointCommitter | undefined;
+  /** The point's time, when it is not now (the VM point's, for each of its disks). */
+  readonly pointTime?: number | undefined;
 }
+
+/**
+ * A scanned point ready for its catalog commit: what the commit is conditional on, and what the
+ * presence check under the reclaim lease needs.
+ */
+export interface PreparedCommit {
+  readonly point: RecoveryPointRecord;
+  readonly expectedParent: string | null;
+  readonly objects: PointObjects;
+  readonly heartbeat: JobHeartbeat;
+}
+
+/**
+ * Makes a scanned point visible in place of the disk's own commit: a VM backup commits all of
+ * its disks' points in one catalog write. It resolves once the point is committed and rejects
+ * when it is not (the backup then gives back what it held for the point).
+ */
+export type PointCommitter = (prepared: PreparedCommit) => Promise<void>;
 
 /** The committed point, as the backup reports it (the job and timing are the caller's). */
 export type CommittedPoint = Omit<BackupResult, "jobId" | "durationMs">;
@@ -45,7 +67,10 @@ export async function commitNewPoint(ctx: VaultContext, run: ScannedRun): Promis
   const index = await run.indexLoading;
   for (const pack of run.sink.indexed) index.addPack(pack);
   // The point's id, parent and time are chosen first: its root manifest names them.
-  const binding = { point: randomUUID(), parent: parent?.id ?? null, created: ctx.deps.clock.now() };
+  // A VM's disks share one time, the VM point's: its retention treats them as one moment.
+  const created =
+    run.pointTime === undefined ? ctx.deps.clock.now() : Math.max(run.pointTime, (parent?.created ?? 0) + 1);
+  const binding = { point: randomUUID(), parent: parent?.id ?? null, created };
   const manifest = await writeManifests(ctx, run.disk, source, scan, parentManifest, binding);
   const point = pointRecord(ctx, run, binding, manifest);
   await upsertDisk(ctx, run.disk, source);
@@ -69,9 +94,14 @@ export async function commitNewPoint(ctx: VaultContext, run: ScannedRun): Promis
       ...(parentSegments ? { parentSegments } : {}),
       ...(retention.packs ? { heldPacks: retention.packs } : {}),
     };
-    await commitGuarded(ctx, guarded, run.heartbeat, () =>
-      ctx.deps.catalog.commitRecoveryPoint(point, parent?.id ?? null),
-    );
+    const expectedParent = parent?.id ?? null;
+    if (run.committer) {
+      await run.committer({ point, expectedParent, objects: guarded, heartbeat: run.heartbeat });
+    } else {
+      await commitGuarded(ctx, guarded, run.heartbeat, () =>
+        ctx.deps.catalog.commitRecoveryPoint(point, expectedParent),
+      );
+    }
   } catch (err) {
     if (!(await mayHaveLanded(ctx, point.id))) await retention.undo().catch(() => {});
     throw err;

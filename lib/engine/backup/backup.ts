@@ -8,7 +8,7 @@ import { failJob, resumeJob, startJob } from "../jobs/jobs.ts";
 import type { DataKeyRotation } from "../keys/data-keys.ts";
 import type { PackSink } from "../pack/pack-sink.ts";
 import type { VaultContext } from "../store/vault-config.ts";
-import { commitNewPoint } from "./backup-point.ts";
+import { commitNewPoint, type PointCommitter } from "./backup-point.ts";
 import { closeWorkers, dataKeysFor, type PreparedRun, packSinkFor, prepareRun } from "./backup-run.ts";
 import { validateDiskName } from "./disk-name.ts";
 import { type ScanResult, scanSegments } from "./scan-segments.ts";
@@ -27,6 +27,10 @@ export interface BackupOptions {
    * `attempt` numbers this delivery of it.
    */
   readonly job?: { readonly id: string; readonly attempt?: number };
+  /** Commits the point in place of the disk's own commit: a VM backup's (see backup-point.ts). */
+  readonly committer?: PointCommitter;
+  /** The point's time, when it is not now: a VM point's disks share the VM point's. */
+  readonly pointTime?: number;
 }
 
 /** What a backup did, as the CLI's `backup --json` prints it. */
@@ -143,6 +147,8 @@ async function backupInto(
       heartbeat,
       disk: options.disk,
       consistency: options.consistency,
+      committer: options.committer,
+      pointTime: options.pointTime,
     });
     return { ...committed, jobId, durationMs: ctx.deps.clock.now() - started };
   } finally {

@@ -10,6 +10,7 @@ import { pointOps } from "./points.ts";
 import { policyOps, settingsOps } from "./rules.ts";
 import { DynamoTable } from "./store.ts";
 import { diskOps, vaultOps } from "./vaults.ts";
+import { vmOps } from "./vms.ts";
 
 /** Where {@link openDynamoCatalog} keeps the catalog. */
 export interface DynamoCatalogOptions {
@@ -52,7 +53,18 @@ export function openDynamoCatalog(options: DynamoCatalogOptions): Catalog {
     return table;
   };
   return {
-    ...bindAll(context, vaultOps, diskOps, pointOps, jobOps, policyOps, settingsOps, approvalOps, auditOps),
+    ...bindAll(
+      context,
+      vaultOps,
+      diskOps,
+      pointOps,
+      jobOps,
+      policyOps,
+      settingsOps,
+      approvalOps,
+      auditOps,
+      vmOps,
+    ),
     /** Closes the catalog (and the client it created); later calls fail. Closing twice is harmless. */
     close: async () => {
       if (closed) return;

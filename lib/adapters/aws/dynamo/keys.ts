@@ -61,6 +61,10 @@ export const SK = {
   policy: "POLICY#",
   approval: "APPROVAL#",
   audit: "AUDIT#",
+  /** A protected VM, a VM recovery point, and a disk point's link to its VM point. */
+  vm: "VM#",
+  vmPoint: "VMPOINT#",
+  vmPointDisk: "VMPD#",
   /** Garbage collection's reference records (see references.ts): tracking is on. */
   refVault: "REFVAULT",
   packRef: "PACKREF#",
