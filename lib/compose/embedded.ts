@@ -55,6 +55,9 @@ export interface EmbeddedOptions {
   readonly console?: ConsoleAssets;
 }
 
+/** The request line and headers the embedded server reads, at most. */
+const MAX_HEADER_BYTES = 128 * 1024;
+
 /** What an embedded tick did: the scheduler's tick, the scheduled checks, the copy run started. */
 export interface EmbeddedTickReport extends TickReport, ScheduledChecks {
   /** The copy run this tick started (or found started this minute): `workflows.wait` it. */
@@ -138,6 +141,9 @@ export async function startEmbeddedRuntime(options: EmbeddedOptions): Promise<Em
   );
   const health = () => healthResponse(options.vault, log);
   const server = createServer(
+    // A file's path in a query may be 4096 characters of 4-byte UTF-8 (48 KiB percent-encoded),
+    // past Node's 16 KiB default: the API, not the parser, answers an over-long one (400).
+    { maxHeaderSize: MAX_HEADER_BYTES },
     guarded(nodeListener(app, options.principals), () => authority, specText, health, options.console),
   );
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
