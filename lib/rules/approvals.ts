@@ -55,6 +55,19 @@ export interface CriticalRequest {
 }
 
 /**
+ * The approval an early delete of point `id` (a disk's or a VM's, whose retention or lock still
+ * holds it) needs: {@link requireApproval} for `DeleteEarly` on that id.
+ */
+export async function requireEarlyDeleteApproval(ctx: VaultContext, actor: Actor, id: string): Promise<void> {
+  await requireApproval(ctx, actor.principal, {
+    operation: CriticalOperation.DeleteEarly,
+    target: id,
+    params: { id },
+    ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
+  });
+}
+
+/**
  * Lets a critical operation proceed only with an approved request. Without one, a pending request
  * is recorded and ApprovalRequiredError names it; a different security admin approves it; the
  * requester then repeats the operation with the request's id, within the window, once. A

@@ -1,7 +1,7 @@
 import type { VaultContext } from "../engine/store/vault-config.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { PointState, type RecoveryPointRecord } from "../model.ts";
-import { type Actor, CriticalOperation, OWNER_ACTOR, requireApproval } from "./approvals.ts";
+import { type Actor, OWNER_ACTOR, requireEarlyDeleteApproval } from "./approvals.ts";
 import { checkDeleteAllowed } from "./lock.ts";
 import { purgeExpiredVmPoints, refuseDiskOfVmPoint } from "./vm-points.ts";
 
@@ -34,12 +34,7 @@ export async function softDelete(
   }
   const retained = await checkDeleteAllowed(ctx, current);
   if (retained) {
-    await requireApproval(ctx, actor.principal, {
-      operation: CriticalOperation.DeleteEarly,
-      target: id,
-      params: { id },
-      ...(actor.approvalId ? { approvalId: actor.approvalId } : {}),
-    });
+    await requireEarlyDeleteApproval(ctx, actor, id);
   }
   const settings = await ctx.deps.catalog.getSettings(ctx.config.vaultId);
   const now = ctx.deps.clock.now();
